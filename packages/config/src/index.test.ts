@@ -1,0 +1,8 @@
+import { describe, expect, it } from 'vitest';
+import { describeConfig } from './index.js';
+
+describe('@trellis/config', () => {
+  it('names itself', () => {
+    expect(describeConfig()).toBe('@trellis/config');
+  });
+});

@@ -1,0 +1,4 @@
+/** Names this package; replace with the package's real API. */
+export function describeTesting(): string {
+  return '@trellis/testing';
+}
