@@ -1,4 +1,16 @@
-/** Names this package; replace with the package's real API. */
-export function describeConfig(): string {
-  return '@trellis/config';
-}
+export { wantsHelp } from './argv.js';
+export { ConfigClashError, ConfigError } from './errors.js';
+export type { ConfigIssue, ConfigSource } from './errors.js';
+export { env } from './fields.js';
+export type { EnvField, NumberOptions, UrlOptions } from './fields.js';
+export { formatHelp } from './help.js';
+export type { HelpOptions } from './help.js';
+export { loadConfig } from './load.js';
+export type { Config, ConfigSources, DeepReadonly } from './load.js';
+export { mergeConfigSchemas } from './merge.js';
+export type { ConfigPart, MergedConfig, MergedShape } from './merge.js';
+export { redact } from './redact.js';
+export type { JsonValue } from './redact.js';
+export { defineConfig } from './schema.js';
+export type { ConfigSchema, ConfigShape } from './schema.js';
+export { isSecretKey, maskUrlPasswords } from './secrets.js';

@@ -1,4 +1,28 @@
-/** Names this package; replace with the package's real API. */
-export function describeServer(): string {
-  return '@trellis/server';
-}
+export {
+  acceptedContent,
+  inputRequired,
+  inputResponse,
+  isInputRequiredResult,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+} from '@modelcontextprotocol/server';
+export { audio, embeddedResource, image, resourceLink, text, ToolError } from '@trellis/tools';
+export type { ProtocolEra, RequestContext } from './context.js';
+export { coreConfigSchema } from './core-config.js';
+export type { CoreConfig } from './core-config.js';
+export { StartupError } from './errors.js';
+export type { StartupErrorCode } from './errors.js';
+export { createLogger } from './logging.js';
+export type { Logger, LoggerOptions, LogLevel } from './logging.js';
+export { MiddlewareError, runMiddleware } from './middleware.js';
+export type { Middleware, Operation, OperationContext } from './middleware.js';
+export { definePlugin, mount } from './plugin.js';
+export type { AnyPlugin, Plugin, PluginScope, ReadyState } from './plugin.js';
+export { createServer, TrellisServer } from './server.js';
+export type { CloseOptions, Readiness, ServerChange } from './server.js';
+export type { CreateServerOptions, ServerLimits } from './server-options.js';
+export { serviceKey } from './services.js';
+export type { ServiceKey } from './services.js';
+export { linkSignals } from './signals.js';

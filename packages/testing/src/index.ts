@@ -1,4 +1,42 @@
-/** Names this package; replace with the package's real API. */
-export function describeTesting(): string {
-  return '@trellis/testing';
+import { Client, type ClientOptions } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { TrellisServer } from '@trellis/server';
+
+export interface InProcessOptions {
+  /** `legacy` speaks the 2025 handshake; `modern` pins the 2026-07-28 protocol. */
+  era?: 'legacy' | 'modern';
+  capabilities?: ClientOptions['capabilities'];
+  clientInfo?: { name: string; version: string };
+}
+
+export interface InProcessConnection {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects a real SDK client to a started Trellis server over linked in-memory
+ * transports, in one line. The server side is served exactly as stdio serves
+ * it (the SDK picks the era from the first message).
+ * @example
+ * const { client, close } = await connectInProcess(server, { era: 'modern' });
+ * const result = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
+ * await close();
+ */
+export async function connectInProcess(server: TrellisServer, options: InProcessOptions = {}): Promise<InProcessConnection> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const handle = serveStdio(server.protocolFactory(), { transport: serverSide });
+  const client = new Client(options.clientInfo ?? { name: 'trellis-test-client', version: '0.0.0' }, {
+    ...(options.capabilities && { capabilities: options.capabilities }),
+    ...(options.era === 'modern' && { versionNegotiation: { mode: { pin: '2026-07-28' } } }),
+  });
+  await client.connect(clientSide);
+  return {
+    client,
+    async close() {
+      await client.close().catch(() => undefined);
+      await handle.close().catch(() => undefined);
+    },
+  };
 }

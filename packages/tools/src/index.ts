@@ -1,4 +1,8 @@
-/** Names this package; replace with the package's real API. */
-export function describeTools(): string {
-  return '@trellis/tools';
-}
+export { audio, embeddedResource, image, resourceLink, text } from './content.js';
+export { ToolError, ToolNameClashError } from './define.js';
+export type { AnyToolSpec, ToolArgs, ToolResult, ToolReturn, ToolSpec } from './define.js';
+export { describeIssues, formatProblems } from './issues.js';
+export type { FieldProblem } from './issues.js';
+export { ToolRegistry, busyResult, errorResult } from './registry.js';
+export type { ToolCallOptions, ToolCallResult, ToolRegistryOptions } from './registry.js';
+export { toolJsonSchema } from './schema.js';

@@ -1,8 +1,0 @@
-import { describe, expect, it } from 'vitest';
-import { describeConfig } from './index.js';
-
-describe('@trellis/config', () => {
-  it('names itself', () => {
-    expect(describeConfig()).toBe('@trellis/config');
-  });
-});

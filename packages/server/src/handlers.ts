@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { isInputRequiredResult, type CallToolResult, type Server, type ServerContext } from '@modelcontextprotocol/server';
+import { runTaskGroup, SemaphoreTimeoutError, type TaskGroup } from '@trellis/concurrency';
+import { busyResult, type ToolCallResult } from '@trellis/tools';
+import type { ProtocolEra, RequestContext } from './context.js';
+import { runMiddleware, type Middleware, type Operation } from './middleware.js';
+import { buildRequestContext } from './request-context.js';
+import type { TrellisServer } from './server.js';
+import { linkSignals } from './signals.js';
+
+/** A context for a nested unit of work (a tool's own signal and group), sharing the rest lazily. */
+function derive(ctx: RequestContext, signal: AbortSignal, group: TaskGroup): RequestContext {
+  return Object.create(ctx, { signal: { value: signal, enumerable: true }, group: { value: group, enumerable: true } }) as RequestContext;
+}
+
+/**
+ * Wires one SDK protocol object to the shared registries. Returns a function
+ * that detaches what it attached (subscriptions, change listeners).
+ */
+export function installHandlers(protocol: Server, core: TrellisServer, era: ProtocolEra): () => void {
+  const subscriberId = randomUUID();
+
+  const middlewareFor = (owner: string | undefined): Middleware[] => {
+    const own = owner ? core.ownerMiddleware.get(owner) : undefined;
+    if (!own || own.length === 0) return core.globalMiddleware;
+    return core.globalMiddleware.length === 0 ? own : [...core.globalMiddleware, ...own];
+  };
+
+  async function withRequest<R>(
+    operation: Operation,
+    target: string | undefined,
+    owner: string | undefined,
+    params: Record<string, unknown>,
+    sdk: ServerContext,
+    final: (ctx: RequestContext) => Promise<R>,
+  ): Promise<R> {
+    const leave = core.enterRequest();
+    const link = linkSignals([sdk.mcpReq.signal, core.shutdownSignal]);
+    try {
+      return await runTaskGroup(
+        async (group) => {
+          const ctx = buildRequestContext({ core, protocol, era, sdk, signal: link.signal, group, logFields: target ? { target } : undefined });
+          const middlewares = middlewareFor(owner);
+          if (middlewares.length === 0) return final(ctx);
+          return (await runMiddleware(middlewares, { operation, target, params, request: ctx }, () => final(ctx))) as R;
+        },
+        { signal: link.signal },
+      );
+    } finally {
+      link.dispose();
+      leave();
+    }
+  }
+
+  /** List operations skip the context entirely when no middleware wants one. */
+  function listing<R>(operation: Operation, params: Record<string, unknown>, sdk: ServerContext, list: (ctx?: RequestContext) => R | Promise<R>): Promise<R> {
+    if (core.globalMiddleware.length === 0) return Promise.resolve(list());
+    return withRequest(operation, undefined, undefined, params, sdk, async (ctx) => list(ctx));
+  }
+
+  protocol.setRequestHandler('tools/list', (request, sdk) => listing('tools/list', request.params ?? {}, sdk, () => ({ tools: core.tools.list() })));
+
+  protocol.setRequestHandler('tools/call', async (request, sdk) => {
+    const { name } = request.params;
+    const result = await withRequest('tools/call', name, core.tools.ownerOf(name), request.params, sdk, (ctx) => callTool(ctx, name, request.params.arguments));
+    if (isInputRequiredResult(result)) return result as never;
+    return protocol.projectCallToolResult(result as CallToolResult, core.tools.describe(name)?.outputSchema as Record<string, unknown> | undefined);
+  });
+
+  async function callTool(ctx: RequestContext, name: string, args: unknown): Promise<ToolCallResult> {
+    let release: (() => void) | undefined;
+    try {
+      release = await core.callLimiter.acquire({ signal: ctx.signal, timeoutMs: core.queueTimeoutMs });
+    } catch (error) {
+      if (error instanceof SemaphoreTimeoutError) return busyResult('the server', core.callLimiter.active, core.callLimiter.pending, core.queueTimeoutMs);
+      throw error;
+    }
+    try {
+      return await core.tools.call(name, args, {
+        signal: ctx.signal,
+        context: (signal, group) => derive(ctx, signal, group),
+        onError: (error, tool) => ctx.log.error({ err: error, tool }, 'tool call failed'),
+      });
+    } finally {
+      release();
+    }
+  }
+
+  // Templates may list their resources on demand, which needs a context (a signal, a log).
+  protocol.setRequestHandler('resources/list', (request, sdk) =>
+    withRequest('resources/list', undefined, undefined, request.params ?? {}, sdk, (ctx) => core.resources.list(request.params?.cursor, ctx) as never),
+  );
+  protocol.setRequestHandler('resources/templates/list', (request, sdk) =>
+    listing('resources/templates/list', request.params ?? {}, sdk, () => core.resources.listTemplates(request.params?.cursor) as never),
+  );
+  protocol.setRequestHandler('resources/read', (request, sdk) => {
+    const { uri } = request.params;
+    return withRequest('resources/read', uri, core.resources.ownerOf(uri), request.params, sdk, (ctx) => core.resources.read(uri, ctx) as never);
+  });
+  protocol.setRequestHandler('resources/subscribe', async (request) => {
+    core.resources.subscribe(request.params.uri, subscriberId);
+    return {};
+  });
+  protocol.setRequestHandler('resources/unsubscribe', async (request) => {
+    core.resources.unsubscribe(request.params.uri, subscriberId);
+    return {};
+  });
+
+  protocol.setRequestHandler('prompts/list', (request, sdk) =>
+    listing('prompts/list', request.params ?? {}, sdk, () => core.prompts.list(request.params?.cursor) as never),
+  );
+  protocol.setRequestHandler('prompts/get', (request, sdk) => {
+    const { name } = request.params;
+    return withRequest('prompts/get', name, core.prompts.ownerOf(name), request.params, sdk, (ctx) => core.prompts.get(name, request.params.arguments, ctx) as never);
+  });
+
+  protocol.setRequestHandler('completion/complete', (request, sdk) => {
+    const { ref, argument, context } = request.params;
+    const target = ref.type === 'ref/prompt' ? ref.name : ref.uri;
+    return withRequest('completion/complete', target, undefined, request.params, sdk, async (ctx) => {
+      const completion =
+        ref.type === 'ref/prompt'
+          ? await core.prompts.complete(ref.name, argument.name, argument.value, context ?? {}, ctx)
+          : await core.resources.complete(ref.uri, argument.name, argument.value, context ?? {}, ctx);
+      return { completion } as never;
+    });
+  });
+
+  if (era === 'modern') return () => undefined;
+
+  // An older-protocol session hears about changes over its own connection.
+  const stopListening = core.onChange((change) => {
+    const sent =
+      change.kind === 'tools'
+        ? protocol.sendToolListChanged()
+        : change.kind === 'prompts'
+          ? protocol.sendPromptListChanged()
+          : change.kind === 'resources'
+            ? protocol.sendResourceListChanged()
+            : change.kind === 'resource-updated' && change.subscribers.includes(subscriberId)
+              ? protocol.sendResourceUpdated({ uri: change.uri })
+              : undefined;
+    sent?.catch(() => undefined);
+  });
+  return () => {
+    stopListening();
+    core.resources.unsubscribeAll(subscriberId);
+  };
+}

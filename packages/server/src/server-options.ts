@@ -1,0 +1,33 @@
+import type { CacheHint, ServerCapabilities } from '@modelcontextprotocol/server';
+import type { ConfigSources } from '@trellis/config';
+import type { z } from 'zod';
+import type { Logger } from './logging.js';
+import type { AnyPlugin } from './plugin.js';
+
+export interface ServerLimits {
+  /** Tool calls running at once across the whole server; more wait in a FIFO queue. */
+  maxConcurrentCalls?: number;
+  /** How long a call may wait in that queue before it gets a "busy" result. */
+  queueTimeoutMs?: number;
+}
+
+export interface CreateServerOptions {
+  name: string;
+  version: string;
+  title?: string;
+  instructions?: string;
+  plugins: readonly AnyPlugin[];
+  /** Configuration owned by the layers around the core (e.g. the transport's HOST and PORT). */
+  configSchemas?: readonly { owner: string; schema: z.ZodObject }[];
+  /** Where configuration comes from; process argv, env and `.env` files by default. */
+  configSources?: ConfigSources;
+  /** A logger to use instead of the one built from LOG_LEVEL/LOG_FORMAT. */
+  logger?: Logger;
+  limits?: ServerLimits;
+  /** Serve `config://settings` (the redacted configuration). Default true. */
+  settingsResource?: boolean;
+  /** 2026-07-28 cache hints per list operation and for `resources/read`. */
+  cacheHints?: Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list' | 'resources/read' | 'server/discover', CacheHint>>;
+  /** Extra capabilities to advertise (merged over the ones Trellis declares). */
+  capabilities?: ServerCapabilities;
+}

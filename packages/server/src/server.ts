@@ -1,0 +1,332 @@
+import { randomBytes } from 'node:crypto';
+import { createRequestStateCodec, Server, type ServerCapabilities } from '@modelcontextprotocol/server';
+import { loadConfig, mergeConfigSchemas, redact } from '@trellis/config';
+import { BackgroundTasks, Semaphore } from '@trellis/concurrency';
+import { PromptRegistry } from '@trellis/prompts';
+import { ResourceRegistry } from '@trellis/resources';
+import { ToolRegistry } from '@trellis/tools';
+import type { z } from 'zod';
+import type { ProtocolEra, RequestContext } from './context.js';
+import { coreConfigSchema, type CoreConfig } from './core-config.js';
+import { StartupError } from './errors.js';
+import { installHandlers } from './handlers.js';
+import { orderPlugins, withinDeadline } from './lifecycle.js';
+import { createLogger, type Logger } from './logging.js';
+import type { Middleware } from './middleware.js';
+import { createScope, type PluginRecord } from './scope.js';
+import type { AnyPlugin, ReadyState } from './plugin.js';
+import type { CreateServerOptions } from './server-options.js';
+import { settingsPlugin } from './settings.js';
+
+/** A change clients may want to hear about. */
+export type ServerChange =
+  | { kind: 'tools' | 'prompts' | 'resources' }
+  | { kind: 'resource-updated'; uri: string; subscribers: readonly string[] };
+
+export interface Readiness {
+  ready: boolean;
+  checks: { plugin: string; ok: boolean; detail?: string }[];
+}
+
+export interface CloseOptions {
+  /** How long in-flight requests may run before their signals are aborted. */
+  graceMs?: number;
+  /** Deadline for each plugin's close. */
+  pluginCloseMs?: number;
+}
+
+type State = 'new' | 'starting' | 'running' | 'closing' | 'closed';
+
+interface StateCodec {
+  verify(state: string): unknown;
+  mint(payload: unknown): Promise<string>;
+}
+
+/**
+ * The composed server: registries built once and shared, plugins set up in
+ * dependency order, and a factory for the SDK protocol objects that serve
+ * sessions and requests.
+ */
+export class TrellisServer {
+  readonly name: string;
+  readonly version: string;
+  readonly tools = new ToolRegistry<RequestContext>();
+  readonly resources = new ResourceRegistry<RequestContext>();
+  readonly prompts = new PromptRegistry<RequestContext>();
+  readonly globalMiddleware: Middleware[] = [];
+  readonly ownerMiddleware = new Map<string, Middleware[]>();
+  readonly services = new Map<string, { owner: string; value: unknown }>();
+  readonly #options: CreateServerOptions;
+  readonly #records: PluginRecord[] = [];
+  readonly #shutdown = new AbortController();
+  readonly #changeListeners = new Set<(change: ServerChange) => void>();
+  readonly #live = new Set<Server>();
+  #state: State = 'new';
+  #config: Readonly<Record<string, unknown>> | undefined;
+  #configSchema: z.ZodObject | undefined;
+  #logger: Logger | undefined;
+  #background: BackgroundTasks | undefined;
+  #callLimiter: Semaphore | undefined;
+  #queueTimeoutMs = 30_000;
+  #requestState: StateCodec | undefined;
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: CreateServerOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.version = options.version;
+    const announce = (kind: 'tools' | 'prompts' | 'resources') => () => this.#emit({ kind });
+    this.tools.onChange(announce('tools'));
+    this.prompts.onChange(announce('prompts'));
+    this.resources.onListChanged(announce('resources'));
+    this.resources.onUpdated((uri, subscribers) => this.#emit({ kind: 'resource-updated', uri, subscribers }));
+  }
+
+  /** Every plugin, the settings resource included, in the order they set up. */
+  get plugins(): readonly AnyPlugin[] {
+    const plugins = [...this.#options.plugins];
+    if (this.#options.settingsResource !== false) plugins.push(settingsPlugin(() => this.settings()));
+    return plugins;
+  }
+
+  /** The configuration schema of the whole app: the core's, the layers', each plugin's. */
+  configSchema(): z.ZodObject {
+    this.#configSchema ??= mergeConfigSchemas([
+      { owner: 'server', schema: coreConfigSchema },
+      ...(this.#options.configSchemas ?? []),
+      ...this.plugins.filter((p) => p.config).map((p) => ({ owner: `plugin "${p.name}"`, schema: p.config! })),
+    ]).schema;
+    return this.#configSchema;
+  }
+
+  get config(): Readonly<Record<string, unknown>> {
+    if (!this.#config) throw new StartupError('SERVER_STATE', 'the configuration is read when the server starts; call start() first');
+    return this.#config;
+  }
+
+  get logger(): Logger {
+    if (!this.#logger) throw new StartupError('SERVER_STATE', 'the logger exists once the server starts; call start() first');
+    return this.#logger;
+  }
+
+  get background(): BackgroundTasks {
+    if (!this.#background) throw new StartupError('SERVER_STATE', 'call start() first');
+    return this.#background;
+  }
+
+  /** Aborts when the server begins to abort in-flight work at shutdown. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** The configuration with secrets redacted, as shown to clients and logs. */
+  settings(): Record<string, unknown> {
+    return redact(this.config, this.configSchema());
+  }
+
+  /**
+   * Loads the configuration (one ConfigError listing every problem), then sets
+   * up every plugin in dependency order. A failing plugin stops the start, and
+   * the plugins already set up are closed again.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new StartupError('SERVER_STATE', `start() was already called (state: ${this.#state})`);
+    this.#state = 'starting';
+    const ordered = orderPlugins(this.plugins);
+    const config = loadConfig(this.configSchema(), this.#options.configSources) as Readonly<Record<string, unknown>>;
+    this.#config = config;
+    const core = config as unknown as CoreConfig;
+    this.#logger = this.#options.logger ?? createLogger({ level: core.LOG_LEVEL, pretty: core.LOG_FORMAT === 'pretty', name: this.name });
+    this.#background = new BackgroundTasks({ logger: this.#logger });
+    this.#callLimiter = new Semaphore(this.#options.limits?.maxConcurrentCalls ?? core.MAX_CONCURRENT_CALLS);
+    this.#queueTimeoutMs = this.#options.limits?.queueTimeoutMs ?? core.QUEUE_TIMEOUT_MS;
+    const codec = createRequestStateCodec({ key: core.REQUEST_STATE_SECRET ?? randomBytes(32).toString('base64url'), ttlSeconds: 900 });
+    this.#requestState = codec as unknown as StateCodec;
+
+    for (const plugin of ordered) {
+      const record: PluginRecord = { plugin, closers: [], checks: [] };
+      this.#records.push(record);
+      try {
+        await plugin.setup(createScope(this, record, config, this.#logger.child({ plugin: plugin.name })) as never);
+      } catch (error) {
+        await this.#closePlugins(5_000);
+        this.#state = 'closed';
+        if (error instanceof StartupError) throw error;
+        throw new StartupError('PLUGIN_SETUP_FAILED', `plugin "${plugin.name}" failed to set up: ${error instanceof Error ? error.message : String(error)}`, plugin.name, { cause: error });
+      }
+    }
+    this.#state = 'running';
+    this.#logger.debug({ plugins: ordered.map((p) => p.name), tools: this.tools.size }, 'server started');
+  }
+
+  /** The capabilities this server advertises. */
+  capabilities(): ServerCapabilities {
+    return {
+      tools: { listChanged: true },
+      resources: { subscribe: true, listChanged: true },
+      prompts: { listChanged: true },
+      completions: {},
+      logging: {},
+      ...this.#options.capabilities,
+    };
+  }
+
+  /**
+   * A new SDK protocol object wired to the shared registries: one per
+   * older-protocol session, per stdio connection, or per 2026-07-28 HTTP request.
+   * Only its handler table is built; no registry is rebuilt.
+   */
+  createProtocolServer(options: { era?: ProtocolEra; track?: boolean } = {}): Server {
+    if (this.#state !== 'running') throw new StartupError('SERVER_STATE', `the server is ${this.#state}; it serves requests only while running`);
+    const server = new Server(
+      { name: this.name, version: this.version, ...(this.#options.title !== undefined && { title: this.#options.title }) },
+      {
+        capabilities: this.capabilities(),
+        ...(this.#options.instructions !== undefined && { instructions: this.#options.instructions }),
+        ...(this.#options.cacheHints && { cacheHints: this.#options.cacheHints }),
+        requestState: { verify: (state: string) => this.#requestState!.verify(state) },
+      },
+    );
+    const detach = installHandlers(server, this, options.era ?? 'legacy');
+    if (options.track !== false) {
+      this.#live.add(server);
+      const previous = server.onclose;
+      server.onclose = () => {
+        this.#live.delete(server);
+        detach();
+        previous?.();
+      };
+    }
+    return server;
+  }
+
+  /**
+   * The factory the SDK's serving entries (`createMcpHandler`, `serveStdio`)
+   * call for each serving unit. Older-protocol units are tracked so that list
+   * changes and resource updates reach them.
+   */
+  protocolFactory(): (unit: { era: ProtocolEra }) => Server {
+    return (unit) => this.createProtocolServer({ era: unit.era, track: unit.era === 'legacy' });
+  }
+
+  /** Mints a signed `requestState` for multi-round-trip results. */
+  mintRequestState(payload: unknown): Promise<string> {
+    return this.#requestState!.mint(payload);
+  }
+
+  /** Protocol objects currently serving sessions or connections. */
+  get liveProtocolServers(): ReadonlySet<Server> {
+    return this.#live;
+  }
+
+  /** Listens for list changes and resource updates (transports fan them out). */
+  onChange(listener: (change: ServerChange) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  /** Readiness of every plugin that reports it. */
+  async ready(): Promise<Readiness> {
+    if (this.#state !== 'running') return { ready: false, checks: [{ plugin: 'server', ok: false, detail: this.#state }] };
+    const checks = await Promise.all(
+      this.#records.flatMap((record) =>
+        record.checks.map(async (check) => {
+          try {
+            const state: ReadyState = await check();
+            return { plugin: record.plugin.name, ok: state.ok, ...(state.detail !== undefined && { detail: state.detail }) };
+          } catch (error) {
+            return { plugin: record.plugin.name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+          }
+        }),
+      ),
+    );
+    return { ready: checks.every((c) => c.ok), checks };
+  }
+
+  /** Tracks one request for graceful shutdown; call the returned function when it ends. */
+  enterRequest(): () => void {
+    this.#inflight += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#inflight -= 1;
+      if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    };
+  }
+
+  get callLimiter(): Semaphore {
+    return this.#callLimiter!;
+  }
+
+  get queueTimeoutMs(): number {
+    return this.#queueTimeoutMs;
+  }
+
+  /**
+   * Graceful close: lets in-flight requests finish for `graceMs`, aborts the
+   * rest through their signals, drains background tasks, then closes plugins
+   * in reverse order, each under a deadline.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return;
+    const wasRunning = this.#state === 'running';
+    this.#state = 'closing';
+    const graceMs = options.graceMs ?? 10_000;
+    if (wasRunning && this.#inflight > 0) {
+      this.#logger?.info({ inflight: this.#inflight, graceMs }, 'waiting for in-flight requests');
+      await withinDeadline(() => this.#idle(), graceMs);
+    }
+    if (this.#inflight > 0) this.#logger?.warn({ inflight: this.#inflight }, 'aborting in-flight requests after the grace period');
+    this.#shutdown.abort(new Error('the server is shutting down'));
+    await withinDeadline(() => this.#idle(), 2_000);
+    for (const server of [...this.#live]) await server.close().catch(() => undefined);
+    await this.#background?.drain({ timeoutMs: Math.min(graceMs, 5_000) });
+    await this.#closePlugins(options.pluginCloseMs ?? 5_000);
+    this.#state = 'closed';
+    this.#logger?.flush?.();
+  }
+
+  #idle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #closePlugins(deadlineMs: number): Promise<void> {
+    for (const record of [...this.#records].reverse()) {
+      for (const close of [...record.closers].reverse()) {
+        try {
+          const outcome = await withinDeadline(close, deadlineMs);
+          if (!outcome.finished) this.#logger?.warn({ plugin: record.plugin.name, deadlineMs }, 'plugin close passed its deadline');
+        } catch (error) {
+          this.#logger?.error({ plugin: record.plugin.name, err: error }, 'plugin close failed');
+        }
+      }
+    }
+    this.#records.length = 0;
+  }
+
+  #emit(change: ServerChange): void {
+    if (this.#state !== 'running') return;
+    for (const listener of this.#changeListeners) listener(change);
+  }
+}
+
+/**
+ * Composes plugins into one server. Nothing runs until `start()`.
+ * @example
+ * const server = createServer({ name: 'demo', version: '1.0.0', plugins: [greeter()] });
+ * await server.start();
+ */
+export function createServer(options: CreateServerOptions): TrellisServer {
+  return new TrellisServer(options);
+}

@@ -1,0 +1,77 @@
+import type {
+  CallToolResult,
+  ContentBlock,
+  Icon,
+  InputRequiredResult,
+  ToolAnnotations,
+} from '@modelcontextprotocol/server';
+import type { z } from 'zod';
+
+/** The arguments a handler receives: the parsed input, or an empty object for a tool without input. */
+export type ToolArgs<Input> = Input extends z.ZodType ? z.output<Input> : Record<string, never>;
+
+/** A tool result whose structured content is typed by the tool's output schema. */
+export type ToolResult<Output> = Omit<CallToolResult, 'structuredContent' | 'content'> & {
+  content?: ContentBlock[];
+  structuredContent?: Output extends z.ZodType ? z.input<Output> : Record<string, unknown>;
+};
+
+/**
+ * What a handler may return: a string (one text block), content blocks, a full
+ * result, or an `input_required` result (2026-07-28 multi-round-trip; the SDK
+ * turns it into server-to-client requests on older sessions).
+ */
+export type ToolReturn<Output> = string | ContentBlock[] | ToolResult<Output> | InputRequiredResult;
+
+/** A tool as a plugin declares it. `Ctx` is the request context the server hands to handlers. */
+export interface ToolSpec<Input extends z.ZodType | undefined, Output extends z.ZodType | undefined, Ctx> {
+  /** Unique name, 1–128 characters of letters, digits, `_`, `-` and `.`. */
+  name: string;
+  title?: string;
+  /** What the tool does, for the model: clients and the conformance suite require one. */
+  description: string;
+  /** A zod object schema for the arguments; omit it for a tool that takes none. */
+  input?: Input;
+  /** A zod object schema for `structuredContent`; results are validated against it. */
+  output?: Output;
+  annotations?: ToolAnnotations;
+  icons?: Icon[];
+  /** Aborts the handler's signal and answers an `isError` result after this long. */
+  timeoutMs?: number;
+  /** At most this many calls of this tool run at once; more wait in a FIFO queue. */
+  concurrency?: number;
+  /** How long a call may wait in that queue before it gets a "busy" result. */
+  queueTimeoutMs?: number;
+  _meta?: Record<string, unknown>;
+  handler(args: ToolArgs<Input>, ctx: Ctx): ToolReturn<Output> | Promise<ToolReturn<Output>>;
+}
+
+/** Any tool spec, for code that stores tools of many shapes. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyToolSpec<Ctx> = ToolSpec<any, any, Ctx>;
+
+/**
+ * An error whose message the model should see (a bad state it can act on), as
+ * opposed to a bug, whose details stay in the server log.
+ * @example throw new ToolError('No such user: 42. List users with `list_users` first.')
+ */
+export class ToolError extends Error {
+  readonly code = 'TOOL_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ToolError';
+  }
+}
+
+/** Two registrations of one tool name. */
+export class ToolNameClashError extends Error {
+  readonly code = 'TOOL_NAME_CLASH';
+  constructor(
+    readonly toolName: string,
+    readonly existingOwner: string,
+    readonly newOwner: string,
+  ) {
+    super(`tool "${toolName}" is registered by both "${existingOwner}" and "${newOwner}"; rename one or mount a plugin with a prefix`);
+    this.name = 'ToolNameClashError';
+  }
+}

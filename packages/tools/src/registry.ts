@@ -1,0 +1,236 @@
+import {
+  isInputRequiredResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  type CallToolResult,
+  type ContentBlock,
+  type InputRequiredResult,
+  type Tool,
+} from '@modelcontextprotocol/server';
+import { Semaphore, SemaphoreTimeoutError, TimeoutError, runTaskGroup, withTimeout, type TaskGroup } from '@trellis/concurrency';
+import type { z } from 'zod';
+import { text } from './content.js';
+import { ToolError, ToolNameClashError, type AnyToolSpec, type ToolReturn } from './define.js';
+import { describeIssues, formatProblems } from './issues.js';
+import { assertToolName, toolJsonSchema, type JsonObjectSchema } from './schema.js';
+
+interface RegisteredTool<Ctx> {
+  spec: AnyToolSpec<Ctx>;
+  owner: string;
+  listing: Tool;
+  outputSchema: JsonObjectSchema | undefined;
+  limiter: Semaphore | undefined;
+}
+
+export interface ToolCallOptions<Ctx> {
+  /** Fires when the call must stop: client cancel, disconnect, server shutdown. */
+  signal: AbortSignal;
+  /** Builds the handler's context around the call's own signal and task group. */
+  context(signal: AbortSignal, group: TaskGroup): Ctx;
+  /** Told of every failure that is not the caller's fault (bugs, timeouts), for the log. */
+  onError?(error: unknown, tool: string): void;
+}
+
+export interface ToolRegistryOptions {
+  /** Queue wait for tools with a concurrency limit but no `queueTimeoutMs` of their own. */
+  defaultQueueTimeoutMs?: number;
+}
+
+export type ToolCallResult = CallToolResult | InputRequiredResult;
+
+/**
+ * The tools of one server: built once, shared by every session and request.
+ * Validates arguments and results, applies per-tool limits and timeouts, runs
+ * each call in a task group bound to the request's signal, and turns failures
+ * into `isError` results the model can read.
+ */
+export class ToolRegistry<Ctx> {
+  readonly #tools = new Map<string, RegisteredTool<Ctx>>();
+  readonly #listeners = new Set<() => void>();
+  readonly #defaultQueueTimeoutMs: number;
+  #listing: Tool[] | undefined;
+
+  constructor(options: ToolRegistryOptions = {}) {
+    this.#defaultQueueTimeoutMs = options.defaultQueueTimeoutMs ?? 30_000;
+  }
+
+  /** Registers a tool; a name already taken throws `ToolNameClashError` naming both owners. */
+  add(spec: AnyToolSpec<Ctx>, owner = 'app'): void {
+    assertToolName(spec.name);
+    const existing = this.#tools.get(spec.name);
+    if (existing) throw new ToolNameClashError(spec.name, existing.owner, owner);
+    if (typeof spec.description !== 'string' || spec.description.trim() === '') {
+      throw new TypeError(`tool "${spec.name}" needs a description: clients show it to the model`);
+    }
+    if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {
+      throw new TypeError(`tool "${spec.name}": concurrency must be a positive integer, got ${spec.concurrency}`);
+    }
+    if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) {
+      throw new TypeError(`tool "${spec.name}": timeoutMs must be a positive number, got ${spec.timeoutMs}`);
+    }
+    const inputSchema = toolJsonSchema(spec.name, spec.input, 'input');
+    const outputSchema = spec.output ? toolJsonSchema(spec.name, spec.output, 'output') : undefined;
+    const listing: Tool = {
+      name: spec.name,
+      ...(spec.title !== undefined && { title: spec.title }),
+      description: spec.description,
+      inputSchema,
+      ...(outputSchema && { outputSchema }),
+      ...(spec.annotations && { annotations: spec.annotations }),
+      ...(spec.icons && { icons: spec.icons }),
+      ...(spec._meta && { _meta: spec._meta }),
+    } as Tool;
+    this.#tools.set(spec.name, {
+      spec,
+      owner,
+      listing,
+      outputSchema,
+      limiter: spec.concurrency ? new Semaphore(spec.concurrency) : undefined,
+    });
+    this.#changed();
+  }
+
+  /** Removes a tool; returns whether it was there. */
+  remove(name: string): boolean {
+    const removed = this.#tools.delete(name);
+    if (removed) this.#changed();
+    return removed;
+  }
+
+  has(name: string): boolean {
+    return this.#tools.has(name);
+  }
+
+  /** The `tools/list` entry of one tool. */
+  describe(name: string): Tool | undefined {
+    return this.#tools.get(name)?.listing;
+  }
+
+  ownerOf(name: string): string | undefined {
+    return this.#tools.get(name)?.owner;
+  }
+
+  get size(): number {
+    return this.#tools.size;
+  }
+
+  /** The `tools/list` entries, computed once per change. */
+  list(): Tool[] {
+    this.#listing ??= [...this.#tools.values()].map((t) => t.listing);
+    return this.#listing;
+  }
+
+  /** Called after every add or remove (for list-changed notifications). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Runs one `tools/call`. An unknown tool is a JSON-RPC invalid-params error;
+   * everything else (bad arguments, busy, timeout, handler failure) is an
+   * `isError` result.
+   */
+  async call(name: string, rawArgs: unknown, options: ToolCallOptions<Ctx>): Promise<ToolCallResult> {
+    const tool = this.#tools.get(name);
+    if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`, { tool: name });
+    const { spec } = tool;
+
+    const parsed = parseArgs(spec.input, rawArgs);
+    if (!parsed.success) {
+      return errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`);
+    }
+
+    let release: (() => void) | undefined;
+    if (tool.limiter) {
+      const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
+      try {
+        release = await tool.limiter.acquire({ signal: options.signal, timeoutMs: queueTimeoutMs });
+      } catch (error) {
+        if (error instanceof SemaphoreTimeoutError) return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
+        throw error;
+      }
+    }
+    try {
+      const run = (signal: AbortSignal) =>
+        runTaskGroup(async (group) => spec.handler(parsed.data as never, options.context(signal, group)), { signal });
+      const returned = spec.timeoutMs
+        ? await withTimeout(run, { ms: spec.timeoutMs, signal: options.signal, name: `tool "${name}"` })
+        : await run(options.signal);
+      return this.#finish(tool, returned as ToolReturn<unknown>, options);
+    } catch (error) {
+      return failureResult(name, error, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  #finish(tool: RegisteredTool<Ctx>, returned: ToolReturn<unknown>, options: ToolCallOptions<Ctx>): ToolCallResult {
+    if (typeof returned === 'string') return { content: [text(returned)] };
+    if (Array.isArray(returned)) return { content: returned as ContentBlock[] };
+    if (isInputRequiredResult(returned)) return returned;
+    const result = returned as CallToolResult;
+    if (tool.spec.output && !result.isError) {
+      const checked = (tool.spec.output as z.ZodType).safeParse(result.structuredContent);
+      if (!checked.success) {
+        const problems = formatProblems(describeIssues(checked.error.issues));
+        options.onError?.(new Error(`structured content does not match the output schema: ${problems}`), tool.spec.name);
+        return errorResult(`Tool "${tool.spec.name}" produced a result that does not match its output schema (${problems}). This is a bug in the server; the details are in its log.`);
+      }
+    }
+    const content = result.content ?? [];
+    if (result.structuredContent !== undefined && content.length === 0) {
+      // Clients that predate structured content read the text block.
+      return { ...result, content: [text(JSON.stringify(result.structuredContent))] };
+    }
+    return { ...result, content };
+  }
+
+  #changed(): void {
+    this.#listing = undefined;
+    for (const listener of this.#listeners) listener();
+  }
+}
+
+function parseArgs(schema: z.ZodType | undefined, raw: unknown): { success: true; data: unknown } | { success: false; message: string } {
+  if (schema === undefined) {
+    if (raw === undefined || raw === null || (typeof raw === 'object' && !Array.isArray(raw))) return { success: true, data: {} };
+    return { success: false, message: 'arguments must be an object' };
+  }
+  const result = schema.safeParse(raw ?? {});
+  if (result.success) return { success: true, data: result.data };
+  return { success: false, message: formatProblems(describeIssues(result.error.issues)) };
+}
+
+/** An `isError` result carrying one text block. */
+export function errorResult(message: string): CallToolResult {
+  return { content: [text(message)], isError: true };
+}
+
+/** The result a call gets when a concurrency limit's queue waited too long. */
+export function busyResult(what: string, active: number, pending: number, waitedMs: number): CallToolResult {
+  const retryAfterMs = Math.max(1000, Math.min(30_000, Math.round(waitedMs / 2)));
+  return {
+    content: [
+      text(`Server busy: ${what} is at its concurrency limit (${active} running, ${pending} waiting) and this call waited ${waitedMs} ms. Retry in about ${Math.ceil(retryAfterMs / 1000)} s.`),
+    ],
+    isError: true,
+    _meta: { 'dev.trellis/retryAfterMs': retryAfterMs },
+  };
+}
+
+function failureResult<Ctx>(name: string, error: unknown, options: ToolCallOptions<Ctx>): CallToolResult {
+  if (error instanceof ProtocolError) throw error;
+  if (error instanceof ToolError) return errorResult(error.message);
+  if (error instanceof TimeoutError && !options.signal.aborted) {
+    options.onError?.(error, name);
+    return errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`);
+  }
+  if (options.signal.aborted) {
+    const reason: unknown = options.signal.reason;
+    const why = reason instanceof Error && reason.message ? reason.message : 'the request was cancelled';
+    return errorResult(`Tool "${name}" was stopped: ${why}.`);
+  }
+  options.onError?.(error, name);
+  return errorResult(`Tool "${name}" failed with an internal error; the details are in the server log.`);
+}
