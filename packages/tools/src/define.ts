@@ -32,6 +32,13 @@ export interface ToolSpec<Input extends z.ZodType | undefined, Output extends z.
   description: string;
   /** A zod object schema for the arguments; omit it for a tool that takes none. */
   input?: Input;
+  /**
+   * A raw JSON Schema (2020-12) for the arguments, sent to clients as written and
+   * validated with the SDK's JSON Schema validator — for schemas zod cannot
+   * express (`if`/`then`, `$anchor`). Use instead of `input`; the handler then
+   * receives the arguments untyped.
+   */
+  inputSchema?: { type: 'object'; [key: string]: unknown };
   /** A zod object schema for `structuredContent`; results are validated against it. */
   output?: Output;
   annotations?: ToolAnnotations;

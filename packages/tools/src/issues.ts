@@ -37,8 +37,11 @@ function joinPath(path: readonly PropertyKey[]): string {
 
 function explain(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case 'invalid_type':
-      return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(issue.input)}`;
+    case 'invalid_type': {
+      // zod leaves `input` out of issues unless asked; its message names what it received.
+      const received = 'input' in issue ? describeValue(issue.input) : /received (\w+)/.exec(issue.message)?.[1];
+      return received === undefined || received === 'undefined' ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${received}`;
+    }
     case 'too_small':
       return bound('at least', issue.origin, issue.minimum, issue.inclusive);
     case 'too_big':
@@ -67,6 +70,7 @@ function bound(word: string, origin: string, limit: number | bigint, inclusive: 
 }
 
 function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value;

@@ -1,4 +1,5 @@
 import {
+  fromJsonSchema,
   isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
@@ -20,7 +21,10 @@ interface RegisteredTool<Ctx> {
   listing: Tool;
   outputSchema: JsonObjectSchema | undefined;
   limiter: Semaphore | undefined;
+  validate: (raw: unknown) => Promise<ParsedArgs>;
 }
+
+type ParsedArgs = { success: true; data: unknown } | { success: false; message: string };
 
 export interface ToolCallOptions<Ctx> {
   /** Fires when the call must stop: client cancel, disconnect, server shutdown. */
@@ -68,7 +72,9 @@ export class ToolRegistry<Ctx> {
     if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) {
       throw new TypeError(`tool "${spec.name}": timeoutMs must be a positive number, got ${spec.timeoutMs}`);
     }
-    const inputSchema = toolJsonSchema(spec.name, spec.input, 'input');
+    if (spec.input && spec.inputSchema) throw new TypeError(`tool "${spec.name}": give either input (zod) or inputSchema (JSON Schema), not both`);
+    if (spec.inputSchema && spec.inputSchema.type !== 'object') throw new TypeError(`tool "${spec.name}": inputSchema must have type "object"`);
+    const inputSchema = spec.inputSchema ?? toolJsonSchema(spec.name, spec.input, 'input');
     const outputSchema = spec.output ? toolJsonSchema(spec.name, spec.output, 'output') : undefined;
     const listing: Tool = {
       name: spec.name,
@@ -86,6 +92,7 @@ export class ToolRegistry<Ctx> {
       listing,
       outputSchema,
       limiter: spec.concurrency ? new Semaphore(spec.concurrency) : undefined,
+      validate: spec.inputSchema ? jsonSchemaValidator(spec.inputSchema) : async (raw) => parseArgs(spec.input, raw),
     });
     this.#changed();
   }
@@ -136,7 +143,7 @@ export class ToolRegistry<Ctx> {
     if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`, { tool: name });
     const { spec } = tool;
 
-    const parsed = parseArgs(spec.input, rawArgs);
+    const parsed = await tool.validate(rawArgs);
     if (!parsed.success) {
       return errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`);
     }
@@ -192,7 +199,20 @@ export class ToolRegistry<Ctx> {
   }
 }
 
-function parseArgs(schema: z.ZodType | undefined, raw: unknown): { success: true; data: unknown } | { success: false; message: string } {
+function jsonSchemaValidator(schema: Record<string, unknown>): (raw: unknown) => Promise<ParsedArgs> {
+  const standard = fromJsonSchema(schema as never)['~standard'];
+  return async (raw) => {
+    const result = await standard.validate(raw ?? {});
+    if (!result.issues) return { success: true, data: result.value };
+    const problems = result.issues.map((issue) => ({
+      path: issue.path?.length ? issue.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.') : '(arguments)',
+      message: issue.message,
+    }));
+    return { success: false, message: formatProblems(problems) };
+  };
+}
+
+function parseArgs(schema: z.ZodType | undefined, raw: unknown): ParsedArgs {
   if (schema === undefined) {
     if (raw === undefined || raw === null || (typeof raw === 'object' && !Array.isArray(raw))) return { success: true, data: {} };
     return { success: false, message: 'arguments must be an object' };
