@@ -1,4 +1,14 @@
-/** Names this package; replace with the package's real API. */
-export function describePrompts(): string {
-  return '@trellis/prompts';
-}
+export { PromptNameClashError } from './define.js';
+export type {
+  AnyPromptSpec,
+  Completer,
+  CompletionContext,
+  CompletionValues,
+  PromptArgs,
+  PromptReturn,
+  PromptSpec,
+} from './define.js';
+export { assistant, imageMessage, resourceMessage, user } from './messages.js';
+export type { PromptContent } from './messages.js';
+export { PromptRegistry } from './registry.js';
+export type { PromptGetResult, PromptRegistryOptions } from './registry.js';

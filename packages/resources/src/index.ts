@@ -1,4 +1,14 @@
-/** Names this package; replace with the package's real API. */
-export function describeResources(): string {
-  return '@trellis/resources';
-}
+export { ResourceClashError } from './define.js';
+export type {
+  Completer,
+  CompletionContext,
+  CompletionValues,
+  ResourceEntry,
+  ResourceReturn,
+  ResourceSpec,
+  ResourceTemplateSpec,
+} from './define.js';
+export { FileAccessError } from './file-error.js';
+export type { FileAccessCode } from './file-error.js';
+export { ResourceRegistry } from './registry.js';
+export type { ResourceRegistryOptions, ResourceUpdatedListener } from './registry.js';

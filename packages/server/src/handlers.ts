@@ -95,7 +95,12 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
   );
   protocol.setRequestHandler('resources/read', (request, sdk) => {
     const { uri } = request.params;
-    return withRequest('resources/read', uri, core.resources.ownerOf(uri), request.params, sdk, (ctx) => core.resources.read(uri, ctx) as never);
+    return withRequest('resources/read', uri, core.resources.ownerOf(uri), request.params, sdk, async (ctx) => {
+      const result = await core.resources.read(uri, ctx);
+      const hint = core.resources.cacheHintFor(uri);
+      // A per-resource 2026-07-28 cache hint; the SDK leaves it out of older-protocol answers.
+      return (hint && result.ttlMs === undefined ? { ...result, ...hint } : result) as never;
+    });
   });
   protocol.setRequestHandler('resources/subscribe', async (request) => {
     core.resources.subscribe(request.params.uri, subscriberId);

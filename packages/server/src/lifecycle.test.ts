@@ -28,8 +28,8 @@ describe('definePlugin and mount', () => {
     const mounted = mount(plugin('files'), { prefix: 'docs' });
     expect(mounted.name).toBe('docs/files');
     expect(mounted.prefix).toBe('docs');
-    expect(prefixUri('docs', 'file:///{+path}')).toBe('file://docs/{+path}');
     expect(prefixUri('docs', 'test://static')).toBe('test://docs/static');
+    expect(prefixUri('docs', 'file:///{+path}')).toBe('file:///{+path}');
     expect(() => mount(plugin('x'), { prefix: 'bad prefix' })).toThrow(TypeError);
   });
 });

@@ -98,7 +98,8 @@ export function prefixName(prefix: string | undefined, name: string): string {
 }
 
 export function prefixUri(prefix: string | undefined, uri: string): string {
-  if (!prefix) return uri;
+  // file: URIs name real paths; a prefix would point them elsewhere.
+  if (!prefix || uri.startsWith('file:')) return uri;
   const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(uri);
   return match ? `${match[1]}://${prefix}/${match[2]!.replace(/^\//, '')}` : `${prefix}/${uri}`;
 }

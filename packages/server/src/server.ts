@@ -197,15 +197,13 @@ export class TrellisServer {
       },
     );
     const detach = installHandlers(server, this, options.era ?? 'legacy');
-    if (options.track !== false) {
-      this.#live.add(server);
-      const previous = server.onclose;
-      server.onclose = () => {
-        this.#live.delete(server);
-        detach();
-        previous?.();
-      };
-    }
+    if (options.track !== false) this.#live.add(server);
+    const previous = server.onclose;
+    server.onclose = () => {
+      this.#live.delete(server);
+      detach();
+      previous?.();
+    };
     return server;
   }
 
@@ -289,6 +287,8 @@ export class TrellisServer {
     if (this.#inflight > 0) this.#logger?.warn({ inflight: this.#inflight }, 'aborting in-flight requests after the grace period');
     this.#shutdown.abort(new Error('the server is shutting down'));
     await withinDeadline(() => this.#idle(), 2_000);
+    // Transports write the answers of aborted calls asynchronously: let them go out before closing.
+    await new Promise((resolve) => setTimeout(resolve, 20).unref());
     for (const server of [...this.#live]) await server.close().catch(() => undefined);
     await this.#background?.drain({ timeoutMs: Math.min(graceMs, 5_000) });
     await this.#closePlugins(options.pluginCloseMs ?? 5_000);

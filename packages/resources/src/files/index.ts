@@ -1,0 +1,2 @@
+export { fileResources } from './provider.js';
+export type { FileResourcesOptions } from './provider.js';

@@ -1,0 +1,66 @@
+import type { CacheHint } from '@modelcontextprotocol/server';
+import type { ResourceTemplateSpec } from '../define.js';
+import { asText, fileType } from './mime.js';
+import { pathFromUri, readInside, resolveInside, resolveRoots } from './sandbox.js';
+import { completePath, listFiles } from './walk.js';
+
+export interface FileResourcesOptions {
+  /** Directories whose files may be read; resolved (symlinks too) once, when the provider is made. */
+  roots: string[];
+  /** Larger files are refused with a `TOO_LARGE` error naming the limit; default 1 MiB. */
+  maxBytes?: number;
+  /** How many files `resources/list` shows at most (0: none); default 1000. Any file inside a root can still be read. */
+  listLimit?: number;
+  /** The template's name; default "files". */
+  name?: string;
+  title?: string;
+  /** Default: "Files under <roots>". */
+  description?: string;
+  cacheHint?: CacheHint;
+}
+
+/**
+ * A sandboxed file provider: the template `file:///{+path}` over files inside
+ * the given roots. URIs are standard file URIs of absolute paths
+ * (`file:///srv/docs/a%20b.md`). Text files (by extension and a UTF-8 check)
+ * come back as text, others as base64 blobs with a MIME type from the
+ * extension (`application/octet-stream` when unknown). Paths that try to
+ * leave the roots — `..`, encoded or double-encoded traversal, absolute paths
+ * elsewhere, symlinks pointing out, NUL bytes — are refused with a
+ * `FileAccessError`, as are non-regular files and files over `maxBytes`.
+ * Node-only: import it from `@trellis/resources/files`.
+ * @example
+ * registry.addTemplate(fileResources({ roots: ['./docs'], maxBytes: 512 * 1024 }), 'files');
+ */
+export function fileResources<Ctx extends { signal?: AbortSignal }>(options: FileResourcesOptions): ResourceTemplateSpec<Ctx> {
+  const roots = resolveRoots(options.roots);
+  const maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 1024 * 1024, 1);
+  const listLimit = positiveInteger('listLimit', options.listLimit ?? 1000, 0);
+  return {
+    uriTemplate: 'file:///{+path}',
+    name: options.name ?? 'files',
+    ...(options.title !== undefined && { title: options.title }),
+    description: options.description ?? `Files under ${roots.map((r) => r.real).join(', ')}`,
+    ...(options.cacheHint !== undefined && { cacheHint: options.cacheHint }),
+    complete: {
+      path: (value, _context, ctx) => completePath(roots, value, ctx.signal),
+    },
+    list: (ctx) => (listLimit === 0 ? [] : listFiles(roots, listLimit, ctx.signal)),
+    async read(uri, _variables, ctx) {
+      const path = pathFromUri(uri);
+      const real = await resolveInside(roots, path, uri);
+      const bytes = await readInside(roots, path, real, uri, maxBytes, ctx.signal);
+      const type = fileType(real);
+      const text = type.text ? asText(bytes) : undefined;
+      if (text !== undefined) return [{ uri, mimeType: type.mime ?? 'text/plain', text }];
+      return [{ uri, mimeType: type.mime ?? 'application/octet-stream', blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }];
+    },
+  };
+}
+
+function positiveInteger(option: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(`fileResources: ${option} must be an integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}

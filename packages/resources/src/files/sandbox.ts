@@ -1,0 +1,169 @@
+import { constants, realpathSync, statSync } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FileAccessError } from '../file-error.js';
+
+/** A configured root: as given (made absolute) and with symlinks resolved. */
+export interface Root {
+  given: string;
+  real: string;
+}
+
+/** Resolves the configured roots once; each must be an existing directory. */
+export function resolveRoots(roots: readonly string[]): Root[] {
+  if (!Array.isArray(roots) || roots.length === 0) {
+    throw new TypeError('fileResources: roots must be a non-empty array of directory paths');
+  }
+  return roots.map((root) => {
+    if (typeof root !== 'string' || root === '') throw new TypeError(`fileResources: roots must be directory paths, got ${JSON.stringify(root)}`);
+    const given = resolve(root);
+    let real: string;
+    try {
+      real = realpathSync(given);
+    } catch {
+      throw new TypeError(`fileResources: root ${JSON.stringify(root)} does not exist`);
+    }
+    if (!statSync(real).isDirectory()) throw new TypeError(`fileResources: root ${JSON.stringify(root)} is not a directory`);
+    return { given, real };
+  });
+}
+
+/**
+ * The local path a `file:///…` URI names, refusing every trick before the file
+ * system is touched: query or fragment, backslashes, control characters,
+ * encoded `/`, `\`, `.` or NUL, malformed or double encoding, and empty, `.`
+ * or `..` segments. Double encoding is refused outright: a `%XX` left after
+ * one decode is an attack far more often than a file name.
+ */
+export function pathFromUri(uri: string): string {
+  const bad = (why: string) => new FileAccessError('BAD_PATH', `Refused ${uri}: ${why}`, uri);
+  if (!uri.startsWith('file:///')) throw bad('expected a URI of the form file:///absolute/path');
+  const raw = uri.slice('file://'.length);
+  if (/[?#\\]/.test(raw)) throw bad('a file URI may not contain "?", "#" or "\\"');
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw bad('control characters (such as NUL) are not allowed');
+  if (/%(2f|5c|2e|00)/i.test(raw)) throw bad('percent-encoded "/", "\\", "." and NUL are not allowed');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    throw bad('malformed percent-encoding');
+  }
+  if (/%[0-9a-f]{2}/i.test(decoded)) throw bad('double percent-encoding is not allowed');
+  if (/[\u0000-\u001f\u007f\\]/.test(decoded)) throw bad('encoded control characters and backslashes are not allowed');
+  const segments = decoded.split('/').slice(1);
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw bad('empty, "." and ".." path segments are not allowed');
+  if (sep === '\\') {
+    if (!/^\/[A-Za-z]:\//.test(decoded)) throw bad('expected a drive letter, as in file:///C:/data/notes.txt');
+    return decoded.slice(1).split('/').join(sep);
+  }
+  return decoded;
+}
+
+/** Whether `path` is `root` or lies below it, by text alone. */
+export function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+function insideAny(roots: readonly Root[], path: string, key: 'given' | 'real' | 'both'): boolean {
+  return roots.some((r) => (key !== 'real' && isInside(r.given, path)) || (key !== 'given' && isInside(r.real, path)));
+}
+
+function outside(uri: string, roots: readonly Root[]): FileAccessError {
+  const allowed = roots.map((r) => `${pathToFileURL(r.real).href}/`).join(', ');
+  return new FileAccessError('OUTSIDE_ROOT', `Refused ${uri}: it is outside the allowed roots (${allowed})`, uri);
+}
+
+/**
+ * The real path of `path` when it and every symlink on the way stay inside a
+ * root. A missing path is NOT_FOUND only when its nearest existing ancestor is
+ * inside a root, so that refusals never reveal what exists outside.
+ */
+export async function resolveInside(roots: readonly Root[], path: string, uri: string): Promise<string> {
+  if (!insideAny(roots, path, 'both')) throw outside(uri, roots);
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const ancestor = await nearestExisting(dirname(path));
+      if (ancestor === undefined || !insideAny(roots, ancestor, 'real')) throw outside(uri, roots);
+      throw new FileAccessError('NOT_FOUND', `No file at ${uri}`, uri);
+    }
+    if (code === 'ELOOP') throw new FileAccessError('BAD_PATH', `Refused ${uri}: too many levels of symbolic links`, uri);
+    throw new FileAccessError('NOT_FOUND', `Cannot read ${uri} (${code ?? 'error'})`, uri, { cause: error });
+  }
+  if (!insideAny(roots, real, 'real')) throw outside(uri, roots);
+  return real;
+}
+
+async function nearestExisting(path: string): Promise<string | undefined> {
+  for (let dir = path; ; dir = dirname(dir)) {
+    try {
+      return await realpath(dir);
+    } catch {
+      if (dirname(dir) === dir) return undefined;
+    }
+  }
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+const CHUNK = 64 * 1024;
+
+/**
+ * Reads a regular file of at most `maxBytes`. The file is opened without
+ * following a final symlink and without blocking (a FIFO cannot hang the
+ * read), checked through its descriptor, then re-resolved after opening: if a
+ * directory on the way was swapped for a symlink in between, the descriptor
+ * and the path no longer name the same file and the read is refused.
+ */
+export async function readInside(roots: readonly Root[], path: string, real: string, uri: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(real, OPEN_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FileAccessError('NOT_FOUND', `No file at ${uri}`, uri);
+    if (code === 'ELOOP') throw new FileAccessError('BAD_PATH', `Refused ${uri}: the path changed while it was being opened`, uri);
+    if (code === 'ENXIO' || code === 'EISDIR') throw new FileAccessError('NOT_A_FILE', `Refused ${uri}: not a regular file`, uri);
+    throw new FileAccessError('NOT_FOUND', `Cannot read ${uri} (${code ?? 'error'})`, uri, { cause: error });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new FileAccessError('NOT_A_FILE', `Refused ${uri}: ${info.isDirectory() ? 'it is a directory' : 'not a regular file'}`, uri);
+    if (info.size > maxBytes) throw tooLarge(uri, maxBytes, info.size);
+    const again = await resolveInside(roots, path, uri);
+    const check = await stat(again);
+    if (check.ino !== info.ino || check.dev !== info.dev) throw outside(uri, roots);
+
+    // Read to the end, not to the size seen by stat: the file may have grown since.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const room = Math.min(CHUNK, maxBytes + 1 - total);
+      if (room === 0) throw tooLarge(uri, maxBytes);
+      const chunk = new Uint8Array(room);
+      const { bytesRead } = await handle.read(chunk, 0, room, total);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(uri: string, maxBytes: number, size?: number): FileAccessError {
+  const actual = size === undefined ? 'larger than' : `${formatBytes(size)}, over`;
+  return new FileAccessError('TOO_LARGE', `Refused ${uri}: the file is ${actual} the limit of ${formatBytes(maxBytes)} (maxBytes ${maxBytes})`, uri);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}

@@ -1,0 +1,154 @@
+import { isIP } from 'node:net';
+import { localhostAllowedHostnames } from '@modelcontextprotocol/server';
+import type { HttpConfig } from './config.js';
+
+/** Options of `createHttpTransport` / `serveHttp`; each has a default. */
+export interface HttpTransportOptions {
+  /** Port to listen on; 0 picks a free one. Default 3000. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Host names accepted in the Host header. Default: localhost names on a loopback bind, any host otherwise (auth required then). */
+  allowedHosts?: readonly string[];
+  /** Origins (`https://app.example`) or host names accepted in the Origin header. Default: localhost on a loopback bind. */
+  allowedOrigins?: readonly string[];
+  /** A static bearer token (compared in constant time, never logged). */
+  authToken?: string;
+  /** OAuth 2.1 resource-server mode: JWT access tokens verified against a JWKS. */
+  jwt?: { jwksUrl: string; issuer?: string; audience?: string };
+  /** Public URL of the MCP endpoint, for the protected resource metadata. Default: http://host:port/mcp. */
+  publicUrl?: string;
+  /** Largest accepted request body. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Older-protocol sessions held at once. Default 10 000. */
+  maxSessions?: number;
+  /** Idle time after which an older-protocol session is closed. Default 30 min. */
+  sessionIdleTimeoutMs?: number;
+  /** Events kept per session for resumption (Last-Event-ID). Default 256. */
+  maxEventsPerSession?: number;
+  /** false: older-protocol clients are served statelessly (no sessions). Default true. */
+  sessions?: boolean;
+  /** Grace period of `close()` when none is given. Default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+export interface ResolvedHttpOptions {
+  port: number;
+  host: string;
+  /** undefined: the Host header is not checked. */
+  allowedHosts: readonly string[] | undefined;
+  /** undefined: the Origin header is not checked. */
+  allowedOrigins: { origins: ReadonlySet<string>; hostnames: readonly string[] } | undefined;
+  authToken: string | undefined;
+  jwt: { jwksUrl: string; issuer?: string; audience?: string } | undefined;
+  publicUrl: string | undefined;
+  maxBodyBytes: number;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
+  maxEventsPerSession: number;
+  sessions: boolean;
+  shutdownGraceMs: number;
+}
+
+/** Maps the loaded `httpConfigSchema` values to transport options. */
+export function httpOptionsFromConfig(config: Readonly<Record<string, unknown>>): HttpTransportOptions {
+  const c = config as unknown as Partial<HttpConfig>;
+  const jwksUrl = c.AUTH_JWKS_URL;
+  return {
+    ...(c.PORT !== undefined && { port: c.PORT }),
+    ...(c.HOST !== undefined && { host: c.HOST }),
+    ...(c.ALLOWED_HOSTS !== undefined && { allowedHosts: c.ALLOWED_HOSTS }),
+    ...(c.ALLOWED_ORIGINS !== undefined && { allowedOrigins: c.ALLOWED_ORIGINS }),
+    ...(c.AUTH_TOKEN !== undefined && { authToken: c.AUTH_TOKEN }),
+    ...(jwksUrl !== undefined && {
+      jwt: { jwksUrl, ...(c.AUTH_ISSUER !== undefined && { issuer: c.AUTH_ISSUER }), ...(c.AUTH_AUDIENCE !== undefined && { audience: c.AUTH_AUDIENCE }) },
+    }),
+    ...(c.PUBLIC_URL !== undefined && { publicUrl: c.PUBLIC_URL }),
+    ...(c.MAX_BODY_BYTES !== undefined && { maxBodyBytes: c.MAX_BODY_BYTES }),
+    ...(c.MAX_SESSIONS !== undefined && { maxSessions: c.MAX_SESSIONS }),
+    ...(c.SESSION_IDLE_TIMEOUT_MS !== undefined && { sessionIdleTimeoutMs: c.SESSION_IDLE_TIMEOUT_MS }),
+    ...(c.SESSIONS !== undefined && { sessions: c.SESSIONS === 'on' }),
+    ...(c.SHUTDOWN_GRACE_MS !== undefined && { shutdownGraceMs: c.SHUTDOWN_GRACE_MS }),
+  };
+}
+
+/** Whether `host` names this machine only (a loopback address or `localhost`). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1' || bare.startsWith('::ffff:127.');
+  return false;
+}
+
+/** Thrown at start when the options would expose an unprotected server. */
+export class HttpConfigError extends Error {
+  readonly code = 'HTTP_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HttpConfigError';
+  }
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) throw new TypeError(`option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
+  return value;
+}
+
+/** Validates options (a TypeError names the bad one) and fills in defaults. */
+export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpOptions {
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError(`option host must be a non-empty string, got ${String(host)}`);
+  const port = positiveInt('port', options.port, 3000, 0);
+  if (port > 65535) throw new TypeError(`option port must be at most 65535, got ${port}`);
+  if (options.authToken !== undefined && (typeof options.authToken !== 'string' || options.authToken.length < 16)) {
+    throw new TypeError('option authToken must be a string of at least 16 characters');
+  }
+  if (options.jwt) {
+    try {
+      new URL(options.jwt.jwksUrl);
+    } catch {
+      throw new TypeError(`option jwt.jwksUrl must be an absolute URL, got ${JSON.stringify(options.jwt.jwksUrl)}`);
+    }
+  }
+  const loopback = isLoopbackHost(host);
+  const auth = options.authToken !== undefined || options.jwt !== undefined;
+  const listed = (list: readonly string[] | undefined) => (list && list.length > 0 ? list : undefined);
+  let allowedHosts = listed(options.allowedHosts)?.map((h) => h.trim().toLowerCase());
+  if (!allowedHosts && !loopback && !auth) {
+    throw new HttpConfigError(
+      `refusing to serve HTTP on ${host} without protection: anyone who can reach it could use every tool. ` +
+        'Set ALLOWED_HOSTS (the host names clients use, e.g. mcp.example.com) and ALLOWED_ORIGINS, or enable auth with AUTH_TOKEN or AUTH_JWKS_URL, ' +
+        'or bind a loopback address (HOST=127.0.0.1).',
+    );
+  }
+  if (!allowedHosts && loopback) allowedHosts = localhostAllowedHostnames();
+  const originList = listed(options.allowedOrigins) ?? (loopback ? localhostAllowedHostnames() : allowedHosts);
+  let allowedOrigins: ResolvedHttpOptions['allowedOrigins'];
+  if (originList) {
+    const origins = new Set<string>();
+    const hostnames: string[] = [];
+    for (const item of originList) {
+      const value = item.trim();
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) origins.add(new URL(value).origin);
+      else hostnames.push(value.toLowerCase());
+    }
+    allowedOrigins = { origins, hostnames };
+  }
+  return {
+    port,
+    host,
+    allowedHosts,
+    allowedOrigins,
+    authToken: options.authToken,
+    jwt: options.jwt,
+    publicUrl: options.publicUrl,
+    maxBodyBytes: positiveInt('maxBodyBytes', options.maxBodyBytes, 4 * 1024 * 1024),
+    maxSessions: positiveInt('maxSessions', options.maxSessions, 10_000),
+    sessionIdleTimeoutMs: positiveInt('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
+    maxEventsPerSession: positiveInt('maxEventsPerSession', options.maxEventsPerSession, 256, 0),
+    sessions: options.sessions ?? true,
+    shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs, 10_000, 0),
+  };
+}

@@ -1,0 +1,260 @@
+import type { Readable, Writable } from 'node:stream';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
+import { TopLevelIdScanner } from './id-scanner.js';
+
+/** Default largest inbound message: 4 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+const PARSE_ERROR = -32700;
+const INVALID_REQUEST = -32600;
+/** Implementation-defined server error (JSON-RPC reserves -32000..-32099). */
+const SHUTTING_DOWN = -32000;
+
+/** Why an inbound line was answered by the transport instead of reaching the server. */
+export type RefusalReason = 'parse-error' | 'invalid-message' | 'too-large' | 'shutting-down';
+
+/** Reported through `onerror` for each refused line; the client already got a JSON-RPC error. */
+export class StdioMessageError extends Error {
+  readonly code = 'STDIO_MESSAGE_REFUSED';
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+    readonly id: string | number | null,
+  ) {
+    super(message);
+    this.name = 'StdioMessageError';
+  }
+}
+
+export interface LineTransportOptions {
+  input: Readable;
+  output: Writable;
+  /**
+   * Writes one framed message. Default: `output.write`. The stdout guard
+   * supplies the real writer here, since `output.write` itself is diverted.
+   */
+  write?: (chunk: string) => boolean;
+  /** Largest accepted message in bytes (without its newline). Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Called once when the input ends. Default: the transport closes. */
+  onInputEnd?: () => void;
+}
+
+/**
+ * Newline-delimited JSON-RPC over a pair of streams, implementing the SDK's
+ * `Transport`. Unlike the SDK's stdio transport it answers a malformed line
+ * with a parse error and keeps serving, and refuses a message over the size
+ * limit without buffering it: the excess is discarded up to the next newline,
+ * keeping only its top-level id so the error can answer the right request.
+ *
+ * Framing cost is one `Buffer.concat` per message that spans chunks; no string
+ * concatenation of the buffer.
+ */
+export class LineTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  readonly #input: Readable;
+  readonly #output: Writable;
+  readonly #write: (chunk: string) => boolean;
+  readonly #max: number;
+  readonly #onInputEnd: (() => void) | undefined;
+  #chunks: Buffer[] = [];
+  #pending = 0;
+  #oversized: TopLevelIdScanner | undefined;
+  #oversizedBytes = 0;
+  #refuseRequests = false;
+  #started = false;
+  #closed = false;
+  #inputEnded = false;
+  readonly #closedPromise: Promise<void>;
+  #resolveClosed!: () => void;
+
+  constructor(options: LineTransportOptions) {
+    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isInteger(max) || max < 1) throw new TypeError(`option maxMessageBytes must be a positive integer, got ${String(max)}`);
+    this.#input = options.input;
+    this.#output = options.output;
+    this.#write = options.write ?? ((chunk) => this.#output.write(chunk));
+    this.#max = max;
+    this.#onInputEnd = options.onInputEnd;
+    this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  /** Resolves once the transport has closed. */
+  get closed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('LineTransport already started');
+    this.#started = true;
+    this.#input.on('data', this.#onData);
+    this.#input.on('end', this.#onEnd);
+    this.#input.on('close', this.#onEnd);
+    this.#input.on('error', this.#onInputError);
+    this.#output.on('error', this.#onOutputError);
+    if (this.#input.readableEnded || this.#input.destroyed) setImmediate(this.#onEnd);
+  }
+
+  /**
+   * From now on, requests are answered with a "shutting down" error instead of
+   * being delivered; notifications and responses (cancellations, answers to
+   * server-to-client requests) still pass.
+   */
+  refuseRequests(): void {
+    this.#refuseRequests = true;
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('LineTransport is closed'));
+    return this.#writeLine(JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#input.off('data', this.#onData);
+    this.#input.off('end', this.#onEnd);
+    this.#input.off('close', this.#onEnd);
+    this.#input.off('error', this.#onInputError);
+    this.#output.off('error', this.#onOutputError);
+    // A late write error after close must not crash the process.
+    this.#output.on('error', () => undefined);
+    if (this.#input.listenerCount('data') === 0) this.#input.pause();
+    this.#chunks = [];
+    this.#pending = 0;
+    this.#oversized = undefined;
+    this.onclose?.();
+    this.#resolveClosed();
+  }
+
+  #writeLine(json: string): Promise<void> {
+    if (this.#write(`${json}\n`)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error) => {
+        this.#output.off('drain', onDrain);
+        this.#output.off('error', onError);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onError = (error: Error) => done(error);
+      this.#output.once('drain', onDrain);
+      this.#output.once('error', onError);
+    });
+  }
+
+  readonly #onData = (chunk: Buffer | string): void => {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    while (start < bytes.length && !this.#closed) {
+      const newline = bytes.indexOf(NEWLINE, start);
+      const end = newline === -1 ? bytes.length : newline;
+      if (this.#oversized) {
+        this.#oversized.feed(bytes, start, end);
+        this.#oversizedBytes += end - start;
+      } else if (this.#pending + (end - start) > this.#max) {
+        // Too large: from here on only the id is kept, and the bytes are dropped.
+        const scanner = new TopLevelIdScanner();
+        for (const held of this.#chunks) scanner.feed(held);
+        scanner.feed(bytes, start, end);
+        this.#oversized = scanner;
+        this.#oversizedBytes = this.#pending + (end - start);
+        this.#chunks = [];
+        this.#pending = 0;
+      } else if (end > start) {
+        this.#chunks.push(bytes.subarray(start, end));
+        this.#pending += end - start;
+      }
+      if (newline === -1) return;
+      start = newline + 1;
+      if (this.#oversized) {
+        const { id } = this.#oversized;
+        const size = this.#oversizedBytes;
+        this.#oversized = undefined;
+        this.#refuse('too-large', id, INVALID_REQUEST, `Message too large: ${size} bytes exceeds the limit of ${this.#max} bytes`, { limit: this.#max, size });
+        continue;
+      }
+      const line = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#pending);
+      this.#chunks = [];
+      this.#pending = 0;
+      this.#handleLine(line);
+    }
+  };
+
+  #handleLine(line: Buffer): void {
+    const text = line.toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      if (text.trim() === '') return; // blank lines (and CRLF leftovers) are not messages
+      this.#refuse('parse-error', null, PARSE_ERROR, 'Parse error');
+      return;
+    }
+    const problem = messageProblem(value);
+    if (problem) {
+      this.#refuse('invalid-message', idOf(value), INVALID_REQUEST, `Invalid Request: ${problem}`);
+      return;
+    }
+    const message = value as JSONRPCMessage;
+    if (this.#refuseRequests && 'method' in message && 'id' in message) {
+      this.#refuse('shutting-down', message.id, SHUTTING_DOWN, 'Server is shutting down');
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  #refuse(reason: RefusalReason, id: string | number | null, code: number, message: string, data?: unknown): void {
+    const response = { jsonrpc: '2.0', id, error: { code, message, ...(data !== undefined && { data }) } };
+    this.#writeLine(JSON.stringify(response)).catch((error: unknown) => this.onerror?.(error as Error));
+    this.onerror?.(new StdioMessageError(reason, message, id));
+  }
+
+  readonly #onEnd = (): void => {
+    if (this.#inputEnded || this.#closed) return;
+    this.#inputEnded = true;
+    if (this.#onInputEnd) this.#onInputEnd();
+    else void this.close();
+  };
+
+  readonly #onInputError = (error: Error): void => {
+    this.onerror?.(error);
+  };
+
+  readonly #onOutputError = (error: Error): void => {
+    // The reader is gone (EPIPE): nothing more can be answered.
+    this.onerror?.(error);
+    void this.close();
+  };
+}
+
+/** What makes a parsed value not a JSON-RPC 2.0 message, or undefined when it is one. */
+function messageProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON-RPC 2.0 object (batches are not supported)';
+  const m = value as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"';
+  const hasId = 'id' in m;
+  if (hasId && typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isFinite(m.id))) return 'id must be a string or a number';
+  if ('method' in m) {
+    if (typeof m.method !== 'string') return 'method must be a string';
+    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an object or an array';
+    return undefined;
+  }
+  if (!hasId) return 'a message needs a method, or an id with a result or error';
+  if ('result' in m) return m.result !== null && typeof m.result === 'object' ? undefined : 'result must be an object';
+  if ('error' in m) {
+    const e = m.error as Record<string, unknown> | null;
+    return e && typeof e === 'object' && typeof e.code === 'number' && typeof e.message === 'string' ? undefined : 'error must have a numeric code and a message';
+  }
+  return 'a response needs a result or an error';
+}
+
+function idOf(value: unknown): string | number | null {
+  if (value === null || typeof value !== 'object') return null;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
+}

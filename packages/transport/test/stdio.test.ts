@@ -1,0 +1,146 @@
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as StdioClientTransportV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { alive, buildFixture, RawChild, type Message } from './fixtures/stdio-harness.js';
+
+let fixture: string;
+beforeAll(async () => {
+  fixture = await buildFixture();
+});
+
+const baseEnv = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' };
+const textOf = (result: unknown) => (result as { content: Array<{ text: string }> }).content[0]?.text;
+
+async function gone(pid: number, timeoutMs = 15_000): Promise<void> {
+  const start = Date.now();
+  while (alive(pid)) {
+    if (Date.now() - start > timeoutMs) throw new Error(`process ${pid} still runs after its client closed`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('stdio through real SDK clients', () => {
+  it('serves a 2025-era client (SDK v1): initialize, list, call, and exits when the client closes', async () => {
+    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const client = new ClientV1({ name: 'v1-client', version: '1.0.0' });
+    await client.connect(transport);
+    expect(client.getServerVersion()?.name).toBe('fixture');
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'slow', 'chatty']));
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hello v1' } }))).toBe('hello v1');
+    // A tool that prints to stdout must not corrupt the stream.
+    expect(textOf(await client.callTool({ name: 'chatty', arguments: {} }))).toBe('printed');
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'still fine' } }))).toBe('still fine');
+    const pid = transport.pid!;
+    await client.close();
+    await gone(pid);
+  });
+
+  it('serves a 2026-07-28 client (SDK v2, version pinned) on the same kind of stream', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const client = new Client({ name: 'v2-client', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(transport);
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain('echo');
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hello 2026' } }))).toBe('hello 2026');
+    expect(textOf(await client.callTool({ name: 'chatty', arguments: {} }))).toBe('printed');
+    const pid = transport.pid!;
+    await client.close();
+    await gone(pid);
+  });
+
+  it('refuses an oversized call with an error for that request, then keeps serving (SDK v1)', async () => {
+    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: { ...baseEnv, STDIO_MAX_MESSAGE_BYTES: '65536' }, stderr: 'pipe' });
+    const client = new ClientV1({ name: 'v1-client', version: '1.0.0' });
+    await client.connect(transport);
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'x'.repeat(1024 * 1024) } })).rejects.toThrow(/too large/i);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+    await client.close();
+  });
+});
+
+describe('stdio framing with raw lines', () => {
+  it.each(['trace', 'debug', 'info', 'warn', 'error'])('keeps stdout to protocol messages only at LOG_LEVEL=%s', async (level) => {
+    const raw = new RawChild(fixture, [], { ...baseEnv, LOG_LEVEL: level });
+    await raw.initialize();
+    expect((await raw.request('tools/call', { name: 'chatty', arguments: {} })).result).toBeDefined();
+    raw.write('this is not json\n');
+    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'x' } })).result)).toBe('x');
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+    expect(raw.partial).toBe('');
+    expect(raw.lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of raw.lines) expect((JSON.parse(line) as Message).jsonrpc).toBe('2.0');
+    expect(raw.stderr).toContain('stray console.log from a tool');
+    expect(raw.stderr).toContain('stray stdout write from a tool');
+  });
+
+  it('answers a malformed line with -32700 (id null) and serves the next request', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    await raw.initialize();
+    const parseError = raw.next((m) => m.error?.code === -32700);
+    raw.write('{"jsonrpc":"2.0","id":5,"method":\n');
+    expect(await parseError).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    const invalid = raw.next((m) => m.error?.code === -32600);
+    raw.write('{"jsonrpc":"1.0","id":"x","method":"tools/list"}\n');
+    expect(await invalid).toMatchObject({ id: 'x', error: { code: -32600 } });
+    const tools = await raw.request('tools/list');
+    expect(tools.result?.tools).toBeDefined();
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
+  it('refuses an oversized message streamed in pieces, naming its id, and keeps serving', async () => {
+    const raw = new RawChild(fixture, [], { ...baseEnv, STDIO_MAX_MESSAGE_BYTES: '65536' });
+    await raw.initialize();
+    const refused = raw.next((m) => m.id === 'big');
+    // The id comes after a large params object, as SDK clients serialize it.
+    const big = JSON.stringify({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo', arguments: { text: 'y'.repeat(3 * 1024 * 1024), id: 'decoy' } }, id: 'big' });
+    for (let i = 0; i < big.length; i += 100_000) raw.write(big.slice(i, i + 100_000));
+    raw.write('\n');
+    const error = (await refused).error!;
+    expect(error.code).toBe(-32600);
+    expect(error.message).toMatch(/too large/i);
+    expect(error.data).toMatchObject({ limit: 65536 });
+    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'ok' } })).result)).toBe('ok');
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
+  it('serves a raw 2026-07-28 exchange (enveloped requests, no initialize)', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    const discover = await raw.request('server/discover', { _meta: envelope });
+    expect(discover.error).toBeUndefined();
+    const call = await raw.request('tools/call', { name: 'echo', arguments: { text: 'modern' }, _meta: envelope });
+    expect(textOf(call.result)).toBe('modern');
+    // The connection is pinned to 2026-07-28: a late initialize is refused.
+    const late = await raw.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+    expect(late.error).toBeDefined();
+    raw.write('not json either\n');
+    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'again' }, _meta: envelope })).result)).toBe('again');
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
+  it('exits 0 when stdin closes, leaving no process behind', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    await raw.initialize();
+    raw.child.stdin.end();
+    expect(await raw.exit).toEqual({ code: 0, signal: null });
+    expect(alive(raw.child.pid!)).toBe(false);
+  });
+
+  it('aborts a call still running shortly after stdin closes, then exits 0', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    await raw.initialize();
+    void raw.request('tools/call', { name: 'slow', arguments: { ms: 120_000, tag: 'stdin' } });
+    await raw.stderrIncludes('FIXTURE slow started stdin');
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+    expect(raw.stderr).toContain('FIXTURE slow aborted stdin');
+  });
+});
