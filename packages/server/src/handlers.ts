@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { isInputRequiredResult, type CallToolResult, type Server, type ServerContext } from '@modelcontextprotocol/server';
-import { runTaskGroup, SemaphoreTimeoutError, type TaskGroup } from '@trellis/concurrency';
+import { CancelScope, SemaphoreTimeoutError } from '@trellis/concurrency';
 import { busyResult, type ToolCallResult } from '@trellis/tools';
 import type { ProtocolEra, RequestContext } from './context.js';
 import { runMiddleware, type Middleware, type Operation } from './middleware.js';
 import { buildRequestContext } from './request-context.js';
 import type { TrellisServer } from './server.js';
-import { linkSignals } from './signals.js';
 
-/** A context for a nested unit of work (a tool's own signal and group), sharing the rest lazily. */
-function derive(ctx: RequestContext, signal: AbortSignal, group: TaskGroup): RequestContext {
-  return Object.create(ctx, { signal: { value: signal, enumerable: true }, group: { value: group, enumerable: true } }) as RequestContext;
+/** A context for a nested unit of work (a tool call with its own deadline), sharing the rest. */
+function narrow(ctx: RequestContext, scope: CancelScope): RequestContext {
+  return Object.create(ctx, {
+    signal: { get: () => scope.signal, enumerable: true },
+    group: { get: () => scope.group, enumerable: true },
+  }) as RequestContext;
 }
 
 /**
@@ -32,22 +34,20 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
     owner: string | undefined,
     params: Record<string, unknown>,
     sdk: ServerContext,
-    final: (ctx: RequestContext) => Promise<R>,
+    final: (ctx: RequestContext, scope: CancelScope) => Promise<R>,
   ): Promise<R> {
     const leave = core.enterRequest();
-    const link = linkSignals([sdk.mcpReq.signal, core.shutdownSignal]);
+    // Signal and task group are made only if the handler uses them (most never do).
+    const scope = new CancelScope([sdk.mcpReq.signal, core.shutdownSignal]);
     try {
-      return await runTaskGroup(
-        async (group) => {
-          const ctx = buildRequestContext({ core, protocol, era, sdk, signal: link.signal, group, logFields: target ? { target } : undefined });
-          const middlewares = middlewareFor(owner);
-          if (middlewares.length === 0) return final(ctx);
-          return (await runMiddleware(middlewares, { operation, target, params, request: ctx }, () => final(ctx))) as R;
-        },
-        { signal: link.signal },
-      );
+      const ctx = buildRequestContext({ core, protocol, era, sdk, scope, logFields: target ? { target } : undefined });
+      const middlewares = middlewareFor(owner);
+      const work =
+        middlewares.length === 0
+          ? final(ctx, scope)
+          : (runMiddleware(middlewares, { operation, target, params, request: ctx }, () => final(ctx, scope)) as Promise<R>);
+      return await scope.finish(work);
     } finally {
-      link.dispose();
       leave();
     }
   }
@@ -62,23 +62,27 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
 
   protocol.setRequestHandler('tools/call', async (request, sdk) => {
     const { name } = request.params;
-    const result = await withRequest('tools/call', name, core.tools.ownerOf(name), request.params, sdk, (ctx) => callTool(ctx, name, request.params.arguments));
+    const result = await withRequest('tools/call', name, core.tools.ownerOf(name), request.params, sdk, (ctx, scope) =>
+      callTool(ctx, scope, name, request.params.arguments),
+    );
     if (isInputRequiredResult(result)) return result as never;
     return protocol.projectCallToolResult(result as CallToolResult, core.tools.describe(name)?.outputSchema as Record<string, unknown> | undefined);
   });
 
-  async function callTool(ctx: RequestContext, name: string, args: unknown): Promise<ToolCallResult> {
+  async function callTool(ctx: RequestContext, scope: CancelScope, name: string, args: unknown): Promise<ToolCallResult> {
+    const limiter = core.callLimiter;
     let release: (() => void) | undefined;
     try {
-      release = await core.callLimiter.acquire({ signal: ctx.signal, timeoutMs: core.queueTimeoutMs });
+      // A free slot is taken at once; only a wait in the queue needs the request's signal.
+      release = limiter.active < limiter.limit ? await limiter.acquire() : await limiter.acquire({ signal: scope.signal, timeoutMs: core.queueTimeoutMs });
     } catch (error) {
       if (error instanceof SemaphoreTimeoutError) return busyResult('the server', core.callLimiter.active, core.callLimiter.pending, core.queueTimeoutMs);
       throw error;
     }
     try {
       return await core.tools.call(name, args, {
-        signal: ctx.signal,
-        context: (signal, group) => derive(ctx, signal, group),
+        scope,
+        context: (callScope) => (callScope === scope ? ctx : narrow(ctx, callScope)),
         onError: (error, tool) => ctx.log.error({ err: error, tool }, 'tool call failed'),
       });
     } finally {

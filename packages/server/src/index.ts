@@ -25,4 +25,3 @@ export type { CloseOptions, Readiness, ServerChange } from './server.js';
 export type { CreateServerOptions, ServerLimits } from './server-options.js';
 export { serviceKey } from './services.js';
 export type { ServiceKey } from './services.js';
-export { linkSignals } from './signals.js';

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { orderPlugins, withinDeadline } from './lifecycle.js';
 import { runMiddleware, type Middleware } from './middleware.js';
 import { definePlugin, mount, prefixUri } from './plugin.js';
-import { linkSignals } from './signals.js';
 
 const plugin = (name: string, dependsOn: string[] = []) => definePlugin({ name, dependsOn, setup() {} });
 
@@ -31,36 +30,6 @@ describe('definePlugin and mount', () => {
     expect(prefixUri('docs', 'test://static')).toBe('test://docs/static');
     expect(prefixUri('docs', 'file:///{+path}')).toBe('file:///{+path}');
     expect(() => mount(plugin('x'), { prefix: 'bad prefix' })).toThrow(TypeError);
-  });
-});
-
-describe('linkSignals', () => {
-  it('aborts with the first reason and removes its listeners on dispose', () => {
-    const a = new AbortController();
-    const b = new AbortController();
-    const link = linkSignals([a.signal, b.signal, undefined]);
-    b.abort(new Error('b first'));
-    expect(link.signal.aborted).toBe(true);
-    expect((link.signal.reason as Error).message).toBe('b first');
-
-    const longLived = new AbortController();
-    let listeners = 0;
-    const original = longLived.signal.addEventListener.bind(longLived.signal);
-    longLived.signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
-      listeners += 1;
-      return original(...args);
-    }) as AbortSignal['addEventListener'];
-    const removeOriginal = longLived.signal.removeEventListener.bind(longLived.signal);
-    longLived.signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
-      listeners -= 1;
-      return removeOriginal(...args);
-    }) as AbortSignal['removeEventListener'];
-    for (let i = 0; i < 100; i += 1) linkSignals([longLived.signal]).dispose();
-    expect(listeners).toBe(0);
-  });
-
-  it('is aborted at once when a signal already is', () => {
-    expect(linkSignals([AbortSignal.abort('x')]).signal.aborted).toBe(true);
   });
 });
 

@@ -5,7 +5,7 @@ import {
   type Server,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import type { TaskGroup } from '@trellis/concurrency';
+import type { CancelScope } from '@trellis/concurrency';
 import { ToolError } from '@trellis/tools';
 import type { ProtocolEra, RequestContext } from './context.js';
 import type { Logger } from './logging.js';
@@ -16,8 +16,8 @@ export interface ContextInputs {
   protocol: Server;
   era: ProtocolEra;
   sdk: ServerContext;
-  signal: AbortSignal;
-  group: TaskGroup;
+  /** The request's signal and task group, made on first use. */
+  scope: CancelScope;
   /** Extra fields for the request logger (tool name, resource URI). */
   logFields?: Record<string, unknown>;
 }
@@ -34,7 +34,7 @@ export function clientCapabilitiesOf(sdk: ServerContext, protocol: Server): Clie
 
 /** Builds a handler's context. The logger child is made only if the handler logs. */
 export function buildRequestContext(inputs: ContextInputs): RequestContext {
-  const { core, protocol, era, sdk, signal, group } = inputs;
+  const { core, protocol, era, sdk, scope } = inputs;
   let log: Logger | undefined;
   const capabilities = clientCapabilitiesOf(sdk, protocol);
   const authInfo = sdk.http?.authInfo;
@@ -43,8 +43,12 @@ export function buildRequestContext(inputs: ContextInputs): RequestContext {
     method: sdk.mcpReq.method,
     sessionId: sdk.sessionId,
     era,
-    signal,
-    group,
+    get signal() {
+      return scope.signal;
+    },
+    get group() {
+      return scope.group;
+    },
     get log() {
       log ??= core.logger.child({
         reqId: sdk.mcpReq.id,
@@ -65,25 +69,25 @@ export function buildRequestContext(inputs: ContextInputs): RequestContext {
     },
     async progress(progress, total, message) {
       const token = sdk.mcpReq._meta?.progressToken;
-      if (token === undefined || signal.aborted) return;
+      if (token === undefined || scope.aborted) return;
       await sdk.mcpReq.notify({
         method: 'notifications/progress',
         params: { progressToken: token, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
       });
     },
     async clientLog(level, data) {
-      if (signal.aborted) return;
+      if (scope.aborted) return;
       await sdk.mcpReq.log(level, data);
     },
     async elicit(params) {
       requirePushChannel(era, sdk, 'elicitation');
       if (!capabilities?.elicitation) throw new ToolError('This tool needs to ask the user, but the client did not declare the elicitation capability.');
-      return sdk.mcpReq.elicitInput({ mode: 'form', ...params } as never, { signal });
+      return sdk.mcpReq.elicitInput({ mode: 'form', ...params } as never, { signal: scope.signal });
     },
     async sample(params) {
       requirePushChannel(era, sdk, 'sampling');
       if (!capabilities?.sampling) throw new ToolError('This tool needs the client to run a model, but the client did not declare the sampling capability.');
-      return (await sdk.mcpReq.requestSampling(params, { signal })) as never;
+      return (await sdk.mcpReq.requestSampling(params, { signal: scope.signal })) as never;
     },
     sdk,
   };

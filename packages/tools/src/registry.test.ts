@@ -1,4 +1,5 @@
 import { ProtocolError } from '@modelcontextprotocol/server';
+import { CancelScope } from '@trellis/concurrency';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ToolNameClashError } from './define.js';
@@ -6,7 +7,7 @@ import { ToolRegistry } from './registry.js';
 
 type Ctx = { signal: AbortSignal };
 const call = (registry: ToolRegistry<Ctx>, name: string, args: unknown, onError = vi.fn()) =>
-  registry.call(name, args, { signal: new AbortController().signal, context: (signal) => ({ signal }), onError });
+  registry.call(name, args, { scope: new CancelScope([]), context: (scope) => ({ signal: scope.signal }), onError });
 
 describe('ToolRegistry', () => {
   it('refuses a second tool of the same name, naming both owners', () => {

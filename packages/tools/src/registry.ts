@@ -8,7 +8,7 @@ import {
   type InputRequiredResult,
   type Tool,
 } from '@modelcontextprotocol/server';
-import { Semaphore, SemaphoreTimeoutError, TimeoutError, runTaskGroup, withTimeout, type TaskGroup } from '@trellis/concurrency';
+import { CancelScope, Semaphore, SemaphoreTimeoutError, TimeoutError, withTimeout } from '@trellis/concurrency';
 import type { z } from 'zod';
 import { text } from './content.js';
 import { ToolError, ToolNameClashError, type AnyToolSpec, type ToolReturn } from './define.js';
@@ -27,10 +27,10 @@ interface RegisteredTool<Ctx> {
 type ParsedArgs = { success: true; data: unknown } | { success: false; message: string };
 
 export interface ToolCallOptions<Ctx> {
-  /** Fires when the call must stop: client cancel, disconnect, server shutdown. */
-  signal: AbortSignal;
-  /** Builds the handler's context around the call's own signal and task group. */
-  context(signal: AbortSignal, group: TaskGroup): Ctx;
+  /** The request's scope: its signal fires on client cancel, disconnect or server shutdown. */
+  scope: CancelScope;
+  /** The handler's context for a scope: the request's own, or a tool call's narrower one. */
+  context(scope: CancelScope): Ctx;
   /** Told of every failure that is not the caller's fault (bugs, timeouts), for the log. */
   onError?(error: unknown, tool: string): void;
 }
@@ -152,18 +152,24 @@ export class ToolRegistry<Ctx> {
     if (tool.limiter) {
       const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
       try {
-        release = await tool.limiter.acquire({ signal: options.signal, timeoutMs: queueTimeoutMs });
+        release = await tool.limiter.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs });
       } catch (error) {
         if (error instanceof SemaphoreTimeoutError) return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
         throw error;
       }
     }
     try {
-      const run = (signal: AbortSignal) =>
-        runTaskGroup(async (group) => spec.handler(parsed.data as never, options.context(signal, group)), { signal });
+      // Without a timeout the handler runs in the request's own scope (which the
+      // server settles); with one, in a narrower scope that the deadline aborts.
       const returned = spec.timeoutMs
-        ? await withTimeout(run, { ms: spec.timeoutMs, signal: options.signal, name: `tool "${name}"` })
-        : await run(options.signal);
+        ? await withTimeout(
+            (signal) => {
+              const scope = new CancelScope([signal]);
+              return scope.finish(invoke(() => spec.handler(parsed.data as never, options.context(scope))));
+            },
+            { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
+          )
+        : await spec.handler(parsed.data as never, options.context(options.scope));
       return this.#finish(tool, returned as ToolReturn<unknown>, options);
     } catch (error) {
       return failureResult(name, error, options);
@@ -239,15 +245,23 @@ export function busyResult(what: string, active: number, pending: number, waited
   };
 }
 
+function invoke<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 function failureResult<Ctx>(name: string, error: unknown, options: ToolCallOptions<Ctx>): CallToolResult {
   if (error instanceof ProtocolError) throw error;
   if (error instanceof ToolError) return errorResult(error.message);
-  if (error instanceof TimeoutError && !options.signal.aborted) {
+  if (error instanceof TimeoutError && !options.scope.aborted) {
     options.onError?.(error, name);
     return errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`);
   }
-  if (options.signal.aborted) {
-    const reason: unknown = options.signal.reason;
+  if (options.scope.aborted) {
+    const reason: unknown = options.scope.reason;
     const why = reason instanceof Error && reason.message ? reason.message : 'the request was cancelled';
     return errorResult(`Tool "${name}" was stopped: ${why}.`);
   }

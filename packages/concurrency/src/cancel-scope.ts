@@ -1,0 +1,86 @@
+import { anySignal, type LinkedSignal } from './signals.js';
+import { TaskGroup } from './task-group.js';
+
+/**
+ * The signal and task group of one unit of work (a request, a tool call), made
+ * only when someone asks for them (trio/anyio call this a cancel scope). Most
+ * request handlers never read their signal or spawn a task; creating both
+ * eagerly would cost every request controllers, listeners and promise chains.
+ *
+ * `finish(work)` ends the scope the way `runTaskGroup` does: after `work`
+ * settles, children are awaited (on success) or aborted with the error and
+ * awaited (on failure), and the links to the inputs are released.
+ *
+ * @example
+ * const scope = new CancelScope([request.signal, shutdown.signal]);
+ * const result = await scope.finish(handler({ get signal() { return scope.signal; }, get group() { return scope.group; } }));
+ */
+export class CancelScope {
+  readonly #inputs: readonly (AbortSignal | undefined)[];
+  #link: LinkedSignal | undefined;
+  #children: AbortController | undefined;
+  #group: TaskGroup | undefined;
+  #finished = false;
+
+  constructor(inputs: readonly (AbortSignal | undefined)[]) {
+    this.#inputs = inputs;
+  }
+
+  /** Aborts when any input does. Created on first use. */
+  get signal(): AbortSignal {
+    this.#link ??= anySignal(this.#inputs);
+    return this.#link.signal;
+  }
+
+  /** Whether an input has aborted, without creating the signal. */
+  get aborted(): boolean {
+    if (this.#link) return this.#link.signal.aborted;
+    return this.#inputs.some((input) => input?.aborted === true);
+  }
+
+  /** The abort reason, if aborted. */
+  get reason(): unknown {
+    if (this.#link) return this.#link.signal.reason;
+    return this.#inputs.find((input) => input?.aborted)?.reason;
+  }
+
+  /** A task group bound to `signal`. Created on first use; spawning after `finish` throws. */
+  get group(): TaskGroup {
+    if (!this.#group) {
+      this.#children = new AbortController();
+      const children = this.#children;
+      const signal = this.signal;
+      if (signal.aborted) children.abort(signal.reason);
+      else signal.addEventListener('abort', () => children.abort(signal.reason), { once: true });
+      this.#group = new TaskGroup({ signal: children.signal });
+      if (this.#finished) void this.#group.wait().catch(() => undefined);
+    }
+    return this.#group;
+  }
+
+  /** Waits for `work`, then settles the scope's children and releases its links. */
+  async finish<T>(work: Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await work;
+    } catch (error) {
+      if (this.#group) {
+        this.#children!.abort(error);
+        await this.#group.wait().catch(() => undefined);
+      }
+      this.#close();
+      throw error;
+    }
+    try {
+      if (this.#group) await this.#group.wait();
+      return result;
+    } finally {
+      this.#close();
+    }
+  }
+
+  #close(): void {
+    this.#finished = true;
+    this.#link?.dispose();
+  }
+}
