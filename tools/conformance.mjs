@@ -20,6 +20,27 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** @typedef {{ id: string, message: string }} CheckNote */
+/**
+ * @typedef {object} ScenarioResult
+ * @property {string} name
+ * @property {boolean} ok  no check is a FAILURE
+ * @property {boolean} [scored]  false for scenarios a `--requirements` run lists as not scored
+ * @property {string} [notScoredReason]
+ * @property {number} checks
+ * @property {CheckNote[]} failures
+ * @property {CheckNote[]} warnings
+ */
+/**
+ * @typedef {object} SuiteRun
+ * @property {string} version
+ * @property {string[]} args
+ * @property {number} exitCode
+ * @property {string} output  the CLI's stdout and stderr
+ * @property {string} outDir
+ * @property {(ScenarioResult & { scored: boolean })[]} scenarios
+ */
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The two conformance lines the project pins, and the Inspector. */
@@ -154,7 +175,10 @@ export async function ensureConformanceTools({ root = ROOT } = {}) {
   return { dir: base, node, conformance, inspector };
 }
 
-/** Scenario name from a result folder such as `server-tools-list-2026-11-22T00-04-55-505Z`. */
+/**
+ * Scenario name from a result folder such as `server-tools-list-2026-11-22T00-04-55-505Z`.
+ * @param {string} folder
+ */
 export function scenarioNameOf(folder) {
   return folder.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
 }
@@ -162,9 +186,12 @@ export function scenarioNameOf(folder) {
 /**
  * Reads every scenario's checks.json under `outDir`. A scenario passes when no
  * check is a FAILURE; WARNINGs are reported, not failures.
+ * @param {string} outDir
+ * @returns {ScenarioResult[]}
  */
 export function readScenarioResults(outDir) {
   if (!existsSync(outDir)) return [];
+  /** @type {ScenarioResult[]} */
   const results = [];
   for (const folder of readdirSync(outDir, { withFileTypes: true })) {
     if (!folder.isDirectory()) continue;
@@ -185,8 +212,13 @@ export function readScenarioResults(outDir) {
   return results.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Scenarios a `--requirements` run lists as run but not scored, with the reason. */
+/**
+ * Scenarios a `--requirements` run lists as run but not scored, with the reason.
+ * @param {string} stdout
+ * @returns {Map<string, string>}
+ */
 export function parseNotScored(stdout) {
+  /** @type {Map<string, string>} */
   const notScored = new Map();
   const lines = stdout.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
   const start = lines.findIndex((line) => /^Not scored for /.test(line));
@@ -199,7 +231,11 @@ export function parseNotScored(stdout) {
   return notScored;
 }
 
-/** Scenario names from the CLI's closing SUMMARY block (`✓ name: 3 passed, 0 failed`). */
+/**
+ * Scenario names from the CLI's closing SUMMARY block (`✓ name: 3 passed, 0 failed`).
+ * @param {string} stdout
+ * @returns {string[]}
+ */
 export function parseSummaryNames(stdout) {
   const clean = stdout.replace(/\u001b\[[0-9;]*m/g, '');
   const at = clean.lastIndexOf('=== SUMMARY ===');
@@ -213,6 +249,7 @@ export function parseSummaryNames(stdout) {
  * Scenarios the summary names but whose checks.json is missing count as failed.
  * @param {{ node: string, conformance: Record<string, string> }} tools
  * @param {{ version: string, url: string, args?: string[], outDir?: string, timeoutMs?: number }} options
+ * @returns {Promise<SuiteRun>}
  */
 export async function runConformanceSuite(tools, { version, url, args = [], outDir, timeoutMs = 240_000 }) {
   const cli = tools.conformance[version];
