@@ -40,6 +40,13 @@ export interface RequestContext {
   readonly clientCapabilities: ClientCapabilities | undefined;
   /** Answers from the client to an earlier `input_required` result (2026-07-28 multi-round-trip). */
   readonly inputResponses: Record<string, unknown> | undefined;
+  /**
+   * The verified `requestState` a client echoed back on a multi-round-trip
+   * retry (what `mintRequestState` signed), or `undefined` on a first round.
+   */
+  requestState<T = unknown>(): T | undefined;
+  /** Signs state to return in an `inputRequired({ requestState })` result; tampering is refused. */
+  mintRequestState(payload: unknown): Promise<string>;
   /** Validated authentication of an HTTP request, when auth is on. */
   readonly auth: { token: string; clientId?: string; scopes: string[]; extra?: Record<string, unknown> } | undefined;
   /** A service provided by a plugin this one depends on. */

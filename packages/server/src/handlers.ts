@@ -103,7 +103,7 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
       const result = await core.resources.read(uri, ctx);
       const hint = core.resources.cacheHintFor(uri);
       // A per-resource 2026-07-28 cache hint; the SDK leaves it out of older-protocol answers.
-      return (hint && result.ttlMs === undefined ? { ...result, ...hint } : result) as never;
+      return (hint && era === 'modern' && result.ttlMs === undefined ? { ...result, ...hint } : result) as never;
     });
   });
   protocol.setRequestHandler('resources/subscribe', async (request) => {

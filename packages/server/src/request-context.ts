@@ -61,6 +61,8 @@ export function buildRequestContext(inputs: ContextInputs): RequestContext {
     config: core.config,
     clientCapabilities: capabilities,
     inputResponses: sdk.mcpReq.inputResponses,
+    requestState: <T>() => sdk.mcpReq.requestState<T>(),
+    mintRequestState: (payload) => core.mintRequestState(payload),
     auth: authInfo ? { token: authInfo.token, clientId: authInfo.clientId, scopes: authInfo.scopes, ...(authInfo.extra && { extra: authInfo.extra }) } : undefined,
     service(key) {
       const entry = core.services.get(key.id);

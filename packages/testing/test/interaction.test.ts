@@ -155,3 +155,40 @@ describe('client log notifications', () => {
     });
   });
 });
+
+describe('multi-round-trip request state', () => {
+  it('signs state, verifies it on the retry, and refuses a tampered copy', async () => {
+    const plugin = definePlugin({
+      name: 'stateful',
+      setup(scope) {
+        scope.tools.add({
+          name: 'two_step',
+          description: 'Asks a question, remembering the first step in signed state',
+          handler: async (_args, ctx) => {
+            const state = ctx.requestState<{ step: number }>();
+            const answer = acceptedContent(ctx.inputResponses, 'name') as { name?: string } | undefined;
+            if (state?.step === 1 && answer?.name) return `step ${state.step} done for ${answer.name}`;
+            return inputRequired({
+              inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) },
+              requestState: await ctx.mintRequestState({ step: 1 }),
+            });
+          },
+        });
+      },
+    });
+    const { server } = await startServer([plugin]);
+    running = server;
+    await withClient(server, { era: 'modern', capabilities: { elicitation: { form: {} } } }, async (client) => {
+      client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+      expect(textOf(await client.callTool({ name: 'two_step', arguments: {} }))).toBe('step 1 done for Ada');
+    });
+    const minted = await server.mintRequestState({ step: 1 });
+    const tampered = `${minted.slice(0, -2)}xx`;
+    await withClient(server, { era: 'modern', capabilities: { elicitation: { form: {} } } }, async (client) => {
+      const error = await client
+        .callTool({ name: 'two_step', arguments: {}, inputResponses: { name: { action: 'accept', content: { name: 'Eve' } } }, requestState: tampered } as never)
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: -32602 });
+    });
+  });
+});

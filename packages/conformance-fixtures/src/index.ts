@@ -1,0 +1,31 @@
+import type { AnyPlugin } from '@trellis/server';
+import { conformanceContentTools } from './content-tools.js';
+import { conformanceInputRequired } from './input-required.js';
+import { conformanceInteractiveTools } from './interactive-tools.js';
+import { conformanceListChanges } from './list-changes.js';
+import { conformancePrompts } from './prompts.js';
+import { conformanceResources } from './resources.js';
+
+export { PNG_1X1, WAV_TINY } from './assets.js';
+export { conformanceContentTools } from './content-tools.js';
+export { conformanceInputRequired } from './input-required.js';
+export { conformanceInteractiveTools } from './interactive-tools.js';
+export { conformanceListChanges } from './list-changes.js';
+export { conformancePrompts } from './prompts.js';
+export { mintRequestState, requestStateOf } from './request-state.js';
+export { conformanceResources } from './resources.js';
+
+/**
+ * Every fixture the official MCP conformance suites call, as plugins:
+ * `run({ name: 'trellis-conformance', version, plugins: conformanceFixtures() })`.
+ */
+export function conformanceFixtures(): AnyPlugin[] {
+  return [
+    conformanceContentTools(),
+    conformanceInteractiveTools(),
+    conformanceInputRequired(),
+    conformanceListChanges(),
+    conformanceResources(),
+    conformancePrompts(),
+  ] as AnyPlugin[];
+}
