@@ -10,7 +10,8 @@ export function libraryBuild(overrides: Options = {}) {
     sourcemap: true,
     clean: true,
     // tsup 8.5's d.ts build on TypeScript 6 needs this (TS5101).
-    dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
+    // Dependencies are built first (^build): read their declarations, not their sources.
+    dts: { compilerOptions: { ignoreDeprecations: '6.0', customConditions: [] } },
     ...overrides,
   });
 }

@@ -67,7 +67,8 @@ try {
     case 'test':
       process.exit(run(process.execPath, [join(root, 'tools', 'test-summary.mjs'), ...rest]));
     case 'start': {
-      const built = run('pnpm', ['exec', 'nx', 'run', '@trellis-app/reference:build', '--outputStyle=static'], { stdio: ['ignore', 2, 2] });
+      // The app bundles its workspace packages from source: no library build is needed first.
+      const built = run('pnpm', ['--filter', '@trellis-app/reference', 'run', 'build'], { stdio: ['ignore', 2, 2] });
       if (built !== 0) process.exit(built);
       process.exit(run(process.execPath, [join(root, 'apps', 'reference', 'dist', 'main.js'), '--transport', 'http', ...rest]));
     }
