@@ -33,7 +33,9 @@ export function appBuild(overrides: Options = {}) {
     dts: false,
     noExternal: [/.*/],
     esbuildOptions(options) {
-      options.conditions = ['@trellis/source', 'node', 'import', 'default'];
+      // esbuild adds import/require by how a module is loaded; naming 'import' here would hand
+      // require() calls the ESM build of a dual package (pg-pool breaks that way).
+      options.conditions = ['@trellis/source', 'node'];
     },
     banner: {
       js: [

@@ -36,6 +36,8 @@ export interface RequestContext {
   readonly log: Logger;
   /** The server's whole configuration (frozen). */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The configuration as it may be shown: every secret redacted (what `config://settings` serves). */
+  settings(): Record<string, unknown>;
   /** What the client declared it supports (per request on 2026-07-28, per session before). */
   readonly clientCapabilities: ClientCapabilities | undefined;
   /** Answers from the client to an earlier `input_required` result (2026-07-28 multi-round-trip). */

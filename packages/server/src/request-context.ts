@@ -59,6 +59,7 @@ export function buildRequestContext(inputs: ContextInputs): RequestContext {
       return log;
     },
     config: core.config,
+    settings: () => core.settings(),
     clientCapabilities: capabilities,
     inputResponses: sdk.mcpReq.inputResponses,
     requestState: <T>() => sdk.mcpReq.requestState<T>(),

@@ -170,12 +170,17 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
     return shuttingDown;
   };
 
+  let signalled = false;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    if (shuttingDown) {
+    // Only a second *signal* cuts a shutdown short. A client that closed stdin and
+    // then sends SIGTERM (the SDK's stdio client does, after 2 s) is still waiting
+    // for the same graceful shutdown, which must close plugins (an embedded database).
+    if (signalled) {
       log.warn({ signal }, 'second signal: exiting now');
       exit(SIGNAL_EXIT[signal]);
       return;
     }
+    signalled = true;
     void shutdown(signal);
   };
   const onTerm = () => onSignal('SIGTERM');
