@@ -12,7 +12,6 @@ export { conformanceInputRequired } from './input-required.js';
 export { conformanceInteractiveTools } from './interactive-tools.js';
 export { conformanceListChanges } from './list-changes.js';
 export { conformancePrompts } from './prompts.js';
-export { mintRequestState, requestStateOf } from './request-state.js';
 export { conformanceResources } from './resources.js';
 
 /**

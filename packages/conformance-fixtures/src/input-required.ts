@@ -1,5 +1,4 @@
 import { acceptedContent, definePlugin, inputRequired, inputResponse, type RequestContext } from '@trellis/server';
-import { mintRequestState, requestStateOf } from './request-state.js';
 
 const NAME_SCHEMA = { type: 'object' as const, properties: { name: { type: 'string' as const } }, required: ['name'] };
 const CONFIRM_SCHEMA = { type: 'object' as const, properties: { ok: { type: 'boolean' as const } }, required: ['ok'] };
@@ -57,10 +56,10 @@ export function conformanceInputRequired() {
         name: 'test_input_required_result_request_state',
         description: 'Multi-round-trip: asks for confirmation with a signed requestState, answers state-ok',
         handler: async (_args, ctx) => {
-          const state = requestStateOf<{ step: string }>(ctx);
+          const state = ctx.requestState<Partial<{ step: string }>>();
           const got = acceptedContent(ctx.inputResponses, 'confirm');
           if (state?.step === 'confirm' && got) return `state-ok: confirmed=${String(got.ok)}`;
-          return inputRequired({ inputRequests: { confirm: askConfirm() }, requestState: await mintRequestState(ctx, { step: 'confirm' }) });
+          return inputRequired({ inputRequests: { confirm: askConfirm() }, requestState: await ctx.mintRequestState({ step: 'confirm' }) });
         },
       });
       scope.tools.add({
@@ -70,12 +69,12 @@ export function conformanceInputRequired() {
           const name = acceptedContent(ctx.inputResponses, 'user_name');
           const greeting = samplingText(ctx, 'greeting');
           const roots = inputResponse(ctx.inputResponses, 'client_roots');
-          if (requestStateOf(ctx) && name && greeting !== undefined && roots.kind === 'roots') {
+          if (ctx.requestState() && name && greeting !== undefined && roots.kind === 'roots') {
             return `name=${String(name.name)} greeting=${greeting} roots=${roots.roots.length}`;
           }
           return inputRequired({
             inputRequests: { user_name: askName(), greeting: question('Generate a greeting', 50), client_roots: inputRequired.listRoots() },
-            requestState: await mintRequestState(ctx, { step: 'multi' }),
+            requestState: await ctx.mintRequestState({ step: 'multi' }),
           });
         },
       });
@@ -83,7 +82,7 @@ export function conformanceInputRequired() {
         name: 'test_input_required_result_multi_round',
         description: 'Multi-round-trip: two questions in two rounds, the state evolving between them',
         handler: async (_args, ctx) => {
-          const state = requestStateOf<{ round: number; name: string }>(ctx);
+          const state = ctx.requestState<Partial<{ round: number; name: string }>>();
           if (state?.round === 2) {
             const got = acceptedContent(ctx.inputResponses, 'step2');
             if (typeof got?.color === 'string') return `${state.name} likes ${got.color}`;
@@ -98,19 +97,19 @@ export function conformanceInputRequired() {
                     requestedSchema: { type: 'object', properties: { color: { type: 'string' } }, required: ['color'] },
                   }),
                 },
-                requestState: await mintRequestState(ctx, { round: 2, name: got.name }),
+                requestState: await ctx.mintRequestState({ round: 2, name: got.name }),
               });
             }
           }
-          return inputRequired({ inputRequests: { step1: askName('Step 1: What is your name?') }, requestState: await mintRequestState(ctx, { round: 1 }) });
+          return inputRequired({ inputRequests: { step1: askName('Step 1: What is your name?') }, requestState: await ctx.mintRequestState({ round: 1 }) });
         },
       });
       scope.tools.add({
         name: 'test_input_required_result_tampered_state',
         description: 'Multi-round-trip: signs its requestState; a tampered one is rejected with -32602',
         handler: async (_args, ctx) => {
-          if (requestStateOf(ctx) && acceptedContent(ctx.inputResponses, 'confirm')) return 'state verified';
-          return inputRequired({ inputRequests: { confirm: askConfirm() }, requestState: await mintRequestState(ctx, { step: 'tamper-check' }) });
+          if (ctx.requestState() && acceptedContent(ctx.inputResponses, 'confirm')) return 'state verified';
+          return inputRequired({ inputRequests: { confirm: askConfirm() }, requestState: await ctx.mintRequestState({ step: 'tamper-check' }) });
         },
       });
       scope.tools.add({

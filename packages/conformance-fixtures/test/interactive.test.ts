@@ -114,19 +114,3 @@ describe('multi-round-trip fixtures on 2026-07-28', () => {
     });
   });
 });
-
-describe('requestState signing', () => {
-  it('a tool that signs state says what is missing when REQUEST_STATE_SECRET is not set', async () => {
-    const bare = await startFixtures({});
-    try {
-      await withClient(bare, { era: 'modern', capabilities: ALL }, async (client) => {
-        answerEverything(client);
-        const result = await client.callTool({ name: 'test_input_required_result_request_state', arguments: {} });
-        expect(result.isError).toBe(true);
-        expect(textOf(result)).toContain('REQUEST_STATE_SECRET');
-      });
-    } finally {
-      await bare.close({ graceMs: 100 });
-    }
-  });
-});

@@ -55,9 +55,12 @@ describe('graceful shutdown', () => {
     await http.close({ graceMs: 100 });
     expect(probe.aborted).toBe(true);
     expect(server.state).toBe('closed');
-    // The aborted exchange is answered (an error), not left hanging.
+    // The aborted call is answered, not left hanging: an isError result that says why.
     const outcome = await call;
-    expect('error' in outcome ? (outcome.error as { code?: number }).code : 'result').toBe(-32603);
+    expect('result' in outcome).toBe(true);
+    const result = (outcome as { result: { isError?: boolean; content: { text?: string }[] } }).result;
+    expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toContain('shutting down');
   });
 
   it('aborts an older-protocol session call past the deadline and closes cleanly', async () => {
