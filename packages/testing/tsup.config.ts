@@ -1,3 +1,4 @@
 import { libraryBuild } from '../../tsup.shared.ts';
 
-export default libraryBuild();
+// Two entries: the root (in-process helpers) and the Node-only `./apps` subpath.
+export default libraryBuild({ entry: { index: 'src/index.ts', apps: 'src/apps/index.ts' } });

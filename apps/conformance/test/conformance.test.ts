@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { connectBundle, startHttpBundle, type HttpBundle } from '@trellis/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConformanceTools, runConformanceSuite } from '../../../tools/conformance.mjs';
-import { startHttpServer, type HttpServerProcess } from './server-process.js';
+import { BUNDLE } from './bundle.js';
 
 /**
  * The official conformance suites against the built bundle over HTTP. Each
@@ -24,7 +24,7 @@ type Scenario = Awaited<ReturnType<typeof runConformanceSuite>>['scenarios'][num
 const REPORT = join(import.meta.dirname, '..', 'reports', 'conformance.json');
 const results = new Map<string, Scenario[]>();
 let tools: Awaited<ReturnType<typeof ensureConformanceTools>>;
-let server: HttpServerProcess | undefined;
+let server: HttpBundle | undefined;
 
 function writeReport() {
   type Entry = { name: string; ok: boolean; suites: string[]; warnings: string[]; failures: string[] };
@@ -63,7 +63,7 @@ function writeReport() {
 beforeAll(async () => {
   rmSync(REPORT, { force: true });
   tools = await ensureConformanceTools();
-  server = await startHttpServer();
+  server = await startHttpBundle({ bundle: BUNDLE });
 }, 420_000);
 
 afterAll(async () => {
@@ -78,8 +78,7 @@ describe('the official MCP conformance suites', () => {
   });
 
   it('the server lists test_simple_text and test_error_handling (upstream passes those checks without them)', async () => {
-    const client = new Client({ name: 'conformance-test', version: '0.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(server!.url)));
+    const client = await connectBundle({ transport: 'http', client: 'v2', url: server!.url });
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['test_simple_text', 'test_error_handling']));

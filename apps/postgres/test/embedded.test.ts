@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { connectBundle, type BundleConnection } from '@trellis/testing/apps';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, cleanEnv } from './processes.js';
+import { BUNDLE } from './bundle.js';
 
 const state = mkdtempSync(join(tmpdir(), 'trellis-pg-state-'));
 // As root the server runs as the postgres user, which must be able to reach the folder.
@@ -34,19 +33,16 @@ function alive(pid: number): boolean {
   }
 }
 
-async function session<T>(body: (client: Client) => Promise<T>): Promise<{ value: T; postmaster: number }> {
-  const client = new Client({ name: 'test', version: '0.0.0' });
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE], env: cleanEnv({ XDG_STATE_HOME: state }), stderr: 'pipe' });
-  let log = '';
-  transport.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+async function session<T>(body: (client: BundleConnection) => Promise<T>): Promise<{ value: T; postmaster: number }> {
+  // No DATABASE_URL: connectBundle passes only PATH, HOME, quiet logs and these variables.
+  const client = await connectBundle({ bundle: BUNDLE, transport: 'stdio', client: 'v2', env: { XDG_STATE_HOME: state } });
   try {
-    await client.connect(transport);
     const value = await body(client);
     const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     expect(alive(postmaster)).toBe(true);
     return { value, postmaster };
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nserver log:\n${log}`, { cause: error });
+    throw new Error(`${(error as Error).message}\nserver log:\n${client.output()}`, { cause: error });
   } finally {
     await client.close();
   }

@@ -1,2 +1,2 @@
-export { freePort, startTestPostgres } from '../../../tools/postgres.mjs';
+export { startTestPostgres } from '../../../tools/postgres.mjs';
 export type { TestPostgres } from '../../../tools/postgres.mjs';

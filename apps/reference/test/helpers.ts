@@ -1,7 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { AppClient } from '@trellis/testing/apps';
 import { expect } from 'vitest';
 
 export const APP_DIR = join(import.meta.dirname, '..');
@@ -12,80 +11,6 @@ export const SECRET = 'leak-canary-0123456789-abcdefghijklmnop';
 /** The environment every server under test runs with: quiet logs, a secret to redact. */
 export const SERVER_ENV = { LOG_LEVEL: 'warn', NO_COLOR: '1', REQUEST_STATE_SECRET: SECRET };
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-export interface HttpServer {
-  url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** Runs the bundle over HTTP on 127.0.0.1 and waits for /healthz. */
-export async function startHttp(bundle = BUNDLE, env: Record<string, string> = {}): Promise<HttpServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [bundle, '--transport', 'http', '--host', '127.0.0.1', '--port', String(port)], {
-    env: { ...process.env, ...SERVER_ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const keep = (chunk: Buffer) => void (log = (log + chunk.toString('utf8')).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const base = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${log}`);
-    const ok = await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (attempt > 300) {
-      await stop();
-      throw new Error(`no answer on /healthz:\n${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { url: `${base}/mcp`, output: () => log, stop };
-}
-
-/** Runs the bundle to completion (for --help and configuration errors). */
-export function runBundle(args: string[], env: Record<string, string> = {}, bundle = BUNDLE) {
-  return spawnSync(process.execPath, [bundle, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000, stdin: 'ignore' } as never) as unknown as {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-  };
-}
-
-/** What both SDK lines' clients offer, as far as these tests use it. */
-export interface AnyClient {
-  listTools(): Promise<{ tools: { name: string; inputSchema: unknown }[] }>;
-  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<{ content?: unknown; structuredContent?: unknown; isError?: boolean }>;
-  listResources(): Promise<{ resources: { uri: string }[] }>;
-  readResource(params: { uri: string }): Promise<{ contents: { uri: string; text?: string; mimeType?: string }[] }>;
-  getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<{ messages: { content: unknown }[] }>;
-  complete(params: { ref: { type: 'ref/prompt'; name: string }; argument: { name: string; value: string } }): Promise<{ completion: { values: string[] } }>;
-}
-
 const textOf = (result: { content?: unknown }) => (result.content as { type: string; text: string }[])[0]!.text;
 
 /**
@@ -93,7 +18,7 @@ const textOf = (result: { content?: unknown }) => (result.content as { type: str
  * and called), config://settings (secrets redacted), a sample file, an escape
  * refused, and the code_review prompt with completion.
  */
-export async function exerciseReferenceServer(client: AnyClient, dist = DIST): Promise<void> {
+export async function exerciseReferenceServer(client: AppClient, dist = DIST): Promise<void> {
   const { tools } = await client.listTools();
   expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['add_numbers', 'search', 'server_dashboard']));
 

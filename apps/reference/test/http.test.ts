@@ -1,42 +1,26 @@
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport as StreamableHTTPClientTransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CLIENT_KINDS, connectBundle, startHttpBundle, type HttpBundle } from '@trellis/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exerciseReferenceServer, startHttp, type AnyClient, type HttpServer } from './helpers.js';
+import { BUNDLE, exerciseReferenceServer, SERVER_ENV } from './helpers.js';
 
 describe('trellis-reference bundle over HTTP', () => {
-  let server: HttpServer;
+  let server: HttpBundle;
   beforeAll(async () => {
-    server = await startHttp();
+    server = await startHttpBundle({ bundle: BUNDLE, env: SERVER_ENV });
   });
   afterAll(async () => {
     await server?.stop();
   });
 
   it('answers /healthz and /readyz', async () => {
-    const base = server.url.replace(/\/mcp$/, '');
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.base}/readyz`)).status).toBe(200);
   });
 
-  it.each([
-    ['2025 handshake', {}],
-    ['2026-07-28', { versionNegotiation: { mode: { pin: '2026-07-28' } } }],
-  ] as const)('serves the v2 client (%s)', async (_era, options) => {
-    const client = new Client({ name: 'reference-test', version: '0.0.0' }, options);
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+  // v1 is @modelcontextprotocol/sdk 1.32.2; v2 the 2025 handshake; v2-modern pins 2026-07-28.
+  it.each(CLIENT_KINDS)('serves the %s client', async (kind) => {
+    const client = await connectBundle({ transport: 'http', client: kind, url: server.url });
     try {
-      await exerciseReferenceServer(client as unknown as AnyClient);
-    } finally {
-      await client.close();
-    }
-  });
-
-  it('serves the v1 client (@modelcontextprotocol/sdk 1.32.2)', async () => {
-    const client = new ClientV1({ name: 'reference-test-v1', version: '0.0.0' });
-    await client.connect(new StreamableHTTPClientTransportV1(new URL(server.url)));
-    try {
-      await exerciseReferenceServer(client as unknown as AnyClient);
+      await exerciseReferenceServer(client);
     } finally {
       await client.close();
     }

@@ -1,32 +1,27 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { connectBundle, copyDistAlone } from '@trellis/testing/apps';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DIST, exerciseReferenceServer, SERVER_ENV, type AnyClient } from './helpers.js';
+import { DIST, exerciseReferenceServer, SERVER_ENV } from './helpers.js';
 
 // dist/ copied alone into an empty folder, far from the workspace and its node_modules.
-const home = mkdtempSync(join(tmpdir(), 'trellis-reference-alone-'));
-const dist = join(home, 'dist');
-cpSync(DIST, dist, { recursive: true });
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const copy = copyDistAlone(DIST, 'trellis-reference-alone-');
+afterAll(() => copy.remove());
 
 describe('dist/ copied alone into an empty folder', () => {
   it('holds only the bundle and the assets it loads', () => {
-    expect(readdirSync(dist).sort()).toEqual(['corpus', 'main.js', 'samples']);
+    expect(readdirSync(copy.dist).sort()).toEqual(['corpus', 'main.js', 'samples']);
   });
 
   it('runs with only Node over stdio: search answers from the shipped corpus and FILES_ROOT defaults to the shipped samples', async () => {
-    const client = new Client({ name: 'alone', version: '0.0.0' });
     // No workspace on the way: the folder is the working directory and the environment is bare.
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(dist, 'main.js')], cwd: home, env: { ...SERVER_ENV }, stderr: 'ignore' }));
+    const client = await connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2', env: SERVER_ENV });
     try {
-      await exerciseReferenceServer(client as unknown as AnyClient, dist);
+      await exerciseReferenceServer(client, copy.dist);
       const { resources } = await client.listResources();
-      expect(resources.map((r) => r.uri)).toContain(`file://${join(dist, 'samples', 'README.md')}`);
+      expect(resources.map((r) => r.uri)).toContain(`file://${join(copy.dist, 'samples', 'README.md')}`);
       const read = await client.readResource({ uri: 'search://docs/docs/architecture.md' });
-      expect((read.contents[0] as { text: string }).text.length).toBeGreaterThan(100);
+      expect(read.contents[0]!.text!.length).toBeGreaterThan(100);
     } finally {
       await client.close();
     }

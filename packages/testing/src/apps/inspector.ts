@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AppProcessError } from './process.ts';
+import { AppProcessError } from './process.js';
 
 /** What `ensureConformanceTools()` in tools/conformance.mjs returns, as far as this module uses it. */
 export interface InspectorTools {
