@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { AuthInfo, Server } from '@modelcontextprotocol/server';
+import type { ServerResponse } from 'node:http';
+import { WebStandardStreamableHTTPServerTransport, type AuthInfo, type Server } from '@modelcontextprotocol/server';
 import type { Logger, TrellisServer } from '@trellis/server';
 import { boundedEventStore } from './event-store.js';
-import { rpcError, sendJson } from './wire.js';
+import { rpcError, sendJson, writeWebResponse } from './wire.js';
 
 interface Session {
-  readonly transport: NodeStreamableHTTPServerTransport;
+  readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly protocol: Server;
   /** Who opened it: a session is only served to the same principal. */
   readonly principal: string | undefined;
@@ -53,16 +52,20 @@ export class LegacySessions {
     return this.#sessions.size;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
-    const header = req.headers['mcp-session-id'];
-    const id = Array.isArray(header) ? header[0] : header;
+  /**
+   * Serves one older-protocol HTTP request. Takes the web `Request` the front
+   * door already built (for the era check) and writes the SDK's web `Response`
+   * straight to the socket, chunk by chunk, so nothing is converted twice.
+   */
+  async handle(request: Request, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
+    const id = request.headers.get('mcp-session-id') ?? undefined;
     if (id !== undefined) {
       const session = this.#sessions.get(id);
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
       if (!session || session.principal !== principalOf(auth)) return sendJson(res, 404, rpcError(-32001, 'Session not found', requestId(body)));
-      return this.#serve(session, req, res, body, auth);
+      return this.#serve(session, request, res, body, auth);
     }
-    if (req.method !== 'POST' || !isInitialize(body)) {
+    if (request.method !== 'POST' || !isInitialize(body)) {
       return sendJson(res, 400, rpcError(-32000, 'Bad Request: Mcp-Session-Id header is required', requestId(body)));
     }
     if (this.#closed) return sendJson(res, 503, rpcError(-32000, 'Server is shutting down', requestId(body)), { 'retry-after': '5' });
@@ -81,7 +84,7 @@ export class LegacySessions {
       const session = await this.#open(auth);
       opened = true;
       this.#opening -= 1;
-      await this.#serve(session, req, res, body, auth);
+      await this.#serve(session, request, res, body, auth);
     } finally {
       if (!opened) this.#opening -= 1;
     }
@@ -89,7 +92,7 @@ export class LegacySessions {
 
   async #open(auth: AuthInfo | undefined): Promise<Session> {
     const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true });
-    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       eventStore: boundedEventStore(this.#options.maxEventsPerSession),
       onsessioninitialized: (id) => {
@@ -108,14 +111,14 @@ export class LegacySessions {
     return session;
   }
 
-  async #serve(session: Session, req: IncomingMessage, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
+  async #serve(session: Session, request: Request, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
     session.active += 1;
     res.once('close', () => {
       session.active -= 1;
       session.timer?.refresh();
     });
-    if (auth) (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-    await session.transport.handleRequest(req, res, body);
+    const response = await session.transport.handleRequest(request, { parsedBody: body, ...(auth && { authInfo: auth }) });
+    await writeWebResponse(res, response);
     // An initialize that did not produce a session (rejected by the SDK) leaves nothing behind.
     if (session.transport.sessionId === undefined) await session.protocol.close().catch(() => undefined);
   }

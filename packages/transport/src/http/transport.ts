@@ -167,7 +167,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     });
     const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? MCP_PATH}`, { method, headers: webHeaders(req), signal: abort.signal });
     if (await isLegacyRequest(request, body)) {
-      if (sessions) return sessions.handle(req, res, body, authInfo);
+      if (sessions) return sessions.handle(request, res, body, authInfo);
       return writeWebResponse(res, await statelessLegacy!(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
     }
     const bad = checkMcpParamHeaders(req.headers, body, (name) => server.tools.describe(name) as never);

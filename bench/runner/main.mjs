@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// pnpm bench — Trellis against the official SDK baselines, interleaved (A B C, A B C):
+// one warm-up (quick sizes) + three counted repetitions; medians and ratios against each eligible baseline.
+//   node runner/main.mjs [--quick] [--only stdio-legacy,http-modern] [--no-micro] [--readme]
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { httpSuite } from './http.mjs';
+import { killAll } from './procs.mjs';
+import { stdioSuite } from './stdio.mjs';
+import { formatGroups, markdown } from './table.mjs';
+import { GROUPS, targets } from './targets.mjs';
+
+const root = join(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
+const REPS = 3;
+
+/** Workload sizes: every loop is bounded in count and in time. */
+const SIZES = {
+  full: {
+    coldStarts: 3,
+    stdioSequential: { count: 5_000, ms: 2_500 },
+    stdioPipelined: { count: 30_000, ms: 2_500 },
+    httpSequential: { count: 5_000, ms: 2_500 },
+    http32: { count: 1_000_000, ms: 10_000 },
+    inflight: { count: 500, sleepMs: 4_000, settleMs: 1_800 },
+    sessions: 1_000,
+  },
+  quick: {
+    coldStarts: 1,
+    stdioSequential: { count: 1_000, ms: 400 },
+    stdioPipelined: { count: 5_000, ms: 400 },
+    httpSequential: { count: 1_000, ms: 400 },
+    http32: { count: 100_000, ms: 800 },
+    inflight: { count: 500, sleepMs: 1_500, settleMs: 800 },
+    sessions: 200,
+  },
+};
+
+const log = (message) => process.stderr.write(`[bench] ${message}\n`);
+
+async function main() {
+  const bundle = join(root, 'dist', 'main.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build first (pnpm --filter @trellis/bench run build, or root pnpm bench)`);
+  const servers = targets();
+  const labels = Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.label]));
+  const groups = GROUPS.filter((g) => !only || only.includes(g.id));
+  const samples = {};
+  const failures = [];
+  const started = performance.now();
+  for (let rep = 0; rep <= REPS; rep++) {
+    const size = rep === 0 || quick ? SIZES.quick : SIZES.full;
+    for (const group of groups) {
+      for (const id of group.servers) {
+        const t = performance.now();
+        try {
+          const suite = group.transport === 'stdio' ? stdioSuite : httpSuite;
+          const result = await suite(servers[id][group.transport], group.era, size);
+          if (rep > 0) {
+            const bucket = ((samples[group.id] ??= {})[id] ??= {});
+            for (const [key, value] of Object.entries(result)) (bucket[key] ??= []).push(value);
+          }
+        } catch (error) {
+          failures.push(`${group.id} ${id} rep ${rep}: ${error.message}`);
+          log(`FAILED ${group.id} ${id}: ${error.message}`);
+        }
+        log(`${rep === 0 ? 'warm-up' : `rep ${rep}/${REPS}`} ${group.id.padEnd(13)} ${labels[id].padEnd(17)} ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      }
+    }
+  }
+  const { text, rows } = formatGroups(groups, samples, labels);
+  let micro = '';
+  if (!argv.includes('--no-micro')) micro = await concurrencyMicro();
+  const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+  const os = await import('node:os');
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
+  const report = `${head}\n${text}\n${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
+  process.stdout.write(`\n${report}`);
+  const outDir = join(root, 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, quick ? 'quick.md' : 'latest.md'), report);
+  writeFileSync(join(outDir, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify({ quick, node: process.version, rows, samples, failures }, null, 2)}\n`);
+  if (argv.includes('--readme')) writeReadme(report);
+  if (failures.length) process.exitCode = 1;
+}
+
+/** The concurrency primitives' micro-benchmarks (packages/concurrency/bench, against its built dist/). */
+async function concurrencyMicro() {
+  const file = join(root, '..', 'packages', 'concurrency', 'bench', 'primitives.bench.mjs');
+  try {
+    const { runPrimitivesBench } = await import(file);
+    const rows = await runPrimitivesBench({ tasks: quick ? 20_000 : 100_000, reps: REPS, print: false });
+    const lines = rows.map((r) => [r.comparison, r.ours, r.oursMs.toFixed(1), r.baseline, r.baselineMs.toFixed(1), `${r.ratio.toFixed(2)}×`]);
+    return `#### @trellis/concurrency primitives (in-process, 1 warm-up + ${REPS} reps, medians; ratio below 1 = ours faster)\n\n${markdown(['comparison', 'ours', 'ms', 'baseline', 'ms', 'ours ÷ baseline'], lines)}`;
+  } catch (error) {
+    return `#### @trellis/concurrency primitives\n\nnot run: ${error.message} (build packages/concurrency first)\n`;
+  }
+}
+
+function writeReadme(report) {
+  const file = join(root, 'README.md');
+  const start = '<!-- bench:results:start -->';
+  const end = '<!-- bench:results:end -->';
+  const readme = readFileSync(file, 'utf8');
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a === -1 || b === -1) return log('README.md has no results markers; not updated');
+  writeFileSync(file, `${readme.slice(0, a + start.length)}\n${report}\n${readme.slice(b)}`);
+  log('README.md updated');
+}
+
+main()
+  .catch((error) => {
+    log(error.stack ?? String(error));
+    process.exitCode = 1;
+  })
+  .finally(killAll);

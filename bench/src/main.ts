@@ -1,0 +1,12 @@
+import { run } from '@trellis/transport';
+import { installStatsSignal } from './stats.js';
+import { benchTools } from './tools.js';
+
+installStatsSignal();
+
+void run({
+  name: 'trellis-bench',
+  version: '0.1.0',
+  description: 'Benchmark server: echo and sleep tools, compared against the official SDK baselines by `pnpm bench`.',
+  plugins: [benchTools()],
+});

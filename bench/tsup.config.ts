@@ -1,0 +1,3 @@
+import { appBuild } from '../tsup.shared.ts';
+
+export default appBuild();
