@@ -84,6 +84,20 @@ export class Semaphore {
   }
 
   /**
+   * Takes a permit at once if one is free and nobody is queued; otherwise
+   * returns `undefined` without waiting. For hot paths that only need to wait
+   * (with a signal and a timeout) when the limit is actually reached.
+   *
+   * @example
+   * const release = sem.tryAcquire() ?? (await sem.acquire({ signal, timeoutMs: 5000 }));
+   */
+  tryAcquire(): Release | undefined {
+    if (this.#active >= this.limit || this.#pending > 0) return undefined;
+    this.#active++;
+    return this.#release();
+  }
+
+  /**
    * Runs `fn` while holding a permit and releases it however `fn` ends.
    *
    * @example

@@ -221,3 +221,20 @@ describe('KeyedSemaphore', () => {
     expect(perKey.size).toBe(0);
   });
 });
+
+describe('Semaphore.tryAcquire', () => {
+  it('takes a free permit at once and refuses when full or when others queue', async () => {
+    const sem = new Semaphore(1);
+    const release = sem.tryAcquire();
+    expect(release).toBeTypeOf('function');
+    expect(sem.active).toBe(1);
+    expect(sem.tryAcquire()).toBeUndefined();
+    const waiting = sem.acquire();
+    release!();
+    // The queued waiter gets the permit first; tryAcquire does not jump the queue.
+    expect(sem.tryAcquire()).toBeUndefined();
+    (await waiting)();
+    expect(sem.active).toBe(0);
+    expect(sem.tryAcquire()).toBeTypeOf('function');
+  });
+});

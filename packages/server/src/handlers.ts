@@ -4,16 +4,8 @@ import { CancelScope, SemaphoreTimeoutError } from '@trellis/concurrency';
 import { busyResult, type ToolCallResult } from '@trellis/tools';
 import type { ProtocolEra, RequestContext } from './context.js';
 import { runMiddleware, type Middleware, type Operation } from './middleware.js';
-import { buildRequestContext } from './request-context.js';
+import { buildRequestContext, narrowContext } from './request-context.js';
 import type { TrellisServer } from './server.js';
-
-/** A context for a nested unit of work (a tool call with its own deadline), sharing the rest. */
-function narrow(ctx: RequestContext, scope: CancelScope): RequestContext {
-  return Object.create(ctx, {
-    signal: { get: () => scope.signal, enumerable: true },
-    group: { get: () => scope.group, enumerable: true },
-  }) as RequestContext;
-}
 
 /**
  * Wires one SDK protocol object to the shared registries. Returns a function
@@ -74,7 +66,7 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
     let release: (() => void) | undefined;
     try {
       // A free slot is taken at once; only a wait in the queue needs the request's signal.
-      release = limiter.active < limiter.limit ? await limiter.acquire() : await limiter.acquire({ signal: scope.signal, timeoutMs: core.queueTimeoutMs });
+      release = limiter.tryAcquire() ?? (await limiter.acquire({ signal: scope.signal, timeoutMs: core.queueTimeoutMs }));
     } catch (error) {
       if (error instanceof SemaphoreTimeoutError) return busyResult('the server', core.callLimiter.active, core.callLimiter.pending, core.queueTimeoutMs);
       throw error;
@@ -82,7 +74,7 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
     try {
       return await core.tools.call(name, args, {
         scope,
-        context: (callScope) => (callScope === scope ? ctx : narrow(ctx, callScope)),
+        context: (callScope) => (callScope === scope ? ctx : narrowContext(ctx, callScope)),
         onError: (error, tool) => ctx.log.error({ err: error, tool }, 'tool call failed'),
       });
     } finally {

@@ -152,7 +152,7 @@ export class ToolRegistry<Ctx> {
     if (tool.limiter) {
       const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
       try {
-        release = await tool.limiter.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs });
+        release = tool.limiter.tryAcquire() ?? (await tool.limiter.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }));
       } catch (error) {
         if (error instanceof SemaphoreTimeoutError) return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
         throw error;
