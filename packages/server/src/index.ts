@@ -25,3 +25,5 @@ export type { CloseOptions, Readiness, ServerChange } from './server.js';
 export type { CreateServerOptions, ServerLimits } from './server-options.js';
 export { serviceKey } from './services.js';
 export type { ServiceKey } from './services.js';
+export { runToolCall } from './handlers.js';
+export type { ServingUnit } from './handlers.js';

@@ -144,3 +144,60 @@ describe('stdio framing with raw lines', () => {
     expect(raw.stderr).toContain('FIXTURE slow aborted stdin');
   });
 });
+
+describe('older-protocol tool calls served directly (no per-message SDK validation)', () => {
+  it('carries progress and log notifications, honouring the level the client set (SDK v1)', async () => {
+    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const client = new ClientV1({ name: 'v1-client', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const logs: string[] = [];
+      const { LoggingMessageNotificationSchema } = await import('@modelcontextprotocol/sdk/types.js');
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(`${n.params.level}:${String(n.params.data)}`));
+      await client.setLoggingLevel('info');
+      const progress: number[] = [];
+      const result = await client.callTool({ name: 'progressive', arguments: {} }, undefined, { onprogress: (p) => progress.push(p.progress) });
+      expect(textOf(result)).toBe('progressed');
+      expect(progress).toEqual([1, 2, 3]);
+      expect(logs).toEqual(['info:progressive started']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a cancelled call aborts the handler and gets no answer; the connection keeps serving', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    await raw.initialize();
+    void raw.request('tools/call', { name: 'slow', arguments: { ms: 120_000, tag: 'cancelled' } }, 'slow-1');
+    await raw.stderrIncludes('FIXTURE slow started cancelled');
+    raw.notify('notifications/cancelled', { requestId: 'slow-1', reason: 'user pressed stop' });
+    await raw.stderrIncludes('FIXTURE slow aborted cancelled');
+    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'still here' } })).result)).toBe('still here');
+    expect(raw.lines.some((line) => line.includes('"slow-1"'))).toBe(false);
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
+  it('answers an unknown tool with invalid params, and a malformed call through the SDK', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    await raw.initialize();
+    expect((await raw.request('tools/call', { name: 'nope', arguments: {} })).error).toMatchObject({ code: -32602, message: expect.stringContaining('nope') });
+    expect((await raw.request('tools/call', { name: 42 })).error?.code).toBe(-32602);
+    expect((await raw.request('tools/call', { name: 'echo', arguments: { text: 1 } })).result).toMatchObject({ isError: true });
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
+  it('hands an input-required answer to the SDK, which asks the client and runs the tool again', async () => {
+    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const client = new ClientV1({ name: 'v1-client', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Ada' } }));
+    await client.connect(transport);
+    try {
+      expect(textOf(await client.callTool({ name: 'ask_name', arguments: {} }))).toBe('Hello, Ada!');
+    } finally {
+      await client.close();
+    }
+  });
+});

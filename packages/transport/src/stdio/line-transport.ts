@@ -55,6 +55,8 @@ export class LineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Sees each valid message first; returning true means it was handled and the SDK does not get it. */
+  intercept?: (message: JSONRPCMessage) => boolean;
 
   readonly #input: Readable;
   readonly #output: Writable;
@@ -110,7 +112,16 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('LineTransport is closed'));
-    return this.#writeLine(JSON.stringify(message));
+    const line = JSON.stringify(message);
+    if ('method' in message && !('id' in message)) {
+      // Notifications (progress, logs) go out at once, ahead of the answer they
+      // belong to: some clients drop a progress notification that arrives in the
+      // same read as its request's answer.
+      this.#batch.push(`${line}\n`);
+      this.#flush();
+      return this.#backpressure ?? Promise.resolve();
+    }
+    return this.#writeLine(line);
   }
 
   /**
@@ -231,6 +242,7 @@ export class LineTransport implements Transport {
       this.#refuse('shutting-down', message.id, SHUTTING_DOWN, 'Server is shutting down');
       return;
     }
+    if (this.intercept?.(message)) return;
     this.onmessage?.(message);
   }
 

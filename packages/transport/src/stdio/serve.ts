@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio as serveSdkStdio } from '@modelcontextprotocol/server/stdio';
 import type { ServerChange, TrellisServer } from '@trellis/server';
+import { DirectToolCalls } from './direct-calls.js';
 import { LineTransport, StdioMessageError } from './line-transport.js';
 import { guardStdout, type StdoutGuard } from './stdout-guard.js';
 
@@ -65,6 +66,9 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     onInputEnd: options.onInputEnd ?? (() => void sdkHandle.close()),
   });
 
+  const direct = new DirectToolCalls(server, wire);
+  wire.intercept = direct.intercept;
+
   let era: 'modern' | 'legacy' | undefined;
   let modern: Server | undefined;
   const stopForwarding = server.onChange((change) => {
@@ -77,6 +81,14 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     (ctx) => {
       const protocol = server.createProtocolServer({ era: ctx.era });
       era = ctx.era;
+      if (ctx.era === 'legacy') {
+        direct.protocol = protocol;
+        const previous = protocol.onclose;
+        protocol.onclose = () => {
+          if (direct.protocol === protocol) direct.protocol = undefined;
+          previous?.();
+        };
+      }
       if (ctx.era === 'modern') {
         modern = protocol;
         const previous = protocol.onclose;
