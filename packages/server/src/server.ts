@@ -83,6 +83,11 @@ export class TrellisServer {
     this.resources.onUpdated((uri, subscribers) => this.#emit({ kind: 'resource-updated', uri, subscribers }));
   }
 
+  /** Who answers: the identity stamped on 2026-07-28 results. */
+  get serverInfo(): { name: string; version: string; title?: string } {
+    return { name: this.name, version: this.version, ...(this.#options.title !== undefined && { title: this.#options.title }) };
+  }
+
   /** Every plugin, the settings resource included, in the order they set up. */
   get plugins(): readonly AnyPlugin[] {
     const plugins = [...this.#options.plugins];

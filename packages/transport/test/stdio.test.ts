@@ -201,3 +201,52 @@ describe('older-protocol tool calls served directly (no per-message SDK validati
     }
   });
 });
+
+describe('2026-07-28 tool calls served directly', () => {
+  const envelope = (extra: Record<string, unknown> = {}) => ({
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+    ...extra,
+  });
+
+  it('encodes answers as the SDK does and sends logs only at or above the level the request asked for', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    const first = await raw.request('tools/call', { name: 'echo', arguments: { text: 'one' }, _meta: envelope() });
+    expect(first.result).toMatchObject({ content: [{ type: 'text', text: 'one' }], resultType: 'complete' });
+    const second = await raw.request('tools/call', { name: 'echo', arguments: { text: 'two' }, _meta: envelope() });
+    expect(second.result).toEqual(first.result && { ...first.result, content: [{ type: 'text', text: 'two' }] });
+    expect((second.result?._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toEqual({ name: 'fixture', version: '1.0.0' });
+
+    const before = raw.lines.length;
+    await raw.request('tools/call', { name: 'progressive', arguments: {}, _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'info', progressToken: 'p1' }) });
+    const sent = raw.lines.slice(before).map((line) => JSON.parse(line) as Message);
+    expect(sent.filter((m) => m.method === 'notifications/message').map((m) => (m as { params: { data: string } }).params.data)).toEqual(['progressive started']);
+    expect(sent.filter((m) => m.method === 'notifications/progress')).toHaveLength(3);
+
+    const quiet = raw.lines.length;
+    await raw.request('tools/call', { name: 'progressive', arguments: {}, _meta: envelope() });
+    expect(raw.lines.slice(quiet).some((line) => line.includes('notifications/message'))).toBe(false);
+
+    expect((await raw.request('tools/call', { name: 'nope', arguments: {}, _meta: envelope() })).error).toMatchObject({ code: -32602 });
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
+  it('leaves input-required answers to the SDK: returned when the envelope allows them, -32021 when not', async () => {
+    const raw = new RawChild(fixture, [], baseEnv);
+    await raw.request('tools/call', { name: 'echo', arguments: { text: 'pin' }, _meta: envelope() });
+    const asked = await raw.request('tools/call', { name: 'ask_name', arguments: {}, _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } }) });
+    expect(asked.result).toMatchObject({ resultType: 'input_required', inputRequests: { name: { method: 'elicitation/create' } } });
+    const refused = await raw.request('tools/call', { name: 'ask_name', arguments: {}, _meta: envelope() });
+    expect(refused.error?.code).toBe(-32021);
+    const answered = await raw.request('tools/call', {
+      name: 'ask_name',
+      arguments: {},
+      inputResponses: { name: { action: 'accept', content: { name: 'Grace' } } },
+      _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } }),
+    });
+    expect(textOf(answered.result)).toBe('Hello, Grace!');
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+});

@@ -81,14 +81,12 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     (ctx) => {
       const protocol = server.createProtocolServer({ era: ctx.era });
       era = ctx.era;
-      if (ctx.era === 'legacy') {
-        direct.protocol = protocol;
-        const previous = protocol.onclose;
-        protocol.onclose = () => {
-          if (direct.protocol === protocol) direct.protocol = undefined;
-          previous?.();
-        };
-      }
+      direct.attach(protocol, ctx.era);
+      const detach = protocol.onclose;
+      protocol.onclose = () => {
+        direct.detach(protocol);
+        detach?.();
+      };
       if (ctx.era === 'modern') {
         modern = protocol;
         const previous = protocol.onclose;
