@@ -220,7 +220,7 @@ describe('2026-07-28 tool calls served directly', () => {
     const before = raw.lines.length;
     await raw.request('tools/call', { name: 'progressive', arguments: {}, _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'info', progressToken: 'p1' }) });
     const sent = raw.lines.slice(before).map((line) => JSON.parse(line) as Message);
-    expect(sent.filter((m) => m.method === 'notifications/message').map((m) => (m as { params: { data: string } }).params.data)).toEqual(['progressive started']);
+    expect(sent.filter((m) => m.method === 'notifications/message').map((m) => (m as unknown as { params: { data: string } }).params.data)).toEqual(['progressive started']);
     expect(sent.filter((m) => m.method === 'notifications/progress')).toHaveLength(3);
 
     const quiet = raw.lines.length;
