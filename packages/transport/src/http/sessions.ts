@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
-import { WebStandardStreamableHTTPServerTransport, type AuthInfo, type Server } from '@modelcontextprotocol/server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  PROTOCOL_VERSION_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type LoggingLevel,
+  type Server,
+} from '@modelcontextprotocol/server';
+import { isDirectToolCall, isPlainObject, LOG_SEVERITY, runDirectCall } from '../direct/call.js';
 import type { Logger, TrellisServer } from '@trellis/server';
 import { boundedEventStore } from './event-store.js';
 import { rpcError, sendJson, writeWebResponse } from './wire.js';
@@ -13,6 +23,10 @@ interface Session {
   /** Requests (and open GET streams) in progress; an active session never idles out. */
   active: number;
   timer: NodeJS.Timeout | undefined;
+  /** Tool calls served directly, by request id (for cancellation). */
+  readonly direct: Map<string | number, AbortController>;
+  /** The level the client set with `logging/setLevel` (the SDK keeps its own copy). */
+  logLevel: LoggingLevel | undefined;
 }
 
 export interface SessionOptions {
@@ -63,6 +77,7 @@ export class LegacySessions {
       const session = this.#sessions.get(id);
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
       if (!session || session.principal !== principalOf(auth)) return sendJson(res, 404, rpcError(-32001, 'Session not found', requestId(body)));
+      observe(session, body);
       return this.#serve(session, request, res, body, auth);
     }
     if (request.method !== 'POST' || !isInitialize(body)) {
@@ -90,6 +105,89 @@ export class LegacySessions {
     }
   }
 
+  /**
+   * Serves a plain `tools/call` on an open session straight from the parsed
+   * body (see `direct/call.ts`), without building a web request or going
+   * through the SDK transport: answered as JSON, or as an event stream once
+   * the tool sends progress or logs. Returns false to leave the request to
+   * the SDK path (anything unusual, and handshakes).
+   */
+  tryDirect(req: IncomingMessage, res: ServerResponse, body: unknown, auth: AuthInfo | undefined, webRequest: () => Request): boolean {
+    const header = req.headers['mcp-session-id'];
+    if (typeof header !== 'string' || !isDirectToolCall(body, 'legacy')) return false;
+    const meta = (body.params as { _meta?: Record<string, unknown> })._meta;
+    if (meta && PROTOCOL_VERSION_META_KEY in meta) return false;
+    const version = req.headers['mcp-protocol-version'];
+    if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return false;
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    const session = this.#sessions.get(header);
+    if (!session || session.principal !== principalOf(auth) || session.protocol.getClientCapabilities() === undefined) return false;
+    if (session.direct.has(body.id)) return false;
+    void this.#direct(session, res, body, auth, webRequest);
+    return true;
+  }
+
+  async #direct(session: Session, res: ServerResponse, message: JSONRPCRequest, auth: AuthInfo | undefined, webRequest: () => Request): Promise<void> {
+    const sessionId = session.transport.sessionId!;
+    const controller = new AbortController();
+    session.direct.set(message.id, controller);
+    session.active += 1;
+    res.once('close', () => {
+      session.active -= 1;
+      session.timer?.refresh();
+    });
+    let streaming = false;
+    const stream = (event: JSONRPCMessage) => {
+      if (res.destroyed) return;
+      if (!streaming) {
+        streaming = true;
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'mcp-session-id': sessionId });
+      }
+      res.write(`event: message\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    const outcome = await runDirectCall(this.#core, session.protocol, 'legacy', message, controller.signal, {
+      push: 'handover',
+      sessionId,
+      ...(auth && { authInfo: auth }),
+      notify: async (notification) => stream({ jsonrpc: '2.0', ...notification } as JSONRPCMessage),
+      log: async (level, data, logger) => {
+        if (session.logLevel !== undefined && LOG_SEVERITY[level] < LOG_SEVERITY[session.logLevel]) return;
+        stream({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data, ...(logger !== undefined && { logger }) } });
+      },
+    });
+    session.direct.delete(message.id);
+    if (outcome.kind === 'handover') {
+      // The SDK runs the call again (it can ask the client). If this response has
+      // already begun as an event stream, the SDK's events continue it.
+      if (!streaming) return this.handle(webRequest(), res, message, auth);
+      const response = await session.transport.handleRequest(webRequest(), { parsedBody: message, ...(auth && { authInfo: auth }) });
+      if (response.body && response.headers.get('content-type')?.includes('text/event-stream')) {
+        for await (const chunk of response.body) if (!res.destroyed) res.write(chunk);
+      } else {
+        const text = await response.text();
+        if (text && !res.destroyed) res.write(`event: message\ndata: ${text}\n\n`);
+      }
+      res.end();
+      return;
+    }
+    const answer =
+      outcome.kind === 'result'
+        ? { jsonrpc: '2.0', id: message.id, result: outcome.result }
+        : outcome.kind === 'error'
+          ? { jsonrpc: '2.0', id: message.id, error: outcome.error }
+          : undefined;
+    if (streaming) {
+      if (answer) stream(answer as JSONRPCMessage);
+      res.end();
+    } else if (answer) {
+      sendJson(res, 200, JSON.stringify(answer), { 'mcp-session-id': sessionId });
+    } else {
+      // Cancelled: the client no longer waits for an answer.
+      res.writeHead(202, { 'mcp-session-id': sessionId }).end();
+    }
+  }
+
   async #open(auth: AuthInfo | undefined): Promise<Session> {
     const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -102,7 +200,7 @@ export class LegacySessions {
       },
       onsessionclosed: (id) => this.#forget(id),
     });
-    const session: Session = { transport, protocol, principal: principalOf(auth), active: 0, timer: undefined };
+    const session: Session = { transport, protocol, principal: principalOf(auth), active: 0, timer: undefined, direct: new Map(), logLevel: undefined };
     // Set before connect: the protocol object chains its own close handler after this one.
     transport.onclose = () => {
       if (transport.sessionId !== undefined) this.#forget(transport.sessionId);
@@ -149,6 +247,19 @@ export class LegacySessions {
     this.#closed = true;
     await Promise.all([...this.#sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
     for (const id of [...this.#sessions.keys()]) this.#forget(id);
+  }
+}
+
+/** Keeps what the direct path needs to know from messages the SDK serves: log level, cancellations. */
+function observe(session: Session, body: unknown): void {
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (!isPlainObject(message) || !isPlainObject(message.params)) continue;
+    if (message.method === 'logging/setLevel' && typeof message.params.level === 'string' && message.params.level in LOG_SEVERITY) {
+      session.logLevel = message.params.level as LoggingLevel;
+    } else if (message.method === 'notifications/cancelled') {
+      const reason = typeof message.params.reason === 'string' ? message.params.reason : 'the client cancelled the request';
+      session.direct.get(message.params.requestId as string | number)?.abort(new Error(reason));
+    }
   }
 }
 

@@ -159,13 +159,18 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
         return sendJson(res, 400, rpcError(-32700, 'Parse error: the body is not valid JSON'));
       }
     }
-    // One body-less web Request serves the era check and the modern leg; its
-    // signal aborts the exchange (and the handler's ctx.signal) on disconnect.
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('the client disconnected'));
-    });
-    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? MCP_PATH}`, { method, headers: webHeaders(req), signal: abort.signal });
+    // One body-less web Request serves the era check and the SDK; its signal
+    // aborts the exchange (and the handler's ctx.signal) on disconnect.
+    const toWebRequest = () => {
+      const abort = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) abort.abort(new Error('the client disconnected'));
+      });
+      return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? MCP_PATH}`, { method, headers: webHeaders(req), signal: abort.signal });
+    };
+    // A plain tool call on an open older-protocol session needs neither.
+    if (sessions && method === 'POST' && sessions.tryDirect(req, res, body, authInfo, toWebRequest)) return;
+    const request = toWebRequest();
     if (await isLegacyRequest(request, body)) {
       if (sessions) return sessions.handle(request, res, body, authInfo);
       return writeWebResponse(res, await statelessLegacy!(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
