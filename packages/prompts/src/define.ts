@@ -1,3 +1,4 @@
+import type { Completer } from '@trellis/resources';
 import type { GetPromptResult, Icon, InputRequiredResult, PromptMessage } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 
@@ -9,25 +10,6 @@ export type PromptArgs<Args> = Args extends z.ZodType ? z.output<Args> : Record<
  * `input_required` result (2026-07-28 multi-round-trip), passed through untouched.
  */
 export type PromptReturn = PromptMessage[] | Pick<GetPromptResult, 'description' | 'messages' | '_meta'> | InputRequiredResult;
-
-/** The arguments already filled in by the client, sent along with a completion request. */
-export interface CompletionContext {
-  arguments?: Record<string, string>;
-}
-
-/**
- * Suggests values for one argument from what the user has typed so far.
- * Only the first 100 values are sent.
- * @example (value) => ['en', 'de', 'fr'].filter((l) => l.startsWith(value))
- */
-export type Completer<Ctx> = (value: string, context: CompletionContext, ctx: Ctx) => string[] | Promise<string[]>;
-
-/** What a `completion/complete` answers: up to 100 values, and how many there are in all. */
-export interface CompletionValues {
-  values: string[];
-  total?: number;
-  hasMore?: boolean;
-}
 
 type ArgumentName<Args> = Args extends z.ZodObject ? Extract<keyof z.input<Args>, string> : never;
 

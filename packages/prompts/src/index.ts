@@ -1,9 +1,6 @@
 export { PromptNameClashError } from './define.js';
 export type {
   AnyPromptSpec,
-  Completer,
-  CompletionContext,
-  CompletionValues,
   PromptArgs,
   PromptReturn,
   PromptSpec,
@@ -12,3 +9,4 @@ export { assistant, imageMessage, resourceMessage, user } from './messages.js';
 export type { PromptContent } from './messages.js';
 export { PromptRegistry } from './registry.js';
 export type { PromptGetResult, PromptRegistryOptions } from './registry.js';
+export type { Completer, CompletionContext, CompletionValues } from '@trellis/resources';

@@ -10,8 +10,8 @@ import {
 import { formatProblems } from '@trellis/tools';
 import type { z } from 'zod';
 import { parseArguments, promptArguments } from './arguments.js';
-import { PromptNameClashError, type AnyPromptSpec, type Completer, type CompletionContext, type CompletionValues, type PromptSpec } from './define.js';
-import { assertPageSize, paginate } from './paging.js';
+import { assertPageSize, capCompletions, paginate, type Completer, type CompletionContext, type CompletionValues } from '@trellis/resources';
+import { PromptNameClashError, type AnyPromptSpec, type PromptSpec } from './define.js';
 
 interface RegisteredPrompt<Ctx> {
   spec: AnyPromptSpec<Ctx>;
@@ -28,7 +28,6 @@ export interface PromptRegistryOptions {
 export type PromptGetResult = GetPromptResult | InputRequiredResult;
 
 /** The most values one completion answer carries (the spec's limit). */
-const MAX_COMPLETIONS = 100;
 
 /**
  * The prompts of one server: built once, shared by every session and request.
@@ -142,9 +141,7 @@ export class PromptRegistry<Ctx extends { signal: AbortSignal }> {
     }
     const completer = (prompt.spec.complete as Record<string, Completer<Ctx> | undefined> | undefined)?.[argName];
     if (!completer) return { values: [] };
-    const values = await completer(value, context, ctx);
-    if (values.length <= MAX_COMPLETIONS) return { values: [...values] };
-    return { values: values.slice(0, MAX_COMPLETIONS), total: values.length, hasMore: true };
+    return capCompletions(await completer(value, context, ctx));
   }
 
   /** Called after every add or remove (for `notifications/prompts/list_changed`). */

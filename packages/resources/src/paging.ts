@@ -1,6 +1,6 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 
-// Kept in step with the copy in @trellis/prompts: two registries, one cursor format.
+// Shared with @trellis/prompts: one cursor format for every paginated list.
 
 /** One page of a list, and the cursor of the next page when there is one. */
 export interface Page<T> {
