@@ -125,9 +125,10 @@ export class LineTransport implements Transport {
   }
 
   /**
-   * Lines sent during one turn of the event loop go out in one write: under
-   * pipelined load that is one syscall for many answers instead of one each
-   * (stdout on a pipe writes synchronously). A lone answer waits one turn.
+   * Answers completed in the same run of the microtask queue go out in one
+   * write: under pipelined load that is one syscall for many answers instead
+   * of one each (stdout on a pipe writes synchronously), while a lone answer
+   * leaves at once, without waiting for the next turn of the event loop.
    */
   #batch: string[] = [];
   #flushScheduled = false;
@@ -179,7 +180,7 @@ export class LineTransport implements Transport {
     this.#batch.push(`${json}\n`);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(this.#flush);
+      queueMicrotask(this.#flush);
     }
     return this.#backpressure ?? Promise.resolve();
   }
