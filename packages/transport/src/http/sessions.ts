@@ -124,7 +124,12 @@ export class LegacySessions {
     const session = this.#sessions.get(header);
     if (!session || session.principal !== principalOf(auth) || session.protocol.getClientCapabilities() === undefined) return false;
     if (session.direct.has(body.id)) return false;
-    void this.#direct(session, res, body, auth, webRequest);
+    this.#direct(session, res, body, auth, webRequest).catch((error: unknown) => {
+      // Nothing may escape as an unhandled rejection: answer what can still be answered.
+      this.#log.error({ err: error }, 'direct tool call failed');
+      if (!res.headersSent) sendJson(res, 500, rpcError(-32603, 'Internal error', body.id));
+      else res.end();
+    });
     return true;
   }
 
@@ -146,17 +151,21 @@ export class LegacySessions {
       }
       res.write(`event: message\ndata: ${JSON.stringify(event)}\n\n`);
     };
-    const outcome = await runDirectCall(this.#core, session.protocol, 'legacy', message, controller.signal, {
-      push: 'handover',
-      sessionId,
-      ...(auth && { authInfo: auth }),
-      notify: async (notification) => stream({ jsonrpc: '2.0', ...notification } as JSONRPCMessage),
-      log: async (level, data, logger) => {
-        if (session.logLevel !== undefined && LOG_SEVERITY[level] < LOG_SEVERITY[session.logLevel]) return;
-        stream({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data, ...(logger !== undefined && { logger }) } });
-      },
-    });
-    session.direct.delete(message.id);
+    let outcome;
+    try {
+      outcome = await runDirectCall(this.#core, session.protocol, 'legacy', message, controller.signal, {
+        push: 'handover',
+        sessionId,
+        ...(auth && { authInfo: auth }),
+        notify: async (notification) => stream({ jsonrpc: '2.0', ...notification } as JSONRPCMessage),
+        log: async (level, data, logger) => {
+          if (session.logLevel !== undefined && LOG_SEVERITY[level] < LOG_SEVERITY[session.logLevel]) return;
+          stream({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data, ...(logger !== undefined && { logger }) } });
+        },
+        });
+    } finally {
+      session.direct.delete(message.id);
+    }
     if (outcome.kind === 'handover') {
       // The SDK runs the call again (it can ask the client). If this response has
       // already begun as an event stream, the SDK's events continue it.

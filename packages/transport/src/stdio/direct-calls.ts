@@ -56,7 +56,11 @@ export class DirectToolCalls {
     }
     if (!isDirectToolCall(message, this.#era) || this.#inflight.has(message.id)) return false;
     if (this.#era === 'legacy' && protocol.getClientCapabilities() === undefined) return false;
-    void this.#serve(protocol, message);
+    this.#serve(protocol, message).catch((error: unknown) => {
+      // Nothing may escape as an unhandled rejection.
+      this.#core.logger.error({ err: error }, 'direct tool call failed');
+      this.#wire.send({ jsonrpc: '2.0', id: message.id, error: { code: -32603, message: 'Internal error' } }).catch(() => undefined);
+    });
     return true;
   };
 
@@ -64,12 +68,16 @@ export class DirectToolCalls {
     const controller = new AbortController();
     const { id } = message;
     this.#inflight.set(id, controller);
-    const outcome = await runDirectCall(this.#core, protocol, this.#era, message, controller.signal, {
-      push: 'protocol',
-      notify: (notification) => protocol.notification(notification, { relatedRequestId: id }),
-      log: (level, data, logger) => protocol.sendLoggingMessage({ level, data, ...(logger !== undefined && { logger }) }),
-    });
-    this.#inflight.delete(id);
+    let outcome;
+    try {
+      outcome = await runDirectCall(this.#core, protocol, this.#era, message, controller.signal, {
+        push: 'protocol',
+        notify: (notification) => protocol.notification(notification, { relatedRequestId: id }),
+        log: (level, data, logger) => protocol.sendLoggingMessage({ level, data, ...(logger !== undefined && { logger }) }),
+      });
+    } finally {
+      this.#inflight.delete(id);
+    }
     switch (outcome.kind) {
       case 'result':
         await this.#wire.send({ jsonrpc: '2.0', id, result: outcome.result }).catch(() => undefined);
