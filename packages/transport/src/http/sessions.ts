@@ -162,7 +162,7 @@ export class LegacySessions {
           if (session.logLevel !== undefined && LOG_SEVERITY[level] < LOG_SEVERITY[session.logLevel]) return;
           stream({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data, ...(logger !== undefined && { logger }) } });
         },
-        });
+      });
     } finally {
       session.direct.delete(message.id);
     }
