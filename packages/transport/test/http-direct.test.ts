@@ -74,3 +74,41 @@ describe('older-protocol tool calls served directly on a session', () => {
     }
   });
 });
+
+describe('2026-07-28 tool calls served directly', () => {
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const headersFor = (name: string) => ({ ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name });
+  const callBody = (name: string, id: number, meta: Record<string, unknown> = {}) =>
+    JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, _meta: { ...envelope, ...meta } } });
+
+  it('answers JSON encoded as the SDK does, and an event stream once the tool reports progress', async () => {
+    const app = await startApp();
+    apps.push(app);
+    const plain = await raw(app.http.url, { method: 'POST', headers: headersFor('hello'), body: callBody('hello', 1) });
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-type']).toContain('application/json');
+    expect(plain.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { content: [{ type: 'text', text: 'hello' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'http-test', version: '1.0.0' } } },
+    });
+    const steps = await raw(app.http.url, { method: 'POST', headers: headersFor('steps'), body: callBody('steps', 2, { progressToken: 'p' }) });
+    expect(steps.headers['content-type']).toContain('text/event-stream');
+    const events = steps.body
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { method?: string; id?: number; result?: { resultType?: string } });
+    expect(events.filter((e) => e.method === 'notifications/progress')).toHaveLength(3);
+    expect(events.at(-1)).toMatchObject({ id: 2, result: { resultType: 'complete' } });
+  });
+
+  it('leaves protocol errors and header mismatches to the SDK (their codes and statuses)', async () => {
+    const app = await startApp();
+    apps.push(app);
+    const unknown = await raw(app.http.url, { method: 'POST', headers: headersFor('nope'), body: callBody('nope', 3) });
+    expect(unknown.json()).toMatchObject({ id: 3, error: { code: -32602 } });
+    const mismatch = await raw(app.http.url, { method: 'POST', headers: headersFor('other'), body: callBody('hello', 4) });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.json()).toMatchObject({ id: 4, error: { code: -32020 } });
+  });
+});

@@ -7,12 +7,15 @@ import {
   isLegacyRequest,
   legacyStatelessFallback,
   type AuthInfo,
+  type JSONRPCRequest,
   type LegacyHttpHandler,
   type McpHttpHandler,
+  type Server,
 } from '@modelcontextprotocol/server';
 import type { Logger, TrellisServer } from '@trellis/server';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { rebindingProblem } from './guards.js';
+import { isModernDirectCall, serveModernDirect } from './direct-modern.js';
 import { checkMcpParamHeaders } from './mcp-param.js';
 import { resolveHttpOptions, type HttpTransportOptions } from './options.js';
 import { LegacySessions } from './sessions.js';
@@ -74,6 +77,8 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   let localUrl = `http://${hostForUrl(opts.host)}:${opts.port}${MCP_PATH}`;
   let auth: Authenticator | undefined;
   let modern: McpHttpHandler | undefined;
+  /** An SDK protocol object for the direct 2026-07-28 path: result projection only, never connected. */
+  let modernProjector: Server | undefined;
   let statelessLegacy: LegacyHttpHandler | undefined;
   let sessions: LegacySessions | undefined;
   let stopChanges: (() => void) | undefined;
@@ -170,6 +175,23 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     };
     // A plain tool call on an open older-protocol session needs neither.
     if (sessions && method === 'POST' && sessions.tryDirect(req, res, body, authInfo, toWebRequest)) return;
+    // Nor does a plain 2026-07-28 tool call (unless its tool mirrors arguments into headers).
+    if (method === 'POST' && isModernDirectCall(req, body) && !declaresHeaders(server, body)) {
+      modernProjector ??= server.createProtocolServer({ era: 'modern', track: false });
+      const request = toWebRequest();
+      return serveModernDirect(server, modernProjector, res, body, authInfo, async (streaming) => {
+        const response = await modern!.fetch(request, { parsedBody: body, ...(authInfo && { authInfo }) });
+        if (!streaming) return writeWebResponse(res, response);
+        // Continue the event stream already begun with the SDK's events.
+        if (response.body && response.headers.get('content-type')?.includes('text/event-stream')) {
+          for await (const chunk of response.body) if (!res.destroyed) res.write(chunk);
+        } else {
+          const text = await response.text();
+          if (text && !res.destroyed) res.write(`event: message\ndata: ${text}\n\n`);
+        }
+        res.end();
+      });
+    }
     const request = toWebRequest();
     if (await isLegacyRequest(request, body)) {
       if (sessions) return sessions.handle(request, res, body, authInfo);
@@ -232,6 +254,12 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       return closing;
     },
   };
+}
+
+/** Whether the called tool mirrors arguments into `Mcp-Param-*` headers (checked on the full path). */
+function declaresHeaders(server: TrellisServer, body: JSONRPCRequest): boolean {
+  const properties = (server.tools.describe((body.params as { name: string }).name)?.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties !== undefined && Object.values(properties).some((p) => typeof p === 'object' && p !== null && 'x-mcp-header' in p);
 }
 
 /**
