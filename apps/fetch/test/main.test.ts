@@ -15,6 +15,7 @@ import {
   type HttpBundle,
 } from '@trellis/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textOf } from '@trellis/testing';
 
 const dist = join(import.meta.dirname, '..', 'dist');
 const bundle = join(dist, 'main.js');
@@ -44,9 +45,6 @@ afterAll(async () => {
   await new Promise<void>((resolve) => upstream.close(() => resolve()));
 });
 
-function textOf(result: { content?: unknown }): string {
-  return ((result.content ?? []) as Array<{ type: string; text?: string }>).map((block) => block.text ?? '').join('\n');
-}
 
 function connect(transport: 'stdio' | 'http', kind: ClientKind): Promise<BundleConnection> {
   return transport === 'stdio'

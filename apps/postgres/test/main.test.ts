@@ -16,6 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, DIST } from './bundle.js';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
+import { textOf } from '@trellis/testing';
 
 let db: TestPostgres;
 /** One HTTP server for the whole file, against the throwaway database. */
@@ -34,9 +35,6 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-function textOf(result: unknown): string {
-  return ((result as { content?: { text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('\n');
-}
 
 /** Tools listed and called against DATABASE_URL, a write refused, a schema resource read. */
 async function exercise(client: BundleConnection): Promise<void> {

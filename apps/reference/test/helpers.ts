@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AppClient } from '@trellis/testing/apps';
 import { expect } from 'vitest';
+import { textOf } from '@trellis/testing';
 
 export const APP_DIR = join(import.meta.dirname, '..');
 export const DIST = join(APP_DIR, 'dist');
@@ -11,7 +12,6 @@ export const SECRET = 'leak-canary-0123456789-abcdefghijklmnop';
 /** The environment every server under test runs with: quiet logs, a secret to redact. */
 export const SERVER_ENV = { LOG_LEVEL: 'warn', NO_COLOR: '1', REQUEST_STATE_SECRET: SECRET };
 
-const textOf = (result: { content?: unknown }) => (result.content as { type: string; text: string }[])[0]!.text;
 
 /**
  * Everything the reference server serves, through one client: tools (listed

@@ -1,5 +1,7 @@
 import { createServer, type TrellisServer } from '@trellis/server';
-import { connectInProcess, type InProcessOptions } from '@trellis/testing';
+import type { connectInProcess } from '@trellis/testing';
+
+export { textOf, withClient } from '@trellis/testing';
 import { conformanceFixtures } from '../src/index.js';
 
 export const ERAS = ['legacy', 'modern'] as const;
@@ -17,18 +19,4 @@ export async function startFixtures(env: Record<string, string> = { REQUEST_STAT
   });
   await server.start();
   return server;
-}
-
-export async function withClient<T>(server: TrellisServer, options: InProcessOptions, body: (client: TestClient) => Promise<T>): Promise<T> {
-  const connection = await connectInProcess(server, options);
-  try {
-    return await body(connection.client);
-  } finally {
-    await connection.close();
-  }
-}
-
-export function textOf(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as { type: string; text?: string }[];
-  return content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 }

@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { createServer, definePlugin, ToolError, type AnyPlugin, type TrellisServer } from '@trellis/server';
-import { connectInProcess } from '@trellis/testing';
+import { type connectInProcess, textOf, withClient as withInProcessClient } from '@trellis/testing';
 import { z } from 'zod';
 import { httpClient, HttpClientKey, HttpError, type HttpClientPluginOptions } from '../src/index.js';
 
@@ -187,22 +187,10 @@ type Client = Awaited<ReturnType<typeof connectInProcess>>['client'];
 
 /** Runs `body` with a real client connected in-process, and disconnects it afterwards. */
 export async function withClient<T>(server: TrellisServer, era: Era, body: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await connectInProcess(server, { era });
-  try {
-    return await body(connection.client);
-  } finally {
-    await connection.close();
-  }
+  return withInProcessClient(server, { era }, body);
 }
 
-/** The text blocks of a tool result, joined. */
-export function textOf(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
-  return content
-    .filter((block) => block.type === 'text')
-    .map((block) => block.text)
-    .join('\n');
-}
+export { textOf };
 
 /** Calls `http_get` and returns the result. */
 export function httpGet(client: Client, url: string, headers?: Record<string, string>, options?: { signal?: AbortSignal }) {

@@ -22,10 +22,7 @@ export async function connect(server: TrellisServer, era: Era = 'modern'): Promi
 }
 
 /** The text of a tool result's content blocks. */
-export function textOf(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content.map((block) => block.text ?? '').join('\n');
-}
+export { textOf } from '@trellis/testing';
 
 /** Polls `check` until it returns true, with a generous limit (no tight timing). */
 export async function eventually(check: () => Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {

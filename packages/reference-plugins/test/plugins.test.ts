@@ -5,7 +5,7 @@ import { sleep } from '@trellis/concurrency';
 import { files } from '@trellis/files';
 import { search } from '@trellis/search';
 import { createServer, type TrellisServer } from '@trellis/server';
-import { connectInProcess } from '@trellis/testing';
+import { connectInProcess, textOf } from '@trellis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addNumbers, codeReview, referencePlugins, serverDashboard, type DashboardSource } from '../src/index.js';
 
@@ -29,7 +29,6 @@ function serverWith(extraSources: Record<string, DashboardSource> = {}): Trellis
   });
 }
 
-const textOf = (result: { content?: unknown }) => (result.content as { type: string; text: string }[])[0]!.text;
 
 describe.each(['legacy', 'modern'] as const)('reference plugins through a real client (%s)', (era) => {
   let server: TrellisServer;

@@ -40,3 +40,26 @@ export async function connectInProcess(server: TrellisServer, options: InProcess
     },
   };
 }
+
+/**
+ * Connects, runs `body` with the client, and closes the connection however `body` ends.
+ * @example
+ * const text = await withClient(server, { era: 'modern' }, async (client) => textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } })));
+ */
+export async function withClient<T>(server: TrellisServer, options: InProcessOptions, body: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await connectInProcess(server, options);
+  try {
+    return await body(connection.client);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The text blocks of a tool result (or any result with `content`), joined by newlines. */
+export function textOf(result: unknown): string {
+  const content = ((result as { content?: unknown }).content ?? []) as { type?: string; text?: string }[];
+  return content
+    .filter((block) => block.type === 'text')
+    .map((block) => block.text ?? '')
+    .join('\n');
+}

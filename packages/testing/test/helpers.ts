@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createServer, type AnyPlugin, type CreateServerOptions, type TrellisServer } from '@trellis/server';
 import pino from 'pino';
-import { connectInProcess, type InProcessOptions } from '../src/index.js';
+export { textOf, withClient } from '../src/index.js';
 
 export const ERAS = ['legacy', 'modern'] as const;
 
@@ -32,18 +32,4 @@ export async function startServer(plugins: AnyPlugin[], options: Partial<CreateS
   });
   await server.start();
   return { server, logs };
-}
-
-export async function withClient<T>(server: TrellisServer, options: InProcessOptions, body: (client: Awaited<ReturnType<typeof connectInProcess>>['client']) => Promise<T>): Promise<T> {
-  const connection = await connectInProcess(server, options);
-  try {
-    return await body(connection.client);
-  } finally {
-    await connection.close();
-  }
-}
-
-export function textOf(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as { type: string; text?: string }[];
-  return content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 }
