@@ -115,9 +115,10 @@ export function conformanceContentTools() {
       });
       scope.tools.add({
         name: 'test_reconnection',
+        interactive: true,
         description: 'Closes its SSE stream mid-call and answers after the client reconnects (SEP-1699)',
         handler: async (_args, ctx) => {
-          ctx.sdk.http?.closeSSE?.();
+          ctx.sdk?.http?.closeSSE?.();
           await pause(100, ctx.signal);
           return 'Reconnection test completed successfully. If you received this, the client properly reconnected after stream closure.';
         },

@@ -27,6 +27,7 @@ export function conformanceInputRequired() {
     setup(scope) {
       scope.tools.add({
         name: 'test_input_required_result_elicitation',
+        interactive: true,
         description: 'Multi-round-trip: asks the user for a name, then greets them',
         handler: (_args, ctx) => {
           const got = acceptedContent(ctx.inputResponses, 'user_name');
@@ -36,6 +37,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_sampling',
+        interactive: true,
         description: "Multi-round-trip: asks the client's model a question, then reports the answer",
         handler: (_args, ctx) => {
           const said = samplingText(ctx, 'capital_question');
@@ -45,6 +47,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_list_roots',
+        interactive: true,
         description: "Multi-round-trip: asks for the client's roots, then lists them",
         handler: (_args, ctx) => {
           const answer = inputResponse(ctx.inputResponses, 'client_roots');
@@ -54,6 +57,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_request_state',
+        interactive: true,
         description: 'Multi-round-trip: asks for confirmation with a signed requestState, answers state-ok',
         handler: async (_args, ctx) => {
           const state = ctx.requestState<Partial<{ step: string }>>();
@@ -64,6 +68,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_multiple_inputs',
+        interactive: true,
         description: 'Multi-round-trip: asks for a name, a model greeting and the roots at once',
         handler: async (_args, ctx) => {
           const name = acceptedContent(ctx.inputResponses, 'user_name');
@@ -80,6 +85,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_multi_round',
+        interactive: true,
         description: 'Multi-round-trip: two questions in two rounds, the state evolving between them',
         handler: async (_args, ctx) => {
           const state = ctx.requestState<Partial<{ round: number; name: string }>>();
@@ -106,6 +112,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_tampered_state',
+        interactive: true,
         description: 'Multi-round-trip: signs its requestState; a tampered one is rejected with -32602',
         handler: async (_args, ctx) => {
           if (ctx.requestState() && acceptedContent(ctx.inputResponses, 'confirm')) return 'state verified';
@@ -114,6 +121,7 @@ export function conformanceInputRequired() {
       });
       scope.tools.add({
         name: 'test_input_required_result_capabilities',
+        interactive: true,
         description: 'Multi-round-trip: asks only for what the client declared (sampling, elicitation, roots)',
         handler: (_args, ctx) => {
           const caps = ctx.clientCapabilities ?? {};

@@ -72,6 +72,7 @@ export function conformanceInteractiveTools() {
     setup(scope) {
       scope.tools.add({
         name: 'test_sampling',
+        interactive: true,
         description: 'Tests server-initiated sampling (LLM completion request)',
         input: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
         handler: ({ prompt }, ctx) => {
@@ -86,6 +87,7 @@ export function conformanceInteractiveTools() {
       });
       scope.tools.add({
         name: 'test_elicitation',
+        interactive: true,
         description: 'Tests server-initiated elicitation (user input request)',
         input: z.object({ message: z.string().describe('The message to show the user') }),
         handler: ({ message }, ctx) => {
@@ -110,6 +112,7 @@ export function conformanceInteractiveTools() {
       });
       scope.tools.add({
         name: 'test_elicitation_sep1034_defaults',
+        interactive: true,
         description: 'Tests elicitation with default values per SEP-1034',
         handler: (_args, ctx) => {
           const answer = inputResponse(ctx.inputResponses, 'form');
@@ -121,6 +124,7 @@ export function conformanceInteractiveTools() {
       });
       scope.tools.add({
         name: 'test_elicitation_sep1330_enums',
+        interactive: true,
         description: 'Tests elicitation with enum schema improvements per SEP-1330',
         handler: (_args, ctx) => {
           const answer = inputResponse(ctx.inputResponses, 'enums');
@@ -140,6 +144,7 @@ export function conformanceInteractiveTools() {
       });
       scope.tools.add({
         name: 'test_streaming_elicitation',
+        interactive: true,
         description: 'Asks for input with an input_required result, never with a request on the response stream',
         handler: (_args, ctx) => {
           const got = acceptedContent(ctx.inputResponses, 'answer');

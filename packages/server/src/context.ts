@@ -59,12 +59,21 @@ export interface RequestContext {
   clientLog(level: LoggingLevel, data: unknown): Promise<void>;
   /**
    * Asks the user for input through the client (request-from-server style).
-   * Throws a `ToolError` that says why when the client cannot be asked; on the
+   * Only tools registered with `interactive: true` may ask (they are routed
+   * where the client can be asked before they run); any other gets a
+   * `ToolError` saying so. Throws a `ToolError` that says why when the client cannot be asked; on the
    * 2026-07-28 protocol, return `inputRequired(...)` instead (works on both eras).
    */
   elicit(params: Omit<ElicitRequestFormParams, 'mode'> & { mode?: 'form' }): Promise<ElicitResult>;
   /** Asks the client's model for a completion (request-from-server style); see `elicit`. */
   sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult>;
-  /** The SDK's own handler context, for what Trellis does not wrap. */
-  readonly sdk: ServerContext;
+  /** The request's `_meta` (progress token, trace context); on 2026-07-28 without the envelope keys. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The SDK's own handler context, for what Trellis does not wrap. Set only
+   * where the SDK dispatched the request: every operation but `tools/call`,
+   * and calls of tools registered with `interactive: true` (the fast path
+   * never serves those). Undefined on the fast path.
+   */
+  readonly sdk: ServerContext | undefined;
 }

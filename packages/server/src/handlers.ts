@@ -1,153 +1,170 @@
 import { randomUUID } from 'node:crypto';
-import { isInputRequiredResult, type CallToolRequest, type CallToolResult, type InputRequiredResult, type Server, type ServerContext } from '@modelcontextprotocol/server';
-import { CancelScope, SemaphoreTimeoutError } from '@trellis/concurrency';
-import { busyResult, type ToolCallResult } from '@trellis/tools';
+import {
+  ProtocolError,
+  type CreateMessageRequest,
+  type CreateMessageResult,
+  type ElicitRequestFormParams,
+  type ElicitResult,
+  type Server,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import type { Connection } from './connection.js';
 import type { ProtocolEra, RequestContext } from './context.js';
-import { runMiddleware, type Middleware, type Operation } from './middleware.js';
-import { buildRequestContext, narrowContext } from './request-context.js';
-import type { TrellisServer } from './server.js';
+import type { Operation } from './middleware.js';
+import { serveOperation, serveToolCall, type OperationRequest, type PipelineHost, type ReplyChannel, type ToolCallRequest } from './pipeline.js';
 
-/** One serving unit: the shared core and the SDK protocol object serving a session, connection or request. */
-export interface ServingUnit {
-  readonly core: TrellisServer;
-  readonly protocol: Server;
-  readonly era: ProtocolEra;
-}
+/** What flows back on the SDK's path: through the SDK's own request context. */
+class SdkReplyChannel implements ReplyChannel {
+  readonly #sdk: ServerContext;
+  readonly ask: ReplyChannel['ask'];
 
-function middlewareFor(core: TrellisServer, owner: string | undefined): Middleware[] {
-  const own = owner ? core.ownerMiddleware.get(owner) : undefined;
-  if (!own || own.length === 0) return core.globalMiddleware;
-  return core.globalMiddleware.length === 0 ? own : [...core.globalMiddleware, ...own];
-}
-
-/** Runs one operation with its context, middleware, in-flight tracking and cancel scope. */
-async function withRequest<R>(
-  unit: ServingUnit,
-  operation: Operation,
-  target: string | undefined,
-  owner: string | undefined,
-  params: Record<string, unknown>,
-  sdk: ServerContext,
-  final: (ctx: RequestContext, scope: CancelScope) => Promise<R>,
-): Promise<R> {
-  const { core, protocol, era } = unit;
-  const leave = core.enterRequest();
-  // Signal and task group are made only if the handler uses them (most never do).
-  const scope = new CancelScope([sdk.mcpReq.signal, core.shutdownSignal]);
-  try {
-    const ctx = buildRequestContext({ core, protocol, era, sdk, scope, logFields: target ? { target } : undefined });
-    const middlewares = middlewareFor(core, owner);
-    const work =
-      middlewares.length === 0
-        ? final(ctx, scope)
-        : (runMiddleware(middlewares, { operation, target, params, request: ctx }, () => final(ctx, scope)) as Promise<R>);
-    return await scope.finish(work);
-  } finally {
-    leave();
+  constructor(sdk: ServerContext) {
+    this.#sdk = sdk;
+    this.ask = {
+      elicit: (params: ElicitRequestFormParams, signal: AbortSignal): Promise<ElicitResult> => sdk.mcpReq.elicitInput(params as never, { signal }),
+      sample: async (params: CreateMessageRequest['params'], signal: AbortSignal): Promise<CreateMessageResult> =>
+        (await sdk.mcpReq.requestSampling(params, { signal })) as CreateMessageResult,
+    };
   }
+
+  notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void> {
+    return this.#sdk.mcpReq.notify(notification as never);
+  }
+}
+
+/** The pipeline's request value for a request the SDK dispatched (recorded on its connection until `done`). */
+function fromSdk(connection: Connection, era: ProtocolEra, method: Operation, target: string | undefined, params: Record<string, unknown>, sdk: ServerContext, signal: AbortSignal): OperationRequest {
+  const req = sdk.mcpReq;
+  return {
+    id: req.id,
+    method,
+    target,
+    params,
+    meta: req._meta as Record<string, unknown> | undefined,
+    envelope: req.envelope as Record<string, unknown> | undefined,
+    era,
+    connection,
+    auth: sdk.http?.authInfo,
+    signal,
+    ...(req.inputResponses !== undefined && { inputResponses: req.inputResponses }),
+    requestState: () => req.requestState(),
+    sdk,
+  };
 }
 
 /**
- * Serves one `tools/call`: middleware, the server-wide limit, the tool
- * registry, and the era's projection of the result. Shared by the SDK's
- * dispatch and the stdio transport's direct path.
+ * Wires one SDK protocol object to the pipeline: each handler only translates
+ * the SDK's request into the pipeline's request value and its outcome back.
+ * Returns a function that detaches what it attached (subscriptions, change listeners).
  */
-export async function runToolCall(unit: ServingUnit, params: CallToolRequest['params'], sdk: ServerContext): Promise<CallToolResult | InputRequiredResult> {
-  const { core, protocol } = unit;
-  const { name } = params;
-  const result = await withRequest(unit, 'tools/call', name, core.tools.ownerOf(name), params, sdk, (ctx, scope) => callTool(core, ctx, scope, name, params.arguments));
-  if (isInputRequiredResult(result)) return result;
-  return protocol.projectCallToolResult(result as CallToolResult, core.tools.describe(name)?.outputSchema as Record<string, unknown> | undefined);
-}
-
-async function callTool(core: TrellisServer, ctx: RequestContext, scope: CancelScope, name: string, args: unknown): Promise<ToolCallResult> {
-  const limiter = core.callLimiter;
-  let release: (() => void) | undefined;
-  try {
-    // A free slot is taken at once; only a wait in the queue needs the request's signal.
-    release = limiter.tryAcquire() ?? (await limiter.acquire({ signal: scope.signal, timeoutMs: core.queueTimeoutMs }));
-  } catch (error) {
-    if (error instanceof SemaphoreTimeoutError) return busyResult('the server', core.callLimiter.active, core.callLimiter.pending, core.queueTimeoutMs);
-    throw error;
-  }
-  try {
-    return await core.tools.call(name, args, {
-      scope,
-      context: (callScope) => (callScope === scope ? ctx : narrowContext(ctx, callScope)),
-      onError: (error, tool) => ctx.log.error({ err: error, tool }, 'tool call failed'),
-    });
-  } finally {
-    release();
-  }
-}
-
-/**
- * Wires one SDK protocol object to the shared registries. Returns a function
- * that detaches what it attached (subscriptions, change listeners).
- */
-export function installHandlers(protocol: Server, core: TrellisServer, era: ProtocolEra): () => void {
+export function installHandlers(protocol: Server, host: PipelineHost, era: ProtocolEra, connection: Connection): () => void {
   const subscriberId = randomUUID();
-  const unit: ServingUnit = { core, protocol, era };
 
-  /** List operations skip the context entirely when no middleware wants one. */
-  function listing<R>(operation: Operation, params: Record<string, unknown>, sdk: ServerContext, list: (ctx?: RequestContext) => R | Promise<R>): Promise<R> {
-    if (core.globalMiddleware.length === 0) return Promise.resolve(list());
-    return withRequest(unit, operation, undefined, undefined, params, sdk, async (ctx) => list(ctx));
+  async function serve<R>(operation: Operation, target: string | undefined, owner: string | undefined, params: Record<string, unknown>, sdk: ServerContext, final: (ctx: RequestContext) => Promise<R> | R): Promise<R> {
+    connection.served = true;
+    const tracked = connection.track(sdk.mcpReq.id, sdk.mcpReq.signal);
+    try {
+      return await serveOperation(host, fromSdk(connection, era, operation, target, params, sdk, tracked.signal), new SdkReplyChannel(sdk), owner, async (ctx) => final(ctx));
+    } finally {
+      tracked.done();
+    }
   }
 
-  protocol.setRequestHandler('tools/list', (request, sdk) => listing('tools/list', request.params ?? {}, sdk, () => ({ tools: core.tools.list() })));
+  /** List operations skip the pipeline's context entirely when no middleware or observer wants one. */
+  function listing<R>(operation: Operation, params: Record<string, unknown>, sdk: ServerContext, list: (ctx?: RequestContext) => R | Promise<R>): Promise<R> {
+    if (host.middlewareFor(undefined).length === 0 && host.observers.length === 0) {
+      connection.served = true;
+      return Promise.resolve(list());
+    }
+    return serve(operation, undefined, undefined, params, sdk, list);
+  }
 
-  protocol.setRequestHandler('tools/call', (request, sdk) => runToolCall(unit, request.params, sdk) as never);
+  protocol.setRequestHandler('tools/list', (request, sdk) => listing('tools/list', request.params ?? {}, sdk, () => ({ tools: host.tools.list() })));
+
+  protocol.setRequestHandler('tools/call', async (request, sdk) => {
+    connection.served = true;
+    const { name } = request.params;
+    const tracked = connection.track(sdk.mcpReq.id, sdk.mcpReq.signal);
+    let outcome;
+    try {
+      const call: ToolCallRequest = { ...fromSdk(connection, era, 'tools/call', name, request.params, sdk, tracked.signal), method: 'tools/call', target: name, arguments: request.params.arguments };
+      outcome = await serveToolCall(host, call, new SdkReplyChannel(sdk));
+    } finally {
+      tracked.done();
+    }
+    switch (outcome.kind) {
+      case 'result':
+        return protocol.projectCallToolResult(outcome.result, host.tools.describe(name)?.outputSchema as Record<string, unknown> | undefined) as never;
+      case 'input_required':
+        // The SDK checks it against the request's capabilities (2026-07-28) or asks the client through its shim (older sessions).
+        return outcome.result as never;
+      case 'error':
+        throw new ProtocolError(outcome.code, outcome.message, outcome.data);
+    }
+  });
 
   // Templates may list their resources on demand, which needs a context (a signal, a log).
   protocol.setRequestHandler('resources/list', (request, sdk) =>
-    withRequest(unit, 'resources/list', undefined, undefined, request.params ?? {}, sdk, (ctx) => core.resources.list(request.params?.cursor, ctx) as never),
+    serve('resources/list', undefined, undefined, request.params ?? {}, sdk, (ctx) => host.resources.list(request.params?.cursor, ctx) as never),
   );
   protocol.setRequestHandler('resources/templates/list', (request, sdk) =>
-    listing('resources/templates/list', request.params ?? {}, sdk, () => core.resources.listTemplates(request.params?.cursor) as never),
+    listing('resources/templates/list', request.params ?? {}, sdk, () => host.resources.listTemplates(request.params?.cursor) as never),
   );
   protocol.setRequestHandler('resources/read', (request, sdk) => {
     const { uri } = request.params;
-    return withRequest(unit, 'resources/read', uri, core.resources.ownerOf(uri), request.params, sdk, async (ctx) => {
-      const result = await core.resources.read(uri, ctx);
-      const hint = core.resources.cacheHintFor(uri);
+    return serve('resources/read', uri, host.resources.ownerOf(uri), request.params, sdk, async (ctx) => {
+      const result = await host.resources.read(uri, ctx);
+      const hint = host.resources.cacheHintFor(uri);
       // A per-resource 2026-07-28 cache hint; the SDK leaves it out of older-protocol answers.
       return (hint && era === 'modern' && result.ttlMs === undefined ? { ...result, ...hint } : result) as never;
     });
   });
-  protocol.setRequestHandler('resources/subscribe', async (request) => {
-    core.resources.subscribe(request.params.uri, subscriberId);
-    return {};
+  protocol.setRequestHandler('resources/subscribe', (request, sdk) => {
+    const { uri } = request.params;
+    return serve('resources/subscribe', uri, host.resources.ownerOf(uri), request.params, sdk, () => {
+      host.resources.subscribe(uri, subscriberId);
+      return {};
+    });
   });
-  protocol.setRequestHandler('resources/unsubscribe', async (request) => {
-    core.resources.unsubscribe(request.params.uri, subscriberId);
-    return {};
+  protocol.setRequestHandler('resources/unsubscribe', (request, sdk) => {
+    const { uri } = request.params;
+    return serve('resources/unsubscribe', uri, host.resources.ownerOf(uri), request.params, sdk, () => {
+      host.resources.unsubscribe(uri, subscriberId);
+      return {};
+    });
   });
 
   protocol.setRequestHandler('prompts/list', (request, sdk) =>
-    listing('prompts/list', request.params ?? {}, sdk, () => core.prompts.list(request.params?.cursor) as never),
+    listing('prompts/list', request.params ?? {}, sdk, () => host.prompts.list(request.params?.cursor) as never),
   );
   protocol.setRequestHandler('prompts/get', (request, sdk) => {
     const { name } = request.params;
-    return withRequest(unit, 'prompts/get', name, core.prompts.ownerOf(name), request.params, sdk, (ctx) => core.prompts.get(name, request.params.arguments, ctx) as never);
+    return serve('prompts/get', name, host.prompts.ownerOf(name), request.params, sdk, (ctx) => host.prompts.get(name, request.params.arguments, ctx) as never);
   });
 
   protocol.setRequestHandler('completion/complete', (request, sdk) => {
     const { ref, argument, context } = request.params;
     const target = ref.type === 'ref/prompt' ? ref.name : ref.uri;
-    return withRequest(unit, 'completion/complete', target, undefined, request.params, sdk, async (ctx) => {
+    return serve('completion/complete', target, undefined, request.params, sdk, async (ctx) => {
       const completion =
         ref.type === 'ref/prompt'
-          ? await core.prompts.complete(ref.name, argument.name, argument.value, context ?? {}, ctx)
-          : await core.resources.complete(ref.uri, argument.name, argument.value, context ?? {}, ctx);
+          ? await host.prompts.complete(ref.name, argument.name, argument.value, context ?? {}, ctx)
+          : await host.resources.complete(ref.uri, argument.name, argument.value, context ?? {}, ctx);
       return { completion } as never;
     });
   });
 
   if (era === 'modern') return () => undefined;
 
+  // Older protocol: the connection keeps the client's log level, so that one
+  // policy (`wantsLog`) serves the fast path and the SDK's alike.
+  protocol.setRequestHandler('logging/setLevel', async (request) => {
+    connection.logLevel = request.params.level;
+    return {};
+  });
+
   // An older-protocol session hears about changes over its own connection.
-  const stopListening = core.onChange((change) => {
+  const stopListening = host.onChange((change) => {
     const sent =
       change.kind === 'tools'
         ? protocol.sendToolListChanged()
@@ -162,6 +179,6 @@ export function installHandlers(protocol: Server, core: TrellisServer, era: Prot
   });
   return () => {
     stopListening();
-    core.resources.unsubscribeAll(subscriberId);
+    host.resources.unsubscribeAll(subscriberId);
   };
 }

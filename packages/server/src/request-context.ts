@@ -1,47 +1,55 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
+  LOG_LEVEL_META_KEY,
   PROTOCOL_VERSION_META_KEY,
   type ClientCapabilities,
   type CreateMessageRequest,
   type CreateMessageResult,
   type ElicitResult,
   type LoggingLevel,
-  type Server,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import type { CancelScope } from '@trellis/concurrency';
 import { ToolError } from '@trellis/tools';
 import type { ProtocolEra, RequestContext } from './context.js';
-import type { ServiceKey } from './services.js';
 import type { Logger } from './logging.js';
-import type { TrellisServer } from './server.js';
+import type { OperationRequest, PipelineHost, ReplyChannel } from './pipeline.js';
+import type { ServiceKey } from './services.js';
 
 export interface ContextInputs {
-  core: TrellisServer;
-  protocol: Server;
-  era: ProtocolEra;
-  sdk: ServerContext;
+  host: PipelineHost;
+  request: OperationRequest;
+  channel: ReplyChannel;
   /** The request's signal and task group, made on first use. */
   scope: CancelScope;
-  /** Extra fields for the request logger (tool name, resource URI). */
-  logFields?: Record<string, unknown>;
+  /** The plugin that owns the target (its `dependsOn` decides which services it sees). */
+  owner: string | undefined;
 }
 
-/** The reserved `io.modelcontextprotocol/*` keys of a 2026-07-28 request (the SDK types them loosely). */
-function envelopeOf(sdk: ServerContext): Record<string, unknown> | undefined {
-  return sdk.mcpReq.envelope as Record<string, unknown> | undefined;
-}
+/** Severity order of MCP log levels. */
+export const LOG_SEVERITY: Readonly<Record<LoggingLevel, number>> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
 
-/** Capabilities from the request's envelope (2026-07-28) or the session's initialize. */
-export function clientCapabilitiesOf(sdk: ServerContext, protocol: Server): ClientCapabilities | undefined {
-  return (envelopeOf(sdk)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ?? protocol.getClientCapabilities();
+/**
+ * The one log-level policy: whether a client log line at `level` goes out for
+ * this request. 2026-07-28: only when the request's envelope asked for logs,
+ * at or above that level. Older protocol: at or above the level the client
+ * set with `logging/setLevel` on the connection (none set: every level).
+ */
+export function wantsLog(request: OperationRequest, level: LoggingLevel): boolean {
+  if (request.era === 'modern' || request.envelope !== undefined) {
+    const wanted = request.envelope?.[LOG_LEVEL_META_KEY] as LoggingLevel | undefined;
+    return wanted !== undefined && LOG_SEVERITY[level] >= (LOG_SEVERITY[wanted] ?? 0);
+  }
+  const set = request.connection.logLevel;
+  return set === undefined || LOG_SEVERITY[level] >= LOG_SEVERITY[set];
 }
 
 /**
- * A handler's context. A class, not an object literal of closures: it is made
- * for every request, and one allocation with shared prototype methods keeps
- * the per-request garbage small. The logger child, the signal and the task
- * group are made only when a handler uses them.
+ * A handler's context, made from the pipeline's request value and reply
+ * channel. A class, not an object literal of closures: it is made for every
+ * request, and one allocation with shared prototype methods keeps the
+ * per-request garbage small. The logger child, the signal and the task group
+ * are made only when a handler uses them.
  */
 class HandlerContext implements RequestContext {
   readonly #inputs: ContextInputs;
@@ -53,16 +61,17 @@ class HandlerContext implements RequestContext {
   }
 
   get requestId(): string | number {
-    return this.#inputs.sdk.mcpReq.id;
+    return this.#inputs.request.id;
   }
   get method(): string {
-    return this.#inputs.sdk.mcpReq.method;
+    return this.#inputs.request.method;
   }
   get sessionId(): string | undefined {
-    return this.#inputs.sdk.sessionId;
+    const { request } = this.#inputs;
+    return request.connection.sessionId ?? request.sdk?.sessionId;
   }
   get era(): ProtocolEra {
-    return this.#inputs.era;
+    return this.#inputs.request.era;
   }
   get signal(): AbortSignal {
     return this.#inputs.scope.signal;
@@ -70,78 +79,95 @@ class HandlerContext implements RequestContext {
   get group(): RequestContext['group'] {
     return this.#inputs.scope.group;
   }
-  get sdk(): ServerContext {
-    return this.#inputs.sdk;
+  get sdk(): ServerContext | undefined {
+    return this.#inputs.request.sdk;
+  }
+  get meta(): Readonly<Record<string, unknown>> | undefined {
+    return this.#inputs.request.meta;
   }
   get config(): Readonly<Record<string, unknown>> {
-    return this.#inputs.core.config;
+    return this.#inputs.host.config;
   }
   get log(): Logger {
     if (!this.#log) {
-      const { sdk, logFields } = this.#inputs;
-      this.#log = this.#inputs.core.logger.child({
-        reqId: sdk.mcpReq.id,
-        method: sdk.mcpReq.method,
-        ...(sdk.sessionId !== undefined && { session: sdk.sessionId }),
-        ...logFields,
+      const { request } = this.#inputs;
+      const session = this.sessionId;
+      this.#log = this.#inputs.host.logger.child({
+        reqId: request.id,
+        method: request.method,
+        ...(session !== undefined && { session }),
+        ...(request.target !== undefined && { target: request.target }),
       });
     }
     return this.#log;
   }
   get clientCapabilities(): ClientCapabilities | undefined {
-    if (this.#capabilities === null) this.#capabilities = clientCapabilitiesOf(this.#inputs.sdk, this.#inputs.protocol);
+    if (this.#capabilities === null) {
+      const { request } = this.#inputs;
+      this.#capabilities = (request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ?? request.connection.protocol?.getClientCapabilities();
+    }
     return this.#capabilities;
   }
   get inputResponses(): Record<string, unknown> | undefined {
-    return this.#inputs.sdk.mcpReq.inputResponses;
+    return this.#inputs.request.inputResponses;
   }
   get auth(): RequestContext['auth'] {
-    const info = this.#inputs.sdk.http?.authInfo;
+    const info = this.#inputs.request.auth;
     return info ? { token: info.token, clientId: info.clientId, scopes: info.scopes, ...(info.extra && { extra: info.extra }) } : undefined;
   }
 
-  narrowed(scope: ContextInputs['scope']): HandlerContext {
+  narrowed(scope: CancelScope): HandlerContext {
     return new HandlerContext({ ...this.#inputs, scope });
   }
 
   settings(): Record<string, unknown> {
-    return this.#inputs.core.settings();
+    return this.#inputs.host.settings();
   }
   requestState<T>(): T | undefined {
-    return this.#inputs.sdk.mcpReq.requestState<T>();
+    return this.#inputs.request.requestState?.() as T | undefined;
   }
   mintRequestState(payload: unknown): Promise<string> {
-    return this.#inputs.core.mintRequestState(payload);
+    return this.#inputs.host.mintRequestState(payload);
   }
   service<T>(key: ServiceKey<T>): T {
-    const entry = this.#inputs.core.services.get(key.id);
-    if (!entry) throw new Error(`no plugin provides service "${key.id}"`);
-    return entry.value as T;
+    return this.#inputs.host.serviceFor(this.#inputs.owner, key);
   }
   async progress(progress: number, total?: number, message?: string): Promise<void> {
-    const { sdk, scope } = this.#inputs;
-    const token = sdk.mcpReq._meta?.progressToken;
+    const { request, channel, scope } = this.#inputs;
+    const token = request.meta?.progressToken;
     if (token === undefined || scope.aborted) return;
-    await sdk.mcpReq.notify({
+    await channel.notify({
       method: 'notifications/progress',
       params: { progressToken: token, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
     });
   }
   async clientLog(level: LoggingLevel, data: unknown): Promise<void> {
-    if (this.#inputs.scope.aborted) return;
-    await this.#inputs.sdk.mcpReq.log(level, data);
+    const { request, channel, scope } = this.#inputs;
+    if (scope.aborted || !wantsLog(request, level)) return;
+    await channel.notify({ method: 'notifications/message', params: { level, data } });
   }
   async elicit(params: Parameters<RequestContext['elicit']>[0]): Promise<ElicitResult> {
-    const { era, sdk, scope } = this.#inputs;
-    requirePushChannel(era, sdk, 'elicitation');
+    const ask = this.#askChannel('elicitation', 'ctx.elicit()');
     if (!this.clientCapabilities?.elicitation) throw new ToolError('This tool needs to ask the user, but the client did not declare the elicitation capability.');
-    return sdk.mcpReq.elicitInput({ mode: 'form', ...params } as never, { signal: scope.signal });
+    return ask.elicit({ mode: 'form', ...params } as never, this.#inputs.scope.signal);
   }
   async sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult> {
-    const { era, sdk, scope } = this.#inputs;
-    requirePushChannel(era, sdk, 'sampling');
+    const ask = this.#askChannel('sampling', 'ctx.sample()');
     if (!this.clientCapabilities?.sampling) throw new ToolError('This tool needs the client to run a model, but the client did not declare the sampling capability.');
-    return (await sdk.mcpReq.requestSampling(params, { signal: scope.signal })) as CreateMessageResult;
+    return ask.sample(params, this.#inputs.scope.signal);
+  }
+
+  #askChannel(what: string, call: string): NonNullable<ReplyChannel['ask']> {
+    const { request, channel, host } = this.#inputs;
+    if (request.method === 'tools/call' && !host.tools.isInteractive(request.target!)) {
+      throw new ToolError(`Tool "${request.target}" called ${call} but is not registered with \`interactive: true\`; tools that ask the client must declare it (they are then served where the client can be asked). This is a bug in the server.`);
+    }
+    const version = request.envelope?.[PROTOCOL_VERSION_META_KEY];
+    if (request.era === 'modern' || version !== undefined) {
+      throw new ToolError(`This request uses protocol ${String(version ?? '2026-07-28')}, which has no server-to-client ${what} requests; the tool must return inputRequired(...) instead.`);
+    }
+    if (!channel.ask) throw new ToolError(`This request was received where the server cannot ask the client (no ${what} channel).`);
+    return channel.ask;
   }
 }
 
@@ -151,14 +177,7 @@ export function buildRequestContext(inputs: ContextInputs): RequestContext {
 }
 
 /** The same request's context for a narrower unit of work (a tool call with its own deadline). */
-export function narrowContext(ctx: RequestContext, scope: ContextInputs['scope']): RequestContext {
+export function narrowContext(ctx: RequestContext, scope: CancelScope): RequestContext {
   if (!(ctx instanceof HandlerContext)) throw new TypeError('narrowContext needs a context made by buildRequestContext');
   return ctx.narrowed(scope);
-}
-
-function requirePushChannel(era: ProtocolEra, sdk: ServerContext, what: string): void {
-  const version = envelopeOf(sdk)?.[PROTOCOL_VERSION_META_KEY];
-  if (era === 'modern' || version !== undefined) {
-    throw new ToolError(`This request uses protocol ${String(version ?? '2026-07-28')}, which has no server-to-client ${what} requests; the tool must return inputRequired(...) instead.`);
-  }
 }

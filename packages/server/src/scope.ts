@@ -16,7 +16,7 @@ function registering<T>(plugin: string, register: () => T): T {
     return register();
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (error instanceof ToolNameClashError || code === 'RESOURCE_CLASH' || code === 'PROMPT_CLASH' || (code ?? '').endsWith('_CLASH')) {
+    if (error instanceof ToolNameClashError || (code ?? '').endsWith('_NAME_CLASH') || code === 'RESOURCE_CLASH') {
       throw new StartupError('NAME_CLASH', (error as Error).message, plugin, { cause: error });
     }
     throw error;
@@ -28,7 +28,6 @@ export function createScope(server: TrellisServer, record: PluginRecord, config:
   const { plugin } = record;
   const owner = plugin.name;
   const prefix = plugin.prefix;
-  const visible = new Set(plugin.dependsOn ?? []);
   return {
     name: owner,
     config,
@@ -58,27 +57,10 @@ export function createScope(server: TrellisServer, record: PluginRecord, config:
       },
       remove: (name) => server.prompts.remove(prefixName(prefix, name)),
     },
-    use(middleware) {
-      const list = server.ownerMiddleware.get(owner) ?? [];
-      list.push(middleware);
-      server.ownerMiddleware.set(owner, list);
-    },
-    useGlobal(middleware) {
-      server.globalMiddleware.push(middleware);
-    },
-    provide(key, value) {
-      const existing = server.services.get(key.id);
-      if (existing) throw new StartupError('SERVICE_DUPLICATE', `service "${key.id}" is provided by both "${existing.owner}" and "${owner}"`, owner);
-      server.services.set(key.id, { owner, value });
-    },
-    service(key) {
-      const entry = server.services.get(key.id);
-      if (!entry) throw new StartupError('SERVICE_MISSING', `plugin "${owner}" asked for service "${key.id}", which no plugin provides`, owner);
-      if (entry.owner !== owner && !visible.has(entry.owner)) {
-        throw new StartupError('SERVICE_MISSING', `plugin "${owner}" uses service "${key.id}" of plugin "${entry.owner}" without listing it in dependsOn`, owner);
-      }
-      return entry.value as never;
-    },
+    use: (middleware) => server.addMiddleware(owner, middleware),
+    useGlobal: (middleware) => server.addMiddleware(undefined, middleware),
+    provide: (key, value) => server.provideService(owner, key, value),
+    service: (key) => server.serviceFor(owner, key),
     onClose(close) {
       record.closers.push(close);
     },

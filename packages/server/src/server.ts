@@ -9,19 +9,20 @@ import type { z } from 'zod';
 import type { ProtocolEra, RequestContext } from './context.js';
 import { coreConfigSchema, type CoreConfig } from './core-config.js';
 import { StartupError } from './errors.js';
+import type { ServerChange } from './changes.js';
+import { AbortReasons, Connection } from './connection.js';
 import { installHandlers } from './handlers.js';
 import { orderPlugins, withinDeadline } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import type { Middleware } from './middleware.js';
+import type { OperationObserver, PipelineHost } from './pipeline.js';
+import type { ServiceKey } from './services.js';
 import { createScope, type PluginRecord } from './scope.js';
 import type { AnyPlugin, ReadyState } from './plugin.js';
 import type { CreateServerOptions } from './server-options.js';
 import { settingsPlugin } from './settings.js';
 
-/** A change clients may want to hear about. */
-export type ServerChange =
-  | { kind: 'tools' | 'prompts' | 'resources' }
-  | { kind: 'resource-updated'; uri: string; subscribers: readonly string[] };
+export type { ServerChange } from './changes.js';
 
 export interface Readiness {
   ready: boolean;
@@ -47,15 +48,18 @@ interface StateCodec {
  * dependency order, and a factory for the SDK protocol objects that serve
  * sessions and requests.
  */
-export class TrellisServer {
+export class TrellisServer implements PipelineHost {
   readonly name: string;
   readonly version: string;
   readonly tools = new ToolRegistry<RequestContext>();
   readonly resources = new ResourceRegistry<RequestContext>();
   readonly prompts = new PromptRegistry<RequestContext>();
-  readonly globalMiddleware: Middleware[] = [];
-  readonly ownerMiddleware = new Map<string, Middleware[]>();
-  readonly services = new Map<string, { owner: string; value: unknown }>();
+  readonly #globalMiddleware: Middleware[] = [];
+  readonly #ownerMiddleware = new Map<string, Middleware[]>();
+  readonly #services = new Map<string, { owner: string; value: unknown }>();
+  /** Each plugin's `dependsOn`: whose services it may see. */
+  readonly #visible = new Map<string, ReadonlySet<string>>();
+  readonly #observers: OperationObserver[] = [];
   readonly #options: CreateServerOptions;
   readonly #records: PluginRecord[] = [];
   readonly #shutdown = new AbortController();
@@ -157,6 +161,7 @@ export class TrellisServer {
     const codec = createRequestStateCodec({ key: core.REQUEST_STATE_SECRET ?? randomBytes(32).toString('base64url'), ttlSeconds: 900 });
     this.#requestState = codec as unknown as StateCodec;
 
+    for (const plugin of ordered) this.#visible.set(plugin.name, new Set(plugin.dependsOn ?? []));
     for (const plugin of ordered) {
       const record: PluginRecord = { plugin, closers: [], checks: [] };
       this.#records.push(record);
@@ -190,7 +195,7 @@ export class TrellisServer {
    * older-protocol session, per stdio connection, or per 2026-07-28 HTTP request.
    * Only its handler table is built; no registry is rebuilt.
    */
-  createProtocolServer(options: { era?: ProtocolEra; track?: boolean } = {}): Server {
+  createProtocolServer(options: { era?: ProtocolEra; track?: boolean; connection?: Connection } = {}): Server {
     if (this.#state !== 'running') throw new StartupError('SERVER_STATE', `the server is ${this.#state}; it serves requests only while running`);
     const server = new Server(
       { name: this.name, version: this.version, ...(this.#options.title !== undefined && { title: this.#options.title }) },
@@ -201,11 +206,17 @@ export class TrellisServer {
         requestState: { verify: (state: string) => this.#requestState!.verify(state) },
       },
     );
-    const detach = installHandlers(server, this, options.era ?? 'legacy');
+    const era = options.era ?? 'legacy';
+    const connection = options.connection ?? new Connection({ transport: 'http', era });
+    connection.era = era;
+    connection.protocol = server;
+    connection.served = false;
+    const detach = installHandlers(server, this, era, connection);
     if (options.track !== false) this.#live.add(server);
     const previous = server.onclose;
     server.onclose = () => {
       this.#live.delete(server);
+      if (connection.protocol === server) connection.protocol = undefined;
       detach();
       previous?.();
     };
@@ -219,6 +230,70 @@ export class TrellisServer {
    */
   protocolFactory(): (unit: { era: ProtocolEra }) => Server {
     return (unit) => this.createProtocolServer({ era: unit.era, track: unit.era === 'legacy' });
+  }
+
+  /**
+   * Registers an observer told of every operation the pipeline serves (method,
+   * target, request id, era, session, transport, `_meta`) and of how it ended
+   * (outcome, JSON-RPC code, queue wait, duration). Returns its removal.
+   * With none registered the pipeline measures nothing.
+   */
+  observe(observer: OperationObserver): () => void {
+    this.#observers.push(observer);
+    return () => {
+      const at = this.#observers.indexOf(observer);
+      if (at !== -1) this.#observers.splice(at, 1);
+    };
+  }
+
+  /** @internal The registered observers (read by the pipeline). */
+  get observers(): readonly OperationObserver[] {
+    return this.#observers;
+  }
+
+  /** @internal Middleware around an operation on `owner`'s target: server-wide outside, the owner's inside. */
+  middlewareFor(owner: string | undefined): readonly Middleware[] {
+    const own = owner ? this.#ownerMiddleware.get(owner) : undefined;
+    if (!own || own.length === 0) return this.#globalMiddleware;
+    return [...this.#globalMiddleware, ...own];
+  }
+
+  /** @internal Adds middleware: server-wide (`owner` undefined) or around one plugin's operations. */
+  addMiddleware(owner: string | undefined, middleware: Middleware): void {
+    if (owner === undefined) {
+      this.#globalMiddleware.push(middleware);
+      return;
+    }
+    const list = this.#ownerMiddleware.get(owner) ?? [];
+    list.push(middleware);
+    this.#ownerMiddleware.set(owner, list);
+  }
+
+  /** @internal Offers a service; a second provider of the same key fails the start. */
+  provideService(owner: string, key: ServiceKey<unknown>, value: unknown): void {
+    const existing = this.#services.get(key.id);
+    if (existing) throw new StartupError('SERVICE_DUPLICATE', `service "${key.id}" is provided by both "${existing.owner}" and "${owner}"`, owner);
+    this.#services.set(key.id, { owner, value });
+  }
+
+  /**
+   * A service as plugin `owner` may see it: its own, or one of a plugin it
+   * lists in `dependsOn` (the same rule at set-up and at request time). With
+   * no owner (a server-wide operation such as a listing) any service is visible.
+   */
+  serviceFor<T>(owner: string | undefined, key: ServiceKey<T>): T {
+    const entry = this.#services.get(key.id);
+    const who = owner === undefined ? 'the server' : `plugin "${owner}"`;
+    if (!entry) throw new StartupError('SERVICE_MISSING', `${who} asked for service "${key.id}", which no plugin provides`, owner);
+    if (owner !== undefined && entry.owner !== owner && !this.#visible.get(owner)?.has(entry.owner)) {
+      throw new StartupError('SERVICE_MISSING', `${who} uses service "${key.id}" of plugin "${entry.owner}" without listing it in dependsOn`, owner);
+    }
+    return entry.value as T;
+  }
+
+  /** Every provided service, by key id (for tests and diagnostics). */
+  get services(): ReadonlyMap<string, { readonly owner: string; readonly value: unknown }> {
+    return this.#services;
   }
 
   /** Mints a signed `requestState` for multi-round-trip results. */
@@ -290,7 +365,7 @@ export class TrellisServer {
       await withinDeadline(() => this.#idle(), graceMs);
     }
     if (this.#inflight > 0) this.#logger?.warn({ inflight: this.#inflight }, 'aborting in-flight requests after the grace period');
-    this.#shutdown.abort(new Error('the server is shutting down'));
+    this.#shutdown.abort(new Error(AbortReasons.shutdown));
     await withinDeadline(() => this.#idle(), 2_000);
     // Transports write the answers of aborted calls asynchronously: let them go out before closing.
     await new Promise((resolve) => setTimeout(resolve, 20).unref());

@@ -1,13 +1,20 @@
+import { PassThrough } from 'node:stream';
 import { Client, type ClientOptions } from '@modelcontextprotocol/client';
-import { InMemoryTransport } from '@modelcontextprotocol/server';
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { TrellisServer } from '@trellis/server';
+import { serveStdio } from '@trellis/transport';
+import { StreamClientTransport } from './stream-client-transport.js';
 
 export interface InProcessOptions {
   /** `legacy` speaks the 2025 handshake; `modern` pins the 2026-07-28 protocol. */
   era?: 'legacy' | 'modern';
   capabilities?: ClientOptions['capabilities'];
   clientInfo?: { name: string; version: string };
+  /**
+   * Serve plain tool calls on the fast path, as production does. Default true,
+   * unless the environment sets `TRELLIS_FAST_PATH=off` (the behaviour suite
+   * runs once each way to prove both paths answer alike).
+   */
+  fastPath?: boolean;
 }
 
 export interface InProcessConnection {
@@ -16,17 +23,26 @@ export interface InProcessConnection {
 }
 
 /**
- * Connects a real SDK client to a started Trellis server over linked in-memory
- * transports, in one line. The server side is served exactly as stdio serves
- * it (the SDK picks the era from the first message).
+ * Connects a real SDK client to a started Trellis server in-process, in one
+ * line. The server side is Trellis's own stdio serving over an in-memory pair
+ * of streams — the production path, fast path included (the SDK picks the era
+ * from the first message).
  * @example
  * const { client, close } = await connectInProcess(server, { era: 'modern' });
  * const result = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
  * await close();
  */
 export async function connectInProcess(server: TrellisServer, options: InProcessOptions = {}): Promise<InProcessConnection> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const handle = serveStdio(server.protocolFactory(), { transport: serverSide });
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const handle = serveStdio(server, {
+    input: toServer,
+    output: toClient,
+    stdoutGuard: false,
+    transportKind: 'in-process',
+    fastPath: options.fastPath ?? process.env.TRELLIS_FAST_PATH !== 'off',
+  });
+  const clientSide = new StreamClientTransport(toClient, toServer);
   const client = new Client(options.clientInfo ?? { name: 'trellis-test-client', version: '0.0.0' }, {
     ...(options.capabilities && { capabilities: options.capabilities }),
     ...(options.era === 'modern' && { versionNegotiation: { mode: { pin: '2026-07-28' } } }),
@@ -37,6 +53,8 @@ export async function connectInProcess(server: TrellisServer, options: InProcess
     async close() {
       await client.close().catch(() => undefined);
       await handle.close().catch(() => undefined);
+      toServer.destroy();
+      toClient.destroy();
     },
   };
 }

@@ -17,6 +17,7 @@ const interactive = () =>
     setup(scope) {
       scope.tools.add({
         name: 'greet_push',
+        interactive: true,
         description: 'Asks the user for a name with a server-to-client request',
         handler: async (_args, ctx) => {
           const answer = await ctx.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA });
@@ -25,6 +26,7 @@ const interactive = () =>
       });
       scope.tools.add({
         name: 'summarise_push',
+        interactive: true,
         description: 'Asks the client model to summarise',
         input: z.object({ text: z.string() }),
         handler: async ({ text }, ctx) => {
@@ -34,6 +36,7 @@ const interactive = () =>
       });
       scope.tools.add({
         name: 'greet',
+        interactive: true,
         description: 'Asks the user for a name (input-required style, both protocols)',
         handler: (_args, ctx) => {
           const answer = acceptedContent(ctx.inputResponses, 'name') as { name?: string } | undefined;
@@ -163,6 +166,7 @@ describe('multi-round-trip request state', () => {
       setup(scope) {
         scope.tools.add({
           name: 'two_step',
+          interactive: true,
           description: 'Asks a question, remembering the first step in signed state',
           handler: async (_args, ctx) => {
             const state = ctx.requestState<{ step: number }>();

@@ -50,6 +50,14 @@ export interface ToolSpec<Input extends z.ZodType | undefined, Output extends z.
   /** How long a call may wait in that queue before it gets a "busy" result. */
   queueTimeoutMs?: number;
   _meta?: Record<string, unknown>;
+  /**
+   * The tool may ask the client something while it runs: `ctx.elicit()`,
+   * `ctx.sample()`, or an `inputRequired(...)` answer. Such calls are routed,
+   * before the handler runs, to where the client can be asked (the SDK's
+   * dispatch); a tool that asks without declaring it gets an `isError` result
+   * naming this option.
+   */
+  interactive?: boolean;
   handler(args: ToolArgs<Input>, ctx: Ctx): ToolReturn<Output> | Promise<ToolReturn<Output>>;
 }
 

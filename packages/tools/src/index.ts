@@ -1,3 +1,4 @@
+export { ToolCallScope } from './call-scope.js';
 export { audio, embeddedResource, image, resourceLink, text } from './content.js';
 export { ToolError, ToolNameClashError } from './define.js';
 export type { AnyToolSpec, ToolArgs, ToolResult, ToolReturn, ToolSpec } from './define.js';

@@ -8,7 +8,8 @@ import {
   type InputRequiredResult,
   type Tool,
 } from '@modelcontextprotocol/server';
-import { CancelScope, Semaphore, SemaphoreTimeoutError, TimeoutError, withTimeout } from '@trellis/concurrency';
+import { Semaphore, SemaphoreTimeoutError, TimeoutError, withTimeout, type CancelScope } from '@trellis/concurrency';
+import { ToolCallScope } from './call-scope.js';
 import type { z } from 'zod';
 import { text } from './content.js';
 import { ToolError, ToolNameClashError, type AnyToolSpec, type ToolReturn } from './define.js';
@@ -22,6 +23,7 @@ interface RegisteredTool<Ctx> {
   outputSchema: JsonObjectSchema | undefined;
   limiter: Semaphore | undefined;
   validate: (raw: unknown) => Promise<ParsedArgs>;
+  declaresHeaders: boolean;
 }
 
 type ParsedArgs = { success: true; data: unknown } | { success: false; message: string };
@@ -31,8 +33,11 @@ export interface ToolCallOptions<Ctx> {
   scope: CancelScope;
   /** The handler's context for a scope: the request's own, or a tool call's narrower one. */
   context(scope: CancelScope): Ctx;
-  /** Told of every failure that is not the caller's fault (bugs, timeouts), for the log. */
-  onError?(error: unknown, tool: string): void;
+  /**
+   * Told of every failure that is not the caller's fault, for the log:
+   * `expected` is true for a tool's timeout (worth a warning, not a stack).
+   */
+  onError?(error: unknown, tool: string, expected?: boolean): void;
 }
 
 export interface ToolRegistryOptions {
@@ -93,6 +98,9 @@ export class ToolRegistry<Ctx> {
       outputSchema,
       limiter: spec.concurrency ? new Semaphore(spec.concurrency) : undefined,
       validate: spec.inputSchema ? jsonSchemaValidator(spec.inputSchema) : async (raw) => parseArgs(spec.input, raw),
+      declaresHeaders: Object.values((inputSchema as { properties?: Record<string, unknown> }).properties ?? {}).some(
+        (p) => typeof p === 'object' && p !== null && 'x-mcp-header' in p,
+      ),
     });
     this.#changed();
   }
@@ -111,6 +119,16 @@ export class ToolRegistry<Ctx> {
   /** The `tools/list` entry of one tool. */
   describe(name: string): Tool | undefined {
     return this.#tools.get(name)?.listing;
+  }
+
+  /** Whether the tool declared that it may ask the client (`interactive: true`). */
+  isInteractive(name: string): boolean {
+    return this.#tools.get(name)?.spec.interactive === true;
+  }
+
+  /** Whether the tool mirrors arguments into `Mcp-Param-*` headers (`x-mcp-header` in its input schema). */
+  declaresHeaders(name: string): boolean {
+    return this.#tools.get(name)?.declaresHeaders === true;
   }
 
   ownerOf(name: string): string | undefined {
@@ -159,12 +177,13 @@ export class ToolRegistry<Ctx> {
       }
     }
     try {
-      // Without a timeout the handler runs in the request's own scope (which the
-      // server settles); with one, in a narrower scope that the deadline aborts.
+      // Without a timeout the handler runs in the request's own scope (a
+      // ToolCallScope the server settles, with the same task-group rules); with
+      // one, in a narrower ToolCallScope that the deadline aborts.
       const returned = spec.timeoutMs
         ? await withTimeout(
             (signal) => {
-              const scope = new CancelScope([signal]);
+              const scope = new ToolCallScope([signal], (failures) => this.unobservedChildResult(name, failures, options.onError));
               return scope.finish(invoke(() => spec.handler(parsed.data as never, options.context(scope))));
             },
             { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
@@ -172,10 +191,23 @@ export class ToolRegistry<Ctx> {
         : await spec.handler(parsed.data as never, options.context(options.scope));
       return this.#finish(tool, returned as ToolReturn<unknown>, options);
     } catch (error) {
+      if (options.scope instanceof ToolCallScope) options.scope.handlerFailed(error);
       return failureResult(name, error, options);
     } finally {
       release?.();
     }
+  }
+
+  /**
+   * The answer when children of a call's task group failed and the handler
+   * never observed them: an `isError` result with a safe message (a
+   * `ToolError`'s own message; anything else only in the log).
+   */
+  unobservedChildResult(name: string, failures: readonly unknown[], onError?: ToolCallOptions<Ctx>['onError']): CallToolResult {
+    for (const failure of failures) if (!(failure instanceof ToolError)) onError?.(failure, name);
+    const told = failures.find((failure): failure is ToolError => failure instanceof ToolError);
+    if (told) return errorResult(told.message);
+    return errorResult(`Tool "${name}" failed: a task it started failed with an internal error; the details are in the server log.`);
   }
 
   #finish(tool: RegisteredTool<Ctx>, returned: ToolReturn<unknown>, options: ToolCallOptions<Ctx>): ToolCallResult {
@@ -257,7 +289,7 @@ function failureResult<Ctx>(name: string, error: unknown, options: ToolCallOptio
   if (error instanceof ProtocolError) throw error;
   if (error instanceof ToolError) return errorResult(error.message);
   if (error instanceof TimeoutError && !options.scope.aborted) {
-    options.onError?.(error, name);
+    options.onError?.(error, name, true);
     return errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`);
   }
   if (options.scope.aborted) {

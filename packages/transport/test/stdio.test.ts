@@ -188,7 +188,7 @@ describe('older-protocol tool calls served directly (no per-message SDK validati
     expect((await raw.exit).code).toBe(0);
   });
 
-  it('hands an input-required answer to the SDK, which asks the client and runs the tool again', async () => {
+  it('serves an interactive tool through the SDK, whose shim asks the client and re-enters the handler with the answer', async () => {
     const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
     const client = new ClientV1({ name: 'v1-client', version: '1.0.0' }, { capabilities: { elicitation: {} } });
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
@@ -232,7 +232,7 @@ describe('2026-07-28 tool calls served directly', () => {
     expect((await raw.exit).code).toBe(0);
   });
 
-  it('leaves input-required answers to the SDK: returned when the envelope allows them, -32021 when not', async () => {
+  it('routes interactive tools to the SDK: input_required returned when the envelope allows it, -32021 when not', async () => {
     const raw = new RawChild(fixture, [], baseEnv);
     await raw.request('tools/call', { name: 'echo', arguments: { text: 'pin' }, _meta: envelope() });
     const asked = await raw.request('tools/call', { name: 'ask_name', arguments: {}, _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } }) });

@@ -28,6 +28,8 @@ export interface HttpTransportOptions {
   maxEventsPerSession?: number;
   /** false: older-protocol clients are served statelessly (no sessions). Default true. */
   sessions?: boolean;
+  /** false: every tool call goes through the SDK's dispatch instead of the fast path (same answers). Default true. */
+  fastPath?: boolean;
   /** Grace period of `close()` when none is given. Default 10 s. */
   shutdownGraceMs?: number;
 }
@@ -47,6 +49,7 @@ export interface ResolvedHttpOptions {
   sessionIdleTimeoutMs: number;
   maxEventsPerSession: number;
   sessions: boolean;
+  fastPath: boolean;
   shutdownGraceMs: number;
 }
 
@@ -149,6 +152,7 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     sessionIdleTimeoutMs: positiveInt('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
     maxEventsPerSession: positiveInt('maxEventsPerSession', options.maxEventsPerSession, 256, 0),
     sessions: options.sessions ?? true,
+    fastPath: options.fastPath ?? true,
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs, 10_000, 0),
   };
 }

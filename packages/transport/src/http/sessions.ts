@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  PROTOCOL_VERSION_META_KEY,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  WebStandardStreamableHTTPServerTransport,
-  type AuthInfo,
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  type LoggingLevel,
-  type Server,
-} from '@modelcontextprotocol/server';
-import { isDirectToolCall, isPlainObject, LOG_SEVERITY, runDirectCall } from '../direct/call.js';
-import type { Logger, TrellisServer } from '@trellis/server';
+import { WebStandardStreamableHTTPServerTransport, type AuthInfo, type JSONRPCRequest, type Server } from '@modelcontextprotocol/server';
+import { AbortReasons, Connection, ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
+import { AnswerStream } from '../direct/answer-stream.js';
+import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
+import { serveFastCall } from '../direct/serve.js';
 import { boundedEventStore } from './event-store.js';
 import { rpcError, sendJson, writeWebResponse } from './wire.js';
 
@@ -23,16 +16,16 @@ interface Session {
   /** Requests (and open GET streams) in progress; an active session never idles out. */
   active: number;
   timer: NodeJS.Timeout | undefined;
-  /** Tool calls served directly, by request id (for cancellation). */
-  readonly direct: Map<string | number, AbortController>;
-  /** The level the client set with `logging/setLevel` (the SDK keeps its own copy). */
-  logLevel: LoggingLevel | undefined;
+  /** The session's calls in flight (fast path and SDK alike), its log level. */
+  readonly connection: Connection;
 }
 
 export interface SessionOptions {
   maxSessions: number;
   idleTimeoutMs: number;
   maxEventsPerSession: number;
+  /** Serve plain tool calls on the fast path. */
+  fastPath: boolean;
 }
 
 const principalOf = (auth: AuthInfo | undefined) => (auth ? `${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : undefined);
@@ -76,20 +69,20 @@ export class LegacySessions {
     if (id !== undefined) {
       const session = this.#sessions.get(id);
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
-      if (!session || session.principal !== principalOf(auth)) return sendJson(res, 404, rpcError(-32001, 'Session not found', requestId(body)));
-      observe(session, body);
+      if (!session || session.principal !== principalOf(auth)) return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
+      observeCancellations(session, body);
       return this.#serve(session, request, res, body, auth);
     }
     if (request.method !== 'POST' || !isInitialize(body)) {
-      return sendJson(res, 400, rpcError(-32000, 'Bad Request: Mcp-Session-Id header is required', requestId(body)));
+      return sendJson(res, 400, rpcError(ErrorCodes.TransportRejected, 'Bad Request: Mcp-Session-Id header is required', requestId(body)));
     }
-    if (this.#closed) return sendJson(res, 503, rpcError(-32000, 'Server is shutting down', requestId(body)), { 'retry-after': '5' });
+    if (this.#closed) return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down', requestId(body)), { 'retry-after': '5' });
     if (this.#sessions.size + this.#opening >= this.#options.maxSessions) {
       this.#log.warn({ sessions: this.#sessions.size, max: this.#options.maxSessions }, 'session cap reached; refusing a new session');
       return sendJson(
         res,
         503,
-        rpcError(-32000, `Server busy: it holds the maximum of ${this.#options.maxSessions} sessions; retry later`, requestId(body), { maxSessions: this.#options.maxSessions }),
+        rpcError(ErrorCodes.TransportRejected, `Server busy: it holds the maximum of ${this.#options.maxSessions} sessions; retry later`, requestId(body), { maxSessions: this.#options.maxSessions }),
         { 'retry-after': '30' },
       );
     }
@@ -107,111 +100,61 @@ export class LegacySessions {
 
   /**
    * Serves a plain `tools/call` on an open session straight from the parsed
-   * body (see `direct/call.ts`), without building a web request or going
-   * through the SDK transport: answered as JSON, or as an event stream once
-   * the tool sends progress or logs. Returns false to leave the request to
-   * the SDK path (anything unusual, and handshakes).
+   * body when the one fast-path rule accepts it (`direct/eligibility.ts`),
+   * without building a web request or going through the SDK transport:
+   * answered as JSON, or as an event stream once the tool sends progress or
+   * logs. Returns false to leave the request to the SDK path.
    */
-  tryDirect(req: IncomingMessage, res: ServerResponse, body: unknown, auth: AuthInfo | undefined, webRequest: () => Request): boolean {
+  tryDirect(req: IncomingMessage, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): boolean {
+    if (!this.#options.fastPath) return false;
     const header = req.headers['mcp-session-id'];
-    if (typeof header !== 'string' || !isDirectToolCall(body, 'legacy')) return false;
-    const meta = (body.params as { _meta?: Record<string, unknown> })._meta;
-    if (meta && PROTOCOL_VERSION_META_KEY in meta) return false;
-    const version = req.headers['mcp-protocol-version'];
-    if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return false;
-    const accept = req.headers.accept ?? '';
-    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    if (typeof header !== 'string') return false;
     const session = this.#sessions.get(header);
-    if (!session || session.principal !== principalOf(auth) || session.protocol.getClientCapabilities() === undefined) return false;
-    if (session.direct.has(body.id)) return false;
-    this.#direct(session, res, body, auth, webRequest).catch((error: unknown) => {
+    if (!session || session.principal !== principalOf(auth) || !takesFastPath(this.#core, session.connection, body, req.headers)) return false;
+    this.#direct(session, res, body, auth).catch((error: unknown) => {
       // Nothing may escape as an unhandled rejection: answer what can still be answered.
-      this.#log.error({ err: error }, 'direct tool call failed');
-      if (!res.headersSent) sendJson(res, 500, rpcError(-32603, 'Internal error', body.id));
+      this.#log.error({ err: error }, 'fast tool call failed');
+      if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error', body.id));
       else res.end();
     });
     return true;
   }
 
-  async #direct(session: Session, res: ServerResponse, message: JSONRPCRequest, auth: AuthInfo | undefined, webRequest: () => Request): Promise<void> {
-    const sessionId = session.transport.sessionId!;
-    const controller = new AbortController();
-    session.direct.set(message.id, controller);
+  async #direct(session: Session, res: ServerResponse, message: JSONRPCRequest, auth: AuthInfo | undefined): Promise<void> {
+    const { connection } = session;
     session.active += 1;
     res.once('close', () => {
       session.active -= 1;
       session.timer?.refresh();
+      if (!res.writableFinished) connection.cancel(message.id, new Error(AbortReasons.clientDisconnected));
     });
-    let streaming = false;
-    const stream = (event: JSONRPCMessage) => {
-      if (res.destroyed) return;
-      if (!streaming) {
-        streaming = true;
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'mcp-session-id': sessionId });
-      }
-      res.write(`event: message\ndata: ${JSON.stringify(event)}\n\n`);
-    };
-    let outcome;
-    try {
-      outcome = await runDirectCall(this.#core, session.protocol, 'legacy', message, controller.signal, {
-        push: 'handover',
-        sessionId,
-        ...(auth && { authInfo: auth }),
-        notify: async (notification) => stream({ jsonrpc: '2.0', ...notification } as JSONRPCMessage),
-        log: async (level, data, logger) => {
-          if (session.logLevel !== undefined && LOG_SEVERITY[level] < LOG_SEVERITY[session.logLevel]) return;
-          stream({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data, ...(logger !== undefined && { logger }) } });
-        },
-      });
-    } finally {
-      session.direct.delete(message.id);
-    }
-    if (outcome.kind === 'handover') {
-      // The SDK runs the call again (it can ask the client). If this response has
-      // already begun as an event stream, the SDK's events continue it.
-      if (!streaming) return this.handle(webRequest(), res, message, auth);
-      const response = await session.transport.handleRequest(webRequest(), { parsedBody: message, ...(auth && { authInfo: auth }) });
-      if (response.body && response.headers.get('content-type')?.includes('text/event-stream')) {
-        for await (const chunk of response.body) if (!res.destroyed) res.write(chunk);
-      } else {
-        const text = await response.text();
-        if (text && !res.destroyed) res.write(`event: message\ndata: ${text}\n\n`);
-      }
-      res.end();
-      return;
-    }
-    const answer =
-      outcome.kind === 'result'
-        ? { jsonrpc: '2.0', id: message.id, result: outcome.result }
-        : outcome.kind === 'error'
-          ? { jsonrpc: '2.0', id: message.id, error: outcome.error }
-          : undefined;
-    if (streaming) {
-      if (answer) stream(answer as JSONRPCMessage);
-      res.end();
-    } else if (answer) {
-      sendJson(res, 200, JSON.stringify(answer), { 'mcp-session-id': sessionId });
-    } else {
-      // Cancelled: the client no longer waits for an answer.
-      res.writeHead(202, { 'mcp-session-id': sessionId }).end();
-    }
+    const stream = new AnswerStream(res, { 'mcp-session-id': session.transport.sessionId! });
+    const answer = await serveFastCall(this.#core, connection, message, stream.event, auth);
+    stream.finish(answer.message, 200);
   }
 
   async #open(auth: AuthInfo | undefined): Promise<Session> {
-    const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true });
+    const connection = new Connection({ transport: 'http', era: 'legacy' });
+    const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true, connection });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       eventStore: boundedEventStore(this.#options.maxEventsPerSession),
       onsessioninitialized: (id) => {
+        connection.sessionId = id;
         this.#sessions.set(id, session);
         this.#arm(session);
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
-      onsessionclosed: (id) => this.#forget(id),
+      // A DELETE from the client: its calls in flight end with it.
+      onsessionclosed: (id) => {
+        connection.close(new Error(AbortReasons.sessionDeleted));
+        this.#forget(id);
+      },
     });
-    const session: Session = { transport, protocol, principal: principalOf(auth), active: 0, timer: undefined, direct: new Map(), logLevel: undefined };
+    const session: Session = { transport, protocol, principal: principalOf(auth), active: 0, timer: undefined, connection };
     // Set before connect: the protocol object chains its own close handler after this one.
     transport.onclose = () => {
+      connection.close(new Error(this.#closed ? AbortReasons.shutdown : AbortReasons.sessionClosed));
       if (transport.sessionId !== undefined) this.#forget(transport.sessionId);
     };
     await protocol.connect(transport);
@@ -223,6 +166,8 @@ export class LegacySessions {
     res.once('close', () => {
       session.active -= 1;
       session.timer?.refresh();
+      // The client went away before its answers: the calls of this POST end, as on the fast path.
+      if (!res.writableFinished) for (const id of requestIds(body)) session.connection.cancel(id, new Error(AbortReasons.clientDisconnected));
     });
     const response = await session.transport.handleRequest(request, { parsedBody: body, ...(auth && { authInfo: auth }) });
     await writeWebResponse(res, response);
@@ -259,17 +204,22 @@ export class LegacySessions {
   }
 }
 
-/** Keeps what the direct path needs to know from messages the SDK serves: log level, cancellations. */
-function observe(session: Session, body: unknown): void {
+/** A client's `notifications/cancelled` aborts the call on the session's in-flight record, whichever path serves it. */
+function observeCancellations(session: Session, body: unknown): void {
   for (const message of Array.isArray(body) ? body : [body]) {
-    if (!isPlainObject(message) || !isPlainObject(message.params)) continue;
-    if (message.method === 'logging/setLevel' && typeof message.params.level === 'string' && message.params.level in LOG_SEVERITY) {
-      session.logLevel = message.params.level as LoggingLevel;
-    } else if (message.method === 'notifications/cancelled') {
-      const reason = typeof message.params.reason === 'string' ? message.params.reason : 'the client cancelled the request';
-      session.direct.get(message.params.requestId as string | number)?.abort(new Error(reason));
-    }
+    if (!isPlainObject(message) || message.method !== 'notifications/cancelled' || !isPlainObject(message.params)) continue;
+    const reason = typeof message.params.reason === 'string' ? message.params.reason : AbortReasons.clientCancelled;
+    session.connection.cancel(message.params.requestId as string | number, new Error(reason));
   }
+}
+
+/** The ids of the requests in a POST body. */
+function requestIds(body: unknown): (string | number)[] {
+  const ids: (string | number)[] = [];
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (isPlainObject(message) && typeof message.method === 'string' && (typeof message.id === 'string' || typeof message.id === 'number')) ids.push(message.id);
+  }
+  return ids;
 }
 
 function requestId(body: unknown): unknown {

@@ -7,15 +7,14 @@ import {
   isLegacyRequest,
   legacyStatelessFallback,
   type AuthInfo,
-  type JSONRPCRequest,
   type LegacyHttpHandler,
   type McpHttpHandler,
   type Server,
 } from '@modelcontextprotocol/server';
-import type { Logger, TrellisServer } from '@trellis/server';
+import { ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { rebindingProblem } from './guards.js';
-import { isModernDirectCall, serveModernDirect } from './direct-modern.js';
+import { tryModernFast } from './direct-modern.js';
 import { checkMcpParamHeaders } from './mcp-param.js';
 import { resolveHttpOptions, type HttpTransportOptions } from './options.js';
 import { LegacySessions } from './sessions.js';
@@ -77,7 +76,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   let localUrl = `http://${hostForUrl(opts.host)}:${opts.port}${MCP_PATH}`;
   let auth: Authenticator | undefined;
   let modern: McpHttpHandler | undefined;
-  /** An SDK protocol object for the direct 2026-07-28 path: result projection only, never connected. */
+  /** An SDK protocol object for the 2026-07-28 fast path: result projection only, never connected. */
   let modernProjector: Server | undefined;
   let statelessLegacy: LegacyHttpHandler | undefined;
   let sessions: LegacySessions | undefined;
@@ -93,7 +92,11 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     const onerror = (error: Error) => logger().debug({ err: error }, 'mcp request rejected or failed');
     modern = createMcpHandler(() => server.createProtocolServer({ era: 'modern', track: false }), { legacy: 'reject', onerror, maxRequestBodySize: opts.maxBodyBytes });
     if (opts.sessions) {
-      sessions = new LegacySessions(server, { maxSessions: opts.maxSessions, idleTimeoutMs: opts.sessionIdleTimeoutMs, maxEventsPerSession: opts.maxEventsPerSession }, logger());
+      sessions = new LegacySessions(
+        server,
+        { maxSessions: opts.maxSessions, idleTimeoutMs: opts.sessionIdleTimeoutMs, maxEventsPerSession: opts.maxEventsPerSession, fastPath: opts.fastPath },
+        logger(),
+      );
     } else {
       // Tracked so that each per-request instance detaches from the registries when it closes.
       statelessLegacy = legacyStatelessFallback(() => server.createProtocolServer({ era: 'legacy', track: true }), onerror, { maxRequestBodySize: opts.maxBodyBytes });
@@ -120,7 +123,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       await serveMcp(req, res);
     } catch (error) {
       logger().error({ err: error }, 'http request failed');
-      if (!res.headersSent) sendJson(res, 500, rpcError(-32603, 'Internal error'));
+      if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error'));
       else res.end();
     }
   }
@@ -131,13 +134,18 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     sendJson(res, state.ready ? 200 : 503, JSON.stringify(state.ready ? state : { ready: false, checks: state.checks.filter((c) => !c.ok) }), { 'cache-control': 'no-store' });
   }
 
+  function projector(): Server {
+    modernProjector ??= server.createProtocolServer({ era: 'modern', track: false });
+    return modernProjector;
+  }
+
   async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (closing) return sendJson(res, 503, rpcError(-32000, 'Server is shutting down'), { connection: 'close', 'retry-after': '5' });
+    if (closing) return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down'), { connection: 'close', 'retry-after': '5' });
     const problem = rebindingProblem(req, opts);
-    if (problem) return sendJson(res, 403, rpcError(-32000, `Forbidden: ${problem}`));
+    if (problem) return sendJson(res, 403, rpcError(ErrorCodes.TransportRejected, `Forbidden: ${problem}`));
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      return sendJson(res, 405, rpcError(-32000, `Method not allowed: ${method}`), { allow: ALLOW });
+      return sendJson(res, 405, rpcError(ErrorCodes.TransportRejected, `Method not allowed: ${method}`), { allow: ALLOW });
     }
     let authInfo: AuthInfo | undefined;
     if (auth) {
@@ -150,18 +158,18 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     let body: unknown;
     if (method === 'POST') {
       if (!isJsonContentType(req.headers['content-type'])) {
-        return sendJson(res, 415, rpcError(-32000, 'Unsupported Media Type: Content-Type must be application/json'), { connection: 'close' });
+        return sendJson(res, 415, rpcError(ErrorCodes.TransportRejected, 'Unsupported Media Type: Content-Type must be application/json'), { connection: 'close' });
       }
       const read = await readBody(req, opts.maxBodyBytes);
       if (!read.ok) {
         const message = read.status === 413 ? `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes` : 'Bad Request: the body could not be read';
         // The rest of the body is never read: close the connection instead of draining it.
-        return sendJson(res, read.status, rpcError(-32000, message), { connection: 'close' });
+        return sendJson(res, read.status, rpcError(ErrorCodes.TransportRejected, message), { connection: 'close' });
       }
       try {
         body = JSON.parse(read.text);
       } catch {
-        return sendJson(res, 400, rpcError(-32700, 'Parse error: the body is not valid JSON'));
+        return sendJson(res, 400, rpcError(ErrorCodes.ParseError, 'Parse error: the body is not valid JSON'));
       }
     }
     // One body-less web Request serves the era check and the SDK; its signal
@@ -173,24 +181,10 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       });
       return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? MCP_PATH}`, { method, headers: webHeaders(req), signal: abort.signal });
     };
-    // A plain tool call on an open older-protocol session needs neither.
-    if (sessions && method === 'POST' && sessions.tryDirect(req, res, body, authInfo, toWebRequest)) return;
-    // Nor does a plain 2026-07-28 tool call (unless its tool mirrors arguments into headers).
-    if (method === 'POST' && isModernDirectCall(req, body) && !declaresHeaders(server, body)) {
-      modernProjector ??= server.createProtocolServer({ era: 'modern', track: false });
-      const request = toWebRequest();
-      return serveModernDirect(server, modernProjector, res, body, authInfo, async (streaming) => {
-        const response = await modern!.fetch(request, { parsedBody: body, ...(authInfo && { authInfo }) });
-        if (!streaming) return writeWebResponse(res, response);
-        // Continue the event stream already begun with the SDK's events.
-        if (response.body && response.headers.get('content-type')?.includes('text/event-stream')) {
-          for await (const chunk of response.body) if (!res.destroyed) res.write(chunk);
-        } else {
-          const text = await response.text();
-          if (text && !res.destroyed) res.write(`event: message\ndata: ${text}\n\n`);
-        }
-        res.end();
-      });
+    // A plain tool call (the one fast-path rule decides) needs neither.
+    if (method === 'POST') {
+      if (sessions?.tryDirect(req, res, body, authInfo)) return;
+      if (opts.fastPath && tryModernFast(server, projector, req, res, body, authInfo)) return;
     }
     const request = toWebRequest();
     if (await isLegacyRequest(request, body)) {
@@ -198,7 +192,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       return writeWebResponse(res, await statelessLegacy!(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
     }
     const bad = checkMcpParamHeaders(req.headers, body, (name) => server.tools.describe(name) as never);
-    if (bad) return sendJson(res, 400, rpcError(-32020, bad.message, bad.id, { header: bad.header }));
+    if (bad) return sendJson(res, 400, rpcError(ErrorCodes.HeaderMismatch, bad.message, bad.id, { header: bad.header }));
     await writeWebResponse(res, await modern!.fetch(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
   }
 
@@ -254,12 +248,6 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       return closing;
     },
   };
-}
-
-/** Whether the called tool mirrors arguments into `Mcp-Param-*` headers (checked on the full path). */
-function declaresHeaders(server: TrellisServer, body: JSONRPCRequest): boolean {
-  const properties = (server.tools.describe((body.params as { name: string }).name)?.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
-  return properties !== undefined && Object.values(properties).some((p) => typeof p === 'object' && p !== null && 'x-mcp-header' in p);
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio as serveSdkStdio } from '@modelcontextprotocol/server/stdio';
-import type { ServerChange, TrellisServer } from '@trellis/server';
-import { DirectToolCalls } from './direct-calls.js';
+import { AbortReasons, Connection, type ServerChange, type TransportKind, type TrellisServer } from '@trellis/server';
+import { FastToolCalls } from './direct-calls.js';
 import { LineTransport, StdioMessageError } from './line-transport.js';
 import { guardStdout, type StdoutGuard } from './stdout-guard.js';
 
@@ -26,6 +26,14 @@ export interface StdioOptions {
    * shutdown instead.
    */
   onInputEnd?: () => void;
+  /**
+   * Serve plain tool calls on the fast path (see `direct/eligibility.ts`).
+   * Default true; false sends every message through the SDK's dispatch (same
+   * answers, slower), which the behaviour suite uses to prove the two agree.
+   */
+  fastPath?: boolean;
+  /** How handlers and observers see the transport. Default `stdio`. */
+  transportKind?: TransportKind;
 }
 
 /** A running stdio connection. */
@@ -63,11 +71,17 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     output,
     ...(guard && { write: guard.write }),
     ...(options.maxMessageBytes !== undefined && { maxMessageBytes: options.maxMessageBytes }),
-    onInputEnd: options.onInputEnd ?? (() => void sdkHandle.close()),
+    onInputEnd:
+      options.onInputEnd ??
+      (() => {
+        connection.close(new Error(AbortReasons.inputClosed));
+        void sdkHandle.close();
+      }),
   });
 
-  const direct = new DirectToolCalls(server, wire);
-  wire.intercept = direct.intercept;
+  // One in-flight record for the connection, whichever path serves a call.
+  const connection = new Connection({ transport: options.transportKind ?? 'stdio' });
+  wire.intercept = new FastToolCalls(server, wire, connection, options.fastPath ?? true).intercept;
 
   let era: 'modern' | 'legacy' | undefined;
   let modern: Server | undefined;
@@ -79,14 +93,8 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
 
   const sdkHandle = serveSdkStdio(
     (ctx) => {
-      const protocol = server.createProtocolServer({ era: ctx.era });
+      const protocol = server.createProtocolServer({ era: ctx.era, connection });
       era = ctx.era;
-      direct.attach(protocol, ctx.era);
-      const detach = protocol.onclose;
-      protocol.onclose = () => {
-        direct.detach(protocol);
-        detach?.();
-      };
       if (ctx.era === 'modern') {
         modern = protocol;
         const previous = protocol.onclose;
@@ -107,6 +115,7 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
   );
 
   const closed = wire.closed.then(() => {
+    connection.close(new Error(AbortReasons.inputClosed));
     stopForwarding();
     if (ownGuard) guard?.restore();
   });
@@ -118,6 +127,7 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     },
     drain: () => wire.refuseRequests(),
     async close() {
+      connection.close(new Error(AbortReasons.connectionClosed));
       await sdkHandle.close();
       await wire.close();
       await closed;

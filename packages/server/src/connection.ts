@@ -1,0 +1,112 @@
+import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
+import type { ProtocolEra } from './context.js';
+
+/** How a request reached the server. */
+export type TransportKind = 'stdio' | 'http' | 'in-process' | 'task';
+
+type RequestId = string | number;
+
+interface Tracked {
+  readonly id: RequestId;
+  readonly controller: AbortController;
+  readonly unlink: (() => void) | undefined;
+}
+
+/**
+ * What owns calls in flight: a stdio connection, an older-protocol HTTP
+ * session, or one 2026-07-28 HTTP request. Every call served on it, by the
+ * fast path or by the SDK, is recorded here, so that closing the owner
+ * (stdin closing, a session deleted, a client disconnecting) aborts exactly
+ * the calls it owns, with one reason the handler reads from `ctx.signal.reason`.
+ * It also holds the one per-connection state the pipeline reads: the log level
+ * an older-protocol client set with `logging/setLevel`.
+ */
+export class Connection {
+  readonly transport: TransportKind;
+  /** The older-protocol HTTP session id, once the session exists. */
+  sessionId: string | undefined;
+  /** The era the SDK pinned for this connection (stdio: set when it built the connection's protocol object). */
+  era: ProtocolEra | undefined;
+  /** The SDK protocol object serving this connection, once the SDK has pinned one. */
+  protocol: Server | undefined;
+  /** Older protocol: the level set with `logging/setLevel` (none set: every level goes out). */
+  logLevel: LoggingLevel | undefined;
+  /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */
+  served = false;
+  readonly #calls = new Set<Tracked>();
+  readonly #byId = new Map<RequestId, Tracked>();
+  #closed: Error | undefined;
+
+  constructor(options: { transport: TransportKind; era?: ProtocolEra; sessionId?: string }) {
+    this.transport = options.transport;
+    this.era = options.era;
+    this.sessionId = options.sessionId;
+  }
+
+  /** Calls in flight on this connection. */
+  get inflight(): number {
+    return this.#calls.size;
+  }
+
+  /** Whether a call with this id is in flight (a duplicate id is left to the SDK, which answers it). */
+  has(id: RequestId): boolean {
+    return this.#byId.has(id);
+  }
+
+  /**
+   * Records a call; the returned signal aborts when the call is cancelled,
+   * its owner closes, or `linked` (e.g. the SDK's request signal) aborts.
+   * Call `done()` when the call ends.
+   */
+  track(id: RequestId, linked?: AbortSignal): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    let unlink: (() => void) | undefined;
+    if (this.#closed) controller.abort(this.#closed);
+    else if (linked?.aborted) controller.abort(linked.reason);
+    else if (linked) {
+      const forward = () => controller.abort(linked.reason);
+      linked.addEventListener('abort', forward, { once: true });
+      unlink = () => linked.removeEventListener('abort', forward);
+    }
+    const entry: Tracked = { id, controller, unlink };
+    this.#calls.add(entry);
+    if (!this.#byId.has(id)) this.#byId.set(id, entry);
+    return {
+      signal: controller.signal,
+      done: () => {
+        entry.unlink?.();
+        this.#calls.delete(entry);
+        if (this.#byId.get(id) === entry) this.#byId.delete(id);
+      },
+    };
+  }
+
+  /** Aborts the call with this id (a `notifications/cancelled`, a disconnect of its HTTP request). */
+  cancel(id: RequestId, reason: Error): boolean {
+    const entry = this.#byId.get(id);
+    if (!entry) return false;
+    entry.controller.abort(reason);
+    return true;
+  }
+
+  /** Aborts every call it owns, and any call recorded later, with `reason`: the owner has gone. */
+  close(reason: Error): void {
+    this.#closed ??= reason;
+    for (const entry of this.#calls) entry.controller.abort(reason);
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+}
+
+/** Why calls were aborted, as handlers read it from `ctx.signal.reason.message`. */
+export const AbortReasons = {
+  clientCancelled: 'the client cancelled the request',
+  clientDisconnected: 'the client disconnected',
+  inputClosed: 'the client closed the connection (stdin ended)',
+  connectionClosed: 'the server closed the connection',
+  sessionDeleted: 'the client ended the session',
+  sessionClosed: 'the session was closed',
+  shutdown: 'the server is shutting down',
+} as const;

@@ -1,0 +1,295 @@
+import {
+  isInputRequiredResult,
+  ProtocolError,
+  type AuthInfo,
+  type CallToolResult,
+  type CreateMessageRequest,
+  type CreateMessageResult,
+  type ElicitRequestFormParams,
+  type ElicitResult,
+  type InputRequiredResult,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { CancelScope, SemaphoreTimeoutError, type Semaphore } from '@trellis/concurrency';
+import { busyResult, errorResult, ToolCallScope, type ToolCallResult, type ToolRegistry } from '@trellis/tools';
+import type { PromptRegistry } from '@trellis/prompts';
+import type { ResourceRegistry } from '@trellis/resources';
+import type { ServerChange } from './changes.js';
+import type { Connection, TransportKind } from './connection.js';
+import type { ProtocolEra, RequestContext } from './context.js';
+import { ErrorCodes } from './error-codes.js';
+import type { Logger } from './logging.js';
+import { runMiddleware, type Middleware, type Operation } from './middleware.js';
+import { buildRequestContext, narrowContext } from './request-context.js';
+import type { ServiceKey } from './services.js';
+
+/**
+ * The one request pipeline. Every operation the server answers — a
+ * `tools/call` taken by a transport's fast path as much as anything the SDK
+ * dispatches — enters here as a Trellis-owned request value and a reply
+ * channel: in-flight tracking on its owner (`Connection`), the cancel scope,
+ * the handler context, middleware, limits, the registry, and the observers.
+ * The SDK's handlers and each fast path only translate into it and encode
+ * from its outcome; nothing runs a handler a second time.
+ */
+
+/** A request as the pipeline sees it, whoever received it. */
+export interface OperationRequest {
+  /** The JSON-RPC id. */
+  readonly id: string | number;
+  readonly method: Operation;
+  /** The tool or prompt name, or the resource URI, when the operation has one. */
+  readonly target: string | undefined;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** The request's `_meta` as handlers see it (the 2026-07-28 envelope keys lifted out). */
+  readonly meta: Record<string, unknown> | undefined;
+  /** The reserved `io.modelcontextprotocol/*` keys of a 2026-07-28 request. */
+  readonly envelope: Record<string, unknown> | undefined;
+  readonly era: ProtocolEra;
+  /** What owns the call: its in-flight record, session and log level. */
+  readonly connection: Connection;
+  /** Validated authentication of the HTTP request. */
+  readonly auth: AuthInfo | undefined;
+  /**
+   * Aborts when the call's owner gives it up: from `connection.track()` (client
+   * cancel, disconnect, the session or connection closing), or a task's own
+   * signal. Server shutdown always applies on top.
+   */
+  readonly signal: AbortSignal;
+  /** 2026-07-28 multi-round-trip answers. */
+  readonly inputResponses?: Record<string, unknown>;
+  /** The verified `requestState` of a multi-round-trip retry. */
+  readonly requestState?: () => unknown;
+  /** The SDK's own handler context, when the SDK dispatched the request (tools declared `interactive`, and every other operation). */
+  readonly sdk?: ServerContext;
+}
+
+/** A `tools/call` request. */
+export interface ToolCallRequest extends OperationRequest {
+  readonly method: 'tools/call';
+  readonly target: string;
+  readonly arguments: Record<string, unknown> | undefined;
+}
+
+/** What flows back to the client while a request runs. */
+export interface ReplyChannel {
+  /** A notification related to the request (progress, a log line), sent where the answer will go. */
+  notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+  /**
+   * Push-style server-to-client requests (older protocol). Present only where the
+   * request's path can carry them: the SDK's, for tools declared `interactive`.
+   */
+  readonly ask?: {
+    elicit(params: ElicitRequestFormParams, signal: AbortSignal): Promise<ElicitResult>;
+    sample(params: CreateMessageRequest['params'], signal: AbortSignal): Promise<CreateMessageResult>;
+  };
+}
+
+/** How a `tools/call` ended, for the caller to encode. Never thrown. */
+export type ToolCallOutcome =
+  | { kind: 'result'; result: CallToolResult }
+  | { kind: 'input_required'; result: InputRequiredResult }
+  | { kind: 'error'; code: number; message: string; data?: unknown };
+
+/** An operation the server is serving, as observers see it. */
+export interface ServedOperation {
+  readonly method: Operation;
+  readonly target: string | undefined;
+  readonly requestId: string | number;
+  readonly era: ProtocolEra;
+  readonly sessionId: string | undefined;
+  readonly transport: TransportKind;
+  /** The request's whole `_meta`, envelope keys included (trace context: `traceparent`, `tracestate`). */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+  /** `performance.now()` when the pipeline took the request. */
+  readonly startedAt: number;
+}
+
+/** How an observed operation ended. */
+export interface OperationEnd {
+  /** `result`, `isError` (a tool result the model reads), `input_required`, or `error` (a JSON-RPC error; `code` says which). */
+  readonly outcome: 'result' | 'isError' | 'input_required' | 'error';
+  readonly code?: number;
+  /** Time spent waiting for the server-wide call limit (tools/call), in ms. */
+  readonly queuedMs: number;
+  /** From `startedAt` until the answer was ready, in ms. */
+  readonly durationMs: number;
+  /** The error, for `error` outcomes and handler failures that became `isError`. */
+  readonly error?: unknown;
+}
+
+/**
+ * Told of every operation the pipeline serves; returns what to call when it
+ * ends (or nothing). With no observer registered nothing is measured.
+ * @example
+ * server.observe((op) => { const t = tracer.startSpan(op.method); return (end) => t.end(); });
+ */
+export type OperationObserver = (operation: ServedOperation) => ((end: OperationEnd) => void) | void;
+
+/**
+ * The narrow view of the server the pipeline and the handler context need
+ * (implemented by `TrellisServer`; internal: not exported from the package).
+ */
+export interface PipelineHost {
+  readonly tools: ToolRegistry<RequestContext>;
+  readonly resources: ResourceRegistry<RequestContext>;
+  readonly prompts: PromptRegistry<RequestContext>;
+  readonly logger: Logger;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly shutdownSignal: AbortSignal;
+  readonly callLimiter: Semaphore;
+  readonly queueTimeoutMs: number;
+  readonly observers: readonly OperationObserver[];
+  middlewareFor(owner: string | undefined): readonly Middleware[];
+  enterRequest(): () => void;
+  settings(): Record<string, unknown>;
+  mintRequestState(payload: unknown): Promise<string>;
+  /** A service, as the plugin `owner` may see it (its own, or a dependency's). */
+  serviceFor<T>(owner: string | undefined, key: ServiceKey<T>): T;
+  /** Listens for list changes and resource updates. */
+  onChange(listener: (change: ServerChange) => void): () => void;
+}
+
+interface Measure {
+  queuedMs: number;
+}
+
+/**
+ * Serves one operation: records it on its owner, builds its cancel scope and
+ * context, runs middleware around `final`, and tells observers.
+ */
+export async function serveOperation<R>(
+  host: PipelineHost,
+  request: OperationRequest,
+  channel: ReplyChannel,
+  owner: string | undefined,
+  final: (ctx: RequestContext, scope: CancelScope, measure: Measure) => Promise<R>,
+  classify: (result: R) => Pick<OperationEnd, 'outcome' | 'code' | 'error'> = () => ({ outcome: 'result' }),
+  makeScope: (inputs: AbortSignal[]) => CancelScope = (inputs) => new CancelScope(inputs),
+): Promise<R> {
+  const leave = host.enterRequest();
+  const scope = makeScope([request.signal, host.shutdownSignal]);
+  const measure: Measure = { queuedMs: 0 };
+  const ends = host.observers.length === 0 ? undefined : observe(host, request, channel);
+  try {
+    const ctx = buildRequestContext({ host, request, channel, scope, owner });
+    const middlewares = host.middlewareFor(owner);
+    const work =
+      middlewares.length === 0
+        ? final(ctx, scope, measure)
+        : (runMiddleware(middlewares, { operation: request.method, target: request.target, params: request.params, request: ctx }, () => final(ctx, scope, measure)) as Promise<R>);
+    const result = await scope.finish(work);
+    if (ends) report(ends, { ...classify(result), queuedMs: measure.queuedMs });
+    return result;
+  } catch (error) {
+    if (ends) report(ends, { outcome: 'error', code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError, error, queuedMs: measure.queuedMs });
+    throw error;
+  } finally {
+    leave();
+  }
+}
+
+/**
+ * Serves one `tools/call` and says how it ended: middleware, the server-wide
+ * limit, the tool registry. A protocol error is an outcome, never thrown; an
+ * `input_required` answer is only allowed from tools declared `interactive`.
+ * This is also how a task runs a call detached from its request: pass a
+ * connection of its own, the task's signal as `request.signal`, and a channel
+ * whose `notify` records progress as the task's status.
+ */
+export async function serveToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
+  const name = request.target;
+  try {
+    const result = await serveOperation(
+      host,
+      request,
+      channel,
+      host.tools.ownerOf(name),
+      (ctx, scope, measure) => callTool(host, ctx, scope, measure, request),
+      classifyToolResult,
+      // The handler's task group follows the tool-call rules (see ToolCallScope).
+      (inputs) => new ToolCallScope<ToolCallResult>(inputs, (failures) => host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error))),
+    );
+    if (isInputRequiredResult(result)) return { kind: 'input_required', result };
+    return { kind: 'result', result: result as CallToolResult };
+  } catch (error) {
+    if (error instanceof ProtocolError) return { kind: 'error', code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) };
+    host.logger.error({ err: error, tool: name }, 'tools/call failed');
+    return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
+  }
+}
+
+function logFailure(host: PipelineHost, request: OperationRequest, error: unknown): void {
+  host.logger.error({ err: error, tool: request.target, reqId: request.id }, 'tool call failed');
+}
+
+function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome'> {
+  if (isInputRequiredResult(result)) return { outcome: 'input_required' };
+  return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
+}
+
+async function callTool(host: PipelineHost, ctx: RequestContext, scope: CancelScope, measure: Measure, request: ToolCallRequest): Promise<ToolCallResult> {
+  const limiter = host.callLimiter;
+  const name = request.target;
+  let release = limiter.tryAcquire();
+  if (!release) {
+    // Only a wait in the queue needs the request's signal (and a clock).
+    const queuedAt = performance.now();
+    try {
+      release = await limiter.acquire({ signal: scope.signal, timeoutMs: host.queueTimeoutMs });
+    } catch (error) {
+      if (error instanceof SemaphoreTimeoutError) return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
+      throw error;
+    } finally {
+      measure.queuedMs = performance.now() - queuedAt;
+    }
+  }
+  try {
+    const result = await host.tools.call(name, request.arguments, {
+      scope,
+      context: (callScope) => (callScope === scope ? ctx : narrowContext(ctx, callScope)),
+      onError: (error, tool, expected) => (expected ? ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out') : ctx.log.error({ err: error, tool }, 'tool call failed')),
+    });
+    if (isInputRequiredResult(result) && !host.tools.isInteractive(name)) {
+      return errorResult(`Tool "${name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`);
+    }
+    return result;
+  } finally {
+    release();
+  }
+}
+
+function observe(host: PipelineHost, request: OperationRequest, _channel: ReplyChannel): ((end: OperationEnd) => void)[] | undefined {
+  const operation: ServedOperation = {
+    method: request.method,
+    target: request.target,
+    requestId: request.id,
+    era: request.era,
+    sessionId: request.connection.sessionId ?? request.sdk?.sessionId,
+    transport: request.connection.transport,
+    meta: request.envelope ? { ...request.meta, ...request.envelope } : request.meta,
+    startedAt: performance.now(),
+  };
+  let ends: ((end: OperationEnd) => void)[] | undefined;
+  for (const observer of host.observers) {
+    try {
+      const end = observer(operation);
+      if (end) (ends ??= []).push(end);
+    } catch (error) {
+      host.logger.warn({ err: error }, 'an operation observer failed');
+    }
+  }
+  if (!ends) return undefined;
+  const startedAt = operation.startedAt;
+  return ends.map((end) => (info: OperationEnd) => end({ ...info, durationMs: performance.now() - startedAt }));
+}
+
+function report(ends: ((end: OperationEnd) => void)[], end: Omit<OperationEnd, 'durationMs'>): void {
+  for (const fn of ends) {
+    try {
+      fn(end as OperationEnd);
+    } catch {
+      // An observer must not change the answer.
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import { CancelScope, TaskGroup, TaskGroupError, type GroupTask } from '@trellis/concurrency';
+
+interface ChildRecord {
+  observed: boolean;
+}
+
+/**
+ * A child's handle that notes when the handler looks at it: awaiting it,
+ * `.then`/`.catch`/`.finally`, or passing it to `Promise.all` and friends
+ * (which call `then`). A failure of an observed child belongs to the handler.
+ */
+class ChildHandle<T> extends Promise<T> {
+  // Derived promises (from then/catch) are plain promises.
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+  record: ChildRecord | undefined;
+
+  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    if (this.record) this.record.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/** The request's task group (`ctx.group`): a `TaskGroup` whose handles note whether the handler observed them. */
+class RequestTaskGroup extends TaskGroup {
+  readonly #records = new Map<Promise<unknown>, ChildRecord>();
+  readonly #failedBy = new Map<unknown, ChildRecord>();
+
+  override spawn<R>(fn: GroupTask<R>): Promise<R> {
+    const raw = super.spawn(fn);
+    const record: ChildRecord = { observed: false };
+    const handle = new ChildHandle<R>((resolve, reject) => {
+      // Through the base `then`: the group's own bookkeeping is not an observation.
+      Promise.prototype.then.call(raw, resolve, (error: unknown) => {
+        this.#failedBy.set(error, record);
+        reject(error);
+      });
+    });
+    handle.record = record;
+    // Never an unhandled rejection for a child nobody awaited: the group reports it.
+    Promise.prototype.then.call(handle, undefined, () => undefined);
+    this.#records.set(handle, record);
+    return handle;
+  }
+
+  /** The children's failures that the handler did not observe (abort echoes excluded). */
+  async unobservedFailures(): Promise<unknown[]> {
+    try {
+      await this.wait();
+      return [];
+    } catch (error) {
+      const failures = error instanceof TaskGroupError ? (error.errors as unknown[]) : [];
+      return failures.filter((failure) => this.#failedBy.get(failure)?.observed !== true);
+    }
+  }
+}
+
+/**
+ * The scope a tool handler runs in: its signal, and `ctx.group` with the
+ * task-group semantics Trellis documents (docs/architecture.md, "Task groups
+ * in a tool call"), the same with or without `timeoutMs`:
+ * - the first child failure aborts its siblings;
+ * - a failed child whose handle the handler observed belongs to the handler:
+ *   if the handler returns normally, its answer stands;
+ * - a failed child nobody observed turns the call into `unobserved(failures)`
+ *   (an `isError` result) once the handler has returned;
+ * - children still running when the handler returns are awaited; if the
+ *   handler throws, they are aborted with its error and awaited, and its error stands.
+ */
+export class ToolCallScope<R> extends CancelScope {
+  readonly #unobserved: (failures: unknown[]) => R;
+  #children: AbortController | undefined;
+  #group: RequestTaskGroup | undefined;
+
+  constructor(inputs: readonly (AbortSignal | undefined)[], unobserved: (failures: unknown[]) => R) {
+    super(inputs);
+    this.#unobserved = unobserved;
+  }
+
+  override get group(): TaskGroup {
+    if (!this.#group) {
+      const children = new AbortController();
+      this.#children = children;
+      const signal = this.signal;
+      if (signal.aborted) children.abort(signal.reason);
+      else signal.addEventListener('abort', () => children.abort(signal.reason), { once: true });
+      this.#group = new RequestTaskGroup({ signal: children.signal });
+    }
+    return this.#group;
+  }
+
+  /**
+   * The handler failed, though its failure became a result before the scope
+   * settles (the registry maps errors to `isError`): abort its children.
+   */
+  handlerFailed(error: unknown): void {
+    this.#children?.abort(error);
+  }
+
+  override async finish<T>(work: Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await work;
+    } catch (error) {
+      if (this.#group) {
+        this.#children!.abort(error);
+        await this.#group.wait().catch(() => undefined);
+      }
+      await super.finish(Promise.resolve());
+      throw error;
+    }
+    // Children the handler's failure aborted report nothing more: its own error is the answer.
+    const failures = this.#group && !this.#children!.signal.aborted ? await this.#group.unobservedFailures() : [];
+    if (this.#group && this.#children!.signal.aborted) await this.#group.wait().catch(() => undefined);
+    await super.finish(Promise.resolve());
+    return failures.length > 0 ? (this.#unobserved(failures) as unknown as T) : value;
+  }
+}
