@@ -1,3 +1,5 @@
+import { PromptNameClashError } from '@trellis/prompts';
+import { ResourceClashError } from '@trellis/resources';
 import { ToolNameClashError } from '@trellis/tools';
 import { StartupError } from './errors.js';
 import type { Logger } from './logging.js';
@@ -10,13 +12,12 @@ export interface PluginRecord {
   checks: (() => ReadyState | Promise<ReadyState>)[];
 }
 
-/** Turns a registry's clash error into a start-up error naming both plugins. */
+/** Turns a registry's clash error (tool, prompt, resource or template) into the one start-up error, naming both plugins. */
 function registering<T>(plugin: string, register: () => T): T {
   try {
     return register();
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (error instanceof ToolNameClashError || (code ?? '').endsWith('_NAME_CLASH') || code === 'RESOURCE_CLASH') {
+    if (error instanceof ToolNameClashError || error instanceof PromptNameClashError || error instanceof ResourceClashError) {
       throw new StartupError('NAME_CLASH', (error as Error).message, plugin, { cause: error });
     }
     throw error;

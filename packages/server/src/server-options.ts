@@ -24,6 +24,8 @@ export interface CreateServerOptions {
   /** A logger to use instead of the one built from LOG_LEVEL/LOG_FORMAT. */
   logger?: Logger;
   limits?: ServerLimits;
+  /** Deadline for each plugin's `setup` (as `close` has one): past it the start fails naming the plugin. Default 30 000 ms. */
+  pluginSetupMs?: number;
   /** Serve `config://settings` (the redacted configuration). Default true. */
   settingsResource?: boolean;
   /** 2026-07-28 cache hints per list operation and for `resources/read`. */

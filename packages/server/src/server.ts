@@ -161,12 +161,18 @@ export class TrellisServer implements PipelineHost {
     const codec = createRequestStateCodec({ key: core.REQUEST_STATE_SECRET ?? randomBytes(32).toString('base64url'), ttlSeconds: 900 });
     this.#requestState = codec as unknown as StateCodec;
 
+    const setupMs = this.#options.pluginSetupMs ?? 30_000;
+    if (!(setupMs > 0)) throw new TypeError(`option pluginSetupMs must be a positive number of milliseconds, got ${String(setupMs)}`);
     for (const plugin of ordered) this.#visible.set(plugin.name, new Set(plugin.dependsOn ?? []));
     for (const plugin of ordered) {
       const record: PluginRecord = { plugin, closers: [], checks: [] };
       this.#records.push(record);
       try {
-        await plugin.setup(createScope(this, record, config, this.#logger.child({ plugin: plugin.name })) as never);
+        const scope = createScope(this, record, config, this.#logger.child({ plugin: plugin.name }));
+        const outcome = await withinDeadline(() => plugin.setup(scope as never), setupMs);
+        if (!outcome.finished) {
+          throw new StartupError('PLUGIN_SETUP_TIMEOUT', `plugin "${plugin.name}" did not finish setting up within ${setupMs} ms (a connection that never answers?)`, plugin.name);
+        }
       } catch (error) {
         await this.#closePlugins(5_000);
         this.#state = 'closed';

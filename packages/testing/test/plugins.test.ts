@@ -62,6 +62,86 @@ describe('plugin composition', () => {
     expect(closed).toEqual(['fine']);
   });
 
+  it.each(['prompt', 'resource', 'template'] as const)('a %s clash between plugins fails the start with NAME_CLASH naming both', async (kind) => {
+    const register = (name: string) =>
+      definePlugin({
+        name,
+        setup(scope) {
+          if (kind === 'prompt') scope.prompts.add({ name: 'same', description: 'Same prompt', get: () => [{ role: 'user', content: { type: 'text', text: 'hi' } }] });
+          else if (kind === 'resource') scope.resources.add({ uri: 'memo://same', name: `same-${name}`, read: () => 'x' });
+          else scope.resources.template({ uriTemplate: 'memo://{id}', name: `same-${name}`, read: () => 'x' });
+        },
+      });
+    const error = await startServer([register('first'), register('second')]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupError);
+    expect(error).toMatchObject({ code: 'NAME_CLASH', plugin: 'second', message: expect.stringMatching(/"first".*"second"/) });
+  });
+
+  it('a setup that passes its deadline stops the start, names the plugin and closes those already set up', async () => {
+    const closed: string[] = [];
+    const fine = definePlugin({ name: 'fine', setup: (scope) => scope.onClose(() => void closed.push('fine')) });
+    const stuck = definePlugin({ name: 'stuck', setup: () => new Promise<void>(() => undefined) });
+    await expect(startServer([fine, stuck], { pluginSetupMs: 50 })).rejects.toMatchObject({
+      code: 'PLUGIN_SETUP_TIMEOUT',
+      plugin: 'stuck',
+      message: expect.stringContaining('did not finish setting up within 50 ms'),
+    });
+    expect(closed).toEqual(['fine']);
+  });
+
+  it('ctx.service() at request time follows dependsOn, as scope.service() does at set-up', async () => {
+    const Secret = serviceKey<string>('secret');
+    const owner = definePlugin({ name: 'owner', setup: (scope) => scope.provide(Secret, 'hunter2') });
+    const stranger = definePlugin({
+      name: 'stranger',
+      setup(scope) {
+        scope.tools.add({ name: 'peek', description: 'Reads a service it did not depend on', handler: (_args, ctx) => ctx.service(Secret) });
+      },
+    });
+    const friend = definePlugin({
+      name: 'friend',
+      dependsOn: ['owner'],
+      setup(scope) {
+        scope.tools.add({ name: 'read', description: 'Reads a service it depends on', handler: (_args, ctx) => ctx.service(Secret).length.toString() });
+      },
+    });
+    const { server } = await startServer([owner, stranger, friend]);
+    try {
+      await withClient(server, {}, async (client) => {
+        const peek = await client.callTool({ name: 'peek', arguments: {} });
+        expect(peek.isError).toBe(true);
+        expect(textOf(peek)).not.toContain('hunter2');
+        expect(textOf(await client.callTool({ name: 'read', arguments: {} }))).toBe('7');
+      });
+    } finally {
+      await server.close({ graceMs: 100 });
+    }
+  });
+
+  it('runs middleware around resources/subscribe and resources/unsubscribe too', async () => {
+    const seen: string[] = [];
+    const plugin = definePlugin({
+      name: 'watched',
+      setup(scope) {
+        scope.useGlobal(async (op, next) => {
+          seen.push(`${op.operation} ${op.target ?? ''}`);
+          return next();
+        });
+        scope.resources.add({ uri: 'memo://one', name: 'one', description: 'One memo', read: () => 'one' });
+      },
+    });
+    const { server } = await startServer([plugin]);
+    try {
+      await withClient(server, { era: 'legacy' }, async (client) => {
+        await client.subscribeResource({ uri: 'memo://one' });
+        await client.unsubscribeResource({ uri: 'memo://one' });
+      });
+    } finally {
+      await server.close({ graceMs: 100 });
+    }
+    expect(seen).toEqual(['resources/subscribe memo://one', 'resources/unsubscribe memo://one']);
+  });
+
   it('sets up in dependency order, shares typed services, and closes in reverse with a deadline', async () => {
     const events: string[] = [];
     const Counter = serviceKey<{ next(): number }>('counter');
