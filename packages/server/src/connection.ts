@@ -33,8 +33,9 @@ export class Connection {
   logLevel: LoggingLevel | undefined;
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */
   served = false;
-  readonly #calls = new Set<Tracked>();
-  readonly #byId = new Map<RequestId, Tracked>();
+  // Made on first use: a 2026-07-28 HTTP request owns one call and is gone.
+  #calls: Set<Tracked> | undefined;
+  #byId: Map<RequestId, Tracked> | undefined;
   #closed: Error | undefined;
 
   constructor(options: { transport: TransportKind; era?: ProtocolEra; sessionId?: string }) {
@@ -45,12 +46,12 @@ export class Connection {
 
   /** Calls in flight on this connection. */
   get inflight(): number {
-    return this.#calls.size;
+    return this.#calls?.size ?? 0;
   }
 
   /** Whether a call with this id is in flight (a duplicate id is left to the SDK, which answers it). */
   has(id: RequestId): boolean {
-    return this.#byId.has(id);
+    return this.#byId?.has(id) === true;
   }
 
   /**
@@ -69,21 +70,23 @@ export class Connection {
       unlink = () => linked.removeEventListener('abort', forward);
     }
     const entry: Tracked = { id, controller, unlink };
-    this.#calls.add(entry);
-    if (!this.#byId.has(id)) this.#byId.set(id, entry);
+    const calls = (this.#calls ??= new Set());
+    const byId = (this.#byId ??= new Map());
+    calls.add(entry);
+    if (!byId.has(id)) byId.set(id, entry);
     return {
       signal: controller.signal,
       done: () => {
         entry.unlink?.();
-        this.#calls.delete(entry);
-        if (this.#byId.get(id) === entry) this.#byId.delete(id);
+        calls.delete(entry);
+        if (byId.get(id) === entry) byId.delete(id);
       },
     };
   }
 
   /** Aborts the call with this id (a `notifications/cancelled`, a disconnect of its HTTP request). */
   cancel(id: RequestId, reason: Error): boolean {
-    const entry = this.#byId.get(id);
+    const entry = this.#byId?.get(id);
     if (!entry) return false;
     entry.controller.abort(reason);
     return true;
@@ -92,7 +95,7 @@ export class Connection {
   /** Aborts every call it owns, and any call recorded later, with `reason`: the owner has gone. */
   close(reason: Error): void {
     this.#closed ??= reason;
-    for (const entry of this.#calls) entry.controller.abort(reason);
+    if (this.#calls) for (const entry of this.#calls) entry.controller.abort(reason);
   }
 
   get closed(): boolean {
