@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { PassThrough } from 'node:stream';
-import { createServer, definePlugin, MissingRequiredClientCapabilityError, type TrellisServer } from '@trellis/server';
+import { acceptedContent, createServer, definePlugin, inputRequired, MissingRequiredClientCapabilityError, type TrellisServer } from '@trellis/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpTransport, type HttpTransport } from '../src/http/index.js';
 import { serveStdio } from '../src/stdio/index.js';
@@ -40,6 +41,27 @@ function ownershipPlugin(seen: Observed) {
               { once: true },
             );
           }),
+      });
+      scope.tools.add({
+        name: 'asks',
+        description: 'Asks the user a push-style question (older protocol)',
+        interactive: true,
+        handler: async (_args, ctx) => {
+          count('asks');
+          const answer = await ctx.elicit({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } });
+          return `hi ${String(answer.content?.name)}`;
+        },
+      });
+      scope.tools.add({
+        name: 'input_required',
+        description: 'Asks with an input_required answer',
+        interactive: true,
+        handler: (_args, ctx) => {
+          const got = acceptedContent(ctx.inputResponses, 'name') as { name?: string } | undefined;
+          count(got ? 'input_required:answered' : 'input_required:asked');
+          if (got?.name) return `hello ${got.name}`;
+          return inputRequired({ inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }) } });
+        },
       });
       scope.tools.add({
         name: 'needs_sampling',
@@ -110,6 +132,28 @@ describe('a handler runs once per client request', () => {
     const answer = await raw(url, { method: 'POST', headers, body: legacyCall('needs_sampling') });
     expect(answer.json()).toMatchObject({ error: { code: -32021 } });
     expect(seen.runs.get('needs_sampling')).toBe(1);
+  });
+});
+
+describe.each(['legacy', 'modern'] as const)('through the SDK client over HTTP (%s)', (era) => {
+  it('runs each handler once per request: a question to the client, input_required, a protocol error', async () => {
+    const seen = await start();
+    const url = await listen();
+    const client = new Client({ name: 'counting', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, ...(era === 'modern' && { versionNegotiation: { mode: { pin: '2026-07-28' } } }) });
+    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    try {
+      if (era === 'legacy') {
+        expect((await client.callTool({ name: 'asks', arguments: {} })).content).toEqual([{ type: 'text', text: 'hi Ada' }]);
+        expect(seen.runs.get('asks')).toBe(1);
+      }
+      expect((await client.callTool({ name: 'input_required', arguments: {} })).content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+      expect([seen.runs.get('input_required:asked'), seen.runs.get('input_required:answered')]).toEqual([1, 1]);
+      await expect(client.callTool({ name: 'needs_sampling', arguments: {} })).rejects.toMatchObject({ code: -32021 });
+      expect(seen.runs.get('needs_sampling')).toBe(1);
+    } finally {
+      await client.close();
+    }
   });
 });
 
