@@ -67,6 +67,9 @@ describe('with no DATABASE_URL, a PostgreSQL of its own', () => {
       expect(counted.structuredContent).toMatchObject({ rows: [{ n: 2 }] });
       const refused = await client.callTool({ name: 'query', arguments: { sql: 'DELETE FROM customers' } });
       expect(refused.isError).toBe(true);
+      // It serves as the read-only role it created, not as the superuser.
+      const who = await client.callTool({ name: 'query', arguments: { sql: 'SELECT current_user::text AS role' } });
+      expect(who.structuredContent).toMatchObject({ rows: [{ role: 'trellis_reader' }] });
     });
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
     expect(await waitGone(first.postmaster)).toBe(true);

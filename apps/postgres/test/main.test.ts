@@ -12,6 +12,7 @@ import {
   type ConnectBundleOptions,
   type HttpBundle,
 } from '@trellis/testing/apps';
+import { safeRoleSql } from '@trellis/postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, DIST } from './bundle.js';
@@ -19,6 +20,8 @@ import { startTestPostgres, type TestPostgres } from './test-postgres.js';
 import { textOf } from '@trellis/testing';
 
 let db: TestPostgres;
+/** The README's recommended role (safeRoleSql), which the app is meant to run as. */
+let reader: string;
 /** One HTTP server for the whole file, against the throwaway database. */
 let http: HttpBundle;
 
@@ -27,8 +30,10 @@ beforeAll(async () => {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   await client.query("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) VALUES ('first'), ('second');");
+  await client.query(safeRoleSql({ password: 'reader-s3cret', database: 'postgres' }));
   await client.end();
-  http = await startHttpBundle({ bundle: BUNDLE, env: { DATABASE_URL: db.url } });
+  reader = db.url.replace(`postgres:${db.password}@`, 'trellis_reader:reader-s3cret@');
+  http = await startHttpBundle({ bundle: BUNDLE, env: { DATABASE_URL: reader } });
 }, 120_000);
 afterAll(async () => {
   await http?.stop();
@@ -67,7 +72,7 @@ describe('trellis-postgres over stdio', () => {
   it('was built', () => expect(existsSync(BUNDLE)).toBe(true));
 
   it.each(CLIENT_KINDS)('serves the %s client against DATABASE_URL', async (kind) => {
-    await withClient({ bundle: BUNDLE, transport: 'stdio', client: kind, env: { DATABASE_URL: db.url } }, exercise);
+    await withClient({ bundle: BUNDLE, transport: 'stdio', client: kind, env: { DATABASE_URL: reader } }, exercise);
   });
 });
 
@@ -114,7 +119,7 @@ describe('the MCP Inspector CLI (on the isolated Node 22)', () => {
   }, 600_000);
 
   it('lists the tools and runs a query over stdio', async () => {
-    const stdio = (...args: string[]) => inspectorCli([process.execPath, BUNDLE, ...args], { serverEnv: { DATABASE_URL: db.url, LOG_LEVEL: 'warn' } });
+    const stdio = (...args: string[]) => inspectorCli([process.execPath, BUNDLE, ...args], { serverEnv: { DATABASE_URL: reader, LOG_LEVEL: 'warn' } });
     const listed = await stdio('--method', 'tools/list');
     expect((listed.json.tools as { name: string }[]).map((t) => t.name).sort()).toEqual(['describe_table', 'list_tables', 'query']);
     const called = await stdio('--method', 'tools/call', '--tool-name', 'query', '--tool-arg', 'sql=SELECT body FROM notes ORDER BY id');
@@ -134,7 +139,7 @@ describe('dist/ copied alone into an empty folder', () => {
   it('runs with only Node against DATABASE_URL', async () => {
     const copy = copyDistAlone(DIST, 'trellis-postgres-alone-');
     try {
-      const env = { DATABASE_URL: db.url, PATH: dirname(process.execPath) };
+      const env = { DATABASE_URL: reader, PATH: dirname(process.execPath) };
       await withClient({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2', env }, exercise);
     } finally {
       copy.remove();

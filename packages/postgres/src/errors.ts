@@ -7,8 +7,20 @@
  * - `QUERY_CANCELLED`: the call was cancelled or passed its statement timeout.
  * - `NOT_FOUND`: a schema or table named in the arguments is not in the catalog.
  * - `EMBEDDED_FAILED`: the embedded PostgreSQL could not be set up or started.
+ * - `FUNCTION_DENIED`: the statement calls a function of the deny-list (file access, locks…).
+ * - `RESULT_TOO_LARGE`: a catalog answer passed the byte budget (queries answer what fits instead).
+ * - `UNSAFE_ROLE`: the connection's role has a privilege the plugin refuses to run with.
  */
-export type PostgresErrorCode = 'DB_UNAVAILABLE' | 'READ_ONLY' | 'QUERY_FAILED' | 'QUERY_CANCELLED' | 'NOT_FOUND' | 'EMBEDDED_FAILED';
+export type PostgresErrorCode =
+  | 'DB_UNAVAILABLE'
+  | 'READ_ONLY'
+  | 'QUERY_FAILED'
+  | 'QUERY_CANCELLED'
+  | 'NOT_FOUND'
+  | 'EMBEDDED_FAILED'
+  | 'FUNCTION_DENIED'
+  | 'RESULT_TOO_LARGE'
+  | 'UNSAFE_ROLE';
 
 /**
  * An error of `@trellis/postgres`. Its message is safe to show to the model:

@@ -1,6 +1,7 @@
 import { definePlugin, serviceKey, type Plugin } from '@trellis/server';
 import type pg from 'pg';
 import { postgresConfigSchema } from './config.js';
+import { PostgresError } from './errors.js';
 import type { EmbeddedPostgres } from './embedded/types.js';
 import { addSchemaResources } from './resources.js';
 import { PostgresService } from './service.js';
@@ -77,6 +78,9 @@ export function postgres(options: PostgresPluginOptions = {}): Plugin<typeof pos
         queueTimeoutMs: config.POSTGRES_QUEUE_TIMEOUT,
         applicationName: config.POSTGRES_APPLICATION_NAME,
         maxRows: config.POSTGRES_MAX_ROWS,
+        maxBytes: config.POSTGRES_MAX_RESULT_BYTES,
+        maxValueBytes: config.POSTGRES_MAX_VALUE_BYTES,
+        allowPrivilegedRole: config.POSTGRES_DANGEROUSLY_ALLOW_PRIVILEGED_ROLE,
         log: scope.log,
         secrets: target?.secrets ?? [],
         ...(unavailable !== undefined && { unavailable }),
@@ -84,6 +88,19 @@ export function postgres(options: PostgresPluginOptions = {}): Plugin<typeof pos
       scope.provide(PostgresServiceKey, service);
       // Registered after the embedded server's stop, so it runs before it (closers run in reverse).
       scope.onClose(() => service.close());
+      if (target) {
+        // Least privilege is checked before serving: a privileged role fails the start (unless allowed, then it warns).
+        // An unreachable database is not a verdict: the first call checks again.
+        try {
+          await service.verifyRole();
+        } catch (error) {
+          if (error instanceof PostgresError && error.code === 'UNSAFE_ROLE') {
+            await service.close().catch(() => undefined);
+            throw error;
+          }
+          scope.log.warn({ err: (error as Error).message }, 'could not check the database role at start; the first call checks it');
+        }
+      }
       scope.readiness(() => service.health());
       const backstopMs = config.POSTGRES_STATEMENT_TIMEOUT + config.POSTGRES_QUEUE_TIMEOUT + 2 * config.POSTGRES_CONNECT_TIMEOUT + 5_000;
       addTools(scope as never, () => service, { backstopMs });

@@ -4,9 +4,13 @@ import type { Logger, ReadyState } from '@trellis/server';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { cancelled, settleOrGiveUp } from './cancellation.js';
+import { describeStatement } from './describe-statement.js';
 import { PostgresError } from './errors.js';
+import { budgetNote, tooLargeError, type CutValue } from './result-budget.js';
+import { ResultGuard, type GuardTrip } from './result-guard.js';
+import { inspectRole, unsafeRoleMessage, ALLOW_PRIVILEGED_ROLE_SETTING, type RoleInspection } from './role-check.js';
 import { isBrokenConnection, scrub, toPostgresError } from './safe-errors.js';
-import { assertReadingStatement } from './statement-guard.js';
+import { checkStatement } from './statement-guard.js';
 import { jsonValue, resultTypes, uniqueNames } from './values.js';
 
 /** How the service reaches the database and how hard it works it. */
@@ -20,6 +24,12 @@ export interface PostgresServiceOptions {
   queueTimeoutMs: number;
   applicationName: string;
   maxRows: number;
+  /** Bytes of rows (as sent by the server) one call may receive; see `ResultGuard`. */
+  maxBytes: number;
+  /** Values longer than this (as text) are cut by PostgreSQL to a preview. */
+  maxValueBytes: number;
+  /** Serve even when the role has attributes or memberships that reach past table privileges. */
+  allowPrivilegedRole?: boolean;
   log: Logger;
   /** Texts that must never appear in messages (the password). */
   secrets?: readonly string[];
@@ -33,24 +43,53 @@ export interface ResultColumn {
   type: string;
 }
 
-/** What a read-only statement returned, capped at `maxRows`. */
+/** What a read-only statement returned, capped at `maxRows` rows and `maxBytes` bytes. */
 export interface QueryOutcome {
   columns: ResultColumn[];
   rows: Record<string, unknown>[];
   rowCount: number;
   /** True when the statement had more rows than were returned. */
   truncated: boolean;
+  /** What cut the rows: the row cap, or the byte budget (then the statement was cancelled). */
+  truncatedBy: 'rows' | 'bytes' | null;
   maxRows: number;
+  maxBytes: number;
+  /** Values longer than `maxValueBytes`, returned as a preview of their first characters. */
+  cutValues: CutValue[];
+  /** What was cut and how to narrow the query; null when nothing was. */
+  note: string | null;
 }
 
-/** Options of one operation: its cancellation and, for queries, its row cap. */
+/** Options of one operation: its cancellation and, for queries, its caps. */
 export interface OperationOptions {
   /** Aborting it cancels the running statement on the server. */
   signal?: AbortSignal;
   maxRows?: number;
+  /** Bytes of rows the operation may receive (default: the service's `maxBytes`). */
+  maxBytes?: number;
 }
 
 const HEALTH_TTL_MS = 2_000;
+/** No protocol message may be larger than the byte budget, nor than this floor (long error texts). */
+const MIN_MESSAGE_LIMIT = 256 * 1024;
+/** Characters kept of a value that is too long. */
+const PREVIEW_CHARS = 1000;
+
+/**
+ * Wraps a SELECT so that PostgreSQL returns, per column, the value when its
+ * text fits `maxValueBytes`, else a preview and the full size in bytes. The
+ * column list renames positionally, so duplicate or odd names do not matter.
+ */
+function cutLongValues(text: string, columns: number, maxValueBytes: number): string {
+  const preview = Math.min(PREVIEW_CHARS, maxValueBytes);
+  const index = Array.from({ length: columns }, (_, i) => i + 1);
+  const sizes = index.map((i) => `octet_length(q.c${i}::text) AS s${i}`).join(', ');
+  const outputs = index
+    .map((i) => `CASE WHEN z.s${i} > ${maxValueBytes} THEN NULL ELSE q.c${i} END, CASE WHEN z.s${i} > ${maxValueBytes} THEN left(q.c${i}::text, ${preview}) END, CASE WHEN z.s${i} > ${maxValueBytes} THEN z.s${i} END`)
+    .join(', ');
+  // OFFSET 0 keeps the statement a subquery of its own (a planner fence), so each value is computed once, not once per use.
+  return `SELECT ${outputs} FROM (SELECT * FROM (${text}\n) AS statement OFFSET 0) AS q(${index.map((i) => `c${i}`).join(', ')}) CROSS JOIN LATERAL (SELECT ${sizes}) AS z`;
+}
 
 /**
  * The database of the postgres plugin: a `pg` pool behind a FIFO queue, read-only
@@ -67,6 +106,8 @@ export class PostgresService {
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
   readonly #typeNames = new Map<number, string>();
+  readonly #guards = new WeakMap<pg.ClientBase, ResultGuard>();
+  #roleCheck: Promise<RoleInspection> | undefined;
   #health: { at: number; state: Promise<ReadyState> } | undefined;
 
   constructor(options: PostgresServiceOptions) {
@@ -85,6 +126,10 @@ export class PostgresService {
     });
     // An idle connection whose server went away emits here; the pool drops it and opens a new one later.
     this.pool.on('error', (error) => options.log.warn({ err: this.scrub(error.message) }, 'an idle database connection failed; it will be replaced'));
+    // Every pooled connection reads through a guard, before the driver buffers anything.
+    this.pool.on('connect', (client) => {
+      this.#guards.set(client, ResultGuard.install(client, Math.max(options.maxBytes, MIN_MESSAGE_LIMIT)));
+    });
   }
 
   /** Calls waiting for a free connection, and calls holding one. */
@@ -99,33 +144,78 @@ export class PostgresService {
 
   /**
    * Runs one reading statement with positional parameters (`$1…`) in a READ ONLY
-   * transaction, returning at most `maxRows` rows. Writes, multiple statements
-   * and non-queries are refused with a `PostgresError` coded `READ_ONLY`.
+   * transaction. Statements are parsed with PostgreSQL's grammar first: writes,
+   * multiple statements, non-queries and calls of denied functions are refused
+   * with a `PostgresError` (`READ_ONLY`, `FUNCTION_DENIED`). The answer holds at
+   * most `maxRows` rows and `maxBytes` bytes of rows; a SELECT is wrapped so that
+   * PostgreSQL cuts values longer than `maxValueBytes` to a preview, and a result
+   * past the byte budget stops the statement and answers what fit, with a note.
    * @example
    * const { rows } = await db.query('SELECT * FROM users WHERE id = $1', [42], { signal });
    */
   async query(sql: string, params: readonly unknown[] = [], options: OperationOptions = {}): Promise<QueryOutcome> {
-    assertReadingStatement(sql);
+    const statement = await checkStatement(sql);
     const maxRows = options.maxRows ?? this.#options.maxRows;
+    const maxBytes = options.maxBytes ?? this.#options.maxBytes;
+    const maxValueBytes = this.#options.maxValueBytes;
+    const values = params.map(toParam);
     return this.readOnly(async (client) => {
+      const guard = this.#guards.get(client)!;
+      // A SELECT is measured by PostgreSQL itself: each value longer than maxValueBytes comes back as a preview.
+      const shape = statement.kind === 'select' ? await describeStatement(client, statement.text) : undefined;
+      const wrapped = shape !== undefined && shape.length > 0;
+      const text = wrapped ? cutLongValues(statement.text, shape.length, maxValueBytes) : statement.text;
       // A cursor always uses the extended protocol, which refuses a second statement in the text.
-      const cursor = client.query(new Cursor(sql, params.map(toParam), { rowMode: 'array', types: resultTypes }));
-      const { rows, fields } = await new Promise<{ rows: unknown[][]; fields: pg.FieldDef[] }>((resolve, reject) => {
-        cursor.read(maxRows + 1, (error, rows, result) => (error ? reject(error) : resolve({ rows: rows as unknown[][], fields: result?.fields ?? [] })));
+      const cursor = client.query(new Cursor(text, values, { rowMode: 'array', types: resultTypes }));
+      const received: unknown[][] = [];
+      let fields: pg.FieldDef[] = [];
+      // Rows are taken as they are decoded, so a read cut short by the guard keeps the ones that arrived.
+      cursor.on('row', (row: unknown[], result: { fields: pg.FieldDef[] }) => {
+        fields = result.fields;
+        received.push(row);
       });
-      await cursor.close();
-      const truncated = rows.length > maxRows;
-      const names = uniqueNames(fields.map((f) => f.name));
-      const types = await this.#typeNamesOf(client, fields.map((f) => f.dataTypeID));
-      const kept = truncated ? rows.slice(0, maxRows) : rows;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          cursor.read(maxRows + 1, (error, _rows, result) => {
+            if (error) return reject(error);
+            if (result?.fields) fields = result.fields;
+            resolve();
+          });
+        });
+        await cursor.close();
+      } catch (error) {
+        if (!guard.trip) throw error;
+      }
+      const trip = guard.trip;
+      const truncatedBy = trip ? 'bytes' : received.length > maxRows ? 'rows' : null;
+      const kept = received.length > maxRows ? received.slice(0, maxRows) : received;
+      const columnFields = wrapped ? shape : fields;
+      const names = uniqueNames(columnFields.map((f) => f.name));
+      const types = trip ? this.#typeNames : await this.#typeNamesOf(client, columnFields.map((f) => f.dataTypeID));
+      const cutValues: CutValue[] = [];
+      const rows = kept.map((row, r) =>
+        Object.fromEntries(
+          names.map((name, i) => {
+            if (!wrapped) return [name, jsonValue(row[i])];
+            const bytes = row[3 * i + 2];
+            if (bytes === null || bytes === undefined) return [name, jsonValue(row[3 * i])];
+            cutValues.push({ row: r, column: name, bytes: Number(bytes) });
+            return [name, row[3 * i + 1]];
+          }),
+        ),
+      );
       return {
-        columns: fields.map((f, i) => ({ name: names[i]!, type: types.get(f.dataTypeID) ?? String(f.dataTypeID) })),
-        rows: kept.map((row) => Object.fromEntries(names.map((name, i) => [name, jsonValue(row[i])]))),
-        rowCount: kept.length,
-        truncated,
+        columns: columnFields.map((f, i) => ({ name: names[i]!, type: types.get(f.dataTypeID) ?? String(f.dataTypeID) })),
+        rows,
+        rowCount: rows.length,
+        truncated: truncatedBy !== null,
+        truncatedBy,
         maxRows,
+        maxBytes,
+        cutValues,
+        note: budgetNote({ rowCount: rows.length, truncatedBy, maxRows, maxBytes, maxValueBytes, trip, cutValues }),
       };
-    }, options);
+    }, { ...options, maxBytes });
   }
 
   /**
@@ -138,10 +228,11 @@ export class PostgresService {
     if (this.#options.unavailable !== undefined) throw new PostgresError('DB_UNAVAILABLE', this.#options.unavailable);
     if (this.#closing.signal.aborted) throw new PostgresError('DB_UNAVAILABLE', 'The database connection is closing with the server.');
     const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const maxBytes = options.maxBytes ?? this.#options.maxBytes;
     const work = (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.#attempt(fn, signal);
+          return await this.#attempt(fn, signal, maxBytes);
         } catch (error) {
           if (signal.aborted) throw cancelled(signal, error);
           if (attempt < 2 && isBrokenConnection(error)) continue;
@@ -157,7 +248,7 @@ export class PostgresService {
     }
   }
 
-  async #attempt<T>(fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal): Promise<T> {
+  async #attempt<T>(fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal, maxBytes: number): Promise<T> {
     let release: () => void;
     try {
       release = await this.#slots.acquire({ signal, timeoutMs: this.#options.queueTimeoutMs });
@@ -169,14 +260,15 @@ export class PostgresService {
     }
     try {
       const client = await this.pool.connect();
-      return await this.#inTransaction(client, fn, signal);
+      return await this.#inTransaction(client, fn, signal, maxBytes);
     } finally {
       release();
     }
   }
 
-  async #inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal): Promise<T> {
+  async #inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal, maxBytes: number): Promise<T> {
     const log = this.#options.log;
+    const guard = this.#guards.get(client)!;
     const onClientError = (error: Error) => log.warn({ err: this.scrub(error.message) }, 'a database connection failed during a call');
     client.on('error', onClientError);
     let pid: number | undefined;
@@ -185,26 +277,38 @@ export class PostgresService {
     const onAbort = () => {
       if (pid !== undefined) cancelling ??= this.#cancelBackend(pid);
     };
+    const onTrip = (trip: GuardTrip) => {
+      log.warn({ pid, reason: trip.reason, announcedBytes: trip.announcedBytes, receivedBytes: trip.receivedBytes }, 'a result passed its byte budget; cancelling the statement and dropping the connection');
+      broken ??= new Error('the connection was dropped by the result guard');
+      onAbort();
+    };
     try {
       if (signal.aborted) throw signal.reason;
-      await client.query('BEGIN TRANSACTION READ ONLY');
-      // A SELECT takes the transaction's snapshot, so a later SET TRANSACTION READ WRITE is refused.
-      const started = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, set_config('statement_timeout', $1, true)", [String(this.#options.statementTimeoutMs)]);
-      pid = started.rows[0]!.pid;
+      await this.#verifyRole(client);
+      // One round trip. A SELECT takes the transaction's snapshot, so a later SET TRANSACTION READ WRITE is refused.
+      const started = (await client.query(
+        `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${Math.trunc(this.#options.statementTimeoutMs)}; SELECT pg_backend_pid() AS pid`,
+      )) as unknown as pg.QueryResult<{ pid: number }>[];
+      pid = started[2]!.rows[0]!.pid;
+      guard.arm(maxBytes, onTrip);
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
       return await settleOrGiveUp(fn(client), signal, () => {
         broken = new Error('the statement did not stop after its cancel request');
       });
     } catch (error) {
+      if (guard.trip) throw tooLargeError(guard.trip, maxBytes, error);
       if (isBrokenConnection(error)) broken ??= error as Error;
       throw error;
     } finally {
+      guard.disarm();
       signal.removeEventListener('abort', onAbort);
       await cancelling;
       if (!broken) {
         try {
           await client.query('ROLLBACK');
+          // Session state a statement may leave behind (advisory locks, settings, prepared plans) goes before reuse.
+          await client.query('DISCARD ALL');
         } catch (error) {
           broken = error as Error;
         }
@@ -212,6 +316,54 @@ export class PostgresService {
       client.off('error', onClientError);
       // A connection in doubt is closed rather than handed to the next call.
       client.release(broken ?? undefined);
+    }
+  }
+
+  /**
+   * Checks the role of the connection once: a role with privileges past table
+   * reading fails every call (and the start) unless the operator allowed it.
+   */
+  async #verifyRole(client: pg.ClientBase): Promise<void> {
+    this.#roleCheck ??= inspectRole(client).then(
+      (inspection) => {
+        if (inspection.findings.length > 0) {
+          if (!this.#options.allowPrivilegedRole) throw new PostgresError('UNSAFE_ROLE', unsafeRoleMessage(inspection));
+          this.#options.log.warn(
+            { role: inspection.role, privileges: inspection.findings, setting: ALLOW_PRIVILEGED_ROLE_SETTING },
+            `${ALLOW_PRIVILEGED_ROLE_SETTING} is set: serving a model with role "${inspection.role}", which has ${inspection.findings.join(', ')}. The model can use these privileges.`,
+          );
+        }
+        return inspection;
+      },
+      (error: unknown) => {
+        // Not a verdict: the next call checks again.
+        this.#roleCheck = undefined;
+        throw error;
+      },
+    );
+    await this.#roleCheck;
+  }
+
+  /**
+   * Inspects the connection's role now (the plugin does it at start). Throws a
+   * `PostgresError` coded `UNSAFE_ROLE` when it is refused, `DB_UNAVAILABLE` when
+   * the database cannot be reached (then the first call checks again).
+   */
+  async verifyRole(): Promise<RoleInspection> {
+    if (this.#options.unavailable !== undefined) throw new PostgresError('DB_UNAVAILABLE', this.#options.unavailable);
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toPostgresError(error, this.#secrets);
+    }
+    try {
+      await this.#verifyRole(client);
+      return await this.#roleCheck!;
+    } catch (error) {
+      throw toPostgresError(error, this.#secrets);
+    } finally {
+      client.release();
     }
   }
 

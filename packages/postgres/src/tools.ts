@@ -26,7 +26,11 @@ const queryResult = z.object({
   rows: z.array(z.record(z.string(), z.unknown())),
   rowCount: z.number().int(),
   truncated: z.boolean(),
+  truncatedBy: z.enum(['rows', 'bytes']).nullable(),
   maxRows: z.number().int(),
+  maxBytes: z.number().int(),
+  cutValues: z.array(z.object({ row: z.number().int(), column: z.string(), bytes: z.number() })),
+  note: z.string().nullable(),
 });
 
 /** Runs a tool body; failures of this package become `isError` results with their (password-free) message. */
@@ -103,7 +107,8 @@ export function addTools(scope: PluginScope<unknown>, access: ServiceAccess, lim
     title: 'Run a read-only SQL query',
     description:
       'Runs ONE read-only SQL statement (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW) in a READ ONLY transaction and returns the rows. ' +
-      'Pass values as positional parameters ($1, $2, …) in "params", never inside the SQL text. Results are capped; the answer says when rows were cut.',
+      'Pass values as positional parameters ($1, $2, …) in "params", never inside the SQL text. Results are capped in rows and bytes, and very long values come back as a preview; the answer says what was cut. ' +
+      'Server-side functions (files, locks, settings, replication, dblink…) are refused.',
     input: z.object({
       sql: z.string().min(1).max(100_000).describe('One SQL statement; use $1, $2… for values'),
       params: z
@@ -120,10 +125,8 @@ export function addTools(scope: PluginScope<unknown>, access: ServiceAccess, lim
         const result = await access().query(sql, params ?? [], { signal: ctx.signal });
         const names = result.columns.map((c) => c.name);
         const table = textTable(names, result.rows.map((row) => names.map((n) => row[n])));
-        const note = result.truncated
-          ? `${result.rowCount} row(s) shown — TRUNCATED: the statement returned more than ${result.maxRows} rows. Add a LIMIT or a narrower WHERE clause to see the rest.`
-          : `${result.rowCount} row(s).`;
-        return { content: [{ type: 'text' as const, text: `${note}\n\n${table}` }], structuredContent: result };
+        const head = result.note === null ? `${result.rowCount} row(s).` : `${result.rowCount} row(s) shown.\n${result.note}`;
+        return { content: [{ type: 'text' as const, text: `${head}\n\n${table}` }], structuredContent: result };
       }),
   });
 }

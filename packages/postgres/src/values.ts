@@ -6,12 +6,23 @@ const AS_TEXT = [1082, 1083, 1114, 1184, 1266, 17];
 const ARRAYS_AS_TEXT = [1182, 1183, 1115, 1185, 1270, 1001];
 const TEXT_ARRAY_OID = 1009;
 
-/** Type parsers for results shown to a model: JSON-friendly, no time-zone surprises. */
+/** A parser that answers the text as sent when the real one fails (it runs inside the socket's data handler). */
+function lenient(parse: (value: string) => unknown): (value: string) => unknown {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch {
+      return value;
+    }
+  };
+}
+
+/** Type parsers for results shown to a model: JSON-friendly, no time-zone surprises, never throwing. */
 export const resultTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (AS_TEXT.includes(oid)) return (value: string) => value;
-    if (ARRAYS_AS_TEXT.includes(oid)) return pg.types.getTypeParser(TEXT_ARRAY_OID as never, 'text');
-    return pg.types.getTypeParser(oid as never, (format ?? 'text') as 'text');
+    if (ARRAYS_AS_TEXT.includes(oid)) return lenient(pg.types.getTypeParser(TEXT_ARRAY_OID as never, 'text'));
+    return lenient(pg.types.getTypeParser(oid as never, (format ?? 'text') as 'text') as (value: string) => unknown);
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 

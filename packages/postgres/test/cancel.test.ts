@@ -2,13 +2,15 @@ import { definePlugin, type TrellisServer } from '@trellis/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
 import { PostgresServiceKey } from '../src/index.js';
-import { admin, backendsRunning, connect, eventually, startServer, textOf } from './helpers.js';
+import { admin, readerUrl, backendsRunning, connect, eventually, startServer, textOf } from './helpers.js';
 
 let db: TestPostgres;
+let reader: string;
 let server: TrellisServer | undefined;
 
 beforeAll(async () => {
   db = await startTestPostgres();
+  reader = await readerUrl(db.url);
 });
 afterEach(async () => {
   await server?.close({ graceMs: 100 });
@@ -34,7 +36,7 @@ async function oneConnectionIsHealthy(s: TrellisServer): Promise<void> {
 describe.each(['legacy', 'modern'] as const)('cancellation reaches the database (%s)', (era) => {
   it('a client cancel stops pg_sleep(30) on the server and the connection stays usable', async () => {
     // One connection: the call after the cancel proves it came back healthy.
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '1' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '1' });
     const { client, close } = await connect(server, era);
     try {
       const controller = new AbortController();
@@ -55,7 +57,7 @@ describe.each(['legacy', 'modern'] as const)('cancellation reaches the database 
 
 describe('cancellation', () => {
   it('a client that disconnects mid-call cancels its statement', async () => {
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '1' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '1' });
     const { client, close } = await connect(server);
     void client.callTool({ name: 'query', arguments: { sql: SLEEP } }).catch(() => undefined);
     await eventually(async () => (await backendsRunning(db.url, SLEEP)) === 1, 'the statement to start');
@@ -65,7 +67,7 @@ describe('cancellation', () => {
   });
 
   it('the statement timeout cancels a long statement and says so', async () => {
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '1', POSTGRES_STATEMENT_TIMEOUT: '300ms' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '1', POSTGRES_STATEMENT_TIMEOUT: '300ms' });
     const { client, close } = await connect(server);
     try {
       const result = await client.callTool({ name: 'query', arguments: { sql: SLEEP } });
@@ -79,7 +81,7 @@ describe('cancellation', () => {
   });
 
   it('closing the server cancels what still runs, then ends the pool', async () => {
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '2' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '2' });
     const { client, close } = await connect(server);
     const call = client.callTool({ name: 'query', arguments: { sql: SLEEP } }).catch(() => undefined);
     await eventually(async () => (await backendsRunning(db.url, SLEEP)) === 1, 'the statement to start');
@@ -91,7 +93,7 @@ describe('cancellation', () => {
   });
 
   it('50 concurrent calls on a pool of 2 queue rather than fail', async () => {
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '2' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '2' });
     const { client, close } = await connect(server);
     try {
       const results = await Promise.all(
@@ -122,7 +124,7 @@ describe('cancellation', () => {
         });
       },
     });
-    server = await startServer({ DATABASE_URL: db.url }, [reports]);
+    server = await startServer({ DATABASE_URL: reader }, [reports]);
     const { client, close } = await connect(server);
     try {
       expect(textOf(await client.callTool({ name: 'count_backends', arguments: {} }))).toMatch(/^backends: \d+$/);

@@ -39,6 +39,13 @@ describe('embeddedPostgres', () => {
       expect(rows[0]!.n).toBeGreaterThan(0);
       const { rows: settings } = await client.query<{ listen_addresses: string }>('SHOW listen_addresses');
       expect(settings[0]!.listen_addresses).toBe('');
+      // It hands out the read-only role, with the deny-listed functions revoked from PUBLIC.
+      const { rows: who } = await client.query<{ role: string; superuser: string }>("SELECT current_user::text AS role, current_setting('is_superuser') AS superuser");
+      expect(who[0]).toEqual({ role: 'trellis_reader', superuser: 'off' });
+      for (const sql of ['SELECT pg_advisory_lock(1)', 'SELECT lo_creat(-1)', "SELECT set_config('work_mem', '1GB', false)", "SELECT pg_read_file('/etc/hostname')"]) {
+        await expect(client.query(sql)).rejects.toMatchObject({ code: '42501' });
+      }
+      await expect(client.query('CREATE TABLE mine (id int)')).rejects.toMatchObject({ code: '42501' });
       await client.end();
     } finally {
       await started.stop();

@@ -1,12 +1,14 @@
 import type { TrellisServer } from '@trellis/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestPostgres, type TestPostgres } from './test-postgres.js';
-import { admin, connect, eventually, startServer, textOf } from './helpers.js';
+import { admin, readerUrl, connect, eventually, startServer, textOf } from './helpers.js';
 
 let server: TrellisServer | undefined;
 let db: TestPostgres;
+let reader: string;
 beforeAll(async () => {
   db = await startTestPostgres();
+  reader = await readerUrl(db.url);
 });
 afterEach(async () => {
   await server?.close({ graceMs: 100 });
@@ -84,7 +86,7 @@ describe('faults', () => {
   });
 
   it('recovers by itself when the database restarts mid-run', async () => {
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '3', POSTGRES_CONNECT_TIMEOUT: '2s' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '3', POSTGRES_CONNECT_TIMEOUT: '2s' });
     const { client, close } = await connect(server);
     const ask = () => client.callTool({ name: 'query', arguments: { sql: 'SELECT 7 AS seven' } });
     try {
@@ -113,7 +115,7 @@ describe('faults', () => {
   });
 
   it('recovers when pooled connections are cut while the database keeps running', async () => {
-    server = await startServer({ DATABASE_URL: db.url, POSTGRES_POOL_SIZE: '2' });
+    server = await startServer({ DATABASE_URL: reader, POSTGRES_POOL_SIZE: '2' });
     const { client, close } = await connect(server);
     const ask = () => client.callTool({ name: 'query', arguments: { sql: 'SELECT 1 AS one' } });
     try {

@@ -1,7 +1,7 @@
 import { createServer, type AnyPlugin, type TrellisServer } from '@trellis/server';
 import { connectInProcess, type InProcessConnection } from '@trellis/testing';
 import pg from 'pg';
-import { postgres } from '../src/index.js';
+import { postgres, safeRoleSql } from '../src/index.js';
 
 export type Era = 'legacy' | 'modern';
 
@@ -47,6 +47,20 @@ export async function backendsRunning(url: string, text: string): Promise<number
   } finally {
     await client.end();
   }
+}
+
+export const READER_PASSWORD = 'reader-s3cret';
+
+/**
+ * Creates a login role with the README's SQL (`safeRoleSql`: USAGE and SELECT
+ * on `schemas` only) and returns its URL: the role the plugin is meant to run as.
+ */
+export async function readerUrl(url: string, schemas: string[] = ['public'], role = 'trellis_reader'): Promise<string> {
+  const target = new URL(url);
+  await admin(url, safeRoleSql({ role, password: READER_PASSWORD, database: decodeURIComponent(target.pathname.slice(1)), schemas }));
+  target.username = role;
+  target.password = READER_PASSWORD;
+  return target.toString();
 }
 
 /** Runs SQL as the superuser, outside the server (fixtures and checks). */

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { PostgresError } from '../errors.js';
 import { findBinDir, preparePrivateDir, runTool } from './binaries.js';
 import { startFromNpm } from './npm-package.js';
-import { DEMO_DATABASE, seedDemo } from './seed.js';
+import { DEMO_DATABASE, EMBEDDED_READER, provisionReader, seedDemo } from './seed.js';
 import type { EmbeddedPostgres, StartedPostgres } from './types.js';
 
 /** Options of {@link embeddedPostgres}. */
@@ -32,6 +32,8 @@ const PORT = 5432;
  * package when it is installed. The data folder persists under the user's state
  * directory; a fresh one gets the `trellis_demo` database with a demo schema.
  * The server listens on a Unix socket in a private folder only (no TCP port).
+ * The plugin connects as `trellis_reader`, a role that may only read `public`
+ * (the deny-listed catalog functions are revoked from PUBLIC as well).
  * @example
  * postgres({ embedded: embeddedPostgres() })
  */
@@ -117,9 +119,11 @@ async function startWithBinaries(bin: string, root: string, log: Logger): Promis
   const base: pg.ClientConfig = { host: socketDir, port: PORT, user: 'postgres' };
   try {
     await seedDemo(base, log);
+    await provisionReader(base, undefined, log);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { connection: { ...base, database: DEMO_DATABASE }, dataDir, stop };
+  // The plugin connects as the read-only role (the socket trusts local users; the folder is private).
+  return { connection: { ...base, user: EMBEDDED_READER, database: DEMO_DATABASE }, dataDir, stop };
 }

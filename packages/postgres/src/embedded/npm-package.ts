@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from '@trellis/server';
 import { PostgresError } from '../errors.js';
 import { preparePrivateDir } from './binaries.js';
-import { DEMO_DATABASE, seedDemo } from './seed.js';
+import { DEMO_DATABASE, EMBEDDED_READER, provisionReader, seedDemo } from './seed.js';
 import type { StartedPostgres } from './types.js';
 
 interface EmbeddedPostgresInstance {
@@ -69,5 +69,6 @@ export async function startFromNpm(root: string, log: Logger): Promise<StartedPo
   }
   const base = { host: '127.0.0.1', port, user: 'postgres', password };
   await seedDemo(base, log);
-  return { connection: { ...base, database: DEMO_DATABASE }, dataDir, secrets: [password], stop: () => server.stop() };
+  await provisionReader(base, password, log);
+  return { connection: { ...base, user: EMBEDDED_READER, database: DEMO_DATABASE }, dataDir, secrets: [password], stop: () => server.stop() };
 }

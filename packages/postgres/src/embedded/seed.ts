@@ -1,5 +1,28 @@
 import type { Logger } from '@trellis/server';
 import pg from 'pg';
+import { readGrantsSql, revokeDeniedFunctionsSql, safeRoleSql } from '../role-check.js';
+
+/** The role the plugin uses on the embedded database: USAGE and SELECT on `public`, nothing more. */
+export const EMBEDDED_READER = 'trellis_reader';
+
+/**
+ * Creates (or brings up to date) the reader role of the embedded database, as
+ * its superuser: the README's safe role, plus the catalog functions of the
+ * deny-list revoked from PUBLIC. Runs at every start, so older data folders get it too.
+ */
+export async function provisionReader(base: pg.ClientConfig, password: string | undefined, log: Logger): Promise<void> {
+  const admin = new pg.Client({ ...base, database: DEMO_DATABASE });
+  await admin.connect();
+  try {
+    const options = { role: EMBEDDED_READER, database: DEMO_DATABASE, ...(password !== undefined && { password }) };
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [EMBEDDED_READER]);
+    await admin.query(rowCount === 0 ? safeRoleSql(options) : readGrantsSql(options));
+    await admin.query(revokeDeniedFunctionsSql());
+    log.debug({ role: EMBEDDED_READER }, 'embedded PostgreSQL: read-only role ready');
+  } finally {
+    await admin.end();
+  }
+}
 
 /** The demo schema a fresh embedded database starts with: a small shop. */
 export const DEMO_DATABASE = 'trellis_demo';
