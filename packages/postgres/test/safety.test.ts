@@ -1,10 +1,11 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createServer, type TrellisServer } from '@trellis/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
-import { ALLOW_PRIVILEGED_ROLE_SETTING, postgres, PRIVILEGED_ROLES } from '../src/index.js';
+import pg from 'pg';
+import { ALLOW_PRIVILEGED_ROLE_SETTING, embeddedPostgres, postgres, PRIVILEGED_ROLES, type StartedPostgres } from '../src/index.js';
 import { admin, connect, READER_PASSWORD, readerUrl, startServer, textOf } from './helpers.js';
 
 let db: TestPostgres;
@@ -13,23 +14,31 @@ let reader: string;
 let server: TrellisServer | undefined;
 const logs = mkdtempSync(join(tmpdir(), 'trellis-pg-logs-'));
 
-beforeAll(async () => {
-  db = await startTestPostgres();
-  await admin(
-    db.url,
-    `CREATE EXTENSION dblink;
+let embedded: StartedPostgres | undefined;
+
+/** Objects the tests use: dblink, a table with a 300 kB comment, a function taking a lock and changing a setting. */
+const FIXTURE = `CREATE EXTENSION dblink;
      CREATE TABLE public.docs (id int PRIMARY KEY, body text);
      COMMENT ON COLUMN public.docs.body IS '${'c'.repeat(300_000)}';
      -- A function the parser cannot see into: it takes a session-level advisory lock and changes a setting.
-     CREATE FUNCTION public.sticky() RETURNS int LANGUAGE sql AS $$ SELECT pg_advisory_lock(4242); SELECT set_config('work_mem', '77MB', false); SELECT 1 $$;`,
-  );
+     CREATE FUNCTION public.sticky() RETURNS int LANGUAGE sql AS $$ SELECT pg_advisory_lock(4242); SELECT set_config('work_mem', '77MB', false); SELECT 1 $$;`;
+
+beforeAll(async () => {
+  db = await startTestPostgres();
+  await admin(db.url, FIXTURE);
   reader = await readerUrl(db.url);
-});
+  const stateDir = join(logs, 'embedded');
+  // As root PostgreSQL runs as the postgres user, which must reach the folder.
+  chmodSync(logs, 0o755);
+  embedded = await embeddedPostgres({ stateDir }).start(createLogger({ level: 'silent' }));
+  await embeddedDefault.admin(FIXTURE);
+}, 120_000);
 afterEach(async () => {
   await server?.close({ graceMs: 100 });
   server = undefined;
 });
 afterAll(async () => {
+  await embedded?.stop();
   await db?.destroy();
   rmSync(logs, { recursive: true, force: true });
 });
@@ -112,10 +121,53 @@ describe('least privilege at start', () => {
   });
 });
 
+/** Where the plugin is pointed: a database, how to start a server on it, and its superuser. */
+interface Target {
+  start(env?: Record<string, string>): Promise<TrellisServer>;
+  admin<T extends pg.QueryResultRow>(sql: string): Promise<T[]>;
+  /** Whether PUBLIC may still call pg_advisory_lock and set_config (the embedded database revoked them). */
+  publicMayLock: boolean;
+}
+
+const superuser: Target = {
+  start: (env = {}) => startServer({ DATABASE_URL: db.url, [ALLOW_PRIVILEGED_ROLE_SETTING]: 'true', ...env }),
+  admin: (sql) => admin(db.url, sql),
+  publicMayLock: true,
+};
+const readmeRole: Target = {
+  start: (env = {}) => startServer({ DATABASE_URL: reader, ...env }),
+  admin: (sql) => admin(db.url, sql),
+  publicMayLock: true,
+};
+const embeddedDefault: Target = {
+  async start(env = {}) {
+    // The database started once in beforeAll, handed over as the plugin's embedded option.
+    const started = createServer({
+      name: 'postgres-safety',
+      version: '0.0.0',
+      plugins: [postgres({ embedded: { start: async () => ({ ...embedded!, stop: async () => undefined }) } })],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent', ...env }, envFiles: [] },
+    });
+    await started.start();
+    return started;
+  },
+  async admin<T extends pg.QueryResultRow>(sql: string) {
+    const client = new pg.Client({ ...embedded!.connection, user: 'postgres' });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  },
+  publicMayLock: false,
+};
+
 describe.each([
-  ['a superuser (allowed by the override)', () => ({ DATABASE_URL: db.url, [ALLOW_PRIVILEGED_ROLE_SETTING]: 'true' })],
-  ['the README role', () => ({ DATABASE_URL: reader })],
-])('per statement, under %s', (_label, env) => {
+  ['a superuser (allowed by the override)', superuser],
+  ['the README role', readmeRole],
+  ['the embedded default', embeddedDefault],
+])('per statement, under %s', (_label, target) => {
   const denied: [string, string][] = [
     ["SELECT pg_read_file('/etc/passwd')", 'server file access'],
     ["SELECT * FROM pg_ls_dir('/')", 'server file access'],
@@ -133,22 +185,23 @@ describe.each([
   ];
 
   it.each(denied)('refuses %s (%s)', async (sql, family) => {
-    server = await startServer(env());
+    server = await target.start();
     const result = await query(sql);
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(new RegExp(`refused here \\(${family}`));
-    const [effects] = await admin<{ slots: number; pwned: number }>(
-      db.url,
+    const [effects] = await target.admin<{ slots: number; pwned: number }>(
       "SELECT (SELECT count(*)::int FROM pg_replication_slots) AS slots, (SELECT count(*)::int FROM pg_class WHERE relname = 'pwned') AS pwned",
     );
     expect(effects).toEqual({ slots: 0, pwned: 0 });
   });
 
   it('leaves no advisory lock and no setting on the pooled connection', async () => {
-    server = await startServer({ ...env(), POSTGRES_POOL_SIZE: '1' });
+    server = await target.start({ POSTGRES_POOL_SIZE: '1' });
     const before = await query('SHOW work_mem');
-    expect((await query('SELECT public.sticky() AS done')).structuredContent).toMatchObject({ rows: [{ done: 1 }] });
-    const locks = await admin<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    const sticky = await query('SELECT public.sticky() AS done');
+    if (target.publicMayLock) expect(sticky.structuredContent).toMatchObject({ rows: [{ done: 1 }] });
+    else expect(textOf(sticky)).toMatch(/permission denied for function pg_advisory_lock/);
+    const locks = await target.admin<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
     expect(locks[0]!.n).toBe(0);
     // The same (only) connection answers the next call with the default again.
     expect((await query('SHOW work_mem')).structuredContent).toEqual(before.structuredContent);
@@ -156,9 +209,12 @@ describe.each([
   });
 });
 
-describe('byte budgets', () => {
+describe.each([
+  ['the README role', readmeRole],
+  ['the embedded default', embeddedDefault],
+])('byte budgets, under %s', (_label, target) => {
   it('query: past the budget it answers the rows that fit and says how to narrow', async () => {
-    server = await startServer({ DATABASE_URL: reader, POSTGRES_MAX_RESULT_BYTES: '65536', POSTGRES_MAX_VALUE_BYTES: '1048576', POSTGRES_POOL_SIZE: '1' });
+    server = await target.start({ POSTGRES_MAX_RESULT_BYTES: '65536', POSTGRES_MAX_VALUE_BYTES: '1048576', POSTGRES_POOL_SIZE: '1' });
     const result = await query("SELECT i, repeat('x', 10000) AS v FROM generate_series(1, 50) AS i");
     expect(result.isError).toBeFalsy();
     const s = result.structuredContent as { rowCount: number; truncated: boolean; truncatedBy: string; maxBytes: number };
@@ -171,7 +227,7 @@ describe('byte budgets', () => {
   });
 
   it('query: a value past the value limit comes back as a preview, cut by PostgreSQL', async () => {
-    server = await startServer({ DATABASE_URL: reader, POSTGRES_MAX_VALUE_BYTES: '1000' });
+    server = await target.start({ POSTGRES_MAX_VALUE_BYTES: '1000' });
     const result = await query("SELECT 7 AS id, repeat('ab', 5000) AS body, NULL::text AS nothing");
     const s = result.structuredContent as { rows: { id: number; body: string; nothing: null }[]; cutValues: unknown[]; truncated: boolean };
     expect(s.truncated).toBe(false);
@@ -184,14 +240,14 @@ describe('byte budgets', () => {
 
   it('query: any message past the limit is stopped too (an error quoting a huge value)', async () => {
     // The limit of one message is the budget, or 256 KiB when the budget is smaller.
-    server = await startServer({ DATABASE_URL: reader, POSTGRES_MAX_RESULT_BYTES: '65536', POSTGRES_POOL_SIZE: '1' });
+    server = await target.start({ POSTGRES_MAX_RESULT_BYTES: '65536', POSTGRES_POOL_SIZE: '1' });
     const result = await query("SELECT repeat('0123456789', 100000)::int");
     expect(textOf(result)).toMatch(/TRUNCATED: the server sent a message of 976\.\d KiB, more than one answer may hold \(256 KiB\)/);
     expect((await query('SELECT 3 AS three')).structuredContent).toMatchObject({ rows: [{ three: 3 }] });
   });
 
   it('describe_table and the schema resource answer a clear error past the budget', async () => {
-    server = await startServer({ DATABASE_URL: reader, POSTGRES_MAX_RESULT_BYTES: '65536' });
+    server = await target.start({ POSTGRES_MAX_RESULT_BYTES: '65536' });
     const { client, close } = await connect(server);
     try {
       const described = await client.callTool({ name: 'describe_table', arguments: { table: 'docs' } });
