@@ -58,6 +58,13 @@ export function deniedFamily(schema: string | undefined, name: string): DeniedFa
 }
 
 /**
+ * Denied to statements but left to PUBLIC: the plugin cancels its own running
+ * statements with it, and without pg_signal_backend a role can only reach its
+ * own sessions.
+ */
+const KEPT_FOR_THE_PLUGIN = ['pg_cancel_backend'];
+
+/**
  * A `pg_proc` condition selecting the catalog functions of the deny-list (for
  * revoking them from PUBLIC). Built from constants only, never from input.
  */
@@ -65,5 +72,9 @@ export function deniedCatalogFunctionsCondition(): string {
   const catalog = DENIED_FUNCTION_FAMILIES.filter((f) => f.catalog);
   const names = catalog.flatMap((f) => f.names).map((n) => `'${n}'`);
   const prefixes = catalog.flatMap((f) => f.prefixes).map((p) => `'${p.replace(/_/g, '\\_')}%'`);
-  return `p.pronamespace = 'pg_catalog'::regnamespace AND (p.proname = ANY (ARRAY[${names.join(', ')}]::name[]) OR p.proname LIKE ANY (ARRAY[${prefixes.join(', ')}]))`;
+  const kept = KEPT_FOR_THE_PLUGIN.map((n) => `'${n}'`);
+  return (
+    `p.pronamespace = 'pg_catalog'::regnamespace AND (p.proname = ANY (ARRAY[${names.join(', ')}]::name[]) OR p.proname LIKE ANY (ARRAY[${prefixes.join(', ')}]))` +
+    ` AND p.proname <> ALL (ARRAY[${kept.join(', ')}]::name[])`
+  );
 }

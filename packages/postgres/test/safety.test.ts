@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
 import pg from 'pg';
 import { ALLOW_PRIVILEGED_ROLE_SETTING, embeddedPostgres, postgres, PRIVILEGED_ROLES, type StartedPostgres } from '../src/index.js';
-import { admin, connect, READER_PASSWORD, readerUrl, startServer, textOf } from './helpers.js';
+import { admin, connect, eventually, READER_PASSWORD, readerUrl, startServer, textOf } from './helpers.js';
 
 let db: TestPostgres;
 /** The README's recommended role. */
@@ -193,6 +193,23 @@ describe.each([
       "SELECT (SELECT count(*)::int FROM pg_replication_slots) AS slots, (SELECT count(*)::int FROM pg_class WHERE relname = 'pwned') AS pwned",
     );
     expect(effects).toEqual({ slots: 0, pwned: 0 });
+  });
+
+  it('a cancelled call stops its statement on the server (the plugin may still cancel its own)', async () => {
+    server = await target.start({ POSTGRES_POOL_SIZE: '1' });
+    const sleeping = async () =>
+      (await target.admin<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"))[0]!.n;
+    const { client, close } = await connect(server);
+    try {
+      const controller = new AbortController();
+      const call = client.callTool({ name: 'query', arguments: { sql: 'SELECT pg_sleep(30)' } }, { signal: controller.signal }).catch(() => 'rejected');
+      await eventually(async () => (await sleeping()) === 1, 'the statement to start');
+      controller.abort();
+      expect(await call).toBe('rejected');
+      await eventually(async () => (await sleeping()) === 0, 'the backend to stop sleeping', 4_000);
+    } finally {
+      await close();
+    }
   });
 
   it('leaves no advisory lock and no setting on the pooled connection', async () => {
