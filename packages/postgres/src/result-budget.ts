@@ -32,7 +32,7 @@ function tripText(trip: GuardTrip, maxBytes: number): string {
         ? `the first row is ${formatBytes(trip.announcedBytes)}, more than the result budget of ${formatBytes(maxBytes)}`
         : `after ${trip.rows} row(s) (${formatBytes(trip.receivedBytes)}) the next row (${formatBytes(trip.announcedBytes)}) would pass the result budget of ${formatBytes(maxBytes)}`;
     case 'message':
-      return `the server sent a message of ${formatBytes(trip.announcedBytes)}, more than one answer may hold (${formatBytes(Math.max(maxBytes, 256 * 1024))})`;
+      return `the server sent a message of ${formatBytes(trip.announcedBytes)}, more than one answer may hold (${formatBytes(trip.messageLimit)})`;
     case 'decode':
       return 'the driver could not decode what the server sent';
   }

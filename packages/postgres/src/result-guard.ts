@@ -15,6 +15,8 @@ export interface GuardTrip {
   receivedBytes: number;
   /** Rows the call had received before the stop. */
   rows: number;
+  /** The largest message the guard let through at the time. */
+  messageLimit: number;
 }
 
 const HEADER_BYTES = 5;
@@ -33,7 +35,9 @@ const DATA_ROW = 0x44; // 'D'
  */
 export class ResultGuard {
   readonly #stream: Duplex;
-  readonly #maxMessageBytes: number;
+  /** No message may be larger than the budget, nor than this floor (an error text may be long). */
+  readonly #messageFloor: number;
+  #maxMessageBytes: number;
   readonly #header = Buffer.alloc(HEADER_BYTES);
   #headerFill = 0;
   #bodyLeft = 0;
@@ -43,19 +47,21 @@ export class ResultGuard {
   #trip: GuardTrip | undefined;
   #onTrip: ((trip: GuardTrip) => void) | undefined;
 
-  private constructor(stream: Duplex, maxMessageBytes: number) {
+  private constructor(stream: Duplex, messageFloor: number) {
     this.#stream = stream;
-    this.#maxMessageBytes = maxMessageBytes;
+    this.#messageFloor = messageFloor;
+    this.#maxMessageBytes = messageFloor;
   }
 
   /**
    * Puts a guard under a connected client: the driver's data listeners are
-   * taken off the socket and fed through the guard.
+   * taken off the socket and fed through the guard. Between calls no message
+   * may be larger than `messageFloor`; during a call, than the call's budget or the floor.
    */
-  static install(client: pg.ClientBase, maxMessageBytes: number): ResultGuard {
+  static install(client: pg.ClientBase, messageFloor: number): ResultGuard {
     // `connection.stream` is pg's socket (a TLS socket after an SSL upgrade); it is not in pg's typings.
     const stream = (client as unknown as { connection: { stream: Duplex } }).connection.stream;
-    const guard = new ResultGuard(stream, maxMessageBytes);
+    const guard = new ResultGuard(stream, messageFloor);
     const driver = stream.listeners('data') as ((chunk: Buffer) => void)[];
     stream.removeAllListeners('data');
     stream.on('data', (chunk: Buffer) => guard.#feed(chunk, driver));
@@ -65,6 +71,7 @@ export class ResultGuard {
   /** Starts counting one call's rows against `budgetBytes`; `onTrip` hears of a stop. */
   arm(budgetBytes: number, onTrip?: (trip: GuardTrip) => void): void {
     this.#budget = budgetBytes;
+    this.#maxMessageBytes = Math.max(budgetBytes, this.#messageFloor);
     this.#receivedBytes = 0;
     this.#rows = 0;
     this.#onTrip = onTrip;
@@ -73,12 +80,18 @@ export class ResultGuard {
   /** Stops counting (between calls only the per-message limit applies). */
   disarm(): void {
     this.#budget = Number.POSITIVE_INFINITY;
+    this.#maxMessageBytes = this.#messageFloor;
     this.#onTrip = undefined;
   }
 
   /** Set once the guard stopped the connection. */
   get trip(): GuardTrip | undefined {
     return this.#trip;
+  }
+
+  /** The largest message the guard lets through now. */
+  get maxMessageBytes(): number {
+    return this.#maxMessageBytes;
   }
 
   /** Row bytes (as sent on the wire) received since `arm`. */
@@ -93,7 +106,7 @@ export class ResultGuard {
       try {
         for (const listener of driver) listener.call(this.#stream, passed);
       } catch {
-        this.#stop({ reason: 'decode', announcedBytes: 0, receivedBytes: this.#receivedBytes, rows: this.#rows });
+        this.#stop({ reason: 'decode', announcedBytes: 0, receivedBytes: this.#receivedBytes, rows: this.#rows, messageLimit: this.#maxMessageBytes });
       }
     }
     if (this.#trip) this.#stream.destroy();
@@ -122,7 +135,7 @@ export class ResultGuard {
       const isRow = this.#header[0] === DATA_ROW;
       const reason = isRow && this.#receivedBytes + size > this.#budget ? 'budget' : size > this.#maxMessageBytes ? 'message' : undefined;
       if (reason) {
-        this.#stop({ reason, announcedBytes: size, receivedBytes: this.#receivedBytes, rows: this.#rows });
+        this.#stop({ reason, announcedBytes: size, receivedBytes: this.#receivedBytes, rows: this.#rows, messageLimit: this.#maxMessageBytes });
         // A header split across chunks was partly passed on already; the driver just never completes it.
         return chunk.subarray(0, Math.max(0, messageStart));
       }

@@ -70,8 +70,8 @@ export interface OperationOptions {
 }
 
 const HEALTH_TTL_MS = 2_000;
-/** No protocol message may be larger than the byte budget, nor than this floor (long error texts). */
-const MIN_MESSAGE_LIMIT = 256 * 1024;
+/** No protocol message may be larger than the call's byte budget, nor than this floor (long error texts). */
+const MESSAGE_FLOOR = 256 * 1024;
 /** Characters kept of a value that is too long. */
 const PREVIEW_CHARS = 1000;
 
@@ -108,6 +108,8 @@ export class PostgresService {
   readonly #typeNames = new Map<number, string>();
   readonly #guards = new WeakMap<pg.ClientBase, ResultGuard>();
   #roleCheck: Promise<RoleInspection> | undefined;
+  /** Why the role was refused, once it was: every call and the readiness say so. */
+  #refusal: string | undefined;
   #health: { at: number; state: Promise<ReadyState> } | undefined;
 
   constructor(options: PostgresServiceOptions) {
@@ -128,7 +130,7 @@ export class PostgresService {
     this.pool.on('error', (error) => options.log.warn({ err: this.scrub(error.message) }, 'an idle database connection failed; it will be replaced'));
     // Every pooled connection reads through a guard, before the driver buffers anything.
     this.pool.on('connect', (client) => {
-      this.#guards.set(client, ResultGuard.install(client, Math.max(options.maxBytes, MIN_MESSAGE_LIMIT)));
+      this.#guards.set(client, ResultGuard.install(client, MESSAGE_FLOOR));
     });
   }
 
@@ -327,7 +329,10 @@ export class PostgresService {
     this.#roleCheck ??= inspectRole(client).then(
       (inspection) => {
         if (inspection.findings.length > 0) {
-          if (!this.#options.allowPrivilegedRole) throw new PostgresError('UNSAFE_ROLE', unsafeRoleMessage(inspection));
+          if (!this.#options.allowPrivilegedRole) {
+            this.#refusal = unsafeRoleMessage(inspection);
+            throw new PostgresError('UNSAFE_ROLE', this.#refusal);
+          }
           this.#options.log.warn(
             { role: inspection.role, privileges: inspection.findings, setting: ALLOW_PRIVILEGED_ROLE_SETTING },
             `${ALLOW_PRIVILEGED_ROLE_SETTING} is set: serving a model with role "${inspection.role}", which has ${inspection.findings.join(', ')}. The model can use these privileges.`,
@@ -405,6 +410,7 @@ export class PostgresService {
 
   async #probe(): Promise<ReadyState> {
     if (this.#options.unavailable !== undefined) return { ok: false, detail: this.#options.unavailable };
+    if (this.#refusal !== undefined) return { ok: false, detail: this.#refusal };
     if (this.#closing.signal.aborted) return { ok: false, detail: 'closing' };
     const probe = new pg.Client({ ...this.#options.connection, connectionTimeoutMillis: this.#options.connectTimeoutMs, application_name: `${this.#options.applicationName}:health` });
     probe.on('error', () => undefined);
