@@ -325,7 +325,7 @@ export class PostgresService {
    * Checks the role of the connection once: a role with privileges past table
    * reading fails every call (and the start) unless the operator allowed it.
    */
-  async #verifyRole(client: pg.ClientBase): Promise<void> {
+  #verifyRole(client: pg.ClientBase): Promise<RoleInspection> {
     this.#roleCheck ??= inspectRole(client).then(
       (inspection) => {
         if (inspection.findings.length > 0) {
@@ -346,7 +346,7 @@ export class PostgresService {
         throw error;
       },
     );
-    await this.#roleCheck;
+    return this.#roleCheck;
   }
 
   /**
@@ -363,8 +363,7 @@ export class PostgresService {
       throw toPostgresError(error, this.#secrets);
     }
     try {
-      await this.#verifyRole(client);
-      return await this.#roleCheck!;
+      return await this.#verifyRole(client);
     } catch (error) {
       throw toPostgresError(error, this.#secrets);
     } finally {

@@ -113,6 +113,20 @@ describe('least privilege at start', () => {
     }
   });
 
+  it('a database unreachable at start is checked on the first call: refused, and not ready', async () => {
+    await db.stop();
+    try {
+      server = await startServer({ DATABASE_URL: db.url, POSTGRES_CONNECT_TIMEOUT: '2s' });
+    } finally {
+      await db.start();
+    }
+    const result = await query('SELECT 1');
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/refuses to start: the database role "postgres" has SUPERUSER/);
+    const readiness = await server.ready();
+    expect(readiness.checks.find((c) => c.plugin === 'postgres')).toMatchObject({ ok: false, detail: expect.stringMatching(/SUPERUSER/) });
+  });
+
   it('starts quietly with the README role', async () => {
     const started = await startLogged({ DATABASE_URL: reader });
     server = started.server;
