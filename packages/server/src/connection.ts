@@ -6,11 +6,38 @@ export type TransportKind = 'stdio' | 'http' | 'in-process' | 'task';
 
 type RequestId = string | number;
 
-interface Tracked {
-  readonly id: RequestId;
-  readonly controller: AbortController;
-  readonly unlink: (() => void) | undefined;
+/** One recorded call: its abort controller, and `done()` to forget it. A class, so no closure is made per call. */
+class TrackedCall {
+  readonly controller = new AbortController();
+  #linked: AbortSignal | undefined;
+
+  constructor(
+    readonly id: RequestId,
+    readonly owner: { forget(call: TrackedCall): void },
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  link(linked: AbortSignal): void {
+    this.#linked = linked;
+    linked.addEventListener('abort', this, { once: true });
+  }
+
+  /** The linked signal aborted (an `EventListener` object: no bound function per call). */
+  handleEvent(): void {
+    this.controller.abort(this.#linked!.reason);
+  }
+
+  /** The call has ended: forget it. */
+  done(): void {
+    this.#linked?.removeEventListener('abort', this);
+    this.owner.forget(this);
+  }
 }
+
+type Tracked = TrackedCall;
 
 /**
  * What owns calls in flight: a stdio connection, an older-protocol HTTP
@@ -59,29 +86,21 @@ export class Connection {
    * its owner closes, or `linked` (e.g. the SDK's request signal) aborts.
    * Call `done()` when the call ends.
    */
-  track(id: RequestId, linked?: AbortSignal): { signal: AbortSignal; done: () => void } {
-    const controller = new AbortController();
-    let unlink: (() => void) | undefined;
-    if (this.#closed) controller.abort(this.#closed);
-    else if (linked?.aborted) controller.abort(linked.reason);
-    else if (linked) {
-      const forward = () => controller.abort(linked.reason);
-      linked.addEventListener('abort', forward, { once: true });
-      unlink = () => linked.removeEventListener('abort', forward);
-    }
-    const entry: Tracked = { id, controller, unlink };
-    const calls = (this.#calls ??= new Set());
+  track(id: RequestId, linked?: AbortSignal): { readonly signal: AbortSignal; done(): void } {
+    const entry = new TrackedCall(id, this);
+    if (this.#closed) entry.controller.abort(this.#closed);
+    else if (linked?.aborted) entry.controller.abort(linked.reason);
+    else if (linked) entry.link(linked);
+    (this.#calls ??= new Set()).add(entry);
     const byId = (this.#byId ??= new Map());
-    calls.add(entry);
     if (!byId.has(id)) byId.set(id, entry);
-    return {
-      signal: controller.signal,
-      done: () => {
-        entry.unlink?.();
-        calls.delete(entry);
-        if (byId.get(id) === entry) byId.delete(id);
-      },
-    };
+    return entry;
+  }
+
+  /** @internal Called by a tracked call's `done()`. */
+  forget(entry: Tracked): void {
+    this.#calls?.delete(entry);
+    if (this.#byId?.get(entry.id) === entry) this.#byId.delete(entry.id);
   }
 
   /** Aborts the call with this id (a `notifications/cancelled`, a disconnect of its HTTP request). */

@@ -8,6 +8,7 @@ import {
   type Server,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import { CancelScope } from '@trellis/concurrency';
 import type { Connection } from './connection.js';
 import type { ProtocolEra, RequestContext } from './context.js';
 import type { Operation } from './middleware.js';
@@ -64,7 +65,9 @@ export function installHandlers(protocol: Server, host: PipelineHost, era: Proto
     connection.served = true;
     const tracked = connection.track(sdk.mcpReq.id, sdk.mcpReq.signal);
     try {
-      return await serveOperation(host, fromSdk(connection, era, operation, target, params, sdk, tracked.signal), new SdkReplyChannel(sdk), owner, async (ctx) => final(ctx));
+      const request = fromSdk(connection, era, operation, target, params, sdk, tracked.signal);
+      const scope = new CancelScope([tracked.signal, host.shutdownSignal]);
+      return await serveOperation(host, request, new SdkReplyChannel(sdk), owner, scope, async (_host, _request, ctx) => final(ctx));
     } finally {
       tracked.done();
     }

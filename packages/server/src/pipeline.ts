@@ -10,7 +10,7 @@ import {
   type InputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { CancelScope, SemaphoreTimeoutError, type Semaphore } from '@trellis/concurrency';
+import { SemaphoreTimeoutError, type CancelScope, type Semaphore } from '@trellis/concurrency';
 import { busyResult, errorResult, ToolCallScope, type ToolCallResult, type ToolRegistry } from '@trellis/tools';
 import type { PromptRegistry } from '@trellis/prompts';
 import type { ResourceRegistry } from '@trellis/resources';
@@ -154,35 +154,38 @@ interface Measure {
   queuedMs: number;
 }
 
+/** The innermost step of an operation (the registry call), given everything it needs so that no closure is made per request. */
+export type OperationStep<R> = (host: PipelineHost, request: OperationRequest, ctx: RequestContext, scope: CancelScope, measure: Measure | undefined) => Promise<R>;
+
 /**
- * Serves one operation: records it on its owner, builds its cancel scope and
- * context, runs middleware around `final`, and tells observers.
+ * Serves one operation in `scope` (its signal follows `request.signal` and
+ * shutdown): builds its context, runs middleware around `step`, and tells
+ * observers. `measure` exists only when an observer listens.
  */
 export async function serveOperation<R>(
   host: PipelineHost,
   request: OperationRequest,
   channel: ReplyChannel,
   owner: string | undefined,
-  final: (ctx: RequestContext, scope: CancelScope, measure: Measure) => Promise<R>,
+  scope: CancelScope,
+  step: OperationStep<R>,
   classify: (result: R) => Pick<OperationEnd, 'outcome' | 'code' | 'error'> = () => ({ outcome: 'result' }),
-  makeScope: (inputs: AbortSignal[]) => CancelScope = (inputs) => new CancelScope(inputs),
 ): Promise<R> {
   const leave = host.enterRequest();
-  const scope = makeScope([request.signal, host.shutdownSignal]);
-  const measure: Measure = { queuedMs: 0 };
   const ends = host.observers.length === 0 ? undefined : observe(host, request, channel);
+  const measure: Measure | undefined = ends ? { queuedMs: 0 } : undefined;
   try {
     const ctx = buildRequestContext({ host, request, channel, scope, owner });
     const middlewares = host.middlewareFor(owner);
     const work =
       middlewares.length === 0
-        ? final(ctx, scope, measure)
-        : (runMiddleware(middlewares, { operation: request.method, target: request.target, params: request.params, request: ctx }, () => final(ctx, scope, measure)) as Promise<R>);
+        ? step(host, request, ctx, scope, measure)
+        : (runMiddleware(middlewares, { operation: request.method, target: request.target, params: request.params, request: ctx }, () => step(host, request, ctx, scope, measure)) as Promise<R>);
     const result = await scope.finish(work);
-    if (ends) report(ends, { ...classify(result), queuedMs: measure.queuedMs });
+    if (ends) report(ends, { ...classify(result), queuedMs: measure!.queuedMs });
     return result;
   } catch (error) {
-    if (ends) report(ends, { outcome: 'error', code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError, error, queuedMs: measure.queuedMs });
+    if (ends) report(ends, { outcome: 'error', code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError, error, queuedMs: measure!.queuedMs });
     throw error;
   } finally {
     leave();
@@ -200,16 +203,11 @@ export async function serveOperation<R>(
 export async function serveToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
   const name = request.target;
   try {
-    const result = await serveOperation(
-      host,
-      request,
-      channel,
-      host.tools.ownerOf(name),
-      (ctx, scope, measure) => callTool(host, ctx, scope, measure, request),
-      classifyToolResult,
-      // The handler's task group follows the tool-call rules (see ToolCallScope).
-      (inputs) => new ToolCallScope<ToolCallResult>(inputs, (failures) => host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error))),
+    // The handler's task group follows the tool-call rules (see ToolCallScope).
+    const scope = new ToolCallScope<ToolCallResult>([request.signal, host.shutdownSignal], (failures) =>
+      host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error)),
     );
+    const result = await serveOperation(host, request, channel, host.tools.ownerOf(name), scope, callTool as OperationStep<ToolCallResult>, classifyToolResult);
     if (isInputRequiredResult(result)) return { kind: 'input_required', result };
     return { kind: 'result', result: result as CallToolResult };
   } catch (error) {
@@ -228,7 +226,7 @@ function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome
   return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
 }
 
-async function callTool(host: PipelineHost, ctx: RequestContext, scope: CancelScope, measure: Measure, request: ToolCallRequest): Promise<ToolCallResult> {
+async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: RequestContext, scope: CancelScope, measure: Measure | undefined): Promise<ToolCallResult> {
   const limiter = host.callLimiter;
   const name = request.target;
   let release = limiter.tryAcquire();
@@ -241,7 +239,7 @@ async function callTool(host: PipelineHost, ctx: RequestContext, scope: CancelSc
       if (error instanceof SemaphoreTimeoutError) return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
       throw error;
     } finally {
-      measure.queuedMs = performance.now() - queuedAt;
+      if (measure) measure.queuedMs = performance.now() - queuedAt;
     }
   }
   try {
