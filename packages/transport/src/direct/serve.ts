@@ -28,6 +28,8 @@ export async function serveFastCall(
 ): Promise<FastAnswer> {
   const params = message.params as { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> };
   const era = connection.era ?? 'legacy';
+  // Held for the call: the connection may drop its protocol object if it closes meanwhile.
+  const protocol = connection.protocol!;
   let meta = params._meta;
   let envelope: Record<string, unknown> | undefined;
   if (meta && era === 'modern') {
@@ -61,7 +63,7 @@ export async function serveFastCall(
   if (tracked.signal.aborted) return { message: undefined, status: 202 };
   switch (outcome.kind) {
     case 'result': {
-      const projected = connection.protocol!.projectCallToolResult(outcome.result, core.tools.describe(params.name)?.outputSchema as Record<string, unknown> | undefined) as Record<string, unknown>;
+      const projected = protocol.projectCallToolResult(outcome.result, core.tools.describe(params.name)?.outputSchema as Record<string, unknown> | undefined) as Record<string, unknown>;
       return { message: { jsonrpc: '2.0', id: message.id, result: era === 'modern' ? encodeModern(projected, core) : projected } as JSONRPCMessage, status: 200 };
     }
     case 'input_required':
