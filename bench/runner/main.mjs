@@ -2,6 +2,8 @@
 // pnpm bench — Trellis against the official SDK baselines, interleaved (A B C, A B C):
 // one warm-up (quick sizes) + three counted repetitions; medians and ratios against each eligible baseline.
 //   node runner/main.mjs [--quick] [--only stdio-legacy,http-modern] [--no-micro] [--readme]
+//                        [--baseline-bundle <dir> [--baseline-label <name>]] [--servers trellis,base] [--reps N]
+// --baseline-bundle runs the bench app built from another commit (its bench/dist) as one more baseline.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -9,13 +11,18 @@ import { httpSuite } from './http.mjs';
 import { killAll } from './procs.mjs';
 import { stdioSuite } from './stdio.mjs';
 import { formatGroups, markdown } from './table.mjs';
-import { GROUPS, targets } from './targets.mjs';
+import { groups as groupsFor, targets } from './targets.mjs';
 
 const root = join(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
-const REPS = 3;
+const option = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const only = option('--only')?.split(',');
+const baselineBundle = option('--baseline-bundle');
+const baselineLabel = option('--baseline-label');
+const serverFilter = option('--servers')?.split(',');
+const REPS = option('--reps') === undefined ? 3 : Number(option('--reps'));
+if (!Number.isInteger(REPS) || REPS < 1) throw new TypeError(`--reps must be a positive integer, got ${option('--reps')}`);
 
 /** Workload sizes: every loop is bounded in count and in time. */
 const SIZES = {
@@ -44,9 +51,10 @@ const log = (message) => process.stderr.write(`[bench] ${message}\n`);
 async function main() {
   const bundle = join(root, 'dist', 'main.js');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build first (pnpm --filter @trellis/bench run build, or root pnpm bench)`);
-  const servers = targets();
+  if (baselineBundle && !existsSync(join(baselineBundle, 'main.js'))) throw new Error(`--baseline-bundle ${baselineBundle} has no main.js: give the bench/dist folder built from the other commit`);
+  const servers = targets({ baselineBundle, ...(baselineLabel && { baselineLabel }) });
   const labels = Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.label]));
-  const groups = GROUPS.filter((g) => !only || only.includes(g.id));
+  const groups = groupsFor({ baseline: baselineBundle !== undefined, servers: serverFilter }).filter((g) => !only || only.includes(g.id));
   const samples = {};
   const failures = [];
   const started = performance.now();
@@ -76,13 +84,15 @@ async function main() {
   const minutes = ((performance.now() - started) / 60_000).toFixed(1);
   const os = await import('node:os');
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
+  const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline${baselineBundle ? ` (Trellis @ ${baselineLabel ?? 'baseline'} = ${baselineBundle})` : ''}; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
   const report = `${head}\n${text}\n${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
   process.stdout.write(`\n${report}`);
   const outDir = join(root, 'results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, quick ? 'quick.md' : 'latest.md'), report);
-  writeFileSync(join(outDir, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify({ quick, node: process.version, rows, samples, failures }, null, 2)}\n`);
+  // A comparison with another commit's bundle is kept apart from the latest full run.
+  const name = baselineBundle ? 'baseline' : quick ? 'quick' : 'latest';
+  writeFileSync(join(outDir, `${name}.md`), report);
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ quick, node: process.version, reps: REPS, baselineBundle, rows, samples, failures }, null, 2)}\n`);
   if (argv.includes('--readme')) writeReadme(report);
   if (failures.length) process.exitCode = 1;
 }

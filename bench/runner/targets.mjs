@@ -4,15 +4,21 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const baseline = (file) => join(root, 'baselines', file);
 
-/** Trellis runs from its built bundle; the baselines from node_modules as plain scripts. */
-export function targets({ nodeArgs = [] } = {}) {
+/**
+ * Trellis runs from its built bundle; the baselines from node_modules as plain scripts.
+ * `baselineBundle`: the `dist/` of this bench built from another commit (a git worktree), run as the
+ * server `base` ("Trellis @ <label>") beside this one, so a change is measured against its parent in one run.
+ */
+export function targets({ nodeArgs = [], baselineBundle, baselineLabel = 'baseline' } = {}) {
   const trellisEnv = { MAX_CONCURRENT_CALLS: '1024' };
+  const trellisAt = (dir, label) => ({
+    label,
+    stdio: { script: join(dir, 'main.js'), args: [], env: trellisEnv, nodeArgs },
+    http: { script: join(dir, 'main.js'), args: ['--transport', 'http', '--port', '0'], env: trellisEnv, nodeArgs },
+  });
   return {
-    trellis: {
-      label: 'Trellis',
-      stdio: { script: join(root, 'dist', 'main.js'), args: [], env: trellisEnv, nodeArgs },
-      http: { script: join(root, 'dist', 'main.js'), args: ['--transport', 'http', '--port', '0'], env: trellisEnv, nodeArgs },
-    },
+    trellis: trellisAt(join(root, 'dist'), 'Trellis'),
+    ...(baselineBundle && { base: trellisAt(baselineBundle, `Trellis @ ${baselineLabel}`) }),
     v1: {
       label: 'SDK v1',
       stdio: { script: baseline('sdk-v1.mjs'), args: ['--stdio'], nodeArgs },
@@ -32,8 +38,17 @@ export function targets({ nodeArgs = [] } = {}) {
 
 /**
  * Groups of runs: each names a transport and era and the servers that run it, Trellis first.
- * The baselines listed are exactly the eligible ones for that group's figures.
+ * The baselines listed are exactly the eligible ones for that group's figures; a baseline bundle
+ * (`base`) is eligible everywhere. `servers` keeps only the named ones (Trellis always).
  */
+export function groups({ baseline = false, servers } = {}) {
+  return GROUPS.map((group) => {
+    const [ours, ...rest] = group.servers;
+    const all = [ours, ...(baseline ? ['base'] : []), ...rest];
+    return { ...group, servers: all.filter((id) => id === ours || !servers || servers.includes(id)) };
+  });
+}
+
 export const GROUPS = [
   { id: 'stdio-legacy', transport: 'stdio', era: 'legacy', title: 'stdio, older protocol (2025-11-25)', servers: ['trellis', 'v1', 'v2s'] },
   { id: 'stdio-modern', transport: 'stdio', era: 'modern', title: 'stdio, 2026-07-28', servers: ['trellis', 'v2s'] },
