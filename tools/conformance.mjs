@@ -116,12 +116,13 @@ function exec(command, args, { env, cwd, timeoutMs }) {
  * there. It installs into a fresh folder next to the target and renames it into
  * place, so concurrent callers (parallel test projects) never see half an install.
  */
-async function ensurePrefix(base, key, { attempts = 2 } = {}) {
+async function ensurePrefix(base, key, { attempts = 2, onInstall = () => {} } = {}) {
   const { spec, name, accept } = PACKAGES[key];
   const prefix = join(base, key);
   const current = installedVersion(prefix, name);
   if (current && accept(current)) return prefix;
   mkdirSync(base, { recursive: true });
+  onInstall(spec);
   let lastOutput = '';
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const staging = mkdtempSync(join(base, `.${key}-`));
@@ -163,13 +164,13 @@ function node22Binary(prefix) {
 /**
  * Installs (once) Node 22 and the MCP Inspector only, for `trellis inspect`,
  * and returns absolute paths: `node` (the Node 22 binary) and `inspector`
- * (the Inspector's launcher script).
- * @param {{ root?: string }} [options]
+ * (the Inspector's launcher script). `onInstall` hears of each package about to be downloaded.
+ * @param {{ root?: string, onInstall?: (spec: string) => void }} [options]
  * @returns {Promise<{ dir: string, node: string, inspector: string }>}
  */
-export async function ensureInspector({ root = ROOT } = {}) {
+export async function ensureInspector({ root = ROOT, onInstall } = {}) {
   const base = conformanceToolsDir(root);
-  const [node22, inspector] = await Promise.all([ensurePrefix(base, 'node22'), ensurePrefix(base, 'inspector')]);
+  const [node22, inspector] = await Promise.all([ensurePrefix(base, 'node22', { onInstall }), ensurePrefix(base, 'inspector', { onInstall })]);
   return { dir: base, node: node22Binary(node22), inspector: binPath(inspector, '@modelcontextprotocol/inspector', 'mcp-inspector') };
 }
 

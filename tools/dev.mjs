@@ -7,6 +7,7 @@
 // last good build keeps answering until a change builds again. A build that
 // builds but does not start is stopped and the previous one started again.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
@@ -50,6 +51,17 @@ async function waitHealthy(base, child) {
   }
 }
 
+/** Fails with a usage error naming the port when something already listens there (its /healthz would fool the start check). */
+function assertPortFree(host, port) {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error) =>
+      reject(new CliError('EXISTS', `${host}:${port} is not free (${error.code ?? error.message}); stop what listens there or pass --port <another>`)),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
+}
+
 function stopProcess(child, retiring) {
   if (child) retiring?.add(child);
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -70,6 +82,7 @@ function stopProcess(child, retiring) {
  */
 export async function dev({ app, port, host = '127.0.0.1', appArgs = [], signal }) {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new CliError('USAGE', `--port must be a whole number from 1 to 65535 (got ${port})`);
+  await assertPortFree(host, port);
   usePnpm();
   const dirs = bundledProjectDirs(app);
   const snapshots = mkdtempSync(join(tmpdir(), `trellis-dev-${app.short}-`));
@@ -89,11 +102,14 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [], signal 
       cwd: app.dir,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
+    let served = false;
     child.on('exit', (code, sig) => {
-      if (!retiring.has(child) && !stopping) say(`build ${snapshot.number} exited (${code ?? sig}); it restarts after the next change that builds`);
+      // A crash while starting is reported by swapTo; this is for one that had been serving.
+      if (served && !retiring.has(child) && !stopping) say(`build ${snapshot.number} exited (${code ?? sig}); it restarts after the next change that builds`);
     });
     server = child;
     await waitHealthy(base, child);
+    served = true;
   };
 
   const swapTo = async (snapshot) => {
@@ -105,8 +121,10 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [], signal 
       say(`build ${snapshot.number} does not start: ${error.message}`);
       await stopProcess(server, retiring);
       if (!previous) return;
-      say(`serving build ${previous.number} again`);
-      await launch(previous).catch((again) => say(`build ${previous.number} does not start either: ${again.message}`));
+      await launch(previous).then(
+        () => say(`serving build ${previous.number} again on ${url}`),
+        (again) => say(`build ${previous.number} does not start either: ${again.message}`),
+      );
       return;
     }
     serving = snapshot;

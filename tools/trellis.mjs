@@ -97,8 +97,8 @@ async function inspectVerb(args) {
   const { positionals } = options(mine, {});
   const app = findProject('app', positionals[0]);
   const bundle = await builtBundle(app);
-  say('preparing Node 22 and the MCP Inspector in .tools/ (once)');
-  const { node, inspector } = await ensureInspector({ root: WORKSPACE_ROOT });
+  // Installed on first use (the Inspector needs Node 22; the workspace runs on 20), then reused.
+  const { node, inspector } = await ensureInspector({ root: WORKSPACE_ROOT, onInstall: (spec) => say(`installing ${spec} into .tools/conformance (first use)`) });
   const mode = cliAt < 0 ? '--web' : '--cli';
   say(`MCP Inspector (${mode.slice(2)}) on ${app.short} over stdio: node ${relative(WORKSPACE_ROOT, bundle)}${mode === '--web' ? '; Ctrl-C stops' : ''}`);
   const child = spawn(node, [inspector, mode, process.execPath, bundle, ...inspectorArgs], { stdio: 'inherit' });

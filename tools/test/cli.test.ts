@@ -207,7 +207,7 @@ describe('trellis install', () => {
 });
 
 describe('trellis dev', () => {
-  it('serves over HTTP, picks up an edit to a tool, and keeps the last good build through a broken edit', async () => {
+  it('serves over HTTP, picks up an edit to a tool, and keeps the last good build through broken edits', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/mcp`;
     const index = join(ws.root, 'packages', 'greetings', 'src', 'index.ts');
@@ -234,10 +234,21 @@ describe('trellis dev', () => {
       await dev.waitFor(/build 3 failed; still serving build 2/, { from: mark, timeoutMs: 90_000 });
       expect(await callOverHttp(url, 'greetings_echo', { text: 'hi' })).toBe('HI');
 
+      // An edit that builds but cannot start: the last good build is started again.
+      mark = dev.output().length;
+      writeFileSync(index, original.replace('setup(scope) {', "setup(scope) {\n      throw new Error('broken at start');"));
+      await dev.waitFor(/build 4 does not start[^]*serving build 2 again/, { from: mark, timeoutMs: 90_000 });
+      expect(await callOverHttp(url, 'greetings_echo', { text: 'hi' })).toBe('HI');
+
       mark = dev.output().length;
       writeFileSync(index, original.replace(echo, "handler: ({ text }) => `${text}!`,"));
-      await dev.waitFor(/serving build 4 of desk/, { from: mark, timeoutMs: 90_000 });
+      await dev.waitFor(/serving build 5 of desk/, { from: mark, timeoutMs: 90_000 });
       expect(await callOverHttp(url, 'greetings_echo', { text: 'hi' })).toBe('hi!');
+
+      // Another server on the port: refused up front, by name.
+      const clash = ws.trellis(['dev', 'desk', '--port', String(port)]);
+      expect(clash.code).toBe(2);
+      expect(clash.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is not free`));
     } finally {
       const code = await dev.stop('SIGINT');
       writeFileSync(index, original);
