@@ -6,9 +6,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { clientConfigPath, CLIENTS, stdioEntry, writeClientEntry } from './client-config.mjs';
-import { ensureInspector } from './conformance.mjs';
-import { dev } from './dev.mjs';
 import { addDefinition, DEFINITION_KINDS, PROJECT_KINDS, scaffoldProject } from './new.mjs';
 import { builtBundle, CliError, findProject, installWorkspace, usePnpm, WORKSPACE_ROOT } from './workspace.mjs';
 
@@ -81,7 +78,19 @@ function pluginFromCwd() {
   return from.split(/[\\/]/)[0];
 }
 
+/**
+ * Loads a module of this command line that needs the workspace's dependencies
+ * (chokidar, jsonc-parser), with a clear word when the set-up has not run yet.
+ */
+async function load(module) {
+  if (!existsSync(join(WORKSPACE_ROOT, 'tools', 'node_modules'))) {
+    throw new CliError('FAILED', 'the workspace is not set up yet: run `npm start` (or `node tools/bootstrap.mjs`) once');
+  }
+  return import(module);
+}
+
 async function devVerb(args) {
+  const { dev } = await load('./dev.mjs');
   const [own, appArgs] = splitForwarded(args);
   const { values, positionals } = options(own, { port: { type: 'string', default: '3000' }, host: { type: 'string', default: '127.0.0.1' } });
   const app = findProject('app', positionals[0]);
@@ -97,6 +106,7 @@ async function inspectVerb(args) {
   const { positionals } = options(mine, {});
   const app = findProject('app', positionals[0]);
   const bundle = await builtBundle(app);
+  const { ensureInspector } = await load('./conformance.mjs');
   // Installed on first use (the Inspector needs Node 22; the workspace runs on 20), then reused.
   const { node, inspector } = await ensureInspector({ root: WORKSPACE_ROOT, onInstall: (spec) => say(`installing ${spec} into .tools/conformance (first use)`) });
   const mode = cliAt < 0 ? '--web' : '--cli';
@@ -112,6 +122,7 @@ async function inspectVerb(args) {
 }
 
 async function installVerb(args) {
+  const { clientConfigPath, CLIENTS, stdioEntry, writeClientEntry } = await load('./client-config.mjs');
   const { values, positionals } = options(args, {
     client: { type: 'string' },
     config: { type: 'string' },
