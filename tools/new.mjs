@@ -6,8 +6,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { camel, definitionTemplates, pluginWiring, templates } from './templates/index.mjs';
 import { CliError, findProject, installWorkspace, listProjects, WORKSPACE_ROOT } from './workspace.mjs';
 
-export const PROJECT_KINDS = /** @type {const} */ (['package', 'plugin', 'app']);
-export const DEFINITION_KINDS = /** @type {const} */ (['tool', 'resource', 'prompt']);
+/** What `new` makes: whole projects, and definitions added to a plugin (one per template). */
+export const PROJECT_KINDS = Object.keys(templates);
+export const DEFINITION_KINDS = Object.keys(definitionTemplates);
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 

@@ -1,13 +1,20 @@
-// File templates for `trellis new`. Each returns { relativePath: content }:
-// `templates` make whole projects (package, plugin, app); `definitionTemplates`
-// add one tool, resource or prompt to an existing plugin, as a file that
-// exports `add<Name><Kind>(scope)` plus its test through a real client.
+// File templates for `trellis new`. `templates` make whole projects (package,
+// plugin, app) as { relativePath: content }; `definitionTemplates` add one
+// tool, resource or prompt to an existing plugin, as a file that exports
+// `add<Name><Kind>(scope)` plus its test through a real client. Each key of
+// either map is a kind `trellis new` accepts: a new template is a new kind.
 
 const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** `word-count` → `wordCount`. */
 export function camel(name) {
   return name.replace(/[-_]([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+
+/** `word-count` → `WordCount`. */
+export function pascal(name) {
+  const c = camel(name);
+  return c.charAt(0).toUpperCase() + c.slice(1);
 }
 
 /** How to add a plugin package to an app: printed by `trellis new plugin` and written in its README. */
@@ -19,12 +26,6 @@ export function pluginWiring(name, fn) {
     '  3. npm run trellis -- setup   (links it; `pnpm install` does the same)',
     `Or start a new app with it:  npm run trellis -- new app <app> --plugins ${name}`,
   ].join('\n');
-}
-
-/** `word-count` → `WordCount`. */
-export function pascal(name) {
-  const c = camel(name);
-  return c.charAt(0).toUpperCase() + c.slice(1);
 }
 
 function libraryFiles({ name, rootRelative, version, dependencies = {}, devDependencies, description }) {
