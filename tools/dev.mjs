@@ -76,11 +76,11 @@ function stopProcess(child, retiring) {
 }
 
 /**
- * Runs the watch–build–serve loop until SIGINT or SIGTERM (or `signal`).
- * @param {{ app: import('./workspace.mjs').Project, port: number, host?: string, appArgs?: string[], signal?: AbortSignal }} options
+ * Runs the watch–build–serve loop until SIGINT or SIGTERM.
+ * @param {{ app: import('./workspace.mjs').Project, port: number, host?: string, appArgs?: string[] }} options
  * @returns {Promise<void>} when stopped
  */
-export async function dev({ app, port, host = '127.0.0.1', appArgs = [], signal }) {
+export async function dev({ app, port, host = '127.0.0.1', appArgs = [] }) {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new CliError('USAGE', `--port must be a whole number from 1 to 65535 (got ${port})`);
   await assertPortFree(host, port);
   usePnpm();
@@ -146,6 +146,7 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [], signal 
       say(serving ? `build ${number} failed; still serving build ${serving.number}` : `build ${number} failed; nothing to serve until a change builds`);
       return;
     }
+    if (stopping) return;
     const dir = join(snapshots, String(number));
     cpSync(join(app.dir, 'dist'), dir, { recursive: true });
     say(`build ${number} ready in ${Date.now() - started} ms`);
@@ -182,13 +183,15 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [], signal 
   await new Promise((resolve) => watcher.once('ready', resolve));
 
   await new Promise((resolve) => {
-    const stop = () => resolve(undefined);
+    // Ctrl-C reaches the app too (same process group): its exit is no news either.
+    const stop = () => {
+      stopping = true;
+      resolve(undefined);
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    signal?.addEventListener('abort', stop, { once: true });
     running = running.then(rebuild);
   });
-  stopping = true;
   clearTimeout(timer);
   await watcher.close();
   await running.catch(() => undefined);
