@@ -7,14 +7,11 @@
 //   node tools/bootstrap.mjs start     build apps/reference and serve it over HTTP on 127.0.0.1
 //   node tools/bootstrap.mjs bench     build and run the benchmarks
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePnpm } from './pnpm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const pinned = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
-const localPnpmDir = join(root, '.tools', 'pnpm');
-const localPnpmBin = join(localPnpmDir, 'node_modules', '.bin');
 
 function log(message) {
   process.stderr.write(`[trellis] ${message}\n`);
@@ -24,26 +21,6 @@ function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
   if (result.error) throw result.error;
   return result.status ?? 1;
-}
-
-function pnpmOnPath() {
-  const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
-  return probe.status === 0 && probe.stdout.trim() === pinned;
-}
-
-function ensurePnpm() {
-  if (pnpmOnPath()) return;
-  if (existsSync(join(localPnpmBin, 'pnpm'))) {
-    const probe = spawnSync(join(localPnpmBin, 'pnpm'), ['--version'], { encoding: 'utf8' });
-    if (probe.status === 0 && probe.stdout.trim() === pinned) {
-      process.env.PATH = `${localPnpmBin}${delimiter}${process.env.PATH}`;
-      return;
-    }
-  }
-  log(`installing pnpm ${pinned} into .tools/pnpm`);
-  const status = run('npm', ['install', '--prefix', localPnpmDir, '--no-audit', '--no-fund', '--loglevel=error', `pnpm@${pinned}`]);
-  if (status !== 0) throw new Error(`could not install pnpm ${pinned} (npm exited ${status})`);
-  process.env.PATH = `${localPnpmBin}${delimiter}${process.env.PATH}`;
 }
 
 function ensureInstall() {
@@ -58,7 +35,7 @@ process.env.NX_NO_CLOUD = 'true';
 process.env.NX_TUI = 'false';
 
 try {
-  ensurePnpm();
+  ensurePnpm(root, { log });
   ensureInstall();
   process.env.PATH = `${join(root, 'node_modules', '.bin')}${delimiter}${process.env.PATH}`;
   switch (task) {

