@@ -4,7 +4,9 @@ import { ToolNameClashError } from '@trellis/tools';
 import { StartupError } from './errors.js';
 import type { Logger } from './logging.js';
 import { prefixName, prefixUri, type AnyPlugin, type PluginScope, type ReadyState } from './plugin.js';
+import type { CoreConfig } from './core-config.js';
 import type { TrellisServer } from './server.js';
+import { createPluginWorkerPool } from './workers.js';
 
 export interface PluginRecord {
   plugin: AnyPlugin;
@@ -64,6 +66,16 @@ export function createScope(server: TrellisServer, record: PluginRecord, config:
     service: (key) => server.serviceFor(owner, key),
     onClose(close) {
       record.closers.push(close);
+    },
+    workers(worker, options) {
+      const size = options.size ?? (config as CoreConfig).WORKER_THREADS;
+      try {
+        const { pool, close } = createPluginWorkerPool(worker, { ...options, size, log });
+        record.closers.push(close);
+        return pool;
+      } catch (error) {
+        throw new StartupError('WORKER_NOT_FOUND', `plugin "${owner}": ${error instanceof Error ? error.message : String(error)}`, owner, { cause: error });
+      }
     },
     readiness(check) {
       record.checks.push(check);
