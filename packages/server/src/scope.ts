@@ -1,3 +1,4 @@
+import { WorkerNotFoundError } from '@trellis/concurrency';
 import { PromptNameClashError } from '@trellis/prompts';
 import { ResourceClashError } from '@trellis/resources';
 import { ToolNameClashError } from '@trellis/tools';
@@ -74,7 +75,8 @@ export function createScope(server: TrellisServer, record: PluginRecord, config:
         record.closers.push(close);
         return pool;
       } catch (error) {
-        throw new StartupError('WORKER_NOT_FOUND', `plugin "${owner}": ${error instanceof Error ? error.message : String(error)}`, owner, { cause: error });
+        if (!(error instanceof WorkerNotFoundError)) throw error;
+        throw new StartupError('WORKER_NOT_FOUND', `plugin "${owner}": ${error.message}`, owner, { cause: error });
       }
     },
     readiness(check) {
