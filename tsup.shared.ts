@@ -1,9 +1,93 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
-/** Library build: ESM + declarations, dependencies left external. */
+/**
+ * Worker modules are declared in a package's package.json, where both builds can see them
+ * (esbuild does not follow `new URL('./x.worker.js', import.meta.url)`):
+ *
+ *   "trellis": { "workers": { "hash-file": "./src/hash-file.worker.ts" } }
+ *
+ * At run time `locateWorker(name, import.meta.url)` (@trellis/concurrency) finds the built
+ * file at `workers/<name>.js` beside the calling module: a library's dist/index.js or an
+ * app's dist/main.js.
+ */
+interface Manifest {
+  name?: string;
+  dependencies?: Record<string, string>;
+  trellis?: { workers?: Record<string, string> };
+}
+
+function readManifest(dir: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
+}
+
+/** The workers a package declares, as tsup entries `workers/<name>` → file. */
+function declaredWorkers(dir: string, manifest: Manifest): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (const [name, file] of Object.entries(manifest.trellis?.workers ?? {})) {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`${join(dir, 'package.json')}: worker name ${JSON.stringify(name)} must be lower-case letters, digits and dashes`);
+    const source = resolve(dir, file);
+    // A published package ships dist/ only: bundle its built worker instead.
+    const built = join(dir, 'dist', 'workers', `${name}.js`);
+    const entry = existsSync(source) ? source : built;
+    if (!existsSync(entry)) throw new Error(`${manifest.name ?? dir} declares worker "${name}" as ${file}, but neither it nor ${built} exists`);
+    entries[`workers/${name}`] = entry;
+  }
+  return entries;
+}
+
+/** Where a dependency of the package in `fromDir` lives (pnpm links it under node_modules). */
+function dependencyDir(fromDir: string, name: string): string | undefined {
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Every worker declared by the app's runtime dependencies (transitively), and where the
+ * pool library (piscina) lives if any package uses it. Two packages declaring the same
+ * worker name would overwrite each other's file: that stops the build.
+ */
+function workersOfApp(appDir: string): { entries: Record<string, string>; piscinaDir: string | undefined } {
+  const entries: Record<string, string> = {};
+  const owners = new Map<string, string>();
+  const seen = new Set<string>();
+  let piscinaDir: string | undefined;
+  const visit = (dir: string) => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    const manifest = readManifest(dir);
+    for (const [entry, file] of Object.entries(declaredWorkers(dir, manifest))) {
+      const owner = manifest.name ?? dir;
+      const other = owners.get(entry);
+      if (other !== undefined && other !== owner) throw new Error(`worker "${entry.slice('workers/'.length)}" is declared by both ${other} and ${owner}: rename one`);
+      owners.set(entry, owner);
+      entries[entry] = file;
+    }
+    for (const name of Object.keys(manifest.dependencies ?? {})) {
+      const found = dependencyDir(dir, name);
+      if (!found) continue;
+      if (name === 'piscina') piscinaDir ??= found;
+      visit(found);
+    }
+  };
+  visit(appDir);
+  return { entries, piscinaDir };
+}
+
+/** Library build: ESM + declarations, dependencies left external; each declared worker as dist/workers/<name>.js. */
 export function libraryBuild(overrides: Options = {}) {
+  const dir = process.cwd();
+  const workers = declaredWorkers(dir, readManifest(dir));
+  const { entry = { index: 'src/index.ts' }, ...rest } = overrides;
+  const hasWorkers = Object.keys(workers).length > 0;
+  if (hasWorkers && (Array.isArray(entry) || typeof entry !== 'object')) throw new Error('libraryBuild: give `entry` as an object when the package declares workers');
   return defineConfig({
-    entry: ['src/index.ts'],
+    entry: hasWorkers ? { ...(entry as Record<string, string>), ...workers } : entry,
     format: ['esm'],
     target: 'node20',
     platform: 'node',
@@ -11,19 +95,40 @@ export function libraryBuild(overrides: Options = {}) {
     clean: true,
     // tsup 8.5's d.ts build on TypeScript 6 needs this (TS5101).
     // Dependencies are built first (^build): read their declarations, not their sources.
-    dts: { compilerOptions: { ignoreDeprecations: '6.0', customConditions: [] } },
-    ...overrides,
+    // Workers are loaded by path, never imported: they need no declarations.
+    dts: { ...(hasWorkers && { entry }), compilerOptions: { ignoreDeprecations: '6.0', customConditions: [] } },
+    ...rest,
   });
 }
+
+/** The shebang and the CommonJS globals an ESM bundle of CommonJS code (pino, pg, piscina) needs. */
+const BANNER = [
+  '#!/usr/bin/env node',
+  "import { createRequire as __trellisCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __trellisFileURLToPath } from 'node:url';",
+  "import { dirname as __trellisDirname } from 'node:path';",
+  'const require = __trellisCreateRequire(import.meta.url);',
+  'const __filename = __trellisFileURLToPath(import.meta.url);',
+  'const __dirname = __trellisDirname(__filename);',
+].join('\n');
 
 /**
  * App build: one self-contained ESM file with every dependency bundled, so that
  * `dist/` copied alone runs with only Node. CommonJS dependencies (pino, pg)
  * need `require`, which ESM lacks: the banner provides it.
+ *
+ * Worker threads load files of their own, so the build also ships, with no per-app setting:
+ * every worker the app's packages declare, as `dist/workers/<name>.js`, and piscina's own
+ * worker script as `dist/worker.js` (piscina, bundled into main.js, starts its threads from
+ * `__dirname/worker.js`). Piscina's optional native helper (`@napi-rs/nice`, only used to
+ * lower thread priority) stays out: piscina loads it in a try and does without.
  */
 export function appBuild(overrides: Options = {}) {
+  const { entries: workers, piscinaDir } = workersOfApp(process.cwd());
+  const needsPool = Object.keys(workers).length > 0 && piscinaDir !== undefined;
+  const piscinaWorker = needsPool ? join(dirname(createRequire(join(piscinaDir, 'package.json')).resolve('piscina')), 'worker.js') : undefined;
   return defineConfig({
-    entry: { main: 'src/main.ts' },
+    entry: { main: 'src/main.ts', ...workers, ...(piscinaWorker && { worker: piscinaWorker }) },
     format: ['esm'],
     target: 'node20',
     platform: 'node',
@@ -33,21 +138,13 @@ export function appBuild(overrides: Options = {}) {
     dts: false,
     noExternal: [/.*/],
     esbuildOptions(options) {
+      // noExternal would pull it in; esbuild's own list is checked after tsup's plugin.
+      options.external = [...(options.external ?? []), '@napi-rs/nice'];
       // esbuild adds import/require by how a module is loaded; naming 'import' here would hand
       // require() calls the ESM build of a dual package (pg-pool breaks that way).
       options.conditions = ['@trellis/source', 'node'];
     },
-    banner: {
-      js: [
-        '#!/usr/bin/env node',
-        "import { createRequire as __trellisCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __trellisFileURLToPath } from 'node:url';",
-        "import { dirname as __trellisDirname } from 'node:path';",
-        'const require = __trellisCreateRequire(import.meta.url);',
-        'const __filename = __trellisFileURLToPath(import.meta.url);',
-        'const __dirname = __trellisDirname(__filename);',
-      ].join('\n'),
-    },
+    banner: { js: BANNER },
     ...overrides,
   });
 }

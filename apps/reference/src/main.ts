@@ -12,6 +12,6 @@ void run({
   name: 'trellis-reference',
   version: pkg.version,
   description:
-    'The Trellis reference server: add_numbers, search over a local corpus, server_dashboard, sandboxed file resources, config://settings and the code_review prompt.',
+    'The Trellis reference server: add_numbers, search over a local corpus (re-indexed when it changes), hash_file on a worker thread, server_dashboard, sandboxed file resources, config://settings and the code_review prompt.',
   plugins: [files({ roots: [shipped('samples')] }), search({ paths: [shipped('corpus')] }), ...referencePlugins()],
 });

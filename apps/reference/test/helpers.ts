@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AppClient } from '@trellis/testing/apps';
@@ -20,7 +22,16 @@ export const SERVER_ENV = { LOG_LEVEL: 'warn', NO_COLOR: '1', REQUEST_STATE_SECR
  */
 export async function exerciseReferenceServer(client: AppClient, dist = DIST): Promise<void> {
   const { tools } = await client.listTools();
-  expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['add_numbers', 'search', 'server_dashboard']));
+  expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['add_numbers', 'hash_file', 'search', 'server_dashboard']));
+
+  // CPU work on a worker thread, from the worker file the bundle ships in dist/workers/.
+  const cities = join(dist, 'samples', 'data', 'cities.csv');
+  const hashed = await client.callTool({ name: 'hash_file', arguments: { path: cities } });
+  expect(hashed.structuredContent).toEqual({
+    uri: pathToFileURL(cities).href,
+    sha256: createHash('sha256').update(readFileSync(cities)).digest('hex'),
+    bytes: readFileSync(cities).length,
+  });
 
   const sum = await client.callTool({ name: 'add_numbers', arguments: { a: 2, b: 40 } });
   expect(sum.structuredContent).toEqual({ sum: 42 });

@@ -22,6 +22,13 @@ describe('the MCP Inspector CLI (2.12, on Node 22) against the bundle', () => {
     expect((json.tools as { name: string }[]).map((t) => t.name)).toEqual(expect.arrayContaining(['add_numbers', 'search', 'server_dashboard']));
   }, 120_000);
 
+  it('finds nothing to flag in any tool schema with --strict (server_dashboard included)', async () => {
+    const { code, json, stderr } = await stdio('--method', 'tools/list', '--strict');
+    expect(code, stderr).toBe(0);
+    expect((json.tools as { name: string }[]).map((t) => t.name)).toEqual(expect.arrayContaining(['hash_file', 'server_dashboard']));
+    expect(stderr).not.toMatch(/warning|error/i);
+  }, 120_000);
+
   it('calls add_numbers and search over stdio', async () => {
     const sum = await stdio('--method', 'tools/call', '--tool-name', 'add_numbers', '--tool-arg', 'a=2', '--tool-arg', 'b=3');
     expect(sum.json.structuredContent).toEqual({ sum: 5 });

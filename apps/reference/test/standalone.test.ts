@@ -9,8 +9,9 @@ const copy = copyDistAlone(DIST, 'trellis-reference-alone-');
 afterAll(() => copy.remove());
 
 describe('dist/ copied alone into an empty folder', () => {
-  it('holds only the bundle and the assets it loads', () => {
-    expect(readdirSync(copy.dist).sort()).toEqual(['corpus', 'main.js', 'samples']);
+  it('holds only the bundle and the files it loads: assets, the declared workers and the pool library\'s worker', () => {
+    expect(readdirSync(copy.dist).sort()).toEqual(['corpus', 'main.js', 'samples', 'worker.js', 'workers']);
+    expect(readdirSync(join(copy.dist, 'workers'))).toEqual(['hash-file.js']);
   });
 
   it('runs with only Node over stdio: search answers from the shipped corpus and FILES_ROOT defaults to the shipped samples', async () => {

@@ -82,6 +82,47 @@ export class WorkerCrashError extends Error {
 }
 
 /**
+ * A worker pool cannot start its workers: the worker module (or the pool library's own worker
+ * script) is missing, or the module throws while it loads. Piscina stops starting workers after
+ * such a failure, so every task of the pool, queued or new, rejects with this error instead of
+ * waiting forever; `cause` holds what the worker reported.
+ *
+ * @example
+ * if (error instanceof WorkerStartError) logger.error({ err: error.cause, pool: error.poolName }, 'worker cannot start');
+ */
+export class WorkerStartError extends Error {
+  readonly code = 'WORKER_START_FAILED' as const;
+  readonly poolName: string;
+
+  constructor(poolName: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(`worker pool "${poolName}" cannot start a worker: ${detail}`, { cause });
+    this.name = 'WorkerStartError';
+    this.poolName = poolName;
+  }
+}
+
+/**
+ * A declared worker module could not be found where builds put it (see `locateWorker`).
+ *
+ * @example
+ * if (error instanceof WorkerNotFoundError) console.error(error.tried);
+ */
+export class WorkerNotFoundError extends Error {
+  readonly code = 'WORKER_NOT_FOUND' as const;
+  readonly worker: string;
+  /** The files looked for, in order. */
+  readonly tried: readonly string[];
+
+  constructor(worker: string, tried: readonly string[], hint: string) {
+    super(`worker "${worker}" not found (looked for ${tried.join(', ')}); ${hint}`);
+    this.name = 'WorkerNotFoundError';
+    this.worker = worker;
+    this.tried = tried;
+  }
+}
+
+/**
  * A primitive was used after it closed: spawning into a finished `TaskGroup`, into
  * `BackgroundTasks` after `drain()` began, or running on a closed `WorkerPool`.
  *

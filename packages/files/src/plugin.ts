@@ -1,7 +1,8 @@
 import { defineConfig, env } from '@trellis/config';
-import { fileResources } from '@trellis/resources/files';
+import { fileOpener, fileResources } from '@trellis/resources/files';
 import { definePlugin, serviceKey, type ServiceKey } from '@trellis/server';
 import { realpathSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { FilesError } from './errors.js';
 import { summarizeRoot, type FilesSummary } from './summary.js';
 
@@ -13,6 +14,12 @@ export interface FilesService {
   readonly maxBytes: number;
   /** Counts and sizes per root; pass a signal to stop a long walk. `maxEntries` caps each root's walk (default 50 000). */
   summarize(options?: { signal?: AbortSignal; maxEntries?: number }): Promise<FilesSummary>;
+  /**
+   * Opens a `file:///…` URI under the roots for reading, refusing what the resources refuse
+   * (outside the roots, symlinks out, not a regular file) with a `FileAccessError`; no size
+   * limit (for work on a whole file that does not return it, like hashing). Close the handle.
+   */
+  open(uri: string): Promise<FileHandle>;
 }
 
 /**
@@ -67,9 +74,11 @@ export function files(options: FilesPluginOptions = {}) {
       }
       scope.resources.template(template);
       const roots = given.map((root) => realpathSync(root));
+      const open = fileOpener({ roots: [...given] });
       scope.provide(filesServiceKey, {
         roots,
         maxBytes,
+        open,
         async summarize({ signal, maxEntries = DEFAULT_MAX_ENTRIES } = {}) {
           const perRoot = await Promise.all(roots.map((root) => summarizeRoot(root, maxBytes, maxEntries, signal)));
           const totals = { files: 0, directories: 0, bytes: 0 };

@@ -35,7 +35,10 @@ describe.each(['legacy', 'modern'] as const)('reference plugins through a real c
   let connection: Awaited<ReturnType<typeof connectInProcess>>;
   beforeAll(async () => {
     server = serverWith({
-      slow: ({ signal }) => sleep(60_000, { signal }),
+      slow: async ({ signal }) => {
+        await sleep(60_000, { signal });
+        return {};
+      },
       broken: () => {
         throw new Error('the sensor is unplugged');
       },
@@ -128,7 +131,7 @@ describe('reference plugins set-up', () => {
   });
 
   it('refuses an extra source that shadows a built-in one or is not a function', () => {
-    expect(() => serverDashboard({ sources: { os: () => 1 } })).toThrow(/source "os" is built in/);
+    expect(() => serverDashboard({ sources: { os: () => ({}) } })).toThrow(/source "os" is built in/);
     expect(() => serverDashboard({ sources: { x: 1 as unknown as DashboardSource } })).toThrow(/must be a function/);
   });
 });

@@ -30,6 +30,8 @@ export interface LoadOptions {
   /** Larger files are skipped (and reported). */
   maxFileBytes: number;
   signal?: AbortSignal;
+  /** Called after each file is read (or skipped), with how many of how many are done. */
+  onFile?: (done: number, total: number) => void;
 }
 
 const DEFAULT_EXTENSIONS = ['.md', '.markdown', '.mdx', '.txt'];
@@ -42,27 +44,22 @@ const SKIPPED_DIRS = new Set(['node_modules']);
  * naming it; an unreadable or oversized file is skipped and reported.
  */
 export async function loadCorpus(roots: readonly string[], options: LoadOptions): Promise<{ documents: SourceDocument[]; skipped: SkippedFile[] }> {
-  if (roots.length === 0) throw new SearchError('NO_PATHS', 'SEARCH_PATHS is empty: give one or more directories of markdown files to index');
-  const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase()));
-  const labels = rootLabels(roots);
-  const files: { root: string; label: string; file: string }[] = [];
-  for (const [index, given] of roots.entries()) {
-    const root = resolve(given);
-    const info = await stat(root).catch(() => undefined);
-    if (!info?.isDirectory()) throw new SearchError('PATH_MISSING', `SEARCH_PATHS: ${JSON.stringify(given)} is not a directory`, given);
-    for (const file of await walk(root, extensions, options.signal)) files.push({ root, label: labels[index]!, file });
-  }
+  const files = await listCorpus(roots, options);
   const skipped: SkippedFile[] = [];
+  let done = 0;
   const { ok, failed } = await settleAll(
-    files.map(({ root, label, file }) => async () => {
-      const rel = relative(root, file).split(sep).join('/');
-      const path = label ? `${label}/${rel}` : rel;
-      const info = await stat(file);
-      if (info.size > options.maxFileBytes) {
-        skipped.push({ path, reason: `larger than ${options.maxFileBytes} bytes` });
-        return undefined;
+    files.map(({ path, file }) => async () => {
+      try {
+        const info = await stat(file);
+        if (info.size > options.maxFileBytes) {
+          skipped.push({ path, reason: `larger than ${options.maxFileBytes} bytes` });
+          return undefined;
+        }
+        return parseDocument(path, file, await readFile(file, 'utf8'), info.mtime, info.size);
+      } finally {
+        done += 1;
+        options.onFile?.(done, files.length);
       }
-      return parseDocument(path, file, await readFile(file, 'utf8'), info.mtime, info.size);
     }),
     { concurrency: 16, ...(options.signal && { signal: options.signal }) },
   );
@@ -70,6 +67,46 @@ export async function loadCorpus(roots: readonly string[], options: LoadOptions)
   const documents = ok.map((r) => r.value).filter((d): d is SourceDocument => d !== undefined);
   documents.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { documents, skipped };
+}
+
+/**
+ * What the corpus looks like on disk, cheaply: every file's path, size and modification
+ * time. Two equal fingerprints mean nothing to re-index.
+ */
+export async function corpusFingerprint(roots: readonly string[], options: Pick<LoadOptions, 'extensions' | 'signal'> = {}): Promise<string> {
+  const files = await listCorpus(roots, options);
+  const parts = await Promise.all(
+    files.map(async ({ file }) => {
+      const info = await stat(file).catch(() => undefined);
+      return `${file}\0${info?.size ?? -1}\0${info?.mtimeMs ?? -1}`;
+    }),
+  );
+  return parts.join('\n');
+}
+
+/**
+ * The files under the roots, each once: when roots nest (or repeat), a file belongs to
+ * the first root listed that holds it.
+ */
+async function listCorpus(roots: readonly string[], options: Pick<LoadOptions, 'extensions' | 'signal'>): Promise<{ path: string; file: string }[]> {
+  if (roots.length === 0) throw new SearchError('NO_PATHS', 'SEARCH_PATHS is empty: give one or more directories of markdown files to index');
+  const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase()));
+  const labels = rootLabels(roots);
+  const seen = new Set<string>();
+  const files: { path: string; file: string }[] = [];
+  for (const [index, given] of roots.entries()) {
+    const root = resolve(given);
+    const info = await stat(root).catch(() => undefined);
+    if (!info?.isDirectory()) throw new SearchError('PATH_MISSING', `SEARCH_PATHS: ${JSON.stringify(given)} is not a directory`, given);
+    const label = labels[index]!;
+    for (const file of await walk(root, extensions, options.signal)) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const rel = relative(root, file).split(sep).join('/');
+      files.push({ path: label ? `${label}/${rel}` : rel, file });
+    }
+  }
+  return files;
 }
 
 /** With one root, paths are relative to it; with several, each is prefixed by its root's (unique) name. */

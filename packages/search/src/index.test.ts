@@ -11,9 +11,11 @@ describe('tokenize', () => {
     expect(tokenize('The TaskGroup of café_owners')).toEqual(['task', 'group', 'cafe', 'owner']);
   });
 
-  it('stems plurals and -ing/-ed forms lightly', () => {
-    expect(['servers', 'queries', 'running', 'stopped', 'boxes'].map(stem)).toEqual(['server', 'query', 'run', 'stop', 'box']);
+  it('stems plurals and -ing/-ed forms (Porter), so "tomato" meets "Tomatoes"', () => {
+    expect(['servers', 'queries', 'running', 'stopped', 'boxes'].map(stem)).toEqual(['server', 'queri', 'run', 'stop', 'box']);
+    expect(stem('tomatoes')).toBe(stem('tomato'));
     expect(stem('bus')).toBe('bus');
+    expect(stem('v2')).toBe('v2');
   });
 });
 
@@ -55,6 +57,11 @@ describe('SearchIndex', () => {
     expect(index.search('stripes', { filters: { tags: ['ZOO'] } }).total).toBe(1);
     expect(index.search('stripes', { filters: { tags: ['zoo', 'other'] } }).total).toBe(0);
     expect(index.search('semaphore', { limit: 1 })).toMatchObject({ total: 2, hits: [{ path: 'a.md' }] });
+  });
+
+  it('finds "tomato" in a document about "Tomatoes"', () => {
+    const veg = new SearchIndex([doc('t.md', '# Tomatoes\n\nGrowing tomatoes in pots.'), doc('p.md', '# Potatoes\n\nNothing red.')]);
+    expect(veg.search('tomato').hits.map((h) => h.path)).toEqual(['t.md']);
   });
 
   it('answers nothing for a query of stop words only', () => {

@@ -1,9 +1,11 @@
+import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Semaphore, sleep } from '@trellis/concurrency';
 import { defineConfig, env } from '@trellis/config';
 import { definePlugin, ResourceNotFoundError, resourceLink, serviceKey, text, type ServiceKey } from '@trellis/server';
 import { z } from 'zod';
 import { SearchIndex, type IndexStats, type SearchOptions, type SearchResults } from './bm25.js';
-import { loadCorpus, type SkippedFile } from './corpus.js';
+import { corpusFingerprint, loadCorpus, type SkippedFile } from './corpus.js';
 
 /** Figures about the built index and how it was built. */
 export interface SearchStats extends IndexStats {
@@ -15,10 +17,38 @@ export interface SearchStats extends IndexStats {
   buildMs: number;
 }
 
+/** How far a re-index has come: files read of files found. */
+export interface ReindexProgress {
+  done: number;
+  total: number;
+}
+
+/** Options of {@link SearchIndexService.reindex}. */
+export interface ReindexOptions {
+  /** Aborting stops the re-index; the index in use stays as it was. */
+  signal?: AbortSignal;
+  /** Called as files are read. */
+  onProgress?: (progress: ReindexProgress) => void;
+}
+
+/** What a re-index did. */
+export interface ReindexReport {
+  documents: number;
+  /** Paths added, removed or changed since the index it replaced. */
+  changed: string[];
+  buildMs: number;
+}
+
 /** What the search plugin offers other plugins (see `searchIndexKey`). */
 export interface SearchIndexService {
   stats(): SearchStats;
   search(query: string, options?: SearchOptions): SearchResults;
+  /**
+   * Reads the roots again and swaps in a fresh index (one re-index at a time; searches
+   * keep using the old index until the new one is whole).
+   * @example await scope.service(searchIndexKey).reindex({ signal: ctx.signal, onProgress: ({ done, total }) => ctx.progress(done, total) });
+   */
+  reindex(options?: ReindexOptions): Promise<ReindexReport>;
 }
 
 /**
@@ -43,10 +73,18 @@ function configSchema(defaultPaths: string[]) {
       .describe('Directories of markdown/text documents indexed at start-up (comma-separated)'),
     // 2 MiB: far larger than any hand-written document; bigger files are usually generated data.
     SEARCH_MAX_FILE_BYTES: env.number({ int: true, min: 1 }).default(MAX_FILE_BYTES).describe('Files larger than this are not indexed (bytes)'),
+    // 30 s: edits show up in search within half a minute; a scan of sizes and dates is cheap.
+    SEARCH_REINDEX_INTERVAL_MS: env
+      .number({ int: true, min: 0 })
+      .default(30_000)
+      .describe('How often to look for changed files under SEARCH_PATHS and re-index if any changed (ms; 0 = never)'),
   });
 }
 
-const isoInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+const isoInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
+  error: (issue) =>
+    `expected an ISO 8601 date like 2026-01-31 or a date-time with an offset like 2026-01-31T09:30:00Z, got ${JSON.stringify(issue.input)}`,
+});
 
 const searchInput = z.object({
   query: z
@@ -89,9 +127,10 @@ const DOC_URI = 'search://docs/';
 
 /**
  * Full-text search over local markdown documents: a BM25 index built at
- * start-up from SEARCH_PATHS (default: `options.paths`), the `search` tool,
+ * start-up from SEARCH_PATHS (default: `options.paths`) and rebuilt when files
+ * there change (checked every SEARCH_REINDEX_INTERVAL_MS), the `search` tool,
  * the indexed documents as `search://docs/{+path}` resources, and the index
- * statistics as a service (`searchIndexKey`).
+ * (statistics, search, re-index) as a service (`searchIndexKey`).
  * @example
  * run({ name: 'docs', version: '1.0.0', plugins: [search({ paths: ['./docs'] })] });
  */
@@ -100,18 +139,61 @@ export function search(options: SearchPluginOptions = {}) {
     name: 'search',
     config: configSchema(options.paths ?? []),
     async setup(scope) {
-      const started = performance.now();
-      const { documents, skipped } = await loadCorpus(scope.config.SEARCH_PATHS, { maxFileBytes: scope.config.SEARCH_MAX_FILE_BYTES });
-      const index = new SearchIndex(documents);
-      const stats: SearchStats = {
-        ...index.stats(),
-        roots: [...scope.config.SEARCH_PATHS],
-        skipped,
-        builtAt: new Date().toISOString(),
-        buildMs: Math.round(performance.now() - started),
+      const roots = scope.config.SEARCH_PATHS;
+      const maxFileBytes = scope.config.SEARCH_MAX_FILE_BYTES;
+      const build = async (options: ReindexOptions) => {
+        const started = performance.now();
+        const fingerprint = await corpusFingerprint(roots, { ...(options.signal && { signal: options.signal }) });
+        const { documents, skipped } = await loadCorpus(roots, {
+          maxFileBytes,
+          ...(options.signal && { signal: options.signal }),
+          ...(options.onProgress && { onFile: (done: number, total: number) => options.onProgress!({ done, total }) }),
+        });
+        const index = new SearchIndex(documents);
+        const stats: SearchStats = {
+          ...index.stats(),
+          roots: [...roots],
+          skipped,
+          builtAt: new Date().toISOString(),
+          buildMs: Math.round(performance.now() - started),
+        };
+        return { index, stats, fingerprint };
       };
-      scope.log.info({ documents: stats.documents, terms: stats.terms, buildMs: stats.buildMs, skipped: skipped.length }, 'search index built');
-      scope.provide(searchIndexKey, { stats: () => stats, search: (query, opts) => index.search(query, opts) });
+      let current = await build({});
+      scope.log.info({ documents: current.stats.documents, terms: current.stats.terms, buildMs: current.stats.buildMs, skipped: current.stats.skipped.length }, 'search index built');
+
+      // One re-index at a time: the periodic one and one asked for by a plugin never overlap.
+      const oneAtATime = new Semaphore(1);
+      const reindex = async (options: ReindexOptions = {}): Promise<ReindexReport> => {
+        const release = await oneAtATime.acquire({ ...(options.signal && { signal: options.signal }) });
+        try {
+          const previous = current.index;
+          const next = await build(options);
+          options.signal?.throwIfAborted();
+          current = next;
+          const changed = changedPaths(previous, next.index);
+          for (const path of changed) if (next.index.document(path)) scope.resources.notifyUpdated(docUri(path));
+          scope.log.info({ documents: next.stats.documents, changed: changed.length, buildMs: next.stats.buildMs }, 'search index rebuilt');
+          return { documents: next.stats.documents, changed, buildMs: next.stats.buildMs };
+        } finally {
+          release();
+        }
+      };
+      scope.provide(searchIndexKey, { stats: () => current.stats, search: (query, opts) => current.index.search(query, opts), reindex });
+
+      const intervalMs = scope.config.SEARCH_REINDEX_INTERVAL_MS;
+      if (intervalMs > 0) {
+        // A periodic job owned by the plugin: started here, stopped (and awaited) at close.
+        const stop = new AbortController();
+        const loop = watchForChanges(intervalMs, stop.signal, async (signal) => {
+          const fingerprint = await corpusFingerprint(roots, { signal });
+          if (fingerprint !== current.fingerprint) await reindex({ signal });
+        }, (error) => scope.log.warn({ err: error }, 'search re-index failed; the previous index stays in use'));
+        scope.onClose(async () => {
+          stop.abort(new Error('the server is shutting down'));
+          await loop;
+        });
+      }
 
       scope.tools.add({
         name: 'search',
@@ -123,7 +205,7 @@ export function search(options: SearchPluginOptions = {}) {
         output: searchOutput,
         annotations: { readOnlyHint: true, openWorldHint: false },
         handler(args) {
-          const results = index.search(args.query, {
+          const results = current.index.search(args.query, {
             limit: args.limit,
             sortBy: args.sort_by,
             filters: {
@@ -134,7 +216,7 @@ export function search(options: SearchPluginOptions = {}) {
           });
           const hits = results.hits.map((hit) => ({ ...hit, uri: docUri(hit.path) }));
           return {
-            content: [text(describeResults(args.query, args.sort_by, results.total, hits)), ...hits.map((h) => resourceLink(h.uri, h.path, { title: h.title, mimeType: 'text/markdown' }))],
+            content: [text(describeResults(args.query, args.sort_by, results.total, hits)), ...hits.map((h) => resourceLink(h.uri, h.path, { title: h.title, mimeType: mimeTypeOf(h.path) }))],
             structuredContent: { query: args.query, sort_by: args.sort_by, total: results.total, results: hits },
           };
         },
@@ -146,17 +228,47 @@ export function search(options: SearchPluginOptions = {}) {
         title: 'Indexed documents',
         description: 'The documents the search tool indexed, by the path it reports',
         mimeType: 'text/markdown',
-        complete: { path: (value) => index.paths().filter((p) => p.startsWith(value)).slice(0, 100) },
-        list: () => index.paths().map((path) => ({ uri: docUri(path), name: path, title: index.document(path)!.title, mimeType: 'text/markdown' })),
+        complete: { path: (value) => current.index.paths().filter((p) => p.startsWith(value)).slice(0, 100) },
+        list: () =>
+          current.index.paths().map((path) => ({ uri: docUri(path), name: path, title: current.index.document(path)!.title, mimeType: mimeTypeOf(path) })),
         read(uri, variables) {
           const path = String(variables.path ?? '');
-          const doc = index.document(path);
+          const doc = current.index.document(path);
           if (!doc) throw new ResourceNotFoundError(uri, `No indexed document at ${uri}; use the search tool to find one`);
-          return [{ uri, mimeType: 'text/markdown', text: doc.body }];
+          return [{ uri, mimeType: mimeTypeOf(path), text: doc.body }];
         },
       });
     },
   });
+}
+
+/** Plain text stays plain text; everything else the corpus holds is markdown. */
+function mimeTypeOf(path: string): string {
+  return extname(path).toLowerCase() === '.txt' ? 'text/plain' : 'text/markdown';
+}
+
+/** Documents added, removed or whose text changed between two indexes. */
+function changedPaths(before: SearchIndex, after: SearchIndex): string[] {
+  const changed = new Set<string>();
+  for (const path of after.paths()) if (before.document(path)?.body !== after.document(path)!.body) changed.add(path);
+  for (const path of before.paths()) if (!after.document(path)) changed.add(path);
+  return [...changed].sort();
+}
+
+/**
+ * Runs `check` every `intervalMs` until `signal` aborts (the seeds' `while True: await
+ * asyncio.sleep(...)` clean-up loop, with a way out). A failed check is reported and the
+ * loop goes on; resolves once stopped, never rejects.
+ */
+async function watchForChanges(intervalMs: number, signal: AbortSignal, check: (signal: AbortSignal) => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await sleep(intervalMs, { signal });
+      await check(signal);
+    } catch (error) {
+      if (!signal.aborted) onError(error);
+    }
+  }
 }
 
 /** `search://docs/<path>`, each path segment percent-encoded. */

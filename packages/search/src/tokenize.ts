@@ -1,3 +1,5 @@
+import { stemmer as porterStem } from 'stemmer';
+
 /**
  * Words so common in English prose and docs that they say nothing about a
  * document; dropping them keeps scores about the words that matter.
@@ -13,29 +15,18 @@ const STOP_WORDS = new Set(
 const WORD = /[\p{L}\p{N}]+/gu;
 
 /**
- * A light suffix stripper (plural, -ing, -ed, -ly): enough that "servers",
- * "serving" and "served" meet "server" often, without a stemmer's surprises.
- * Short words are left alone.
+ * The Porter stemmer (the `stemmer` package): "tomatoes" meets "tomato", "servers" and
+ * "serving" meet "server", as a search user expects. Words with digits are left alone
+ * (version numbers, ids), and so are words of three letters or fewer ("bus", "gas").
  */
 export function stem(word: string): string {
   if (word.length <= 3 || /\d/.test(word)) return word;
-  if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`;
-  if (word.endsWith('sses')) return word.slice(0, -2);
-  if (word.endsWith('ing') && word.length > 5) return undouble(word.slice(0, -3));
-  if (word.endsWith('ed') && word.length > 4) return undouble(word.slice(0, -2));
-  if (word.endsWith('ly') && word.length > 4) return word.slice(0, -2);
-  if (word.endsWith('es') && /(x|ch|sh|ss|z)es$/.test(word)) return word.slice(0, -2);
-  if (word.endsWith('s') && !word.endsWith('ss') && !word.endsWith('us') && !word.endsWith('is')) return word.slice(0, -1);
-  return word;
-}
-
-function undouble(word: string): string {
-  return /([^aeiouls])\1$/.test(word) ? word.slice(0, -1) : word;
+  return porterStem(word);
 }
 
 /**
  * Splits text into index terms: lower-cased (Unicode-aware), accents folded,
- * camelCase and snake_case split, stop words dropped, lightly stemmed.
+ * camelCase and snake_case split, stop words dropped, stemmed.
  * @example tokenize('Serving MCP servers') // ['serv', 'mcp', 'server']
  */
 export function tokenize(text: string): string[] {

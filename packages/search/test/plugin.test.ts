@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createServer, definePlugin, type TrellisServer } from '@trellis/server';
 import { connectInProcess } from '@trellis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { search, searchIndexKey, type SearchStats } from '../src/index.js';
+import { search, searchIndexKey, type SearchIndexService, type SearchStats } from '../src/index.js';
 import { makeCorpus, SAMPLE_CORPUS } from './fixtures.js';
 
 const corpus = makeCorpus(SAMPLE_CORPUS);
@@ -70,7 +73,9 @@ describe.each(['legacy', 'modern'] as const)('search plugin through a real clien
     expect(await refuse({ query: 'ok', limit: 0 })).toMatch(/limit/);
     expect(await refuse({ query: 'ok', limit: 101 })).toMatch(/limit/);
     expect(await refuse({ query: 'ok', sort_by: 'size' })).toMatch(/sort_by/);
-    expect(await refuse({ query: 'ok', filters: { modified_after: 'yesterday' } })).toMatch(/modified_after/);
+    expect(await refuse({ query: 'ok', filters: { modified_after: 'yesterday' } })).toMatch(
+      /filters\.modified_after: expected an ISO 8601 date like 2026-01-31 or a date-time with an offset like 2026-01-31T09:30:00Z, got "yesterday"/,
+    );
   });
 
   it('says so when nothing matches', async () => {
@@ -82,6 +87,10 @@ describe.each(['legacy', 'modern'] as const)('search plugin through a real clien
   it('serves each indexed document as a resource, with completion of its path', async () => {
     const read = await connection.client.readResource({ uri: 'search://docs/guides/semaphores.md' });
     expect(read.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
+    const notes = await connection.client.readResource({ uri: 'search://docs/notes.txt' });
+    expect(notes.contents[0]).toMatchObject({ mimeType: 'text/plain', text: 'Plain text notes about zebras and their stripes.' });
+    const { resources } = await connection.client.listResources();
+    expect(resources.find((r) => r.uri === 'search://docs/notes.txt')).toMatchObject({ mimeType: 'text/plain' });
     expect((read.contents[0] as { text: string }).text).toContain('A semaphore limits');
     await expect(connection.client.readResource({ uri: 'search://docs/nope.md' })).rejects.toThrow(/No indexed document|not found/i);
     const completion = await connection.client.complete({ ref: { type: 'ref/resource', uri: 'search://docs/{+path}' }, argument: { name: 'path', value: 'guides/' } });
@@ -124,5 +133,74 @@ describe('search plugin set-up', () => {
     await expect(serverWith({ SEARCH_PATHS: '/nonexistent/trellis-docs' }).start()).rejects.toThrow(/SEARCH_PATHS: "\/nonexistent\/trellis-docs" is not a directory/);
     const empty = createServer({ name: 't', version: '0', plugins: [search()], configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] } });
     await expect(empty.start()).rejects.toThrow(/SEARCH_PATHS is empty/);
+  });
+});
+
+describe('search plugin: nested roots and re-indexing', () => {
+  it('indexes a file once when one root holds another', async () => {
+    const server = serverWith({ SEARCH_PATHS: `${corpus.dir},${join(corpus.dir, 'guides')}` });
+    await server.start();
+    try {
+      const index = server.services.get(searchIndexKey.id)!.value as SearchIndexService;
+      expect(index.stats().documents).toBe(4);
+      expect(index.search('semaphore').hits.map((h) => h.path)).toEqual([`${basename(corpus.dir)}/guides/semaphores.md`]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('re-indexes on demand with progress, and an aborted re-index leaves the index as it was', async () => {
+    const live = makeCorpus({ 'a.md': '# Alpha\n\napples', 'b.md': '# Beta\n\nbananas' });
+    const server = createServer({
+      name: 'test',
+      version: '0.0.0',
+      plugins: [search({ paths: [live.dir] })],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent', SEARCH_REINDEX_INTERVAL_MS: '0' }, envFiles: [] },
+    });
+    await server.start();
+    try {
+      const index = server.services.get(searchIndexKey.id)!.value as SearchIndexService;
+      writeFileSync(join(live.dir, 'c.md'), '# Gamma\n\ncherries');
+      const aborted = new AbortController();
+      aborted.abort(new Error('stop'));
+      await expect(index.reindex({ signal: aborted.signal })).rejects.toThrow('stop');
+      expect(index.search('cherries').total).toBe(0);
+      const progress: { done: number; total: number }[] = [];
+      const report = await index.reindex({ onProgress: (p) => progress.push(p) });
+      expect(report).toMatchObject({ documents: 3, changed: ['c.md'] });
+      expect(progress.at(-1)).toEqual({ done: 3, total: 3 });
+      expect(index.search('cherries').hits.map((h) => h.path)).toEqual(['c.md']);
+    } finally {
+      await server.close();
+      live.remove();
+    }
+  });
+
+  it('picks up changed files on its own every SEARCH_REINDEX_INTERVAL_MS, tells subscribers, and stops at close', async () => {
+    const live = makeCorpus({ 'a.md': '# Alpha\n\napples' });
+    const server = createServer({
+      name: 'test',
+      version: '0.0.0',
+      plugins: [search({ paths: [live.dir] })],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent', SEARCH_REINDEX_INTERVAL_MS: '50' }, envFiles: [] },
+    });
+    await server.start();
+    const { client, close } = await connectInProcess(server, { era: 'legacy' });
+    try {
+      const updated = new Promise<string>((resolve) => {
+        client.setNotificationHandler('notifications/resources/updated', (n) => resolve(n.params.uri));
+      });
+      await client.subscribeResource({ uri: 'search://docs/a.md' });
+      writeFileSync(join(live.dir, 'a.md'), '# Alpha\n\napples and apricots');
+      await expect(updated).resolves.toBe('search://docs/a.md');
+      const found = await client.callTool({ name: 'search', arguments: { query: 'apricot' } });
+      expect((found.structuredContent as { total: number }).total).toBe(1);
+    } finally {
+      await close();
+      const closing = performance.now();
+      await server.close();
+      expect(performance.now() - closing).toBeLessThan(2_000);
+      live.remove();
+    }
   });
 });

@@ -8,6 +8,7 @@ export type StartupErrorCode =
   | 'NAME_CLASH'
   | 'SERVICE_MISSING'
   | 'SERVICE_DUPLICATE'
+  | 'WORKER_NOT_FOUND'
   | 'SERVER_STATE';
 
 /**

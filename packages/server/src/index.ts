@@ -32,3 +32,4 @@ export type { ErrorCode } from './error-codes.js';
 export { serveToolCall } from './pipeline.js';
 export type { OperationEnd, OperationObserver, OperationRequest, ReplyChannel, ServedOperation, ToolCallOutcome, ToolCallRequest } from './pipeline.js';
 export { LOG_SEVERITY } from './request-context.js';
+export type { PluginWorkerPool, PluginWorkerRunOptions, PluginWorkersOptions } from './workers.js';

@@ -7,6 +7,7 @@ import type { RequestContext } from './context.js';
 import type { Logger } from './logging.js';
 import type { Middleware } from './middleware.js';
 import type { ServiceKey } from './services.js';
+import type { PluginWorkerPool, PluginWorkersOptions } from './workers.js';
 
 /** What a readiness check reports; `detail` is shown on `/readyz` (no secrets). */
 export interface ReadyState {
@@ -48,6 +49,13 @@ export interface PluginScope<Config> {
   service<T>(key: ServiceKey<T>): T;
   /** Releases what setup opened; run in reverse setup order, each under a deadline. */
   onClose(close: () => void | Promise<void>): void;
+  /**
+   * A pool of worker threads for CPU-bound work, running the worker module this plugin's
+   * package declares in its package.json (`"trellis": { "workers": { "<name>": "./src/<name>.worker.ts" } }`),
+   * which the builds emit and ship. Sized by WORKER_THREADS; threads start on first use; closed with the plugin.
+   * @example const hasher = scope.workers('hash-file', { from: import.meta.url });
+   */
+  workers(name: string, options: PluginWorkersOptions): PluginWorkerPool;
   /** Adds a readiness check (e.g. "the database answers"), polled by `/readyz`. */
   readiness(check: () => ReadyState | Promise<ReadyState>): void;
 }

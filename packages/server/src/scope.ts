@@ -1,10 +1,13 @@
+import { WorkerNotFoundError } from '@trellis/concurrency';
 import { PromptNameClashError } from '@trellis/prompts';
 import { ResourceClashError } from '@trellis/resources';
 import { ToolNameClashError } from '@trellis/tools';
 import { StartupError } from './errors.js';
 import type { Logger } from './logging.js';
 import { prefixName, prefixUri, type AnyPlugin, type PluginScope, type ReadyState } from './plugin.js';
+import type { CoreConfig } from './core-config.js';
 import type { TrellisServer } from './server.js';
+import { createPluginWorkerPool } from './workers.js';
 
 export interface PluginRecord {
   plugin: AnyPlugin;
@@ -64,6 +67,17 @@ export function createScope(server: TrellisServer, record: PluginRecord, config:
     service: (key) => server.serviceFor(owner, key),
     onClose(close) {
       record.closers.push(close);
+    },
+    workers(worker, options) {
+      const size = options.size ?? (config as CoreConfig).WORKER_THREADS;
+      try {
+        const { pool, close } = createPluginWorkerPool(worker, { ...options, size, log });
+        record.closers.push(close);
+        return pool;
+      } catch (error) {
+        if (!(error instanceof WorkerNotFoundError)) throw error;
+        throw new StartupError('WORKER_NOT_FOUND', `plugin "${owner}": ${error.message}`, owner, { cause: error });
+      }
     },
     readiness(check) {
       record.checks.push(check);

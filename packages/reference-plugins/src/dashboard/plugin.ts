@@ -19,7 +19,9 @@ const LOOP_RESOLUTION_MS = 10;
 const BUILT_IN = ['process', 'os', 'search', 'files', 'config'] as const;
 
 const output = z.object({
-  sources: z.record(z.string(), z.unknown()).describe('Data of each source that answered in time, by name'),
+  // JSON values, not `unknown`: a schema with no keyword at all constrains nothing, and strict
+  // schema linters (the Inspector's --strict) flag it.
+  sources: z.record(z.string(), z.record(z.string(), z.json())).describe('Data of each source that answered in time (an object of JSON values), by name'),
   failures: z.array(z.object({ source: z.string(), error: z.string() })).describe('Sources that failed or passed their deadline'),
   timeout_ms: z.number(),
   elapsed_ms: z.number(),
@@ -90,6 +92,6 @@ export function serverDashboard(options: ServerDashboardOptions = {}) {
 }
 
 /** Plain JSON, so that every client sees the same data (dates as ISO strings, no undefined). */
-function toJson(value: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+function toJson(value: Record<string, unknown>): Record<string, Record<string, z.core.util.JSONType>> {
+  return JSON.parse(JSON.stringify(value)) as Record<string, Record<string, z.core.util.JSONType>>;
 }

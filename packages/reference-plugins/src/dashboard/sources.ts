@@ -11,11 +11,11 @@ export interface SourceContext {
 }
 
 /**
- * One source of the dashboard: returns plain JSON data, or throws (the failure
+ * One source of the dashboard: returns an object of plain JSON data, or throws (the failure
  * is reported by name and the other sources still show).
  * @example const db: DashboardSource = async ({ signal }) => ({ ping_ms: await ping(signal) });
  */
-export type DashboardSource = (ctx: SourceContext) => unknown;
+export type DashboardSource = (ctx: SourceContext) => object | Promise<object>;
 
 const MIB = 1024 * 1024;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -1,2 +1,2 @@
-export { fileResources } from './provider.js';
+export { fileOpener, fileResources } from './provider.js';
 export type { FileResourcesOptions } from './provider.js';

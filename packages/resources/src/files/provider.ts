@@ -1,7 +1,8 @@
 import type { CacheHint } from '@modelcontextprotocol/server';
 import type { ResourceTemplateSpec } from '../define.js';
 import { asText, fileType } from './mime.js';
-import { pathFromUri, readInside, resolveInside, resolveRoots } from './sandbox.js';
+import type { FileHandle } from 'node:fs/promises';
+import { openInside, pathFromUri, readInside, resolveInside, resolveRoots } from './sandbox.js';
 import { completePath, listFiles } from './walk.js';
 
 export interface FileResourcesOptions {
@@ -55,6 +56,23 @@ export function fileResources<Ctx extends { signal?: AbortSignal }>(options: Fil
       if (text !== undefined) return [{ uri, mimeType: type.mime ?? 'text/plain', text }];
       return [{ uri, mimeType: type.mime ?? 'application/octet-stream', blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }];
     },
+  };
+}
+
+/**
+ * Opens `file:///…` URIs for reading under the same rules as {@link fileResources}: a URI
+ * that leaves the roots, or names no regular file, is refused with a `FileAccessError`.
+ * No size limit: for work on whole files (hashing) that never returns their bytes. The
+ * caller closes the handle.
+ * @example
+ * const handle = await fileOpener({ roots: ['./docs'] })('file:///srv/docs/a.md');
+ * try { digest(handle.fd); } finally { await handle.close(); }
+ */
+export function fileOpener(options: { roots: string[] }): (uri: string) => Promise<FileHandle> {
+  const roots = resolveRoots(options.roots);
+  return async (uri) => {
+    const path = pathFromUri(uri);
+    return openInside(roots, path, await resolveInside(roots, path, uri), uri);
   };
 }
 

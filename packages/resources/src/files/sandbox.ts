@@ -1,5 +1,5 @@
 import { constants, realpathSync, statSync } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileAccessError } from '../file-error.js';
@@ -113,14 +113,14 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
 const CHUNK = 64 * 1024;
 
 /**
- * Reads a regular file of at most `maxBytes`. The file is opened without
- * following a final symlink and without blocking (a FIFO cannot hang the
- * read), checked through its descriptor, then re-resolved after opening: if a
- * directory on the way was swapped for a symlink in between, the descriptor
- * and the path no longer name the same file and the read is refused.
+ * Opens a regular file of at most `maxBytes` for reading. The file is opened without
+ * following a final symlink and without blocking (a FIFO cannot hang the open), checked
+ * through its descriptor, then re-resolved after opening: if a directory on the way was
+ * swapped for a symlink in between, the descriptor and the path no longer name the same
+ * file and the open is refused. The caller closes the handle.
  */
-export async function readInside(roots: readonly Root[], path: string, real: string, uri: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-  let handle;
+export async function openInside(roots: readonly Root[], path: string, real: string, uri: string, maxBytes = Infinity): Promise<FileHandle> {
+  let handle: FileHandle;
   try {
     handle = await open(real, OPEN_FLAGS);
   } catch (error) {
@@ -137,7 +137,19 @@ export async function readInside(roots: readonly Root[], path: string, real: str
     const again = await resolveInside(roots, path, uri);
     const check = await stat(again);
     if (check.ino !== info.ino || check.dev !== info.dev) throw outside(uri, roots);
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
 
+/**
+ * Reads a regular file of at most `maxBytes`, opened by {@link openInside}.
+ */
+export async function readInside(roots: readonly Root[], path: string, real: string, uri: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+  const handle = await openInside(roots, path, real, uri, maxBytes);
+  try {
     // Read to the end, not to the size seen by stat: the file may have grown since.
     const chunks: Uint8Array[] = [];
     let total = 0;
