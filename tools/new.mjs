@@ -3,6 +3,7 @@
 // (a file and its test) to an existing plugin and wires it into the plugin's setup.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { camel, definitionTemplates, pluginWiring, templates } from './templates/index.mjs';
 import { CliError, findProject, installWorkspace, listProjects, WORKSPACE_ROOT } from './workspace.mjs';
 
@@ -123,4 +124,11 @@ export function addDefinition({ kind, name, plugin, root = WORKSPACE_ROOT }) {
   const updated = lines.join('\n');
   writeFileSync(indexPath, updated);
   return { dir: project.dir, files: [...Object.keys(files), 'src/index.ts'], notes: [] };
+}
+
+// Run as a script (the old `node tools/new.mjs …`), this module says where the command went
+// instead of doing nothing.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.stderr.write('tools/new.mjs is the scaffolder module; run `npm run trellis -- new …` (or `node tools/trellis.mjs new …`)\n');
+  process.exit(2);
 }

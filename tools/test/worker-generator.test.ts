@@ -82,7 +82,7 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     created.push(pluginDir, appDir);
 
     // 1. The plugin, from the scaffolder, then the worker-backed tool written as the docs say.
-    const plugin = run(process.execPath, [join(toolsDir, 'new.mjs'), 'plugin', pluginName, '--dir', pluginDir], toolsDir);
+    const plugin = run(process.execPath, [join(toolsDir, 'trellis.mjs'), 'new', 'plugin', pluginName, '--dir', pluginDir, '--no-install'], toolsDir);
     expect(plugin.status, plugin.output).toBe(0);
     const tsupConfig = readFileSync(join(pluginDir, 'tsup.config.ts'), 'utf8');
     editJson(join(pluginDir, 'package.json'), (json) => {
@@ -126,7 +126,7 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     expect(readFileSync(join(pluginDir, 'tsup.config.ts'), 'utf8')).toBe(tsupConfig);
 
     // 2. The app, from the scaffolder, listing the plugin.
-    const app = run(process.execPath, [join(toolsDir, 'new.mjs'), 'app', `zz-app-${suffix}`, '--dir', appDir], toolsDir);
+    const app = run(process.execPath, [join(toolsDir, 'trellis.mjs'), 'new', 'app', `zz-app-${suffix}`, '--dir', appDir, '--no-install'], toolsDir);
     expect(app.status, app.output).toBe(0);
     const appTsup = readFileSync(join(appDir, 'tsup.config.ts'), 'utf8');
     editJson(join(appDir, 'package.json'), (json) => {
