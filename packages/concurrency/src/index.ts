@@ -24,3 +24,4 @@ export { locateWorker } from './locate-worker.js';
 export { WorkerPool } from './worker-pool.js';
 export type { WorkerPoolOptions, WorkerRunOptions } from './worker-pool.js';
 export { CancelScope } from './cancel-scope.js';
+export { observeQueueWait } from './queue-telemetry.js';

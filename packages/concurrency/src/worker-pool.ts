@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Piscina } from 'piscina';
 import { ClosedError, WorkerCrashError, WorkerStartError } from './errors.js';
 import { warningLogger, type TaskLogger } from './logger.js';
@@ -110,6 +111,8 @@ export class WorkerPool {
     if (this.#closed) throw new ClosedError('WorkerPool', `cannot run task "${name}" in pool "${this.name}"`);
     if (this.#broken) throw this.#broken;
     signal?.throwIfAborted();
+    // A span per job, under the caller's (through @opentelemetry/api: nothing happens unless an app set up telemetry).
+    const span = trace.getTracer('@trellis/concurrency').startSpan(`worker job ${name}`, { attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': this.#pool.queueSize } });
     let reject!: (error: WorkerStartError) => void;
     const broken = new Promise<never>((_, fail) => (reject = fail));
     this.#waiting.add(reject);
@@ -120,6 +123,7 @@ export class WorkerPool {
     try {
       return (await Promise.race([running, broken])) as R;
     } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
       if (error instanceof WorkerStartError) {
         running.catch(() => undefined);
         throw error;
@@ -130,6 +134,7 @@ export class WorkerPool {
       throw error;
     } finally {
       this.#waiting.delete(reject);
+      span.end();
     }
   }
 

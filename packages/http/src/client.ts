@@ -13,6 +13,7 @@ import {
 } from './errors.js';
 import { AT_CONNECT, type DestinationPolicy } from './policy.js';
 import { backoffMs, isConnectionError, isIdempotent, isRetryableStatus, retryAfterMs } from './retry.js';
+import { traceExchange } from './tracing.js';
 import type { HttpClient, HttpClientLimits, HttpRequestOptions, HttpResponse } from './types.js';
 
 /** Everything the client needs; the plugin builds it from the configuration. */
@@ -194,14 +195,16 @@ export class PooledHttpClient implements HttpClient {
       const release = await this.#perHost.acquire(attempt.url.host, { signal: attempt.signal });
       let response: Dispatcher.ResponseData;
       try {
-        response = await this.#agent.request({
-          origin: attempt.url.origin,
-          path: `${attempt.url.pathname}${attempt.url.search}`,
-          method: attempt.method as Dispatcher.HttpMethod,
-          headers: attempt.headers,
-          body: attempt.body ?? null,
-          signal: attempt.signal,
-        });
+        response = await traceExchange(attempt.method, attempt.url, () =>
+          this.#agent.request({
+            origin: attempt.url.origin,
+            path: `${attempt.url.pathname}${attempt.url.search}`,
+            method: attempt.method as Dispatcher.HttpMethod,
+            headers: attempt.headers,
+            body: attempt.body ?? null,
+            signal: attempt.signal,
+          }),
+        );
       } catch (error) {
         release();
         if (attempt.signal.aborted || !retryable || tries >= retries || !isConnectionError(error)) {

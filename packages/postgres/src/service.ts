@@ -11,6 +11,7 @@ import { ResultGuard, type GuardTrip } from './result-guard.js';
 import { inspectRole, unsafeRoleMessage, ALLOW_PRIVILEGED_ROLE_SETTING, type RoleInspection } from './role-check.js';
 import { isBrokenConnection, scrub, toPostgresError } from './safe-errors.js';
 import { checkStatement } from './statement-guard.js';
+import { traceStatement } from './tracing.js';
 import { jsonValue, resultTypes, uniqueNames } from './values.js';
 
 /** How the service reaches the database and how hard it works it. */
@@ -161,7 +162,7 @@ export class PostgresService {
     const maxBytes = options.maxBytes ?? this.#options.maxBytes;
     const maxValueBytes = this.#options.maxValueBytes;
     const values = params.map(toParam);
-    return this.readOnly(async (client) => {
+    return traceStatement(statement.kind, () => this.readOnly(async (client) => {
       const guard = this.#guards.get(client)!;
       // A SELECT is measured by PostgreSQL itself: each value longer than maxValueBytes comes back as a preview.
       const shape = statement.kind === 'select' ? await describeStatement(client, statement.text) : undefined;
@@ -217,7 +218,7 @@ export class PostgresService {
         cutValues,
         note: budgetNote({ rowCount: rows.length, truncatedBy, maxRows, maxBytes, maxValueBytes, trip, cutValues }),
       };
-    }, { ...options, maxBytes });
+    }, { ...options, maxBytes }));
   }
 
   /**

@@ -4,6 +4,6 @@ export { ToolError, ToolNameClashError } from './define.js';
 export type { AnyToolSpec, ToolArgs, ToolResult, ToolReturn, ToolSpec } from './define.js';
 export { describeIssues, formatProblems } from './issues.js';
 export type { FieldProblem } from './issues.js';
-export { ToolRegistry, busyResult, errorResult } from './registry.js';
-export type { ToolCallOptions, ToolCallResult, ToolRegistryOptions } from './registry.js';
+export { ToolRegistry, busyResult, errorResult, failureKindOf } from './registry.js';
+export type { ToolCallOptions, ToolCallResult, ToolFailureKind, ToolRegistryOptions } from './registry.js';
 export { toolJsonSchema } from './schema.js';

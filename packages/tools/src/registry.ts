@@ -8,7 +8,7 @@ import {
   type InputRequiredResult,
   type Tool,
 } from '@modelcontextprotocol/server';
-import { Semaphore, SemaphoreTimeoutError, TimeoutError, withTimeout, type CancelScope } from '@trellis/concurrency';
+import { observeQueueWait, Semaphore, SemaphoreTimeoutError, TimeoutError, withTimeout, type CancelScope } from '@trellis/concurrency';
 import { ToolCallScope } from './call-scope.js';
 import type { z } from 'zod';
 import { text } from './content.js';
@@ -163,14 +163,14 @@ export class ToolRegistry<Ctx> {
 
     const parsed = await tool.validate(rawArgs);
     if (!parsed.success) {
-      return errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`);
+      return withFailureKind(errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`), 'invalid_arguments');
     }
 
     let release: (() => void) | undefined;
     if (tool.limiter) {
       const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
       try {
-        release = tool.limiter.tryAcquire() ?? (await tool.limiter.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }));
+        release = tool.limiter.tryAcquire() ?? (await observeQueueWait(`tool ${name}`, () => tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs })));
       } catch (error) {
         if (error instanceof SemaphoreTimeoutError) return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
         throw error;
@@ -265,16 +265,32 @@ export function errorResult(message: string): CallToolResult {
   return { content: [text(message)], isError: true };
 }
 
+/** Why Trellis turned a call into an `isError` result (for telemetry); a handler's own `isError` results have none. */
+export type ToolFailureKind = 'invalid_arguments' | 'busy' | 'timeout' | 'cancelled' | 'internal';
+
+const FAILURE_KIND = Symbol('trellis.toolFailureKind');
+
+/** Marks `result` with why it failed; a non-enumerable symbol, so nothing of it reaches the wire. */
+function withFailureKind<R extends object>(result: R, kind: ToolFailureKind): R {
+  Object.defineProperty(result, FAILURE_KIND, { value: kind });
+  return result;
+}
+
+/** Why Trellis turned this call into an `isError` result, if it did. */
+export function failureKindOf(result: unknown): ToolFailureKind | undefined {
+  return typeof result === 'object' && result !== null ? (result as { [FAILURE_KIND]?: ToolFailureKind })[FAILURE_KIND] : undefined;
+}
+
 /** The result a call gets when a concurrency limit's queue waited too long. */
 export function busyResult(what: string, active: number, pending: number, waitedMs: number): CallToolResult {
   const retryAfterMs = Math.max(1000, Math.min(30_000, Math.round(waitedMs / 2)));
-  return {
+  return withFailureKind({
     content: [
       text(`Server busy: ${what} is at its concurrency limit (${active} running, ${pending} waiting) and this call waited ${waitedMs} ms. Retry in about ${Math.ceil(retryAfterMs / 1000)} s.`),
     ],
     isError: true,
     _meta: { 'dev.trellis/retryAfterMs': retryAfterMs },
-  };
+  }, 'busy');
 }
 
 function invoke<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -290,13 +306,13 @@ function failureResult<Ctx>(name: string, error: unknown, options: ToolCallOptio
   if (error instanceof ToolError) return errorResult(error.message);
   if (error instanceof TimeoutError && !options.scope.aborted) {
     options.onError?.(error, name, true);
-    return errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`);
+    return withFailureKind(errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`), 'timeout');
   }
   if (options.scope.aborted) {
     const reason: unknown = options.scope.reason;
     const why = reason instanceof Error && reason.message ? reason.message : 'the request was cancelled';
-    return errorResult(`Tool "${name}" was stopped: ${why}.`);
+    return withFailureKind(errorResult(`Tool "${name}" was stopped: ${why}.`), 'cancelled');
   }
   options.onError?.(error, name);
-  return errorResult(`Tool "${name}" failed with an internal error; the details are in the server log.`);
+  return withFailureKind(errorResult(`Tool "${name}" failed with an internal error; the details are in the server log.`), 'internal');
 }
