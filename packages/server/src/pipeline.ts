@@ -10,7 +10,7 @@ import {
   type InputRequiredResult,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { SemaphoreTimeoutError, type CancelScope, type Semaphore } from '@trellis/concurrency';
+import { observeQueueWait, SemaphoreTimeoutError, type CancelScope, type Semaphore } from '@trellis/concurrency';
 import { busyResult, errorResult, ToolCallScope, type ToolCallResult, type ToolRegistry } from '@trellis/tools';
 import type { PromptRegistry } from '@trellis/prompts';
 import type { ResourceRegistry } from '@trellis/resources';
@@ -234,7 +234,7 @@ async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: Reque
     // Only a wait in the queue needs the request's signal (and a clock).
     const queuedAt = performance.now();
     try {
-      release = await limiter.acquire({ signal: scope.signal, timeoutMs: host.queueTimeoutMs });
+      release = await observeQueueWait('server', () => limiter.acquire({ signal: scope.signal, timeoutMs: host.queueTimeoutMs }));
     } catch (error) {
       if (error instanceof SemaphoreTimeoutError) return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
       throw error;
