@@ -1,7 +1,28 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
+
+/**
+ * `import text from './file?raw'` bundles the file's text as a string, as Vite
+ * does in tests (the status page's HTML, script and uPlot ship inside the build).
+ */
+export const rawText: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'raw-text',
+  setup(build) {
+    build.onResolve({ filter: /\?raw$/ }, (args) => {
+      const bare = args.path.slice(0, -'?raw'.length);
+      const path = bare.startsWith('.') ? resolve(args.resolveDir, bare) : createRequire(args.importer).resolve(bare);
+      // The suffix stays on, so that no loader keyed on the extension (tsup's CSS) claims the file.
+      return { path: `${path}?raw`, namespace: 'raw-text' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'raw-text' }, async (args) => {
+      const path = args.path.slice(0, -'?raw'.length);
+      return { contents: await readFile(path, 'utf8'), loader: 'text', resolveDir: dirname(path) };
+    });
+  },
+};
 
 /**
  * Worker modules are declared in a package's package.json, where both builds can see them
@@ -97,6 +118,7 @@ export function libraryBuild(overrides: Options = {}) {
     // Dependencies are built first (^build): read their declarations, not their sources.
     // Workers are loaded by path, never imported: they need no declarations.
     dts: { ...(hasWorkers && { entry }), compilerOptions: { ignoreDeprecations: '6.0', customConditions: [] } },
+    esbuildPlugins: [rawText],
     ...rest,
   });
 }
@@ -134,15 +156,20 @@ export function appBuild(overrides: Options = {}) {
     platform: 'node',
     sourcemap: false,
     clean: true,
-    splitting: false,
+    // Code reached only by a dynamic import (the OpenTelemetry SDK, loaded when telemetry is on)
+    // goes to chunk files beside main.js and is never read otherwise. Chunks sit in dist/ itself,
+    // so that __dirname and import.meta.url mean the same in them as in main.js.
+    splitting: true,
     dts: false,
     noExternal: [/.*/],
+    esbuildPlugins: [rawText],
     esbuildOptions(options) {
       // noExternal would pull it in; esbuild's own list is checked after tsup's plugin.
       options.external = [...(options.external ?? []), '@napi-rs/nice'];
       // esbuild adds import/require by how a module is loaded; naming 'import' here would hand
       // require() calls the ESM build of a dual package (pg-pool breaks that way).
       options.conditions = ['@trellis/source', 'node'];
+      options.chunkNames = 'chunk-[name]-[hash]';
     },
     banner: { js: BANNER },
     ...overrides,

@@ -1,0 +1,150 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { httpClient, HttpClientKey } from '@trellis/http';
+import { postgres, PostgresServiceKey } from '@trellis/postgres';
+import { createServer, definePlugin, type TrellisServer } from '@trellis/server';
+import { connectInProcess, textOf } from '@trellis/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { telemetry } from '../src/index.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { startTestPostgres, type TestPostgres } from './test-postgres.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN_ID = '00f067aa0ba902b7';
+
+/** A tool that does what a real one does on a model's behalf: a query and a fetch. */
+const report = () =>
+  definePlugin({
+    name: 'report',
+    dependsOn: ['postgres', 'http'],
+    setup(scope) {
+      const db = scope.service(PostgresServiceKey);
+      const http = scope.service(HttpClientKey);
+      scope.tools.add({
+        name: 'report',
+        description: 'Counts rows and fetches a page',
+        input: z.object({ url: z.string(), secret: z.string() }),
+        handler: async ({ url, secret }, ctx) => {
+          const { rows } = await db.query('SELECT count(*)::int AS n FROM generate_series(1, $1::int) AS g', [3], { signal: ctx.signal });
+          const page = await http.request(`${url}?token=${secret}`, { signal: ctx.signal });
+          return `rows=${(rows[0] as { n: number }).n} status=${page.status}`;
+        },
+      });
+    },
+  });
+
+describe('traces over OTLP/HTTP', () => {
+  let pg: TestPostgres;
+  let receiver: OtlpReceiver;
+  let target: Server;
+  let targetOrigin: string;
+
+  beforeAll(async () => {
+    [pg, receiver] = await Promise.all([startTestPostgres(), startOtlpReceiver()]);
+    target = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('hello'));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    targetOrigin = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => target?.close(() => resolve()));
+    await receiver?.close();
+    await pg?.destroy();
+  });
+
+  async function startServer(env: Record<string, string>): Promise<TrellisServer> {
+    const server = createServer({
+      name: 'traced',
+      version: '1.2.3',
+      plugins: [telemetry({ serviceName: 'traced', serviceVersion: '1.2.3' }), postgres(), httpClient(), report()],
+      configSources: {
+        argv: [],
+        envFiles: [],
+        env: { DATABASE_URL: pg.url, HTTP_ALLOW_HOSTS: new URL(targetOrigin).host, LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env },
+      },
+    });
+    await server.start();
+    return server;
+  }
+
+  it('exports a server span under the traceparent of _meta, named and attributed by the MCP conventions, with query and fetch children', async () => {
+    const server = await startServer({});
+    const { client, close } = await connectInProcess(server, { era: 'modern' });
+    try {
+      const result = await client.callTool({
+        name: 'report',
+        arguments: { url: `${targetOrigin}/page`, secret: 's3cr3t-value' },
+        _meta: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`, tracestate: 'rojo=00f067aa0ba902b7' },
+      });
+      expect(textOf(result)).toBe('rows=3 status=200');
+      const failed = await client.callTool({ name: 'report', arguments: { url: 42 } as never, _meta: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` } });
+      expect(failed.isError).toBe(true);
+    } finally {
+      await close();
+      await server.close({ graceMs: 1_000 }); // flushes the batch of spans
+    }
+
+    const calls = receiver.spans.filter((s) => s.name === 'tools/call report');
+    expect(calls).toHaveLength(2);
+    const [ok, bad] = calls as [ReceivedSpan, ReceivedSpan];
+    expect(ok.traceId).toBe(TRACE_ID);
+    expect(ok.parentSpanId).toBe(PARENT_SPAN_ID);
+    expect(ok.kind).toBe(2); // SPAN_KIND_SERVER
+    expect(ok.attributes).toMatchObject({
+      'mcp.method.name': 'tools/call',
+      'gen_ai.tool.name': 'report',
+      'gen_ai.operation.name': 'execute_tool',
+      'mcp.protocol.version': '2026-07-28',
+      'network.transport': 'pipe',
+    });
+    expect(typeof ok.attributes['jsonrpc.request.id']).toBe('string');
+    expect(ok.attributes['error.type']).toBeUndefined();
+    expect(ok.status.code ?? 0).toBe(0);
+
+    expect(bad.attributes['error.type']).toBe('tool_error');
+    expect(bad.attributes['trellis.outcome']).toBe('invalid_arguments');
+    expect(bad.status.code).toBe(2); // STATUS_CODE_ERROR
+
+    const children = receiver.spans.filter((s) => s.parentSpanId === ok.spanId);
+    const query = children.find((s) => s.attributes['db.system.name'] === 'postgresql');
+    expect(query).toMatchObject({ name: 'SELECT', traceId: TRACE_ID, kind: 3 });
+    expect(query!.attributes['db.operation.name']).toBe('SELECT');
+    expect(query!.attributes['db.response.returned_rows']).toBe(1);
+    const fetch = children.find((s) => s.attributes['http.request.method'] === 'GET');
+    expect(fetch).toMatchObject({ name: 'GET', traceId: TRACE_ID, kind: 3 });
+    expect(fetch!.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
+    // Neither statement text, parameters nor URLs with their query reach the telemetry.
+    const everything = JSON.stringify(receiver.spans);
+    expect(everything).not.toContain('s3cr3t-value');
+    expect(everything).not.toContain('generate_series');
+    expect(receiver.rejected).toEqual([]);
+  }, 60_000);
+
+  it('starts a new trace when _meta carries none, and sets nothing up when telemetry is off', async () => {
+    const before = receiver.spans.length;
+    const server = await startServer({});
+    try {
+      const { client, close } = await connectInProcess(server, { era: 'legacy' });
+      await client.listTools();
+      await close();
+    } finally {
+      await server.close({ graceMs: 1_000 });
+    }
+    const listed = receiver.spans.slice(before).find((s) => s.name === 'tools/list');
+    expect(listed).toBeDefined();
+    expect(listed!.parentSpanId).toBeUndefined();
+    expect(listed!.attributes['mcp.method.name']).toBe('tools/list');
+
+    const quiet = await startServer({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_SDK_DISABLED: 'true' });
+    const count = receiver.spans.length;
+    try {
+      const { client, close } = await connectInProcess(quiet, { era: 'modern' });
+      expect(textOf(await client.callTool({ name: 'report', arguments: { url: `${targetOrigin}/page`, secret: 'x' } }))).toBe('rows=3 status=200');
+      await close();
+    } finally {
+      await quiet.close({ graceMs: 1_000 });
+    }
+    expect(receiver.spans.length).toBe(count);
+  }, 60_000);
+});
