@@ -6,6 +6,7 @@ import { guardStdout } from '../stdio/stdout-guard.js';
 import { transportConfigSchema, type TransportConfig } from './config.js';
 import type { HttpTransport } from '../http/index.js';
 import { httpSchemaPart, startHttp } from './http.js';
+import { telemetryHook } from './telemetry.js';
 
 /** What an app is: its name, version and plugins. Everything else comes from configuration. */
 export interface App {
@@ -89,11 +90,12 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
   };
 
   let server: TrellisServer;
+  const telemetry = telemetryHook(app);
   try {
     server = createServer({
       name: app.name,
       version: app.version,
-      plugins: app.plugins,
+      plugins: [...telemetry.plugins, ...app.plugins],
       ...(app.title !== undefined && { title: app.title }),
       ...(app.instructions !== undefined && { instructions: app.instructions }),
       ...(app.limits && { limits: app.limits }),
@@ -136,6 +138,7 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
   const config = server.config as unknown as TransportConfig;
   const log = server.logger;
   let stdio: StdioHandle | undefined;
+  let endStdioSession: (() => void) | undefined;
   let http: HttpTransport | undefined;
   let shuttingDown: Promise<number> | undefined;
 
@@ -153,6 +156,7 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
           await http.close({ graceMs });
         } else {
           stdio?.drain();
+          endStdioSession?.();
           await server.close({ graceMs });
           await stdio?.close();
         }
@@ -199,7 +203,7 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
   try {
     if (config.TRELLIS_TRANSPORT === 'http') {
       guard.restore();
-      http = await startHttp(server, server.config);
+      http = await startHttp(server, server.config, telemetry.http());
       stderr.write(describeHttp(app.name, http.url));
     } else {
       stdio = serveStdio(server, {
@@ -209,6 +213,7 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
         maxMessageBytes: config.STDIO_MAX_MESSAGE_BYTES,
         onInputEnd: () => void shutdown('stdin closed', Math.min(config.SHUTDOWN_GRACE_MS, STDIN_CLOSE_GRACE_MS)),
       });
+      endStdioSession = telemetry.sessionOpened();
       log.debug('serving on stdio');
     }
   } catch (error) {

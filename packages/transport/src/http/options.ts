@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { localhostAllowedHostnames } from '@modelcontextprotocol/server';
 import type { HttpConfig } from './config.js';
@@ -32,6 +33,20 @@ export interface HttpTransportOptions {
   fastPath?: boolean;
   /** Grace period of `close()` when none is given. Default 10 s. */
   shutdownGraceMs?: number;
+  /** Telemetry's part of the HTTP server (`run()` passes it when telemetry is on). */
+  telemetry?: HttpTelemetry;
+}
+
+/** What telemetry adds to the HTTP server: its routes, the HTTP request's trace context, session counts. */
+export interface HttpTelemetry {
+  /** Whether `/metrics` and `/status` are served here, behind the same checks and auth as `/mcp`. */
+  readonly besideMcp: boolean;
+  /** Serves a telemetry path; false when `path` is not one. */
+  handle(path: string, req: IncomingMessage, res: ServerResponse): boolean;
+  /** Runs `serve` (one /mcp request) inside the HTTP request's own trace context. */
+  aroundRequest<T>(req: IncomingMessage, serve: () => T): T;
+  /** Reports a session opened; the result is called when it closes. */
+  sessionOpened(): () => void;
 }
 
 export interface ResolvedHttpOptions {
@@ -51,6 +66,7 @@ export interface ResolvedHttpOptions {
   sessions: boolean;
   fastPath: boolean;
   shutdownGraceMs: number;
+  telemetry: HttpTelemetry | undefined;
 }
 
 /** Maps the loaded `httpConfigSchema` values to transport options. */
@@ -154,5 +170,6 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     sessions: options.sessions ?? true,
     fastPath: options.fastPath ?? true,
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs, 10_000, 0),
+    telemetry: options.telemetry,
   };
 }

@@ -18,6 +18,8 @@ interface Session {
   timer: NodeJS.Timeout | undefined;
   /** The session's calls in flight (fast path and SDK alike), its log level. */
   readonly connection: Connection;
+  /** What `onSessionOpened` returned: called once when the session closes. */
+  ended?: (() => void) | undefined;
 }
 
 export interface SessionOptions {
@@ -26,6 +28,8 @@ export interface SessionOptions {
   maxEventsPerSession: number;
   /** Serve plain tool calls on the fast path. */
   fastPath: boolean;
+  /** Told when a session opens (telemetry); what it returns is called when the session closes. */
+  onSessionOpened?: (() => () => void) | undefined;
 }
 
 const principalOf = (auth: AuthInfo | undefined) => (auth ? `${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : undefined);
@@ -142,6 +146,7 @@ export class LegacySessions {
       onsessioninitialized: (id) => {
         connection.sessionId = id;
         this.#sessions.set(id, session);
+        session.ended = this.#options.onSessionOpened?.();
         this.#arm(session);
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
@@ -192,6 +197,7 @@ export class LegacySessions {
     const session = this.#sessions.get(id);
     if (!session) return;
     clearTimeout(session.timer);
+    session.ended?.();
     this.#sessions.delete(id);
     this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session closed');
   }

@@ -16,7 +16,7 @@ import { createAuthenticator, type Authenticator } from './auth.js';
 import { rebindingProblem } from './guards.js';
 import { tryModernFast } from './direct-modern.js';
 import { checkMcpParamHeaders } from './mcp-param.js';
-import { resolveHttpOptions, type HttpTransportOptions } from './options.js';
+import { resolveHttpOptions, type HttpTelemetry, type HttpTransportOptions } from './options.js';
 import { LegacySessions } from './sessions.js';
 import { readBody, rpcError, sendJson, webHeaders, writeWebResponse } from './wire.js';
 
@@ -44,6 +44,10 @@ export interface HttpTransport {
    * every connection. Calling it again returns the same promise.
    */
   close(options?: { graceMs?: number }): Promise<void>;
+}
+
+function isTelemetryPath(path: string): boolean {
+  return path === '/metrics' || path === '/status' || path.startsWith('/status/');
 }
 
 function pathOf(url: string | undefined): string {
@@ -94,7 +98,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     if (opts.sessions) {
       sessions = new LegacySessions(
         server,
-        { maxSessions: opts.maxSessions, idleTimeoutMs: opts.sessionIdleTimeoutMs, maxEventsPerSession: opts.maxEventsPerSession, fastPath: opts.fastPath },
+        { maxSessions: opts.maxSessions, idleTimeoutMs: opts.sessionIdleTimeoutMs, maxEventsPerSession: opts.maxEventsPerSession, fastPath: opts.fastPath, onSessionOpened: opts.telemetry?.sessionOpened },
         logger(),
       );
     } else {
@@ -119,8 +123,11 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
         if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, '{"error":"method_not_allowed"}', { allow: 'GET, HEAD' });
         return sendJson(res, 200, JSON.stringify(auth.metadata), { 'access-control-allow-origin': '*', 'cache-control': 'max-age=3600' });
       }
-      if (path !== MCP_PATH) return sendJson(res, 404, '{"error":"not_found"}');
-      await serveMcp(req, res);
+      if (path !== MCP_PATH) {
+        if (opts.telemetry?.besideMcp && isTelemetryPath(path)) return await serveTelemetry(path, req, res, opts.telemetry);
+        return sendJson(res, 404, '{"error":"not_found"}');
+      }
+      await (opts.telemetry ? opts.telemetry.aroundRequest(req, () => serveMcp(req, res)) : serveMcp(req, res));
     } catch (error) {
       logger().error({ err: error }, 'http request failed');
       if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error'));
@@ -137,6 +144,20 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   function projector(): Server {
     modernProjector ??= server.createProtocolServer({ era: 'modern', track: false });
     return modernProjector;
+  }
+
+  /** `/metrics` and `/status` beside `/mcp`: the same Host/Origin checks and the same auth. */
+  async function serveTelemetry(path: string, req: IncomingMessage, res: ServerResponse, telemetry: HttpTelemetry): Promise<void> {
+    const problem = rebindingProblem(req, opts);
+    if (problem) return sendJson(res, 403, '{"error":"forbidden"}');
+    if (auth) {
+      try {
+        await auth.authenticate(req.headers.authorization);
+      } catch (error) {
+        return await writeWebResponse(res, bearerAuthChallengeResponse(error, auth.resourceMetadataUrl ? { resourceMetadataUrl: auth.resourceMetadataUrl } : {}));
+      }
+    }
+    if (!telemetry.handle(path, req, res)) sendJson(res, 404, '{"error":"not_found"}');
   }
 
   async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
