@@ -15,6 +15,8 @@ export function trellisVitestConfig(options: { testTimeout?: number } = {}) {
       testTimeout: options.testTimeout ?? 20_000,
       hookTimeout: 60_000,
       reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+      // Vitest empties CSS imports unless included; the status page imports its stylesheets as text (`?raw`).
+      css: { include: [/\.css\?raw$/] },
       // A handler that leaks an unhandled rejection fails the run.
       dangerouslyIgnoreUnhandledErrors: false,
     },

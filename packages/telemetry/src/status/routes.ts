@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration (`*?raw`), which an import cannot bring in
+/// <reference path="../raw.d.ts" />
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import uplotCss from 'uplot/dist/uPlot.min.css?raw';
 import uplotJs from 'uplot/dist/uPlot.iife.min.js?raw';
@@ -6,8 +8,8 @@ import pageCss from './page.css?raw';
 import pageHtml from './page.html?raw';
 import type { StatusSnapshot } from './snapshot.js';
 
-/** Every asset is served by this server; the page may reach nothing else. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** Every asset is served by this server; the page may reach nothing else (uPlot sizes its canvases with inline styles). */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const ASSETS: Record<string, { type: string; body: string }> = {
   '/status/uplot.js': { type: 'text/javascript; charset=utf-8', body: uplotJs },

@@ -1,0 +1,1 @@
+export { chromiumLaunchOptions } from '../../../tools/chromium.mjs';

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Headless Chromium for tests, from Debian's `chromium` package (the browser builds that npm
+// packages download cannot be fetched here). Driven with playwright-core's `executablePath`.
+// As a module:  const options = await chromiumLaunchOptions(); const browser = await chromium.launch(options);
+// As a command: node tools/chromium.mjs   (installs when missing, prints the executable's path)
+// As root (CI, the development machines) a missing browser is installed with apt-get.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'];
+/** apt waits this long for another engineer's apt-get to release the dpkg lock. */
+const APT_LOCK_TIMEOUT_S = 300;
+
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Chromium executable: CHROMIUM_PATH when set, else Debian's; undefined when none is installed. */
+export function findChromium() {
+  const chosen = process.env.CHROMIUM_PATH;
+  if (chosen) {
+    if (!executable(chosen)) throw new Error(`CHROMIUM_PATH=${chosen} is not an executable file`);
+    return chosen;
+  }
+  return CANDIDATES.find(executable);
+}
+
+function apt(args) {
+  return spawnSync('apt-get', ['-o', `DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S}`, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+/**
+ * The Chromium executable, installed from Debian's packages first when missing (as root).
+ * Throws, saying what to do, when it is missing and cannot be installed.
+ */
+export function ensureChromium() {
+  const found = findChromium();
+  if (found) return found;
+  if (process.getuid?.() !== 0 || spawnSync('which', ['apt-get']).status !== 0) {
+    throw new Error('Chromium is not installed: run `apt-get install chromium` as root (Debian), or set CHROMIUM_PATH');
+  }
+  const update = apt(['update']);
+  if (update.status !== 0) throw new Error(`apt-get update failed (exit ${update.status}): ${update.stderr.slice(-500)}`);
+  const install = apt(['install', '-y', '--no-install-recommends', 'chromium']);
+  const installed = findChromium();
+  if (install.status !== 0 || !installed) throw new Error(`apt-get install chromium failed (exit ${install.status}): ${install.stderr.slice(-500)}`);
+  return installed;
+}
+
+/**
+ * Flags for a quiet, self-contained browser: nothing phones home (background
+ * networking, component updates, sync), no first-run UI; `--no-sandbox` as root,
+ * where Chromium refuses to start otherwise.
+ */
+export function chromiumArgs() {
+  return [
+    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-extensions',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-dev-shm-usage',
+  ];
+}
+
+/** Options for playwright-core's `chromium.launch()`: Debian's browser (installed when missing), headless, with `chromiumArgs()`. */
+export async function chromiumLaunchOptions() {
+  return { executablePath: ensureChromium(), headless: true, args: chromiumArgs() };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    process.stdout.write(`${ensureChromium()}\n`);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
