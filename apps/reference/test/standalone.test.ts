@@ -9,8 +9,10 @@ const copy = copyDistAlone(DIST, 'trellis-reference-alone-');
 afterAll(() => copy.remove());
 
 describe('dist/ copied alone into an empty folder', () => {
-  it('holds only the bundle and the files it loads: assets, the declared workers and the pool library\'s worker', () => {
-    expect(readdirSync(copy.dist).sort()).toEqual(['corpus', 'main.js', 'samples', 'worker.js', 'workers']);
+  it('holds only the bundle and the files it loads: assets, chunks (code loaded on demand), the declared workers and the pool library\'s worker', () => {
+    const files = readdirSync(copy.dist).sort();
+    expect(files.filter((f) => !f.startsWith('chunk-'))).toEqual(['corpus', 'main.js', 'samples', 'worker.js', 'workers']);
+    expect(files.filter((f) => f.startsWith('chunk-')).every((f) => f.endsWith('.js'))).toBe(true);
     expect(readdirSync(join(copy.dist, 'workers'))).toEqual(['hash-file.js']);
   });
 
