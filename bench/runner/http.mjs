@@ -163,3 +163,8 @@ async function memory(server, url, agent, era, size) {
   }
   return out;
 }
+
+/** The throughput figures alone (one client, 32 clients, 50 sleeps) on one server process. */
+export function httpThroughput(target, era, size) {
+  return withServer(target, (server, url, agent) => throughput(server, url, agent, era, size));
+}

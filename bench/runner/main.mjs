@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // pnpm bench — Trellis against the official SDK baselines, interleaved (A B C, A B C):
-// one warm-up (quick sizes) + three counted repetitions; medians and ratios against each eligible baseline.
-//   node runner/main.mjs [--quick] [--only stdio-legacy,http-modern] [--no-micro] [--readme]
+// one warm-up (quick sizes) + three counted repetitions; medians and ratios against each eligible baseline;
+// then Trellis with telemetry off and on (1 warm-up + 5 reps, interleaved).
+//   node runner/main.mjs [--quick] [--only stdio-legacy,http-modern,telemetry] [--no-micro] [--no-telemetry] [--readme]
 //                        [--baseline-bundle <dir> [--baseline-label <name>]] [--servers trellis,base] [--reps N]
 // --baseline-bundle runs the bench app built from another commit (its bench/dist) as one more baseline.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { killAll } from './procs.mjs';
 import { stdioSuite } from './stdio.mjs';
 import { formatGroups, markdown } from './table.mjs';
 import { groups as groupsFor, targets } from './targets.mjs';
+import { telemetrySuite } from './telemetry.mjs';
 
 const root = join(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -55,6 +57,7 @@ async function main() {
   const servers = targets({ baselineBundle, ...(baselineLabel && { baselineLabel }) });
   const labels = Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.label]));
   const groups = groupsFor({ baseline: baselineBundle !== undefined, servers: serverFilter }).filter((g) => !only || only.includes(g.id));
+  const withTelemetry = !baselineBundle && !argv.includes('--no-telemetry') && (!only || only.includes('telemetry'));
   const samples = {};
   const failures = [];
   const started = performance.now();
@@ -79,20 +82,25 @@ async function main() {
     }
   }
   const { text, rows } = formatGroups(groups, samples, labels);
+  let telemetry = { text: '', rows: [], samples: {}, failures: [] };
+  if (withTelemetry) {
+    telemetry = await telemetrySuite({ quick, log });
+    failures.push(...telemetry.failures);
+  }
   let micro = '';
   if (!argv.includes('--no-micro')) micro = await concurrencyMicro();
   const minutes = ((performance.now() - started) / 60_000).toFixed(1);
   const os = await import('node:os');
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline${baselineBundle ? ` (Trellis @ ${baselineLabel ?? 'baseline'} = ${baselineBundle})` : ''}; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
-  const report = `${head}\n${text}\n${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
+  const report = `${head}\n${text}\n${telemetry.text ? `${telemetry.text}\n` : ''}${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
   process.stdout.write(`\n${report}`);
   const outDir = join(root, 'results');
   mkdirSync(outDir, { recursive: true });
   // A comparison with another commit's bundle is kept apart from the latest full run.
   const name = baselineBundle ? 'baseline' : quick ? 'quick' : 'latest';
   writeFileSync(join(outDir, `${name}.md`), report);
-  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ quick, node: process.version, reps: REPS, baselineBundle, rows, samples, failures }, null, 2)}\n`);
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ quick, node: process.version, reps: REPS, baselineBundle, rows, samples, telemetry: { rows: telemetry.rows, samples: telemetry.samples }, failures }, null, 2)}\n`);
   if (argv.includes('--readme')) writeReadme(report);
   if (failures.length) process.exitCode = 1;
 }

@@ -1,16 +1,36 @@
 import type { Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import { ATTR } from './conventions.js';
 import { DURATION_BUCKETS_S, METRIC_CALL_OUTCOMES, METRIC_CALLS_IN_FLIGHT, METRIC_OPERATION_DURATION, METRIC_SESSION_DURATION, METRIC_SESSIONS_OPEN } from './conventions.js';
+
+/** Calls in flight per tool, counted in plain JavaScript and read by the SDK only when it collects. */
+export class InFlightCalls {
+  readonly #byTool = new Map<string, number>();
+  enter(tool: string): void {
+    this.#byTool.set(tool, (this.#byTool.get(tool) ?? 0) + 1);
+  }
+  leave(tool: string): void {
+    this.#byTool.set(tool, (this.#byTool.get(tool) ?? 1) - 1);
+  }
+  entries(): IterableIterator<[string, number]> {
+    return this.#byTool.entries();
+  }
+}
 
 /** The instruments the telemetry plugin records into. */
 export interface Instruments {
   operationDuration: Histogram;
   sessionDuration: Histogram;
-  callsInFlight: UpDownCounter;
+  callsInFlight: InFlightCalls;
   callOutcomes: Counter;
   sessionsOpen: UpDownCounter;
 }
 
 export function createInstruments(meter: Meter): Instruments {
+  // A gauge observed at collection: the hot path only bumps a number in a map.
+  const inFlight = new InFlightCalls();
+  meter.createObservableUpDownCounter(METRIC_CALLS_IN_FLIGHT, { description: 'tools/call requests being served now', unit: '{call}' }).addCallback((result) => {
+    for (const [tool, count] of inFlight.entries()) result.observe(count, { [ATTR.toolName]: tool });
+  });
   return {
     operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
       description: 'MCP request duration as observed on the server, from receipt until the result is ready',
@@ -22,7 +42,7 @@ export function createInstruments(meter: Meter): Instruments {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
     }),
-    callsInFlight: meter.createUpDownCounter(METRIC_CALLS_IN_FLIGHT, { description: 'tools/call requests being served now', unit: '{call}' }),
+    callsInFlight: inFlight,
     callOutcomes: meter.createCounter(METRIC_CALL_OUTCOMES, {
       description: 'tools/call requests served, by tool and outcome (ok, tool_error, timeout, busy, cancelled, invalid_arguments, internal, protocol_error)',
       unit: '{call}',

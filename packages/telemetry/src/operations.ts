@@ -82,9 +82,8 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
         spanName = `${method} ${op.target}`;
       }
     }
-    const isCall = method === 'tools/call';
-    const inFlight = isCall ? { [ATTR.toolName]: op.target } : undefined;
-    if (inFlight) instruments.callsInFlight.add(1, inFlight);
+    const tool = method === 'tools/call' ? op.target : undefined;
+    if (tool !== undefined) instruments.callsInFlight.enter(tool);
     const startedAt = performance.now();
 
     let span: ReturnType<Tracer['startSpan']> | undefined;
@@ -115,9 +114,9 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
       const attributes: Attributes = ending!.errorType === undefined ? base : { ...base, [ATTR.errorType]: ending!.errorType };
       if (ending!.statusCode !== undefined) attributes[ATTR.statusCode] = ending!.statusCode;
       instruments.operationDuration.record(seconds, attributes);
-      if (inFlight) {
-        instruments.callsInFlight.add(-1, inFlight);
-        instruments.callOutcomes.add(1, { [ATTR.toolName]: op.target, [ATTR.outcome]: ending!.outcome });
+      if (tool !== undefined) {
+        instruments.callsInFlight.leave(tool);
+        instruments.callOutcomes.add(1, { [ATTR.toolName]: tool, [ATTR.outcome]: ending!.outcome });
       }
       if (span) {
         if (ending!.errorType !== undefined) {
@@ -125,7 +124,7 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
           if (ending!.statusCode !== undefined) span.setAttribute(ATTR.statusCode, ending!.statusCode);
           span.setStatus({ code: SpanStatusCode.ERROR, ...(ending!.message !== undefined && { message: ending!.message }) });
         }
-        if (isCall && ending!.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending!.outcome);
+        if (tool !== undefined && ending!.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending!.outcome);
         span.end();
       }
     }
