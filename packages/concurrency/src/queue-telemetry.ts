@@ -1,4 +1,4 @@
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+import { metrics, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
 import { SemaphoreTimeoutError } from './errors.js';
 
 /** Upper bounds (seconds) of `trellis.queue.wait`: waits run from a few milliseconds to a queue timeout. */
@@ -32,4 +32,22 @@ export function observeQueueWait<T>(queue: string, wait: () => Promise<T>): Prom
         .record((performance.now() - startedAt) / 1000, { 'trellis.queue': queue, 'trellis.queue.outcome': outcome });
     }
   });
+}
+
+/**
+ * `trellis.worker_pool.threads` (by state: busy, idle) and `trellis.worker_pool.queued` for one
+ * pool, labelled with its name, observed when telemetry collects. Returns what stops observing.
+ */
+export function observeWorkerPool(name: string, pool: { readonly size: number; readonly running: number; readonly queued: number }): () => void {
+  const meter = metrics.getMeter('@trellis/concurrency');
+  const threads = meter.createObservableGauge('trellis.worker_pool.threads', { description: 'Worker threads of a pool, by state', unit: '{thread}' });
+  const queued = meter.createObservableGauge('trellis.worker_pool.queued', { description: 'Jobs waiting for a worker thread', unit: '{job}' });
+  const observe = (result: BatchObservableResult) => {
+    const busy = Math.min(pool.size, pool.running);
+    result.observe(threads, busy, { 'trellis.worker_pool.name': name, state: 'busy' });
+    result.observe(threads, pool.size - busy, { 'trellis.worker_pool.name': name, state: 'idle' });
+    result.observe(queued, pool.queued, { 'trellis.worker_pool.name': name });
+  };
+  meter.addBatchObservableCallback(observe, [threads, queued]);
+  return () => meter.removeBatchObservableCallback(observe, [threads, queued]);
 }

@@ -5,6 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Piscina } from 'piscina';
 import { ClosedError, WorkerCrashError, WorkerStartError } from './errors.js';
+import { observeWorkerPool } from './queue-telemetry.js';
 import { warningLogger, type TaskLogger } from './logger.js';
 import { assertDuration, assertPositiveInteger } from './validate.js';
 
@@ -73,6 +74,9 @@ export class WorkerPool {
   readonly #waiting = new Set<(error: WorkerStartError) => void>();
   #broken: WorkerStartError | undefined;
   #closed = false;
+  readonly #unobserve: () => void;
+  /** Jobs handed to piscina and not yet settled (running or queued there), for telemetry. */
+  readonly #jobs = { running: 0 };
 
   /** @throws TypeError on a missing `filename`, a bad `size` or a bad `idleTimeoutMs`. */
   constructor(options: WorkerPoolOptions) {
@@ -97,6 +101,9 @@ export class WorkerPool {
       });
     });
     this.#pool.on('workerCreate', () => this.#watchWorkers());
+    const pool = this.#pool;
+    const jobs = this.#jobs;
+    this.#unobserve = observeWorkerPool(this.name, { size, get running() { return jobs.running; }, get queued() { return pool.queueSize; } });
   }
 
   /**
@@ -117,6 +124,7 @@ export class WorkerPool {
     const broken = new Promise<never>((_, fail) => (reject = fail));
     this.#waiting.add(reject);
     const running = this.#pool.run(task, signal ? { signal } : {});
+    this.#jobs.running++;
     // Piscina starts a thread for this task synchronously, if it needs one: watch it before
     // it can fail (its events come later, from its own thread).
     this.#watchWorkers();
@@ -134,6 +142,7 @@ export class WorkerPool {
       throw error;
     } finally {
       this.#waiting.delete(reject);
+      this.#jobs.running--;
       span.end();
     }
   }
@@ -147,6 +156,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unobserve();
     if (this.#broken) return;
     await this.#pool.close();
   }

@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import { AT_CONNECT, type DestinationPolicy } from './policy.js';
 import { backoffMs, isConnectionError, isIdempotent, isRetryableStatus, retryAfterMs } from './retry.js';
-import { traceExchange } from './tracing.js';
+import { observeConnections, traceExchange } from './tracing.js';
 import type { HttpClient, HttpClientLimits, HttpRequestOptions, HttpResponse } from './types.js';
 
 /** Everything the client needs; the plugin builds it from the configuration. */
@@ -67,6 +67,7 @@ export class PooledHttpClient implements HttpClient {
   readonly #perHost: KeyedSemaphore<string>;
   readonly #cache: TtlCache<string, HttpResponse> | undefined;
   readonly #closing = new AbortController();
+  readonly #unobserve: () => void;
 
   constructor(settings: HttpClientSettings) {
     this.#settings = settings;
@@ -78,6 +79,8 @@ export class PooledHttpClient implements HttpClient {
     });
     this.#perHost = new KeyedSemaphore(settings.perHostConcurrency);
     this.#cache = settings.cacheTtlMs > 0 ? new TtlCache({ ttlMs: settings.cacheTtlMs, maxEntries: settings.cacheMaxEntries }) : undefined;
+    // Pool usage for telemetry (a no-op unless an app set it up).
+    this.#unobserve = observeConnections(() => this.#agent.stats);
   }
 
   async request(input: string | URL, options: HttpRequestOptions = {}): Promise<HttpResponse> {
@@ -109,6 +112,7 @@ export class PooledHttpClient implements HttpClient {
   /** Aborts every request in flight, then closes the pooled connections. */
   async close(): Promise<void> {
     this.#closing.abort(new HttpClosedError('(in flight)'));
+    this.#unobserve();
     this.#cache?.clear();
     await this.#agent.destroy();
   }

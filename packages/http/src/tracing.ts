@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
 
 /**
  * A client span around one HTTP exchange (one hop: redirects and retries each
@@ -31,4 +31,33 @@ export function traceExchange<T extends { statusCode: number }>(method: string, 
       span.end();
     }
   });
+}
+
+/** What `observeConnections` reads: per-origin figures of an undici Agent (`agent.stats`). */
+type OriginStats = Record<string, { connected?: number | boolean; free?: number; pending?: number; running?: number }>;
+
+/**
+ * `trellis.http.connections` (by state: connected, free) and `trellis.http.requests` (by state:
+ * pending, running) over every origin of the plugin's agent, observed when telemetry collects.
+ * Returns what stops observing (at close).
+ */
+export function observeConnections(stats: () => OriginStats): () => void {
+  const meter = metrics.getMeter('@trellis/http');
+  const connections = meter.createObservableGauge('trellis.http.connections', { description: 'Pooled connections of the http plugin, by state', unit: '{connection}' });
+  const requests = meter.createObservableGauge('trellis.http.requests', { description: 'Requests of the http plugin being sent or queued for a connection', unit: '{request}' });
+  const observe = (result: BatchObservableResult) => {
+    const total = { connected: 0, free: 0, pending: 0, running: 0 };
+    for (const origin of Object.values(stats())) {
+      total.connected += Number(origin.connected ?? 0);
+      total.free += origin.free ?? 0;
+      total.pending += origin.pending ?? 0;
+      total.running += origin.running ?? 0;
+    }
+    result.observe(connections, total.connected, { state: 'connected' });
+    result.observe(connections, total.free, { state: 'free' });
+    result.observe(requests, total.pending, { state: 'pending' });
+    result.observe(requests, total.running, { state: 'running' });
+  };
+  meter.addBatchObservableCallback(observe, [connections, requests]);
+  return () => meter.removeBatchObservableCallback(observe, [connections, requests]);
 }

@@ -6,6 +6,7 @@ import type { EmbeddedPostgres } from './embedded/types.js';
 import { addSchemaResources } from './resources.js';
 import { PostgresService } from './service.js';
 import { addTools } from './tools.js';
+import { observePool } from './tracing.js';
 
 /**
  * The key under which the plugin provides its `PostgresService`.
@@ -88,6 +89,7 @@ export function postgres(options: PostgresPluginOptions = {}): Plugin<typeof pos
       scope.provide(PostgresServiceKey, service);
       // Registered after the embedded server's stop, so it runs before it (closers run in reverse).
       scope.onClose(() => service.close());
+      scope.onClose(observePool(service));
       if (target) {
         // Least privilege is checked before serving: a privileged role fails the start (unless allowed, then it warns).
         // An unreachable database is not a verdict: the first call checks again.

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
 
 /**
  * A client span around one statement, by the OpenTelemetry database
@@ -23,4 +23,22 @@ export function traceStatement<T extends { rowCount: number }>(kind: string | un
       span.end();
     }
   });
+}
+
+/**
+ * `trellis.postgres.pool.connections` (used, idle) and `trellis.postgres.pool.waiting`: the pool's
+ * usage, observed when telemetry collects. Returns what stops observing (at close).
+ */
+export function observePool(service: { pool: { totalCount: number; idleCount: number }; load: { waiting: number } }): () => void {
+  const meter = metrics.getMeter('@trellis/postgres');
+  const connections = meter.createObservableGauge('trellis.postgres.pool.connections', { description: 'Connections of the postgres plugin’s pool, by state', unit: '{connection}' });
+  const waiting = meter.createObservableGauge('trellis.postgres.pool.waiting', { description: 'Calls waiting for a pooled connection', unit: '{call}' });
+  const observe = (result: BatchObservableResult) => {
+    const { totalCount, idleCount } = service.pool;
+    result.observe(connections, totalCount - idleCount, { state: 'used' });
+    result.observe(connections, idleCount, { state: 'idle' });
+    result.observe(waiting, service.load.waiting);
+  };
+  meter.addBatchObservableCallback(observe, [connections, waiting]);
+  return () => meter.removeBatchObservableCallback(observe, [connections, waiting]);
 }

@@ -53,11 +53,13 @@ describe('traces over OTLP/HTTP', () => {
     await pg?.destroy();
   });
 
+  let metricsUrl: string | undefined;
+
   async function startServer(env: Record<string, string>): Promise<TrellisServer> {
     const server = createServer({
       name: 'traced',
       version: '1.2.3',
-      plugins: [telemetry({ serviceName: 'traced', serviceVersion: '1.2.3' }), postgres(), httpClient(), report()],
+      plugins: [telemetry({ serviceName: 'traced', serviceVersion: '1.2.3', onStart: (runtime) => (metricsUrl = runtime.metricsUrl) }), postgres(), httpClient(), report()],
       configSources: {
         argv: [],
         envFiles: [],
@@ -69,7 +71,8 @@ describe('traces over OTLP/HTTP', () => {
   }
 
   it('exports a server span under the traceparent of _meta, named and attributed by the MCP conventions, with query and fetch children', async () => {
-    const server = await startServer({});
+    const server = await startServer({ METRICS: 'on', METRICS_PORT: '0' });
+    let exposition = '';
     const { client, close } = await connectInProcess(server, { era: 'modern' });
     try {
       const result = await client.callTool({
@@ -80,6 +83,7 @@ describe('traces over OTLP/HTTP', () => {
       expect(textOf(result)).toBe('rows=3 status=200');
       const failed = await client.callTool({ name: 'report', arguments: { url: 42 } as never, _meta: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` } });
       expect(failed.isError).toBe(true);
+      exposition = await (await fetch(metricsUrl!)).text();
     } finally {
       await close();
       await server.close({ graceMs: 1_000 }); // flushes the batch of spans
@@ -111,14 +115,20 @@ describe('traces over OTLP/HTTP', () => {
     expect(query).toMatchObject({ name: 'SELECT', traceId: TRACE_ID, kind: 3 });
     expect(query!.attributes['db.operation.name']).toBe('SELECT');
     expect(query!.attributes['db.response.returned_rows']).toBe(1);
-    const fetch = children.find((s) => s.attributes['http.request.method'] === 'GET');
-    expect(fetch).toMatchObject({ name: 'GET', traceId: TRACE_ID, kind: 3 });
-    expect(fetch!.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
+    const exchange = children.find((s) => s.attributes['http.request.method'] === 'GET');
+    expect(exchange).toMatchObject({ name: 'GET', traceId: TRACE_ID, kind: 3 });
+    expect(exchange!.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
     // Neither statement text, parameters nor URLs with their query reach the telemetry.
     const everything = JSON.stringify(receiver.spans);
     expect(everything).not.toContain('s3cr3t-value');
     expect(everything).not.toContain('generate_series');
     expect(receiver.rejected).toEqual([]);
+
+    // The plugins' pools, observed when metrics are collected.
+    expect(exposition).toMatch(/^trellis_postgres_pool_connections\{state="idle"\} \d+$/m);
+    expect(exposition).toMatch(/^trellis_postgres_pool_waiting 0$/m);
+    expect(exposition).toMatch(/^trellis_http_connections\{state="connected"\} \d+$/m);
+    expect(exposition).toMatch(/^trellis_calls_total\{gen_ai_tool_name="report",trellis_outcome="invalid_arguments"\} 1$/m);
   }, 60_000);
 
   it('starts a new trace when _meta carries none, and sets nothing up when telemetry is off', async () => {
