@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { definePlugin, ToolError } from '@trellis/server';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunningApp } from '../src/index.js';
+import { modernCall } from './fixtures/http-harness.js';
 
 const TOKEN = 'telemetry-test-token-0123456789';
 
@@ -171,5 +174,43 @@ describe('telemetry off', () => {
     } finally {
       await app.shutdown();
     }
+  });
+});
+
+describe('trace context over HTTP', () => {
+  it('parents the MCP span on _meta and links the HTTP request’s own traceparent; a call without _meta context is parented on the HTTP one', async () => {
+    // A minimal OTLP/HTTP receiver (JSON bodies): the spans' names, parents and links.
+    const spans: { name: string; traceId: string; parentSpanId?: string; links?: { traceId: string; spanId: string }[] }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') {
+          for (const r of JSON.parse(body).resourceSpans ?? []) for (const s of r.scopeSpans ?? []) spans.push(...(s.spans ?? []));
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const { app, url } = await startApp({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}` });
+    const mcpParent = { trace: '11111111111111111111111111111111', span: '2222222222222222' };
+    const httpParent = { trace: '33333333333333333333333333333333', span: '4444444444444444' };
+    try {
+      const withMeta = modernCall('ok', 1);
+      const body = JSON.parse(withMeta.body);
+      body.params._meta.traceparent = `00-${mcpParent.trace}-${mcpParent.span}-01`;
+      const headers = { ...withMeta.headers, traceparent: `00-${httpParent.trace}-${httpParent.span}-01` };
+      expect((await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(200);
+      const plain = modernCall('ok', 2);
+      expect((await fetch(url, { method: 'POST', headers: { ...plain.headers, traceparent: headers.traceparent }, body: plain.body })).status).toBe(200);
+    } finally {
+      await app.shutdown(); // flushes the spans
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
+    const calls = spans.filter((s) => s.name === 'tools/call ok');
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({ traceId: mcpParent.trace, parentSpanId: mcpParent.span, links: [{ traceId: httpParent.trace, spanId: httpParent.span }] });
+    expect(calls[1]).toMatchObject({ traceId: httpParent.trace, parentSpanId: httpParent.span });
+    expect(calls[1]!.links ?? []).toEqual([]);
   });
 });
