@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // CPU profile of the Trellis bench server under load (node --cpu-prof), summarised as top self-time
 // functions and self time per module/package. The bundle's module comments map lines back to sources.
-//   node runner/profile.mjs [--only stdio-legacy,http-legacy,...] [--top 25]
+//   node runner/profile.mjs [--only stdio-legacy,http-legacy,...] [--top 25] [--telemetry]
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { httpSuite } from './http.mjs';
 import { killAll } from './procs.mjs';
 import { stdioSuite } from './stdio.mjs';
 import { markdown } from './table.mjs';
+import { startReceiver } from './telemetry.mjs';
 import { GROUPS, targets } from './targets.mjs';
 
 const root = join(import.meta.dirname, '..');
@@ -15,6 +17,8 @@ const argv = process.argv.slice(2);
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
 const serverId = argv.includes('--server') ? argv[argv.indexOf('--server') + 1] : 'trellis';
 const top = argv.includes('--top') ? Number(argv[argv.indexOf('--top') + 1]) : 25;
+/** --telemetry: profile with METRICS=on and OTLP traces and metrics to a local receiver. */
+const withTelemetry = argv.includes('--telemetry');
 const SIZE = {
   coldStarts: 1,
   stdioSequential: { count: 10_000, ms: 3_000 },
@@ -63,7 +67,15 @@ export function summarise(profilePath, bundle) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const where = moduleMap(bundle);
+  // Bundles are split (dist/main.js and dist/chunks/*.js): map each file's lines through its own comments.
+  const maps = new Map();
+  const distDir = bundle.slice(0, bundle.lastIndexOf('/') + 1);
+  const inBundle = (url) => url.startsWith('file://') && fileURLToPath(url).startsWith(distDir);
+  const where = (url, line) => {
+    const file = fileURLToPath(url);
+    if (!maps.has(file)) maps.set(file, moduleMap(file));
+    return maps.get(file)(line);
+  };
   const fns = new Map();
   const pkgs = new Map();
   let total = 0;
@@ -71,7 +83,7 @@ export function summarise(profilePath, bundle) {
     const { functionName, url, lineNumber } = byId.get(id).callFrame;
     total += us;
     let module = url;
-    if (url.endsWith('/dist/main.js')) module = where(lineNumber);
+    if (inBundle(url)) module = where(url, lineNumber);
     else if (url.startsWith('node:')) module = url;
     else if (!url) module = functionName.startsWith('(') ? functionName : '(native)';
     const pkg = url.startsWith('node:') ? 'node internals' : !url ? module : packageOf(module);
@@ -90,7 +102,7 @@ export function summarise(profilePath, bundle) {
   const keyOf = new Map();
   for (const n of profile.nodes) {
     const { functionName, url, lineNumber } = n.callFrame;
-    const module = url.endsWith('/dist/main.js') ? where(lineNumber) : url;
+    const module = inBundle(url) ? where(url, lineNumber) : url;
     keyOf.set(n.id, `${functionName || '(anonymous)'}  ${module.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}${url ? `:${lineNumber + 1}` : ''}`);
   }
   const inclusive = new Map();
@@ -121,11 +133,13 @@ async function main() {
   const outDir = join(root, 'results', 'profiles');
   mkdirSync(outDir, { recursive: true });
   const reports = [];
+  const receiver = withTelemetry ? await startReceiver() : undefined;
   for (const group of GROUPS.filter((g) => !only || only.includes(g.id))) {
-    const dir = join(outDir, `${group.id}-${serverId}`);
+    const dir = join(outDir, `${group.id}-${serverId}${withTelemetry ? '-telemetry' : ''}`);
     rmSync(dir, { recursive: true, force: true });
-    const target = targets({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })[serverId][group.transport];
-    if (!target || !group.servers.includes(serverId)) continue;
+    const base = targets({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })[serverId][group.transport];
+    if (!base || !group.servers.includes(serverId)) continue;
+    const target = receiver ? { ...base, env: { ...base.env, METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } } : base;
     const suite = group.transport === 'stdio' ? stdioSuite : httpSuite;
     process.stderr.write(`[profile] ${group.id}\n`);
     await suite(target, group.era, SIZE);
@@ -136,8 +150,9 @@ async function main() {
     const file = join(dir, files.at(-1));
     reports.push(`### ${targets()[serverId].label}: ${group.title}\n\nProfile: results/profiles/${group.id}-${serverId}/${files.at(-1)}. ${summarise(file, bundle).text}`);
   }
+  await receiver?.close();
   const text = `${reports.join('\n')}`;
-  writeFileSync(join(root, 'results', `profile-${serverId}.md`), text);
+  writeFileSync(join(root, 'results', `profile-${serverId}${withTelemetry ? '-telemetry' : ''}.md`), text);
   process.stdout.write(text);
 }
 

@@ -48,7 +48,7 @@ const FIGURES = [
 ];
 
 /** A local OTLP/HTTP receiver: counts what the exporters send and answers 200. */
-async function startReceiver() {
+export async function startReceiver() {
   const received = { traces: 0, metrics: 0, bytes: 0 };
   const server = createServer((req, res) => {
     req.on('data', (chunk) => (received.bytes += chunk.length));

@@ -1,4 +1,4 @@
-import type { Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import type { Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 import { ATTR } from './conventions.js';
 import { DURATION_BUCKETS_S, METRIC_CALL_OUTCOMES, METRIC_CALLS_IN_FLIGHT, METRIC_OPERATION_DURATION, METRIC_SESSION_DURATION, METRIC_SESSIONS_OPEN } from './conventions.js';
 
@@ -16,21 +16,44 @@ export class InFlightCalls {
   }
 }
 
+/** Calls served per tool and outcome, counted in plain JavaScript and read by the SDK only when it collects. */
+export class CallOutcomes {
+  readonly #counts = new Map<string, { tool: string; outcome: string; count: number }>();
+  add(tool: string, outcome: string): void {
+    const key = `${tool}\u0000${outcome}`;
+    const entry = this.#counts.get(key);
+    if (entry) entry.count++;
+    else this.#counts.set(key, { tool, outcome, count: 1 });
+  }
+  values(): IterableIterator<{ tool: string; outcome: string; count: number }> {
+    return this.#counts.values();
+  }
+}
+
 /** The instruments the telemetry plugin records into. */
 export interface Instruments {
   operationDuration: Histogram;
   sessionDuration: Histogram;
   callsInFlight: InFlightCalls;
-  callOutcomes: Counter;
+  callOutcomes: CallOutcomes;
   sessionsOpen: UpDownCounter;
 }
 
 export function createInstruments(meter: Meter): Instruments {
-  // A gauge observed at collection: the hot path only bumps a number in a map.
+  // Observed at collection: the hot path only bumps numbers in maps (a record into the SDK costs far more).
   const inFlight = new InFlightCalls();
   meter.createObservableUpDownCounter(METRIC_CALLS_IN_FLIGHT, { description: 'tools/call requests being served now', unit: '{call}' }).addCallback((result) => {
     for (const [tool, count] of inFlight.entries()) result.observe(count, { [ATTR.toolName]: tool });
   });
+  const outcomes = new CallOutcomes();
+  meter
+    .createObservableCounter(METRIC_CALL_OUTCOMES, {
+      description: 'tools/call requests served, by tool and outcome (ok, tool_error, timeout, busy, cancelled, invalid_arguments, internal, protocol_error)',
+      unit: '{call}',
+    })
+    .addCallback((result) => {
+      for (const { tool, outcome, count } of outcomes.values()) result.observe(count, { [ATTR.toolName]: tool, [ATTR.outcome]: outcome });
+    });
   return {
     operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
       description: 'MCP request duration as observed on the server, from receipt until the result is ready',
@@ -43,10 +66,7 @@ export function createInstruments(meter: Meter): Instruments {
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
     }),
     callsInFlight: inFlight,
-    callOutcomes: meter.createCounter(METRIC_CALL_OUTCOMES, {
-      description: 'tools/call requests served, by tool and outcome (ok, tool_error, timeout, busy, cancelled, invalid_arguments, internal, protocol_error)',
-      unit: '{call}',
-    }),
+    callOutcomes: outcomes,
     sessionsOpen: meter.createUpDownCounter(METRIC_SESSIONS_OPEN, { description: 'Older-protocol HTTP sessions and stdio connections open now', unit: '{session}' }),
   };
 }

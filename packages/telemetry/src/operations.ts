@@ -116,7 +116,7 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
       instruments.operationDuration.record(seconds, attributes);
       if (tool !== undefined) {
         instruments.callsInFlight.leave(tool);
-        instruments.callOutcomes.add(1, { [ATTR.toolName]: tool, [ATTR.outcome]: ending!.outcome });
+        instruments.callOutcomes.add(tool, ending!.outcome);
       }
       if (span) {
         if (ending!.errorType !== undefined) {
