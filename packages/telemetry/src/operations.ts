@@ -13,8 +13,12 @@ import type { Instruments } from './instruments.js';
  * handler runs with the span active, so spans its work opens (queue waits,
  * queries, fetches) become its children.
  *
- * It attaches as a server-wide middleware, which runs around every operation;
- * this is the one file to change when the pipeline offers a richer hook.
+ * It attaches as a server-wide middleware, which runs around every operation
+ * in the pipeline (fast path or SDK). The pipeline's operation observers
+ * (`serveOperation`) are not used: an observer cannot run the handler inside
+ * the span's context, so queries and fetches would lose their parent, and its
+ * end report does not carry the result that says why a call failed (timeout,
+ * busy). This is the one file to change if the observer hook grows both.
  */
 
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
@@ -46,11 +50,11 @@ interface Ending {
   outcome: string;
 }
 
-function endingOf(result: unknown, cancelled: boolean): Ending {
+function endingOf(result: unknown): Ending {
   const kind = failureKindOf(result);
   if (kind) return { errorType: TOOL_ERROR, outcome: kind };
-  if (typeof result === 'object' && result !== null && (result as { isError?: unknown }).isError === true) return { errorType: TOOL_ERROR, outcome: cancelled ? 'cancelled' : TOOL_ERROR };
-  return { outcome: cancelled ? 'cancelled' : 'ok' };
+  if (typeof result === 'object' && result !== null && (result as { isError?: unknown }).isError === true) return { errorType: TOOL_ERROR, outcome: TOOL_ERROR };
+  return { outcome: 'ok' };
 }
 
 function failureOf(error: unknown): Ending {
@@ -67,8 +71,8 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
     const method = op.operation;
     const meta = op.params._meta as Record<string, unknown> | undefined;
     const base: Attributes = { [ATTR.method]: method, [ATTR.networkTransport]: networkTransport };
-    // 2026-07-28 requests carry it in their envelope (which the SDK lifts out of `_meta`).
-    const envelope = request.sdk.mcpReq.envelope as Record<string, unknown> | undefined;
+    // 2026-07-28 requests carry it in their envelope (which the SDK lifts out of `_meta`; the fast path leaves it in).
+    const envelope = request.sdk?.mcpReq.envelope as Record<string, unknown> | undefined;
     const protocolVersion = envelope?.[PROTOCOL_VERSION_KEY] ?? meta?.[PROTOCOL_VERSION_KEY];
     if (typeof protocolVersion === 'string') base[ATTR.protocolVersion] = protocolVersion;
     let spanName: string = method;
@@ -104,7 +108,7 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
     let ending: Ending;
     try {
       const result = active ? await context.with(active, next) : await next();
-      ending = endingOf(result, request.sdk.mcpReq.signal.aborted);
+      ending = endingOf(result);
       return result;
     } catch (error) {
       ending = failureOf(error);

@@ -16,6 +16,7 @@ import {
   type HttpBundle,
 } from '@trellis/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawText } from '../../../tsup.shared.ts';
 
 // A tiny Trellis app, bundled the way appBuild bundles an app: one ESM file, every
 // dependency inside, plus an asset it reads at run time from beside itself.
@@ -75,6 +76,8 @@ beforeAll(async () => {
     target: 'node20',
     conditions: ['@trellis/source', 'node'],
     banner: { js: BANNER },
+    // The status page's assets are imported as text (`?raw`), as in the app builds.
+    plugins: [rawText],
     logLevel: 'error',
   });
   writeFileSync(join(dist, 'asset.txt'), 'shipped beside the bundle');
