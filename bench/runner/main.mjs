@@ -101,6 +101,7 @@ async function main() {
   const name = baselineBundle ? 'baseline' : quick ? 'quick' : 'latest';
   writeFileSync(join(outDir, `${name}.md`), report);
   writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ quick, node: process.version, reps: REPS, baselineBundle, rows, samples, telemetry: { rows: telemetry.rows, samples: telemetry.samples }, failures }, null, 2)}\n`);
+  if (telemetry.text) writeFileSync(join(outDir, quick ? 'telemetry-quick.md' : 'telemetry.md'), `${head}\n${telemetry.text}`);
   if (argv.includes('--readme')) writeReadme(report);
   if (failures.length) process.exitCode = 1;
 }
