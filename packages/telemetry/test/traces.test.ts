@@ -63,7 +63,8 @@ describe('traces over OTLP/HTTP', () => {
       configSources: {
         argv: [],
         envFiles: [],
-        env: { DATABASE_URL: pg.url, HTTP_ALLOW_HOSTS: new URL(targetOrigin).host, LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env },
+        // The throwaway cluster's only role is a superuser; this test is about spans, not least privilege.
+        env: { DATABASE_URL: pg.url, POSTGRES_DANGEROUSLY_ALLOW_PRIVILEGED_ROLE: 'true', HTTP_ALLOW_HOSTS: new URL(targetOrigin).host, LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env },
       },
     });
     await server.start();
