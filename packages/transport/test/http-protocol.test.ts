@@ -163,7 +163,9 @@ describe('older-protocol sessions', () => {
   });
 
   it('closes a session that stays idle past the timeout', async () => {
-    const { http } = await app({ sessionIdleTimeoutMs: 100 });
+    // Long enough that a loaded machine cannot expire the session between initialize and
+    // notifications/initialized; short enough to keep the test quick.
+    const { http } = await app({ sessionIdleTimeoutMs: 1_000 });
     const { transport } = await v1Client(http.url);
     const id = transport.sessionId!;
     // The client's standalone GET stream keeps a session active; end it so the session can idle.
