@@ -93,6 +93,40 @@ describe('stdio framing with raw lines', () => {
     expect((await raw.exit).code).toBe(0);
   });
 
+  it('answers every message it cannot serve with the JSON-RPC error (unusable id: null) and logs each one', async () => {
+    const raw = new RawChild(fixture, [], { ...baseEnv, LOG_LEVEL: 'warn' });
+    await raw.initialize();
+    const cases: Array<{ line: string; id: string | number | null; code: number }> = [
+      { line: '{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}', id: null, code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":1e308,"method":"tools/list"}', id: null, code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":18446744073709551616,"method":"tools/list"}', id: null, code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":"arr","method":"tools/list","params":[1,2]}', id: 'arr', code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":"both","method":"tools/list","result":{}}', id: 'both', code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":"err","method":"tools/list","error":{"code":1,"message":"x"}}', id: 'err', code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":null,"method":"tools/list"}', id: null, code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":true,"method":"tools/list"}', id: null, code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":"nomethod"}', id: 'nomethod', code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":"m","method":7}', id: 'm', code: -32600 },
+      { line: '[{"jsonrpc":"2.0","id":"batch","method":"tools/list"}]', id: null, code: -32600 },
+      { line: '"just a string"', id: null, code: -32600 },
+      { line: '{"jsonrpc":"2.0","id":"cut"', id: null, code: -32700 },
+      { line: '{"jsonrpc":"2.0","id":"unknown-method","method":"no/such/method"}', id: 'unknown-method', code: -32601 },
+    ];
+    for (const { line, id, code } of cases) {
+      const before = raw.lines.length;
+      raw.write(`${line}\n`);
+      // Each answer arrives before the next message is sent, so answers cannot be confused.
+      const answer = await raw.next((m) => m.error !== undefined && raw.lines.length > before);
+      expect(answer, line).toMatchObject({ jsonrpc: '2.0', id, error: { code } });
+    }
+    expect((await raw.request('tools/list')).result?.tools).toBeDefined();
+    // Every refusal the transport made left a log line naming why.
+    await raw.stderrIncludes('cannot carry a method together with a result');
+    for (const text of ['id must be a string or an integer', 'params must be an object', 'batches are not supported', 'Parse error']) expect(raw.stderr).toContain(text);
+    raw.child.stdin.end();
+    expect((await raw.exit).code).toBe(0);
+  });
+
   it('refuses an oversized message streamed in pieces, naming its id, and keeps serving', async () => {
     const raw = new RawChild(fixture, [], { ...baseEnv, STDIO_MAX_MESSAGE_BYTES: '65536' });
     await raw.initialize();

@@ -94,7 +94,7 @@ export class TopLevelIdScanner {
     this.#done = true;
     try {
       const id: unknown = JSON.parse(text);
-      if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) this.#id = id;
+      if (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))) this.#id = id;
     } catch {
       // Not a usable id: the refusal goes out with id null.
     }

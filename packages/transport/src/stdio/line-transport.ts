@@ -271,29 +271,44 @@ export class LineTransport implements Transport {
   };
 }
 
-/** What makes a parsed value not a JSON-RPC 2.0 message, or undefined when it is one. */
+/**
+ * A usable request id: a string, or an integer JSON numbers carry exactly (the
+ * SDK's schema: `1.5`, `1e308` or 2^64 is no id a client could match an answer to).
+ */
+export function isUsableId(id: unknown): id is string | number {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
+}
+
+/**
+ * What makes a parsed value not a JSON-RPC 2.0 message the server can take, or
+ * undefined when it is one. Mirrors the SDK's message schema, so nothing that
+ * passes here is dropped later without an answer.
+ */
 function messageProblem(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON-RPC 2.0 object (batches are not supported)';
   const m = value as Record<string, unknown>;
   if (m.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"';
   const hasId = 'id' in m;
-  if (hasId && typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isFinite(m.id))) return 'id must be a string or a number';
+  if (hasId && !isUsableId(m.id)) return 'id must be a string or an integer (a safe one: at most 2^53 - 1 in magnitude)';
   if ('method' in m) {
     if (typeof m.method !== 'string') return 'method must be a string';
-    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an object or an array';
+    if ('result' in m || 'error' in m) return 'a message cannot carry a method together with a result or an error';
+    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object' || Array.isArray(m.params))) return 'params must be an object (MCP has no positional params)';
     return undefined;
   }
   if (!hasId) return 'a message needs a method, or an id with a result or error';
-  if ('result' in m) return m.result !== null && typeof m.result === 'object' ? undefined : 'result must be an object';
+  if ('result' in m && 'error' in m) return 'a response cannot carry both a result and an error';
+  if ('result' in m) return m.result !== null && typeof m.result === 'object' && !Array.isArray(m.result) ? undefined : 'result must be an object';
   if ('error' in m) {
     const e = m.error as Record<string, unknown> | null;
-    return e && typeof e === 'object' && typeof e.code === 'number' && typeof e.message === 'string' ? undefined : 'error must have a numeric code and a message';
+    return e && typeof e === 'object' && Number.isInteger(e.code) && typeof e.message === 'string' ? undefined : 'error must have an integer code and a message';
   }
   return 'a response needs a result or an error';
 }
 
+/** The id an error answer can carry: the message's own when usable, else null (JSON-RPC 2.0 §5). */
 function idOf(value: unknown): string | number | null {
   if (value === null || typeof value !== 'object') return null;
   const id = (value as { id?: unknown }).id;
-  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
+  return isUsableId(id) ? id : null;
 }
