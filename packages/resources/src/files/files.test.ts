@@ -162,6 +162,25 @@ describe('fileResources: traversal', () => {
     await expectRefused(`${rootUri()}/notes%0a.txt`, 'BAD_PATH');
   });
 
+  it('refuses over-long and over-deep paths before touching the file system, at a cost independent of their length', async () => {
+    const huge = `${url(root)}/${'missing/'.repeat(50_000)}x.txt`;
+    const started = performance.now();
+    const error = await files.read(huge, {}, ctx).catch((e: unknown) => e as FileAccessError);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(error).toMatchObject({ code: 'BAD_PATH', message: expect.stringMatching(/paths are limited to 4096 bytes \(maxPathBytes\)/) });
+    expect(error.message.length).toBeLessThan(500);
+    expect(error.uri.length).toBeLessThan(300);
+    await expectRefused(`${url(root)}/${'d/'.repeat(70)}x.txt`, 'BAD_PATH');
+    await expect(files.read(`${url(root)}/${'d/'.repeat(70)}x.txt`, {}, ctx)).rejects.toThrow(/segments, over the limit of 64 \(maxPathDepth\)/);
+    await expect(files.read(`${url(root)}/${'n'.repeat(256)}`, {}, ctx)).rejects.toThrow(/limited to 255 bytes/);
+    // The decoded length counts bytes: 18 names of 80 three-byte characters are 4320 bytes in 1458 characters.
+    await expect(files.read(`${url(root)}/${Array(18).fill('€'.repeat(80)).join('/')}`, {}, ctx)).rejects.toThrow(/bytes long, over the limit of 4096/);
+    const strict = fileResources<Ctx>({ roots: [root], maxPathBytes: 1024, maxPathDepth: 3 });
+    await expect(strict.read(`${url(root)}/a/b/c/d.txt`, {}, ctx)).rejects.toThrow(/over the limit of 3 \(maxPathDepth\)/);
+    // Within the limits, a missing file is still NOT_FOUND.
+    await expectRefused(`${url(root)}/${'deep/'.repeat(40)}missing.txt`, 'NOT_FOUND');
+  });
+
   it('refuses query strings, fragments, backslashes and other hosts', async () => {
     await expectRefused(`${rootUri()}/notes.txt?x=1`, 'BAD_PATH');
     await expectRefused(`${rootUri()}/notes.txt#top`, 'BAD_PATH');
@@ -223,5 +242,6 @@ describe('fileResources: through the registry', () => {
     expect(() => fileResources({ roots: [join(base, 'nope')] })).toThrow(/does not exist/);
     expect(() => fileResources({ roots: [join(root, 'notes.txt')] })).toThrow(/is not a directory/);
     expect(() => fileResources({ roots: [root], maxBytes: 0 })).toThrow(/maxBytes must be an integer ≥ 1, got 0/);
+    expect(() => fileResources({ roots: [root], maxPathDepth: 0 })).toThrow(/maxPathDepth must be an integer ≥ 1, got 0/);
   });
 });

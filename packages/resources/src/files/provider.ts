@@ -2,7 +2,7 @@ import type { CacheHint } from '@modelcontextprotocol/server';
 import type { ResourceTemplateSpec } from '../define.js';
 import { asText, fileType } from './mime.js';
 import type { FileHandle } from 'node:fs/promises';
-import { openInside, pathFromUri, readInside, resolveInside, resolveRoots } from './sandbox.js';
+import { DEFAULT_PATH_LIMITS, openInside, pathFromUri, readInside, resolveInside, resolveRoots } from './sandbox.js';
 import { completePath, listFiles } from './walk.js';
 
 export interface FileResourcesOptions {
@@ -10,6 +10,10 @@ export interface FileResourcesOptions {
   roots: string[];
   /** Larger files are refused with a `TOO_LARGE` error naming the limit; default 1 MiB. */
   maxBytes?: number;
+  /** Longest path a URI may name, in UTF-8 bytes; longer URIs are refused before any file system call. Default 4096 (PATH_MAX). */
+  maxPathBytes?: number;
+  /** Most segments a path may have. Default 64. */
+  maxPathDepth?: number;
   /** How many files `resources/list` shows at most (0: none); default 1000. Any file inside a root can still be read. */
   listLimit?: number;
   /** The template's name; default "files". */
@@ -28,7 +32,8 @@ export interface FileResourcesOptions {
  * extension (`application/octet-stream` when unknown). Paths that try to
  * leave the roots — `..`, encoded or double-encoded traversal, absolute paths
  * elsewhere, symlinks pointing out, NUL bytes — are refused with a
- * `FileAccessError`, as are non-regular files and files over `maxBytes`.
+ * `FileAccessError`, as are non-regular files and files over `maxBytes`;
+ * over-long or over-deep paths are refused before the file system is touched.
  * Node-only: import it from `@trellis/resources/files`.
  * @example
  * registry.addTemplate(fileResources({ roots: ['./docs'], maxBytes: 512 * 1024 }), 'files');
@@ -37,6 +42,10 @@ export function fileResources<Ctx extends { signal?: AbortSignal }>(options: Fil
   const roots = resolveRoots(options.roots);
   const maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 1024 * 1024, 1);
   const listLimit = positiveInteger('listLimit', options.listLimit ?? 1000, 0);
+  const limits = {
+    maxPathBytes: positiveInteger('maxPathBytes', options.maxPathBytes ?? DEFAULT_PATH_LIMITS.maxPathBytes, 1),
+    maxPathDepth: positiveInteger('maxPathDepth', options.maxPathDepth ?? DEFAULT_PATH_LIMITS.maxPathDepth, 1),
+  };
   return {
     uriTemplate: 'file:///{+path}',
     name: options.name ?? 'files',
@@ -48,7 +57,7 @@ export function fileResources<Ctx extends { signal?: AbortSignal }>(options: Fil
     },
     list: (ctx) => (listLimit === 0 ? [] : listFiles(roots, listLimit, ctx.signal)),
     async read(uri, _variables, ctx) {
-      const path = pathFromUri(uri);
+      const path = pathFromUri(uri, limits);
       const real = await resolveInside(roots, path, uri);
       const bytes = await readInside(roots, path, real, uri, maxBytes, ctx.signal);
       const type = fileType(real);

@@ -29,17 +29,40 @@ export function resolveRoots(roots: readonly string[]): Root[] {
   });
 }
 
+/** Bounds on the paths a URI may name, checked before the file system is touched. */
+export interface PathLimits {
+  /** Longest decoded path, in UTF-8 bytes (Linux PATH_MAX is 4096). */
+  maxPathBytes: number;
+  /** Most path segments (directories plus the file name). */
+  maxPathDepth: number;
+}
+
+export const DEFAULT_PATH_LIMITS: PathLimits = { maxPathBytes: 4096, maxPathDepth: 64 };
+/** Longest file or directory name on common file systems (NAME_MAX). */
+const MAX_SEGMENT_BYTES = 255;
+/** How much of an over-long URI a refusal repeats. */
+const SHOWN_URI_CHARS = 200;
+
+/** The URI as a refusal may repeat it: a long one is cut, so a huge request never comes back whole. */
+export function shownUri(uri: string): string {
+  return uri.length <= SHOWN_URI_CHARS ? uri : `${uri.slice(0, SHOWN_URI_CHARS)}… (${uri.length} characters)`;
+}
+
 /**
  * The local path a `file:///…` URI names, refusing every trick before the file
- * system is touched: query or fragment, backslashes, control characters,
- * encoded `/`, `\`, `.` or NUL, malformed or double encoding, and empty, `.`
- * or `..` segments. Double encoding is refused outright: a `%XX` left after
- * one decode is an attack far more often than a file name.
+ * system is touched: over-long URIs, paths and names, too many segments,
+ * query or fragment, backslashes, control characters, encoded `/`, `\`, `.`
+ * or NUL, malformed or double encoding, and empty, `.` or `..` segments.
+ * Double encoding is refused outright: a `%XX` left after one decode is an
+ * attack far more often than a file name. The length check comes first, so a
+ * huge URI costs no more than a short one.
  */
-export function pathFromUri(uri: string): string {
-  const bad = (why: string) => new FileAccessError('BAD_PATH', `Refused ${uri}: ${why}`, uri);
+export function pathFromUri(uri: string, limits: PathLimits = DEFAULT_PATH_LIMITS): string {
+  const bad = (why: string) => new FileAccessError('BAD_PATH', `Refused ${shownUri(uri)}: ${why}`, shownUri(uri));
   if (!uri.startsWith('file:///')) throw bad('expected a URI of the form file:///absolute/path');
   const raw = uri.slice('file://'.length);
+  // Each byte of the path takes at most three characters ("%XX") in the URI.
+  if (raw.length > 3 * limits.maxPathBytes) throw bad(`the URI is ${uri.length} characters long; paths are limited to ${limits.maxPathBytes} bytes (maxPathBytes)`);
   if (/[?#\\]/.test(raw)) throw bad('a file URI may not contain "?", "#" or "\\"');
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw bad('control characters (such as NUL) are not allowed');
   if (/%(2f|5c|2e|00)/i.test(raw)) throw bad('percent-encoded "/", "\\", "." and NUL are not allowed');
@@ -49,10 +72,14 @@ export function pathFromUri(uri: string): string {
   } catch {
     throw bad('malformed percent-encoding');
   }
+  const bytes = Buffer.byteLength(decoded);
+  if (bytes > limits.maxPathBytes) throw bad(`the path is ${bytes} bytes long, over the limit of ${limits.maxPathBytes} (maxPathBytes)`);
   if (/%[0-9a-f]{2}/i.test(decoded)) throw bad('double percent-encoding is not allowed');
   if (/[\u0000-\u001f\u007f\\]/.test(decoded)) throw bad('encoded control characters and backslashes are not allowed');
   const segments = decoded.split('/').slice(1);
+  if (segments.length > limits.maxPathDepth) throw bad(`the path has ${segments.length} segments, over the limit of ${limits.maxPathDepth} (maxPathDepth)`);
   if (segments.some((s) => s === '' || s === '.' || s === '..')) throw bad('empty, "." and ".." path segments are not allowed');
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) throw bad(`a file or directory name is limited to ${MAX_SEGMENT_BYTES} bytes`);
   if (sep === '\\') {
     if (!/^\/[A-Za-z]:\//.test(decoded)) throw bad('expected a drive letter, as in file:///C:/data/notes.txt');
     return decoded.slice(1).split('/').join(sep);
