@@ -24,6 +24,9 @@ export const httpConfigSchema = defineConfig({
   SESSION_IDLE_TIMEOUT_MS: env.duration().default(30 * 60_000).describe('An older-protocol session with no request for this long is closed'),
   SESSIONS: env.enum(['on', 'off']).default('on').describe('off: older-protocol clients get stateless serving (no server-to-client requests), for load balancers that cannot pin sessions'),
   SHUTDOWN_GRACE_MS: env.duration().default(10_000).describe('How long in-flight calls may finish at shutdown before they are aborted'),
+  HEADERS_TIMEOUT_MS: env.duration().optional().describe('Time a client has to send the request headers (default 10s, at most REQUEST_TIMEOUT_MS)'),
+  REQUEST_TIMEOUT_MS: env.duration().default(30_000).describe('Time a client has to send a whole request, body included; a slower (dribbling) client is cut off'),
+  KEEP_ALIVE_TIMEOUT_MS: env.duration().default(5_000).describe('How long an idle keep-alive connection stays open between requests'),
 });
 
 /** The loaded values of `httpConfigSchema`. */
@@ -42,4 +45,7 @@ export interface HttpConfig {
   SESSION_IDLE_TIMEOUT_MS: number;
   SESSIONS: 'on' | 'off';
   SHUTDOWN_GRACE_MS: number;
+  HEADERS_TIMEOUT_MS?: number | undefined;
+  REQUEST_TIMEOUT_MS: number;
+  KEEP_ALIVE_TIMEOUT_MS: number;
 }

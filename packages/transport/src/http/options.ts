@@ -33,6 +33,14 @@ export interface HttpTransportOptions {
   fastPath?: boolean;
   /** Grace period of `close()` when none is given. Default 10 s. */
   shutdownGraceMs?: number;
+  /** Time a client has to send the request headers. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send the whole request, body included (a dribbling client is cut). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Time an idle keep-alive connection stays open between requests. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** Bytes of a too-large body read and discarded so that the client can read its 413 (within `requestTimeoutMs`). Default 64 MiB. */
+  maxDrainBytes?: number;
   /** Telemetry's part of the HTTP server (`run()` passes it when telemetry is on). */
   telemetry?: HttpTelemetry;
 }
@@ -67,6 +75,10 @@ export interface ResolvedHttpOptions {
   fastPath: boolean;
   shutdownGraceMs: number;
   telemetry: HttpTelemetry | undefined;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxDrainBytes: number;
 }
 
 /** Maps the loaded `httpConfigSchema` values to transport options. */
@@ -88,6 +100,9 @@ export function httpOptionsFromConfig(config: Readonly<Record<string, unknown>>)
     ...(c.SESSION_IDLE_TIMEOUT_MS !== undefined && { sessionIdleTimeoutMs: c.SESSION_IDLE_TIMEOUT_MS }),
     ...(c.SESSIONS !== undefined && { sessions: c.SESSIONS === 'on' }),
     ...(c.SHUTDOWN_GRACE_MS !== undefined && { shutdownGraceMs: c.SHUTDOWN_GRACE_MS }),
+    ...(c.HEADERS_TIMEOUT_MS !== undefined && { headersTimeoutMs: c.HEADERS_TIMEOUT_MS }),
+    ...(c.REQUEST_TIMEOUT_MS !== undefined && { requestTimeoutMs: c.REQUEST_TIMEOUT_MS }),
+    ...(c.KEEP_ALIVE_TIMEOUT_MS !== undefined && { keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS }),
   };
 }
 
@@ -155,6 +170,10 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     }
     allowedOrigins = { origins, hostnames };
   }
+  const requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
+  const headersTimeoutMs = positiveInt('headersTimeoutMs', options.headersTimeoutMs, Math.min(10_000, requestTimeoutMs));
+  // Node refuses a headers timeout longer than the request timeout (which covers the headers too).
+  if (headersTimeoutMs > requestTimeoutMs) throw new TypeError(`option headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
   return {
     port,
     host,
@@ -171,5 +190,9 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     fastPath: options.fastPath ?? true,
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs, 10_000, 0),
     telemetry: options.telemetry,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: positiveInt('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000),
+    maxDrainBytes: positiveInt('maxDrainBytes', options.maxDrainBytes, 64 * 1024 * 1024, 0),
   };
 }

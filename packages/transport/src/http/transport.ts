@@ -18,7 +18,8 @@ import { tryModernFast } from './direct-modern.js';
 import { checkMcpParamHeaders } from './mcp-param.js';
 import { resolveHttpOptions, type HttpTelemetry, type HttpTransportOptions } from './options.js';
 import { LegacySessions } from './sessions.js';
-import { readBody, rpcError, sendJson, webHeaders, writeWebResponse } from './wire.js';
+import { nodeServerOptions } from './node-server.js';
+import { answerAndDrain, readBody, rpcError, sendJson, webHeaders, writeWebResponse } from './wire.js';
 
 /** The MCP endpoint's path. */
 export const MCP_PATH = '/mcp';
@@ -87,7 +88,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   let stopChanges: (() => void) | undefined;
   let closing: Promise<void> | undefined;
   let port = opts.port;
-  const listener: NodeHttpServer = createHttpServer((req, res) => void handle(req, res));
+  const listener: NodeHttpServer = createHttpServer(nodeServerOptions(opts), (req, res) => void handle(req, res));
 
   /** Built on first use so the core logger and registries exist (the core must be running). */
   function init(): void {
@@ -182,11 +183,11 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
         return sendJson(res, 415, rpcError(ErrorCodes.TransportRejected, 'Unsupported Media Type: Content-Type must be application/json'), { connection: 'close' });
       }
       const read = await readBody(req, opts.maxBodyBytes);
-      if (!read.ok) {
-        const message = read.status === 413 ? `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes` : 'Bad Request: the body could not be read';
-        // The rest of the body is never read: close the connection instead of draining it.
-        return sendJson(res, read.status, rpcError(ErrorCodes.TransportRejected, message), { connection: 'close' });
+      if (!read.ok && read.status === 413) {
+        const refusal = rpcError(ErrorCodes.TransportRejected, `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes`);
+        return answerAndDrain(req, res, 413, refusal, { maxBytes: opts.maxDrainBytes, maxMs: opts.requestTimeoutMs });
       }
+      if (!read.ok) return sendJson(res, read.status, rpcError(ErrorCodes.TransportRejected, 'Bad Request: the body could not be read'), { connection: 'close' });
       try {
         body = JSON.parse(read.text);
       } catch {

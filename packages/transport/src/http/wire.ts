@@ -17,6 +17,59 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
 
 export type BodyResult = { ok: true; text: string } | { ok: false; status: 413 } | { ok: false; status: 400 };
 
+/** How much of a refused body is read and thrown away so that the client can read the refusal. */
+export interface DrainLimits {
+  /** Most bytes discarded after the refusal (a larger declared Content-Length is not waited for). */
+  maxBytes: number;
+  /** Longest time spent discarding. */
+  maxMs: number;
+}
+
+/**
+ * Answers a request whose body will not be used (too large) in a way the
+ * client can read. The answer goes out at once with `Connection: close`, but
+ * the socket stays open while the rest of the body is read and discarded, up
+ * to `limits`: a server that closes while the client is still writing makes
+ * the client (Node's fetch, hence the SDK clients) fail with EPIPE or a reset
+ * before it reads the response. Past the limits the connection is cut.
+ * Resolves when the exchange is over.
+ */
+export function answerAndDrain(req: IncomingMessage, res: ServerResponse, status: number, body: string, limits: DrainLimits): Promise<void> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (res.headersSent) {
+    res.end();
+    return Promise.resolve();
+  }
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  if (req.complete || declared > limits.maxBytes) {
+    // Nothing left to read, or more than the budget: closing now is all that is left.
+    res.end(body);
+    return Promise.resolve();
+  }
+  res.write(body);
+  return new Promise((resolve) => {
+    let drained = 0;
+    const finish = (cut: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onCut).off('close', onClose);
+      res.end();
+      if (cut) req.socket.destroy();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > limits.maxBytes) finish(true);
+    };
+    const onEnd = () => finish(false);
+    const onCut = () => finish(true);
+    const onClose = () => finish(false);
+    const timer = setTimeout(onCut, limits.maxMs);
+    timer.unref();
+    req.on('data', onData).on('end', onEnd).on('error', onCut).on('close', onClose);
+    req.resume();
+  });
+}
+
 /**
  * Reads a request body up to `max` bytes. A declared or actual size past the
  * limit stops reading at once: nothing beyond `max` is ever buffered.
