@@ -1,6 +1,7 @@
+import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JSON_HEADERS, modernCall, startApp, type TestApp } from './fixtures/http-harness.js';
+import { initializeBody, JSON_HEADERS, modernCall, startApp, type RawResponse, type TestApp } from './fixtures/http-harness.js';
 import { buildFixture, RawChild } from './fixtures/stdio-harness.js';
 
 const apps: TestApp[] = [];
@@ -119,5 +120,115 @@ describe('HTTP timeout options', () => {
     expect(() => resolveHttpOptions({ requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs must be an integer/);
     expect(resolveHttpOptions({ requestTimeoutMs: 4_000 }).headersTimeoutMs).toBe(4_000);
     expect(httpOptionsFromConfig({ REQUEST_TIMEOUT_MS: 1_000, HEADERS_TIMEOUT_MS: 500, KEEP_ALIVE_TIMEOUT_MS: 2_000 })).toMatchObject({ requestTimeoutMs: 1_000, headersTimeoutMs: 500, keepAliveTimeoutMs: 2_000 });
+    expect(resolveHttpOptions({ maxSessions: 50 }).maxSessionsPerClient).toBe(50);
+    expect(defaults.maxSessionsPerClient).toBe(2_000);
+    expect(() => resolveHttpOptions({ trustProxy: ['10.0.0.0/33'] })).toThrow(/trustProxy: "10.0.0.0\/33" is not an IP address, a CIDR range/);
+    expect(() => resolveHttpOptions({ trustProxy: ['nginx'] })).toThrow(/trustProxy: "nginx"/);
+    expect(httpOptionsFromConfig({ TRUST_PROXY: ['loopback'], MAX_SESSIONS_PER_CLIENT: 7 })).toMatchObject({ trustProxy: ['loopback'], maxSessionsPerClient: 7 });
+  });
+
+  it('finds the client address past trusted proxies only', async () => {
+    const { clientAddress, trustedProxies } = await import('../src/http/client-address.js');
+    const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as never;
+    const proxies = trustedProxies(['10.0.0.0/8', '::1']);
+    expect(clientAddress(req('::ffff:203.0.113.1', '1.2.3.4'), proxies)).toBe('203.0.113.1');
+    expect(clientAddress(req('10.1.1.1', '198.51.100.7, 10.2.2.2'), proxies)).toBe('198.51.100.7');
+    // A client that forges hops to the left of the real one changes nothing.
+    expect(clientAddress(req('10.1.1.1', '6.6.6.6, 198.51.100.7'), proxies)).toBe('198.51.100.7');
+    expect(clientAddress(req('10.1.1.1', 'not-an-ip, 10.3.3.3'), proxies)).toBe('10.3.3.3');
+    expect(clientAddress(req('10.1.1.1'), proxies)).toBe('10.1.1.1');
+    expect(clientAddress(req('10.1.1.1', '198.51.100.7'), undefined)).toBe('10.1.1.1');
+  });
+});
+
+/** A request sent from a chosen loopback address (the server still listens on 127.0.0.1 only). */
+function from(localAddress: string, url: string, init: { headers?: Record<string, string>; body?: string; method?: string } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'POST', headers: { ...JSON_HEADERS, ...init.headers }, localAddress, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
+    });
+    req.on('error', reject);
+    req.end(init.body ?? initializeBody());
+  });
+}
+
+const SESSION = (id: string) => ({ 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' });
+
+/** Opens a session from `address` and uses it (initialized, then a request), so it is never shed. */
+async function usedSession(address: string, url: string): Promise<string> {
+  const init = await from(address, url);
+  expect(init.status).toBe(200);
+  const id = init.headers['mcp-session-id'] as string;
+  await from(address, url, { headers: SESSION(id), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  expect((await from(address, url, { headers: SESSION(id), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) })).status).toBe(200);
+  return id;
+}
+
+async function flood(address: string, url: string, count: number, headers: Record<string, string> = {}): Promise<RawResponse[]> {
+  const answers: RawResponse[] = [];
+  for (let i = 0; i < count; i += 10) {
+    answers.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => from(address, url, { headers })))));
+  }
+  return answers;
+}
+
+describe('session fairness', () => {
+  it('caps the sessions of one address: a flood from 127.0.0.1 leaves 127.0.0.2 able to open one', async () => {
+    const { http } = await app({ maxSessionsPerClient: 20 });
+    const answers = await flood('127.0.0.1', http.url, 60);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(20);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused).toHaveLength(40);
+    const retryAfter = Number(refused[0]!.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(refused[0]!.json()).toMatchObject({
+      id: 1,
+      error: { code: -32000, message: expect.stringMatching(/maximum of 20 \(maxSessionsPerClient, MAX_SESSIONS_PER_CLIENT\).*retry in \d+ s/), data: { limit: 'maxSessionsPerClient', max: 20, retryAfterSeconds: retryAfter } },
+    });
+    const other = await from('127.0.0.2', http.url);
+    expect(other.status).toBe(200);
+    expect(other.headers['mcp-session-id']).toBeDefined();
+    // Closing a session frees a place for its client.
+    const first = answers.find((a) => a.status === 200)!.headers['mcp-session-id'] as string;
+    expect((await from('127.0.0.1', http.url, { method: 'DELETE', headers: SESSION(first), body: '' })).status).toBe(200);
+    expect((await from('127.0.0.1', http.url)).status).toBe(200);
+  });
+
+  it('at the global cap, sheds sessions never used after initialize (oldest first), never a used one', async () => {
+    const { http } = await app({ maxSessions: 12 });
+    const used = await usedSession('127.0.0.2', http.url);
+    const answers = await flood('127.0.0.1', http.url, 40);
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(http.sessions).toBeLessThanOrEqual(12);
+    // The oldest bare sessions went first.
+    const oldest = answers[0]!.headers['mcp-session-id'] as string;
+    expect((await from('127.0.0.1', http.url, { headers: SESSION(oldest), body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }) })).status).toBe(404);
+    expect((await from('127.0.0.2', http.url, { headers: SESSION(used), body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }) })).status).toBe(200);
+    expect((await from('127.0.0.2', http.url)).status).toBe(200);
+  });
+
+  it('refuses with 503 naming the cap and when to retry once every session is in use', async () => {
+    const { http } = await app({ maxSessions: 3, sessionIdleTimeoutMs: 120_000 });
+    for (let i = 0; i < 3; i++) await usedSession('127.0.0.1', http.url);
+    const refused = await from('127.0.0.2', http.url);
+    expect(refused.status).toBe(503);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(60);
+    expect(retryAfter).toBeLessThanOrEqual(120);
+    expect(refused.json()).toMatchObject({ error: { message: expect.stringMatching(/maximum of 3 sessions \(maxSessions, MAX_SESSIONS\), all in use; retry in \d+ s/), data: { limit: 'maxSessions', max: 3 } } });
+  });
+
+  it('behind a trusted proxy, counts the X-Forwarded-For client; without one, ignores the header', async () => {
+    const trusting = await app({ maxSessionsPerClient: 2, trustProxy: ['loopback'] });
+    const viaProxy = (client: string) => ({ 'x-forwarded-for': `${client}, 127.0.0.9` });
+    expect((await flood('127.0.0.1', trusting.http.url, 3, viaProxy('203.0.113.5'))).map((a) => a.status)).toEqual([200, 200, 429]);
+    expect((await from('127.0.0.1', trusting.http.url, { headers: viaProxy('203.0.113.6') })).status).toBe(200);
+
+    const plain = await app({ maxSessionsPerClient: 2 });
+    expect((await flood('127.0.0.1', plain.http.url, 2, { 'x-forwarded-for': '203.0.113.5' })).map((a) => a.status)).toEqual([200, 200]);
+    expect((await from('127.0.0.1', plain.http.url, { headers: { 'x-forwarded-for': '203.0.113.6' } })).status).toBe(429);
   });
 });

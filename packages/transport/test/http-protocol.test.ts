@@ -145,10 +145,12 @@ describe('older-protocol sessions', () => {
     expect(res.status).toBe(404);
   });
 
-  it('refuses a session past the cap with 503 and Retry-After, and takes one again once a session ends', async () => {
+  it('refuses a session past the cap with 503 and Retry-After when all are in use, and takes one again once a session ends', async () => {
     const { http } = await app({ maxSessions: 2 });
-    await v1Client(http.url);
+    // Used sessions: one never used after initialize would be closed to make room.
+    await (await v1Client(http.url)).client.listTools();
     const second = await v1Client(http.url);
+    await second.client.listTools();
     const refused = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBeDefined();

@@ -20,7 +20,9 @@ export const httpConfigSchema = defineConfig({
   AUTH_AUDIENCE: env.string().optional().describe('Expected "aud" of access tokens; default: PUBLIC_URL'),
   PUBLIC_URL: env.url({ protocols: ['https', 'http'] }).optional().describe('Public URL of the /mcp endpoint (behind a proxy); default: http://HOST:PORT/mcp'),
   MAX_BODY_BYTES: env.number({ int: true, min: 1 }).default(4 * 1024 * 1024).describe('Largest accepted request body, in bytes (413 beyond)'),
-  MAX_SESSIONS: env.number({ int: true, min: 1 }).default(10_000).describe('Older-protocol sessions held at once (503 beyond)'),
+  MAX_SESSIONS: env.number({ int: true, min: 1 }).default(10_000).describe('Older-protocol sessions held at once; at the cap, sessions never used after initialize are closed (oldest first), then new ones get 503'),
+  MAX_SESSIONS_PER_CLIENT: env.number({ int: true, min: 1 }).optional().describe('Older-protocol sessions one client (principal with auth, else address) may hold (429 beyond); default 2000, at most MAX_SESSIONS'),
+  TRUST_PROXY: env.list().optional().describe('Proxies whose X-Forwarded-For names the client: addresses, CIDR ranges or "loopback" (set it behind nginx, or every client shares the proxy\'s per-client cap)'),
   SESSION_IDLE_TIMEOUT_MS: env.duration().default(30 * 60_000).describe('An older-protocol session with no request for this long is closed'),
   SESSIONS: env.enum(['on', 'off']).default('on').describe('off: older-protocol clients get stateless serving (no server-to-client requests), for load balancers that cannot pin sessions'),
   SHUTDOWN_GRACE_MS: env.duration().default(10_000).describe('How long in-flight calls may finish at shutdown before they are aborted'),
@@ -42,6 +44,8 @@ export interface HttpConfig {
   PUBLIC_URL?: string | undefined;
   MAX_BODY_BYTES: number;
   MAX_SESSIONS: number;
+  MAX_SESSIONS_PER_CLIENT?: number | undefined;
+  TRUST_PROXY?: readonly string[] | undefined;
   SESSION_IDLE_TIMEOUT_MS: number;
   SESSIONS: 'on' | 'off';
   SHUTDOWN_GRACE_MS: number;

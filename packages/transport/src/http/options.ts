@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type BlockList } from 'node:net';
 import { localhostAllowedHostnames } from '@modelcontextprotocol/server';
+import { trustedProxies } from './client-address.js';
 import type { HttpConfig } from './config.js';
 
 /** Options of `createHttpTransport` / `serveHttp`; each has a default. */
@@ -21,8 +22,21 @@ export interface HttpTransportOptions {
   publicUrl?: string;
   /** Largest accepted request body. Default 4 MiB. */
   maxBodyBytes?: number;
-  /** Older-protocol sessions held at once. Default 10 000. */
+  /** Older-protocol sessions held at once. At the cap, sessions never used after `initialize` are closed (oldest first) before a new one is refused. Default 10 000. */
   maxSessions?: number;
+  /**
+   * Older-protocol sessions one client may hold at once: one principal when
+   * auth is on, else one remote address (see `trustProxy`). Default 2 000
+   * (at most `maxSessions`): room for a benchmark's 1 000 sessions from 127.0.0.1.
+   */
+  maxSessionsPerClient?: number;
+  /**
+   * Proxies whose `X-Forwarded-For` header names the client (addresses, CIDR
+   * ranges, or `loopback`). Without it, a server behind a proxy sees every
+   * client as the proxy's address, which then shares one per-client cap.
+   * Default: none (the header is ignored).
+   */
+  trustProxy?: readonly string[];
   /** Idle time after which an older-protocol session is closed. Default 30 min. */
   sessionIdleTimeoutMs?: number;
   /** Events kept per session for resumption (Last-Event-ID). Default 256. */
@@ -69,6 +83,8 @@ export interface ResolvedHttpOptions {
   publicUrl: string | undefined;
   maxBodyBytes: number;
   maxSessions: number;
+  maxSessionsPerClient: number;
+  trustProxy: BlockList | undefined;
   sessionIdleTimeoutMs: number;
   maxEventsPerSession: number;
   sessions: boolean;
@@ -97,6 +113,8 @@ export function httpOptionsFromConfig(config: Readonly<Record<string, unknown>>)
     ...(c.PUBLIC_URL !== undefined && { publicUrl: c.PUBLIC_URL }),
     ...(c.MAX_BODY_BYTES !== undefined && { maxBodyBytes: c.MAX_BODY_BYTES }),
     ...(c.MAX_SESSIONS !== undefined && { maxSessions: c.MAX_SESSIONS }),
+    ...(c.MAX_SESSIONS_PER_CLIENT !== undefined && { maxSessionsPerClient: c.MAX_SESSIONS_PER_CLIENT }),
+    ...(c.TRUST_PROXY !== undefined && { trustProxy: c.TRUST_PROXY }),
     ...(c.SESSION_IDLE_TIMEOUT_MS !== undefined && { sessionIdleTimeoutMs: c.SESSION_IDLE_TIMEOUT_MS }),
     ...(c.SESSIONS !== undefined && { sessions: c.SESSIONS === 'on' }),
     ...(c.SHUTDOWN_GRACE_MS !== undefined && { shutdownGraceMs: c.SHUTDOWN_GRACE_MS }),
@@ -170,6 +188,7 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     }
     allowedOrigins = { origins, hostnames };
   }
+  const maxSessions = positiveInt('maxSessions', options.maxSessions, 10_000);
   const requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
   const headersTimeoutMs = positiveInt('headersTimeoutMs', options.headersTimeoutMs, Math.min(10_000, requestTimeoutMs));
   // Node refuses a headers timeout longer than the request timeout (which covers the headers too).
@@ -183,7 +202,9 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     jwt: options.jwt,
     publicUrl: options.publicUrl,
     maxBodyBytes: positiveInt('maxBodyBytes', options.maxBodyBytes, 4 * 1024 * 1024),
-    maxSessions: positiveInt('maxSessions', options.maxSessions, 10_000),
+    maxSessions,
+    maxSessionsPerClient: positiveInt('maxSessionsPerClient', options.maxSessionsPerClient, Math.min(2_000, maxSessions)),
+    trustProxy: options.trustProxy && options.trustProxy.length > 0 ? trustedProxies(options.trustProxy) : undefined,
     sessionIdleTimeoutMs: positiveInt('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
     maxEventsPerSession: positiveInt('maxEventsPerSession', options.maxEventsPerSession, 256, 0),
     sessions: options.sessions ?? true,

@@ -6,6 +6,7 @@ import { AnswerStream } from '../direct/answer-stream.js';
 import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
 import { serveFastCall } from '../direct/serve.js';
 import { boundedEventStore } from './event-store.js';
+import { SessionAdmission, type AdmissionOptions, type AdmissionTicket } from './session-admission.js';
 import { rpcError, sendJson, writeWebResponse } from './wire.js';
 
 interface Session {
@@ -22,9 +23,7 @@ interface Session {
   ended?: (() => void) | undefined;
 }
 
-export interface SessionOptions {
-  maxSessions: number;
-  idleTimeoutMs: number;
+export interface SessionOptions extends AdmissionOptions {
   maxEventsPerSession: number;
   /** Serve plain tool calls on the fast path. */
   fastPath: boolean;
@@ -49,14 +48,15 @@ export class LegacySessions {
   readonly #options: SessionOptions;
   readonly #log: Logger;
   readonly #sessions = new Map<string, Session>();
-  /** Sessions being created (initialize in progress), counted against the cap. */
-  #opening = 0;
+  /** The session caps (global and per client), see session-admission.ts. */
+  readonly #admission: SessionAdmission;
   #closed = false;
 
   constructor(core: TrellisServer, options: SessionOptions, log: Logger) {
     this.#core = core;
     this.#options = options;
     this.#log = log;
+    this.#admission = new SessionAdmission(options, log, (id) => void this.#sessions.get(id)?.transport.close().catch(() => undefined));
   }
 
   get size(): number {
@@ -74,6 +74,7 @@ export class LegacySessions {
       const session = this.#sessions.get(id);
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
       if (!session || session.principal !== principalOf(auth)) return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
+      this.#admission.seen(id, request.method, body);
       observeCancellations(session, body);
       return this.#serve(session, request, res, body, auth);
     }
@@ -81,24 +82,14 @@ export class LegacySessions {
       return sendJson(res, 400, rpcError(ErrorCodes.TransportRejected, 'Bad Request: Mcp-Session-Id header is required', requestId(body)));
     }
     if (this.#closed) return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down', requestId(body)), { 'retry-after': '5' });
-    if (this.#sessions.size + this.#opening >= this.#options.maxSessions) {
-      this.#log.warn({ sessions: this.#sessions.size, max: this.#options.maxSessions }, 'session cap reached; refusing a new session');
-      return sendJson(
-        res,
-        503,
-        rpcError(ErrorCodes.TransportRejected, `Server busy: it holds the maximum of ${this.#options.maxSessions} sessions; retry later`, requestId(body), { maxSessions: this.#options.maxSessions }),
-        { 'retry-after': '30' },
-      );
-    }
-    this.#opening += 1;
-    let opened = false;
+    const ticket = this.#admission.admit(res.req, auth);
+    if (!ticket.ok) return sendJson(res, ticket.status, rpcError(ticket.code, ticket.message, requestId(body), ticket.data), ticket.headers);
     try {
-      const session = await this.#open(auth);
-      opened = true;
-      this.#opening -= 1;
+      const session = await this.#open(auth, ticket);
       await this.#serve(session, request, res, body, auth);
     } finally {
-      if (!opened) this.#opening -= 1;
+      // A no-op once the session has its id.
+      ticket.release();
     }
   }
 
@@ -115,6 +106,7 @@ export class LegacySessions {
     if (typeof header !== 'string') return false;
     const session = this.#sessions.get(header);
     if (!session || session.principal !== principalOf(auth) || !takesFastPath(this.#core, session.connection, body, req.headers)) return false;
+    this.#admission.seen(header, 'POST', body);
     this.#direct(session, res, body, auth).catch((error: unknown) => {
       // Nothing may escape as an unhandled rejection: answer what can still be answered.
       this.#log.error({ err: error }, 'fast tool call failed');
@@ -137,7 +129,7 @@ export class LegacySessions {
     stream.finish(answer.message, 200);
   }
 
-  async #open(auth: AuthInfo | undefined): Promise<Session> {
+  async #open(auth: AuthInfo | undefined, ticket: AdmissionTicket): Promise<Session> {
     const connection = new Connection({ transport: 'http', era: 'legacy' });
     const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true, connection });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -147,6 +139,7 @@ export class LegacySessions {
         connection.sessionId = id;
         this.#sessions.set(id, session);
         session.ended = this.#options.onSessionOpened?.();
+        ticket.open(id);
         this.#arm(session);
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
@@ -199,6 +192,7 @@ export class LegacySessions {
     clearTimeout(session.timer);
     session.ended?.();
     this.#sessions.delete(id);
+    this.#admission.closed(id);
     this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session closed');
   }
 

@@ -99,7 +99,15 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     if (opts.sessions) {
       sessions = new LegacySessions(
         server,
-        { maxSessions: opts.maxSessions, idleTimeoutMs: opts.sessionIdleTimeoutMs, maxEventsPerSession: opts.maxEventsPerSession, fastPath: opts.fastPath, onSessionOpened: opts.telemetry?.sessionOpened },
+        {
+          maxSessions: opts.maxSessions,
+          maxSessionsPerClient: opts.maxSessionsPerClient,
+          trustProxy: opts.trustProxy,
+          idleTimeoutMs: opts.sessionIdleTimeoutMs,
+          maxEventsPerSession: opts.maxEventsPerSession,
+          fastPath: opts.fastPath,
+          onSessionOpened: opts.telemetry?.sessionOpened,
+        },
         logger(),
       );
     } else {

@@ -1,0 +1,181 @@
+import type { IncomingMessage } from 'node:http';
+import type { BlockList } from 'node:net';
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import type { Logger } from '@trellis/server';
+import { clientAddress } from './client-address.js';
+
+/** JSON-RPC code of a refused session (implementation-defined server error range). */
+export const SESSION_LIMIT_REACHED = -32000;
+
+export interface AdmissionOptions {
+  /** Older-protocol sessions held at once, all clients together. */
+  maxSessions: number;
+  /** Older-protocol sessions one client (principal, else address) may hold at once. */
+  maxSessionsPerClient: number;
+  /** An unused session is closed after this long; tells a refused client when to retry. */
+  idleTimeoutMs: number;
+  /** Proxies whose `X-Forwarded-For` names the client; undefined: none. */
+  trustProxy: BlockList | undefined;
+}
+
+/** Why a new session was refused: the HTTP answer and its JSON-RPC error. */
+export interface AdmissionRefusal {
+  ok: false;
+  status: 429 | 503;
+  code: typeof SESSION_LIMIT_REACHED;
+  message: string;
+  data: { limit: 'maxSessions' | 'maxSessionsPerClient'; max: number; retryAfterSeconds: number };
+  headers: Record<string, string>;
+}
+
+/** A place held for a session being opened: `open` once it has an id, else `release`. */
+export interface AdmissionTicket {
+  ok: true;
+  open(sessionId: string): void;
+  release(): void;
+}
+
+interface Entry {
+  readonly client: string;
+  lastSeen: number;
+}
+
+/**
+ * Who may open an older-protocol session, so that no single client can lock
+ * the others out. Two rules:
+ * - a per-client cap, by authenticated principal when auth is on, else by
+ *   remote address (behind a trusted proxy, the `X-Forwarded-For` client);
+ * - at the global cap, sessions that never made a request after `initialize`
+ *   are shed, oldest first, before anyone is refused.
+ * A refusal names the limit and when to retry (when the client's, or anyone's,
+ * least recently used session would idle out).
+ * @example
+ * const admission = new SessionAdmission(options, log, (id) => sessions.get(id)?.transport.close());
+ * const ticket = admission.admit(req, auth);
+ */
+export class SessionAdmission {
+  readonly #options: AdmissionOptions;
+  readonly #log: Logger;
+  readonly #shed: (sessionId: string) => void;
+  /** Open sessions, least recently seen first (a request moves its session to the end). */
+  readonly #entries = new Map<string, Entry>();
+  /** Sessions with no request since `initialize`, oldest first. */
+  readonly #bare = new Set<string>();
+  /** Per client: its open sessions (least recently seen first) and those being opened. */
+  readonly #clients = new Map<string, { sessions: Set<string>; opening: number }>();
+  #opening = 0;
+
+  constructor(options: AdmissionOptions, log: Logger, shed: (sessionId: string) => void) {
+    this.#options = options;
+    this.#log = log;
+    this.#shed = shed;
+  }
+
+  /** Sessions open or being opened. */
+  get size(): number {
+    return this.#entries.size + this.#opening;
+  }
+
+  /** Holds a place for a new session of the client behind `req`, or says why not. */
+  admit(req: IncomingMessage, auth: AuthInfo | undefined): AdmissionTicket | AdmissionRefusal {
+    const client = auth ? `principal:${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : `address:${clientAddress(req, this.#options.trustProxy)}`;
+    const mine = this.#clients.get(client);
+    const { maxSessions, maxSessionsPerClient } = this.#options;
+    // A per-client cap as large as the global one adds nothing: the global rule (shedding unused sessions first) decides.
+    if (mine && maxSessionsPerClient < maxSessions && mine.sessions.size + mine.opening >= maxSessionsPerClient) {
+      this.#log.warn({ client: auth ? 'principal' : client, max: maxSessionsPerClient }, 'per-client session cap reached; refusing a new session');
+      const retry = this.#retryAfter(mine.sessions);
+      return refusal(
+        429,
+        'maxSessionsPerClient',
+        maxSessionsPerClient,
+        retry,
+        `Too many sessions: this client holds the maximum of ${maxSessionsPerClient} (maxSessionsPerClient, MAX_SESSIONS_PER_CLIENT); close unused sessions with DELETE, or retry in ${retry} s`,
+      );
+    }
+    if (this.size >= maxSessions && !this.#shedOne()) {
+      this.#log.warn({ sessions: this.#entries.size, max: maxSessions }, 'session cap reached and every session is in use; refusing a new session');
+      const retry = this.#retryAfter(this.#entries.keys());
+      return refusal(503, 'maxSessions', maxSessions, retry, `Server busy: it holds the maximum of ${maxSessions} sessions (maxSessions, MAX_SESSIONS), all in use; retry in ${retry} s`);
+    }
+    const slot = mine ?? { sessions: new Set<string>(), opening: 0 };
+    if (!mine) this.#clients.set(client, slot);
+    slot.opening += 1;
+    this.#opening += 1;
+    let held = true;
+    const unhold = () => {
+      if (!held) return false;
+      held = false;
+      slot.opening -= 1;
+      this.#opening -= 1;
+      return true;
+    };
+    return {
+      ok: true,
+      open: (sessionId) => {
+        if (!unhold()) return;
+        slot.sessions.add(sessionId);
+        this.#entries.set(sessionId, { client, lastSeen: Date.now() });
+        this.#bare.add(sessionId);
+      },
+      release: () => {
+        if (unhold() && slot.sessions.size === 0 && slot.opening === 0) this.#clients.delete(client);
+      },
+    };
+  }
+
+  /**
+   * Notes a request on an open session: a GET stream or any JSON-RPC request
+   * (not a notification such as `notifications/initialized`) makes it used.
+   */
+  seen(sessionId: string, method: string, body: unknown): void {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) return;
+    entry.lastSeen = Date.now();
+    // Moved to the end: the first entries are the least recently seen.
+    this.#entries.delete(sessionId);
+    this.#entries.set(sessionId, entry);
+    const own = this.#clients.get(entry.client)?.sessions;
+    own?.delete(sessionId);
+    own?.add(sessionId);
+    if (this.#bare.has(sessionId) && (method === 'GET' || carriesRequest(body))) this.#bare.delete(sessionId);
+  }
+
+  /** Forgets a closed session. */
+  closed(sessionId: string): void {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) return;
+    this.#entries.delete(sessionId);
+    this.#bare.delete(sessionId);
+    const slot = this.#clients.get(entry.client);
+    slot?.sessions.delete(sessionId);
+    if (slot && slot.sessions.size === 0 && slot.opening === 0) this.#clients.delete(entry.client);
+  }
+
+  /** Closes the oldest session never used after `initialize`; false when there is none. */
+  #shedOne(): boolean {
+    const oldest = this.#bare.values().next();
+    if (oldest.done) return false;
+    const id = oldest.value;
+    this.#log.info({ session: id, max: this.#options.maxSessions }, 'session cap reached; closing the oldest session never used after initialize');
+    this.closed(id);
+    this.#shed(id);
+    return true;
+  }
+
+  /** Seconds until the least recently seen of `sessions` idles out (at least 1). */
+  #retryAfter(sessions: Iterable<string>): number {
+    const first = sessions[Symbol.iterator]().next();
+    const lastSeen = first.done ? Date.now() : (this.#entries.get(first.value)?.lastSeen ?? Date.now());
+    return Math.max(1, Math.ceil((lastSeen + this.#options.idleTimeoutMs - Date.now()) / 1000));
+  }
+}
+
+function refusal(status: 429 | 503, limit: AdmissionRefusal['data']['limit'], max: number, retryAfterSeconds: number, message: string): AdmissionRefusal {
+  return { ok: false, status, code: SESSION_LIMIT_REACHED, message, data: { limit, max, retryAfterSeconds }, headers: { 'retry-after': String(retryAfterSeconds) } };
+}
+
+function carriesRequest(body: unknown): boolean {
+  if (Array.isArray(body)) return body.some(carriesRequest);
+  return typeof body === 'object' && body !== null && 'method' in body && 'id' in body;
+}
