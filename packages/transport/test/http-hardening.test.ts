@@ -1,7 +1,8 @@
-import { request as httpRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createServer as createNodeServer, request as httpRequest, type Server as NodeServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initializeBody, JSON_HEADERS, modernCall, startApp, type RawResponse, type TestApp } from './fixtures/http-harness.js';
+import { eventually, initializeBody, JSON_HEADERS, modernCall, startApp, type RawResponse, type TestApp } from './fixtures/http-harness.js';
 import { buildFixture, RawChild } from './fixtures/stdio-harness.js';
 
 const apps: TestApp[] = [];
@@ -230,5 +231,88 @@ describe('session fairness', () => {
     const plain = await app({ maxSessionsPerClient: 2 });
     expect((await flood('127.0.0.1', plain.http.url, 2, { 'x-forwarded-for': '203.0.113.5' })).map((a) => a.status)).toEqual([200, 200]);
     expect((await from('127.0.0.1', plain.http.url, { headers: { 'x-forwarded-for': '203.0.113.6' } })).status).toBe(429);
+  });
+});
+
+describe('JWT identities and JWKS readiness', () => {
+  let jwks: NodeServer;
+  let jwksUrl: string;
+  let issuer: string;
+  let privateKey: CryptoKey;
+  let jwkSet: string;
+  const audience = 'https://mcp.example.com/mcp';
+
+  const listenJwks = async (port = 0) => {
+    jwks = createNodeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(jwkSet);
+    });
+    await new Promise<void>((resolve) => jwks.listen(port, '127.0.0.1', resolve));
+    return (jwks.address() as AddressInfo).port;
+  };
+  const stopJwks = async () => {
+    jwks.closeAllConnections();
+    await new Promise((resolve) => jwks.close(resolve));
+  };
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256');
+    privateKey = pair.privateKey;
+    jwkSet = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
+    issuer = `http://127.0.0.1:${await listenJwks()}`;
+    jwksUrl = `${issuer}/jwks.json`;
+  });
+  afterAll(async () => {
+    if (jwks.listening) await stopJwks();
+  });
+
+  const sign = (claims: JWTPayload) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(audience).setExpirationTime('5m').sign(privateKey);
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const whoami = (url: string, token: string) => {
+    const call = modernCall('whoami');
+    return from('127.0.0.1', url, { headers: { ...call.headers, ...bearer(token) }, body: call.body });
+  };
+
+  it('gives a token without sub or client_id a principal of its own (iss + jti), so holders cannot share sessions', async () => {
+    const { http } = await app({ jwt: { jwksUrl, issuer, audience }, publicUrl: audience });
+    const first = await sign({ jti: 'token-a' });
+    const second = await sign({ jti: 'token-b' });
+    expect((await whoami(http.url, first)).body).toContain(`token:${issuer}#token-a`);
+    const init = await from('127.0.0.1', http.url, { headers: bearer(first) });
+    expect(init.status).toBe(200);
+    const session = SESSION(init.headers['mcp-session-id'] as string);
+    const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    expect((await from('127.0.0.1', http.url, { headers: { ...session, ...bearer(first) }, body: list })).status).toBe(200);
+    expect((await from('127.0.0.1', http.url, { headers: { ...session, ...bearer(second) }, body: list })).status).toBe(404);
+    // No stable identity at all: refused.
+    const anonymous = await from('127.0.0.1', http.url, { headers: bearer(await sign({})) });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/invalid_token.*no stable identity/);
+  });
+
+  it('refuses subject-less tokens outright when configured to', async () => {
+    const { http } = await app({ jwt: { jwksUrl, issuer, audience, subjectless: 'refuse' }, publicUrl: audience });
+    const refused = await from('127.0.0.1', http.url, { headers: bearer(await sign({ jti: 'token-c' })) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/names no subject \(sub\) or client \(client_id\)/);
+    expect((await from('127.0.0.1', http.url, { headers: bearer(await sign({ sub: 'user-1' })) })).status).toBe(200);
+    const { resolveHttpOptions } = await import('../src/http/options.js');
+    expect(() => resolveHttpOptions({ jwt: { jwksUrl, subjectless: 'nobody' as never } })).toThrow(/jwt.subjectless must be "token-id" or "refuse"/);
+  });
+
+  it('reports the JWKS in /readyz: not ready while it cannot be fetched, ready again when it can', async () => {
+    const { http } = await app({ jwt: { jwksUrl, issuer, audience }, publicUrl: audience });
+    const readyz = new URL('/readyz', http.url).href;
+    expect((await fetch(readyz)).status).toBe(200);
+    const port = Number(new URL(issuer).port);
+    await stopJwks();
+    try {
+      let answer: Response | undefined;
+      await eventually(async () => (answer = await fetch(readyz)).status === 503, 10_000);
+      expect(await answer!.json()).toEqual({ ready: false, checks: [{ plugin: 'http', ok: false, detail: expect.stringContaining(`JWKS at ${issuer} cannot be fetched`) }] });
+    } finally {
+      await listenJwks(port);
+    }
+    await eventually(async () => (await fetch(readyz)).status === 200, 10_000);
   });
 });

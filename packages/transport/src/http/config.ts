@@ -18,6 +18,10 @@ export const httpConfigSchema = defineConfig({
   AUTH_JWKS_URL: env.url({ protocols: ['https', 'http'] }).optional().describe('JWKS URL to verify OAuth 2.1 JWT access tokens against'),
   AUTH_ISSUER: env.string().optional().describe('Expected "iss" of access tokens; advertised in the protected resource metadata'),
   AUTH_AUDIENCE: env.string().optional().describe('Expected "aud" of access tokens; default: PUBLIC_URL'),
+  AUTH_SUBJECTLESS_TOKENS: env
+    .enum(['token-id', 'refuse'])
+    .optional()
+    .describe('A JWT naming no subject (sub) or client (client_id): token-id gives it a principal from iss + jti (refused without jti); refuse refuses it. Default token-id'),
   PUBLIC_URL: env.url({ protocols: ['https', 'http'] }).optional().describe('Public URL of the /mcp endpoint (behind a proxy); default: http://HOST:PORT/mcp'),
   MAX_BODY_BYTES: env.number({ int: true, min: 1 }).default(4 * 1024 * 1024).describe('Largest accepted request body, in bytes (413 beyond)'),
   MAX_SESSIONS: env.number({ int: true, min: 1 }).default(10_000).describe('Older-protocol sessions held at once; at the cap, sessions never used after initialize are closed (oldest first), then new ones get 503'),
@@ -41,6 +45,7 @@ export interface HttpConfig {
   AUTH_JWKS_URL?: string | undefined;
   AUTH_ISSUER?: string | undefined;
   AUTH_AUDIENCE?: string | undefined;
+  AUTH_SUBJECTLESS_TOKENS?: 'token-id' | 'refuse' | undefined;
   PUBLIC_URL?: string | undefined;
   MAX_BODY_BYTES: number;
   MAX_SESSIONS: number;

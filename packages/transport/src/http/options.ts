@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP, type BlockList } from 'node:net';
 import { localhostAllowedHostnames } from '@modelcontextprotocol/server';
+import type { SubjectlessTokenPolicy } from './auth.js';
 import { trustedProxies } from './client-address.js';
 import type { HttpConfig } from './config.js';
 
@@ -16,8 +17,12 @@ export interface HttpTransportOptions {
   allowedOrigins?: readonly string[];
   /** A static bearer token (compared in constant time, never logged). */
   authToken?: string;
-  /** OAuth 2.1 resource-server mode: JWT access tokens verified against a JWKS. */
-  jwt?: { jwksUrl: string; issuer?: string; audience?: string };
+  /**
+   * OAuth 2.1 resource-server mode: JWT access tokens verified against a JWKS.
+   * `subjectless`: a token with no `sub` and no `client_id` gets a principal
+   * from `iss` + `jti` (`token-id`, the default) or is refused (`refuse`).
+   */
+  jwt?: { jwksUrl: string; issuer?: string; audience?: string; subjectless?: SubjectlessTokenPolicy };
   /** Public URL of the MCP endpoint, for the protected resource metadata. Default: http://host:port/mcp. */
   publicUrl?: string;
   /** Largest accepted request body. Default 4 MiB. */
@@ -79,7 +84,7 @@ export interface ResolvedHttpOptions {
   /** undefined: the Origin header is not checked. */
   allowedOrigins: { origins: ReadonlySet<string>; hostnames: readonly string[] } | undefined;
   authToken: string | undefined;
-  jwt: { jwksUrl: string; issuer?: string; audience?: string } | undefined;
+  jwt: { jwksUrl: string; issuer?: string; audience?: string; subjectless?: SubjectlessTokenPolicy } | undefined;
   publicUrl: string | undefined;
   maxBodyBytes: number;
   maxSessions: number;
@@ -108,7 +113,12 @@ export function httpOptionsFromConfig(config: Readonly<Record<string, unknown>>)
     ...(c.ALLOWED_ORIGINS !== undefined && { allowedOrigins: c.ALLOWED_ORIGINS }),
     ...(c.AUTH_TOKEN !== undefined && { authToken: c.AUTH_TOKEN }),
     ...(jwksUrl !== undefined && {
-      jwt: { jwksUrl, ...(c.AUTH_ISSUER !== undefined && { issuer: c.AUTH_ISSUER }), ...(c.AUTH_AUDIENCE !== undefined && { audience: c.AUTH_AUDIENCE }) },
+      jwt: {
+        jwksUrl,
+        ...(c.AUTH_ISSUER !== undefined && { issuer: c.AUTH_ISSUER }),
+        ...(c.AUTH_AUDIENCE !== undefined && { audience: c.AUTH_AUDIENCE }),
+        ...(c.AUTH_SUBJECTLESS_TOKENS !== undefined && { subjectless: c.AUTH_SUBJECTLESS_TOKENS }),
+      },
     }),
     ...(c.PUBLIC_URL !== undefined && { publicUrl: c.PUBLIC_URL }),
     ...(c.MAX_BODY_BYTES !== undefined && { maxBodyBytes: c.MAX_BODY_BYTES }),
@@ -162,6 +172,10 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
       new URL(options.jwt.jwksUrl);
     } catch {
       throw new TypeError(`option jwt.jwksUrl must be an absolute URL, got ${JSON.stringify(options.jwt.jwksUrl)}`);
+    }
+    const { subjectless } = options.jwt;
+    if (subjectless !== undefined && subjectless !== 'token-id' && subjectless !== 'refuse') {
+      throw new TypeError(`option jwt.subjectless must be "token-id" or "refuse", got ${JSON.stringify(subjectless)}`);
     }
   }
   const loopback = isLoopbackHost(host);

@@ -146,7 +146,9 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
 
   async function readiness(res: ServerResponse): Promise<void> {
     if (closing) return sendJson(res, 503, JSON.stringify({ ready: false, checks: [{ plugin: 'http', ok: false, detail: 'shutting down' }] }), { 'cache-control': 'no-store' });
-    const state = await server.ready();
+    // With JWT auth, the key set is a dependency like a plugin's database.
+    const [core, jwks] = await Promise.all([server.ready(), auth?.readiness?.()]);
+    const state = jwks ? { ready: core.ready && jwks.ok, checks: [...core.checks, jwks] } : core;
     sendJson(res, state.ready ? 200 : 503, JSON.stringify(state.ready ? state : { ready: false, checks: state.checks.filter((c) => !c.ok) }), { 'cache-control': 'no-store' });
   }
 
