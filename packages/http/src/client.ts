@@ -4,6 +4,8 @@ import { Agent, type Dispatcher } from 'undici';
 import { readCapped } from './body.js';
 import {
   ConnectionFailedError,
+  connectionFailureCode,
+  HeadersTooLargeError,
   HttpClosedError,
   HttpError,
   HttpTimeoutError,
@@ -254,7 +256,9 @@ export class PooledHttpClient implements HttpClient {
     const code = (error as { code?: unknown }).code;
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return new HttpTimeoutError(attempt.url.href, 'headers', this.#settings.headersTimeoutMs, { cause: error });
     if (code === 'UND_ERR_BODY_TIMEOUT') return new HttpTimeoutError(attempt.url.href, 'body', this.#settings.bodyTimeoutMs, { cause: error });
-    if (isConnectionError(error)) return new ConnectionFailedError(attempt.url.href, 1, error);
+    if (code === 'UND_ERR_HEADERS_OVERFLOW') return new HeadersTooLargeError(attempt.url.href, { cause: error });
+    // DNS and TLS failures are not worth a retry, but they have names.
+    if (isConnectionError(error) || connectionFailureCode(error) !== 'CONNECTION_FAILED') return new ConnectionFailedError(attempt.url.href, 1, error);
     return error;
   }
 }

@@ -27,6 +27,11 @@ export const httpConfigSchema = defineConfig({
   HTTP_CACHE_TTL_MS: env.duration().default(60_000).describe('How long a successful GET is reused (0 turns the cache off)'),
   HTTP_CACHE_MAX_ENTRIES: env.number({ int: true, min: 1 }).default(100).describe('Responses kept in the cache (each up to HTTP_MAX_BYTES)'),
   HTTP_BULK_MAX_URLS: env.number({ int: true, min: 1, max: 1000 }).default(20).describe('Most URLs bulk_fetch accepts in one call'),
+  // A minute: long enough for a few slow sites, short enough that a model is not left waiting on twenty.
+  HTTP_BULK_DEADLINE_MS: env
+    .duration()
+    .default(60_000)
+    .describe('Overall deadline of one bulk_fetch call: URLs not fetched by then are reported as DEADLINE, the rest are returned'),
   HTTP_BULK_CONCURRENCY: env.number({ int: true, min: 1 }).default(4).describe('bulk_fetch fetches at once when the call does not say'),
   // bulk_fetch answers with many bodies: each is cut so that the whole fits a model's context.
   HTTP_BULK_MAX_CHARS: env.number({ int: true, min: 0 }).default(2_000).describe('Characters of each body bulk_fetch returns'),

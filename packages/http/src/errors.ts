@@ -1,3 +1,5 @@
+import { maxHeaderSize } from 'node:http';
+
 /**
  * Errors of `@trellis/http`. They stay local (never cross the wire as protocol errors): each
  * is a class with a stable string `code`, a message that names the URL and the problem, and
@@ -13,7 +15,13 @@ export type HttpErrorCode =
   | 'TOO_LARGE'
   | 'TOO_MANY_REDIRECTS'
   | 'CONNECTION_FAILED'
+  | ConnectionFailureCode
+  | 'HEADERS_TOO_LARGE'
+  | 'DEADLINE'
   | 'CLOSED';
+
+/** The named causes of a failed connection; `CONNECTION_FAILED` is any other (reset, unreachable…). */
+export type ConnectionFailureCode = 'DNS_FAILED' | 'CONNECTION_REFUSED' | 'TLS_FAILED';
 
 /**
  * The base of every error this package throws; `url` is the URL being fetched when it failed.
@@ -135,15 +143,44 @@ export class TooManyRedirectsError extends HttpError {
   }
 }
 
-/** The connection failed (refused, reset, DNS failure…) on every attempt; `cause` is the last error. */
+/**
+ * The connection failed on every attempt; `cause` is the last error. The code names the cause
+ * when it is known: `DNS_FAILED` (the host name does not resolve), `CONNECTION_REFUSED`
+ * (nothing listens on that port), `TLS_FAILED` (handshake or certificate), else
+ * `CONNECTION_FAILED` (reset, unreachable…).
+ *
+ * @example
+ * if (error instanceof ConnectionFailedError && error.code === 'DNS_FAILED') hint('check the host name');
+ */
 export class ConnectionFailedError extends HttpError {
   readonly attempts: number;
 
   constructor(url: string, attempts: number, cause: unknown) {
+    const code = connectionFailureCode(cause);
     const detail = describeCause(cause);
-    super('CONNECTION_FAILED', url, `could not fetch ${url}: ${detail} (${attempts} attempt${attempts === 1 ? '' : 's'})`, { cause });
+    const what = code === 'DNS_FAILED' ? `the host name ${hostOf(url)} could not be resolved` : code === 'CONNECTION_REFUSED' ? `the connection to ${hostOf(url, true)} was refused` : code === 'TLS_FAILED' ? 'the TLS handshake failed' : undefined;
+    super(code, url, `could not fetch ${url}: ${what ? `${what} (${detail})` : detail} (${attempts} attempt${attempts === 1 ? '' : 's'})`, { cause });
     this.name = 'ConnectionFailedError';
     this.attempts = attempts;
+  }
+}
+
+/** The response headers are larger than the client accepts (an upstream gone wrong, or hostile). */
+export class HeadersTooLargeError extends HttpError {
+  constructor(url: string, options?: { cause?: unknown }) {
+    super('HEADERS_TOO_LARGE', url, `refused the response of ${url}: its headers are larger than the client accepts (${maxHeaderSize} bytes)`, options);
+    this.name = 'HeadersTooLargeError';
+  }
+}
+
+/** `bulk_fetch` reached its overall deadline before this URL was fetched (or while it was). */
+export class DeadlineError extends HttpError {
+  readonly limitMs: number;
+
+  constructor(url: string, limitMs: number, started: boolean) {
+    super('DEADLINE', url, `${started ? 'stopped fetching' : 'did not fetch'} ${url}: the overall deadline of ${limitMs} ms (HTTP_BULK_DEADLINE_MS) passed first`);
+    this.name = 'DeadlineError';
+    this.limitMs = limitMs;
   }
 }
 
@@ -152,6 +189,37 @@ export class HttpClosedError extends HttpError {
   constructor(url: string) {
     super('CLOSED', url, `refused ${url}: the HTTP client is closed (the server is shutting down)`);
     this.name = 'HttpClosedError';
+  }
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA']);
+
+/** Which named cause an error from a connection attempt is (happy eyeballs reports several at once). */
+export function connectionFailureCode(cause: unknown): ConnectionFailureCode | 'CONNECTION_FAILED' {
+  if (cause instanceof AggregateError && cause.errors.length > 0) {
+    const codes = new Set(cause.errors.map(connectionFailureCode));
+    return codes.size === 1 ? [...codes][0]! : 'CONNECTION_FAILED';
+  }
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'CONNECTION_FAILED';
+  if (DNS_CODES.has(code)) return 'DNS_FAILED';
+  if (code === 'ECONNREFUSED') return 'CONNECTION_REFUSED';
+  if (isTlsCode(code, cause)) return 'TLS_FAILED';
+  return 'CONNECTION_FAILED';
+}
+
+/** OpenSSL and Node TLS failures: certificate problems, protocol mismatches, handshake alerts. */
+function isTlsCode(code: string, cause: unknown): boolean {
+  if (/^ERR_(TLS|SSL)_/.test(code) || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|SIGNATURE/.test(code)) return true;
+  return (cause as { library?: unknown }).library === 'SSL routines';
+}
+
+function hostOf(url: string, withPort = false): string {
+  try {
+    const parsed = new URL(url);
+    return withPort ? parsed.host : parsed.hostname;
+  } catch {
+    return url;
   }
 }
 

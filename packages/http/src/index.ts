@@ -6,6 +6,8 @@ export { httpConfigSchema } from './config.js';
 export type { HttpConfig } from './config.js';
 export {
   ConnectionFailedError,
+  DeadlineError,
+  HeadersTooLargeError,
   HttpClosedError,
   HttpError,
   HttpTimeoutError,
@@ -15,7 +17,7 @@ export {
   TooManyRedirectsError,
   UnsupportedSchemeError,
 } from './errors.js';
-export type { HttpErrorCode, TimeoutPhase } from './errors.js';
+export type { ConnectionFailureCode, HttpErrorCode, TimeoutPhase } from './errors.js';
 export { httpClient } from './plugin.js';
 export type { HttpClientPluginOptions } from './plugin.js';
 export type { HostResolver } from './policy.js';

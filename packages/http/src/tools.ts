@@ -1,9 +1,9 @@
-import { settleAll } from '@trellis/concurrency';
+import { anySignal, settleAll } from '@trellis/concurrency';
 import { ToolError, type PluginScope } from '@trellis/server';
 import { z } from 'zod';
 import { decodeBody } from './body.js';
 import type { HttpConfig } from './config.js';
-import { HttpError } from './errors.js';
+import { DeadlineError, HttpError } from './errors.js';
 import type { HttpClient, HttpResponse } from './types.js';
 
 /** Response headers worth showing a model; the rest are noise or cookies. */
@@ -45,6 +45,9 @@ const bulkOutput = z.object({
   results: z.array(bulkItem).describe('One entry per URL, in the order given'),
   fetched: z.number().int(),
   failed: z.number().int(),
+  deadlineMs: z.number().int().describe('The overall deadline of the call (HTTP_BULK_DEADLINE_MS)'),
+  deadlineReached: z.boolean().describe('True when the deadline cut the call short: URLs with error DEADLINE were not (fully) fetched'),
+  elapsedMs: z.number().int(),
 });
 
 /** Registers `http_get` and `bulk_fetch` on the plugin's scope. */
@@ -91,7 +94,7 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
     description:
       `Fetches up to ${maxUrls} public http(s) URLs with GET, a few at a time, and returns partial results: ` +
       `each URL's status and the start of its body (${config.HTTP_BULK_MAX_CHARS} characters), or the named error for that URL. ` +
-      'One bad URL never fails the whole call.',
+      `One bad URL never fails the whole call, and the call ends within ${config.HTTP_BULK_DEADLINE_MS} ms with what it has (URLs left over get error DEADLINE).`,
     input: z.object({
       urls: z.array(z.string().min(1).max(8192)).min(1).max(maxUrls).describe(`URLs to fetch (at most ${maxUrls})`),
       concurrency: z
@@ -105,17 +108,44 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
     output: bulkOutput,
     annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
     async handler({ urls, concurrency }, ctx) {
-      const { ok, failed } = await settleAll(
-        urls.map((url) => (signal: AbortSignal) => client.request(url, { signal, overflow: 'truncate' })),
-        { concurrency: concurrency ?? config.HTTP_BULK_CONCURRENCY, signal: ctx.signal },
-      );
+      const deadlineMs = config.HTTP_BULK_DEADLINE_MS;
+      const started = Date.now();
+      // The deadline ends the fetches, not the call: what arrived in time is still returned.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), deadlineMs);
+      const fetchOne = async (url: string, signal: AbortSignal) => {
+        if (deadline.signal.aborted) throw new DeadlineError(url, deadlineMs, false);
+        const linked = anySignal([signal, deadline.signal]);
+        try {
+          return await client.request(url, { signal: linked.signal, overflow: 'truncate' });
+        } catch (error) {
+          if (deadline.signal.aborted && !signal.aborted) throw new DeadlineError(url, deadlineMs, true);
+          throw error;
+        } finally {
+          linked.dispose();
+        }
+      };
+      let settled;
+      try {
+        settled = await settleAll(
+          urls.map((url) => (signal: AbortSignal) => fetchOne(url, signal)),
+          { concurrency: concurrency ?? config.HTTP_BULK_CONCURRENCY, signal: ctx.signal },
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+      const { ok, failed } = settled;
+      const deadlineReached = deadline.signal.aborted;
       const results: Array<z.input<typeof bulkItem>> = urls.map((url) => ({ url, ok: false }));
       for (const { index, value } of ok) results[index] = bulkSuccess(urls[index]!, value, config.HTTP_BULK_MAX_CHARS);
       for (const { index, error } of failed) {
         if (!(error instanceof HttpError)) ctx.log.warn({ err: error, url: urls[index] }, 'bulk_fetch: unexpected failure');
         results[index] = { url: urls[index]!, ok: false, error: describeError(error) };
       }
-      const summary = `Fetched ${ok.length} of ${urls.length} URL${urls.length === 1 ? '' : 's'}${failed.length ? ` (${failed.length} failed)` : ''}.`;
+      const elapsedMs = Date.now() - started;
+      const summary =
+        `Fetched ${ok.length} of ${urls.length} URL${urls.length === 1 ? '' : 's'}${failed.length ? ` (${failed.length} failed)` : ''}` +
+        (deadlineReached ? `; stopped at the overall deadline of ${deadlineMs} ms (HTTP_BULK_DEADLINE_MS), so these results are partial.` : '.');
       const entries = results.map((item, index) =>
         item.error
           ? `[${index + 1}] ${item.url}\nerror ${item.error.code}: ${item.error.message}`
@@ -123,7 +153,7 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
       );
       return {
         content: [{ type: 'text', text: [summary, ...entries].join('\n\n') }],
-        structuredContent: { results, fetched: ok.length, failed: failed.length },
+        structuredContent: { results, fetched: ok.length, failed: failed.length, deadlineMs, deadlineReached, elapsedMs },
       };
     },
   });

@@ -9,6 +9,8 @@ const built = existsSync(distEntry);
 
 const PUBLIC_NAMES = [
   'ConnectionFailedError',
+  'DeadlineError',
+  'HeadersTooLargeError',
   'HttpClientKey',
   'HttpClosedError',
   'HttpError',

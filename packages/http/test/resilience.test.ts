@@ -114,7 +114,7 @@ describe.each(ERAS)('retries (%s)', (era) => {
     await withClient(server, era, async (client) => {
       const result = await httpGet(client, `http://127.0.0.1:${port}/`);
       expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/CONNECTION_FAILED: could not fetch http:\/\/127\.0\.0\.1:\d+\/: .*ECONNREFUSED.*\(3 attempts\)/);
+      expect(textOf(result)).toMatch(/CONNECTION_REFUSED: could not fetch http:\/\/127\.0\.0\.1:\d+\/: the connection to 127\.0\.0\.1:\d+ was refused \(.*ECONNREFUSED.*\) \(3 attempts\)/);
     });
   });
 });

@@ -22,6 +22,7 @@ beforeAll(async () => {
       return void res.end('slow but fine');
     }
     if (path === '/hang') return;
+    if (path === '/huge-headers') return void res.writeHead(200, { 'x-padding': 'p'.repeat(64 * 1024) }).end('never read');
     res.end('ok');
   });
 });
@@ -118,7 +119,7 @@ describe.each(ERAS)('bulk_fetch (%s)', (era) => {
       expect(data.fetched).toBe(5);
       expect(data.failed).toBe(6);
       expect(data.results.map((r) => r.url)).toEqual(urls);
-      expect(data.results.map((r) => r.error?.code ?? r.status)).toEqual([200, 200, 'TIMEOUT', 'CONNECTION_FAILED', 'SSRF_BLOCKED', 'SSRF_BLOCKED', 'UNSUPPORTED_SCHEME', 'INVALID_URL', 404, 200, 200]);
+      expect(data.results.map((r) => r.error?.code ?? r.status)).toEqual([200, 200, 'TIMEOUT', 'CONNECTION_REFUSED', 'SSRF_BLOCKED', 'SSRF_BLOCKED', 'UNSUPPORTED_SCHEME', 'INVALID_URL', 404, 200, 200]);
       expect(data.results[0]).toMatchObject({ ok: true, body: 'héllo wörl… [1 more characters not shown; use http_get for the whole body]' });
       expect(data.results[9]!.body).toContain('[binary body');
       const text = textOf(result);
@@ -126,6 +127,52 @@ describe.each(ERAS)('bulk_fetch (%s)', (era) => {
       expect(text).toContain('[5] http://169.254.169.254/latest/meta-data/\nerror SSRF_BLOCKED: refused');
     });
     expect(local.hits.get('/')).toBeUndefined();
+  });
+
+  it('ends at its overall deadline with the results it has, naming the URLs left over', async () => {
+    server = await startTrellis({ HTTP_ALLOW_HOSTS: local.hostPort, HTTP_BULK_DEADLINE_MS: '1500ms', HTTP_TIMEOUT_MS: '60s', HTTP_RETRIES: '0' });
+    const urls = [`${local.origin}/text`, `${local.origin}/hang?a`, `${local.origin}/hang?b`, `${local.origin}/slow`, `${local.origin}/json`];
+    await withClient(server, era, async (client) => {
+      const started = Date.now();
+      const result = await client.callTool({ name: 'bulk_fetch', arguments: { urls, concurrency: 2 } });
+      // Without the deadline, the hanging URLs would hold the call for HTTP_TIMEOUT_MS (60 s).
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const data = result.structuredContent as { results: Array<{ status?: number; error?: { code: string; message: string } }>; deadlineMs: number; deadlineReached: boolean; elapsedMs: number; fetched: number };
+      expect(data).toMatchObject({ deadlineMs: 1500, deadlineReached: true, fetched: 1 });
+      expect(data.elapsedMs).toBeGreaterThanOrEqual(1400);
+      expect(data.results.map((r) => r.error?.code ?? r.status)).toEqual([200, 'DEADLINE', 'DEADLINE', 'DEADLINE', 'DEADLINE']);
+      expect(data.results[1]!.error!.message).toMatch(/stopped fetching .*hang\?a: the overall deadline of 1500 ms \(HTTP_BULK_DEADLINE_MS\) passed first/);
+      expect(data.results[4]!.error!.message).toMatch(/did not fetch .*json/);
+      expect(textOf(result)).toMatch(/^Fetched 1 of 5 URLs \(4 failed\); stopped at the overall deadline of 1500 ms/);
+    });
+    // The hanging requests were abandoned, not left open.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(local.aborted.filter((path) => path.startsWith('/hang')).sort()).toEqual(['/hang?a', '/hang?b']);
+  });
+
+  it('names DNS failures, refused connections, TLS failures and oversized headers', async () => {
+    const refused = await closedPort();
+    const resolver = async (hostname: string) => {
+      if (hostname === 'nowhere.example') throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    server = await startTrellis(
+      { HTTP_ALLOW_HOSTS: `${local.hostPort},127.0.0.1:${refused},nowhere.example`, HTTP_RETRIES: '0' },
+      { resolver },
+    );
+    const urls = ['http://nowhere.example/', `http://127.0.0.1:${refused}/`, `https://${local.hostPort}/text`, `${local.origin}/huge-headers`, `${local.origin}/text`];
+    await withClient(server, era, async (client) => {
+      const result = await client.callTool({ name: 'bulk_fetch', arguments: { urls } });
+      const data = result.structuredContent as { results: Array<{ status?: number; error?: { code: string; message: string } }>; deadlineReached: boolean };
+      expect(data.results.map((r) => r.error?.code ?? r.status)).toEqual(['DNS_FAILED', 'CONNECTION_REFUSED', 'TLS_FAILED', 'HEADERS_TOO_LARGE', 200]);
+      expect(data.results[0]!.error!.message).toContain('the host name nowhere.example could not be resolved');
+      expect(data.results[2]!.error!.message).toContain('the TLS handshake failed');
+      expect(data.results[3]!.error!.message).toMatch(/headers are larger than the client accepts \(\d+ bytes\)/);
+      expect(data.deadlineReached).toBe(false);
+      const single = await httpGet(client, 'http://nowhere.example/');
+      expect(single.isError).toBe(true);
+      expect(textOf(single)).toMatch(/^DNS_FAILED: could not fetch http:\/\/nowhere\.example\/: the host name nowhere\.example could not be resolved/);
+    });
   });
 
   it('refuses more URLs than HTTP_BULK_MAX_URLS', async () => {
