@@ -53,7 +53,7 @@ export function fileResources<Ctx extends { signal?: AbortSignal }>(options: Fil
     description: options.description ?? `Files under ${roots.map((r) => r.real).join(', ')}`,
     ...(options.cacheHint !== undefined && { cacheHint: options.cacheHint }),
     complete: {
-      path: (value, _context, ctx) => completePath(roots, value, ctx.signal),
+      path: (value, _context, ctx) => completePath(roots, value, ctx.signal, limits.maxPathBytes),
     },
     list: (ctx) => (listLimit === 0 ? [] : listFiles(roots, listLimit, ctx.signal)),
     async read(uri, _variables, ctx) {

@@ -4,7 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResourceEntry } from '../define.js';
 import { fileType } from './mime.js';
-import { isInside, type Root } from './sandbox.js';
+import { DEFAULT_PATH_LIMITS, isInside, type Root } from './sandbox.js';
 
 /** Directories never walked into by the listing: dependency trees are noise to a model. */
 const SKIPPED = new Set(['node_modules']);
@@ -49,8 +49,9 @@ export async function listFiles(roots: readonly Root[], limit: number, signal?: 
  * start with the typed prefix (directories end with `/`). Dot entries appear
  * only once a `.` is typed; symlinks that leave the roots never appear.
  */
-export async function completePath(roots: readonly Root[], value: string, signal?: AbortSignal): Promise<string[]> {
-  if (/[\u0000-\u001f\\]/.test(value)) return [];
+export async function completePath(roots: readonly Root[], value: string, signal?: AbortSignal, maxPathBytes = DEFAULT_PATH_LIMITS.maxPathBytes): Promise<string[]> {
+  // A value longer than any path that can be read completes to nothing, at no cost.
+  if (value.length > maxPathBytes || /[\u0000-\u001f\\]/.test(value)) return [];
   const typed = `/${value}`;
   const cut = typed.lastIndexOf('/');
   const dirText = typed.slice(0, cut + 1);
