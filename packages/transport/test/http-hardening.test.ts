@@ -225,7 +225,7 @@ describe('session fairness', () => {
   it('behind a trusted proxy, counts the X-Forwarded-For client; without one, ignores the header', async () => {
     const trusting = await app({ maxSessionsPerClient: 2, trustProxy: ['loopback'] });
     const viaProxy = (client: string) => ({ 'x-forwarded-for': `${client}, 127.0.0.9` });
-    expect((await flood('127.0.0.1', trusting.http.url, 3, viaProxy('203.0.113.5'))).map((a) => a.status)).toEqual([200, 200, 429]);
+    expect((await flood('127.0.0.1', trusting.http.url, 3, viaProxy('203.0.113.5'))).map((a) => a.status).sort()).toEqual([200, 200, 429]);
     expect((await from('127.0.0.1', trusting.http.url, { headers: viaProxy('203.0.113.6') })).status).toBe(200);
 
     const plain = await app({ maxSessionsPerClient: 2 });
@@ -288,6 +288,15 @@ describe('JWT identities and JWKS readiness', () => {
     const anonymous = await from('127.0.0.1', http.url, { headers: bearer(await sign({})) });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['www-authenticate']).toMatch(/invalid_token.*no stable identity/);
+  });
+
+  it('with auth on, caps sessions per principal, not per address', async () => {
+    const { http } = await app({ jwt: { jwksUrl, issuer, audience }, publicUrl: audience, maxSessionsPerClient: 2 });
+    const alice = bearer(await sign({ sub: 'alice' }));
+    const bob = bearer(await sign({ sub: 'bob' }));
+    expect((await flood('127.0.0.1', http.url, 3, alice)).map((a) => a.status).sort()).toEqual([200, 200, 429]);
+    // Same address, another principal: not affected.
+    expect((await flood('127.0.0.1', http.url, 2, bob)).map((a) => a.status)).toEqual([200, 200]);
   });
 
   it('refuses subject-less tokens outright when configured to', async () => {
