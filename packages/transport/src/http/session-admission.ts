@@ -1,11 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import type { Logger } from '@trellis/server';
+import { ErrorCodes, type Logger } from '@trellis/server';
 import { clientAddress } from './client-address.js';
-
-/** JSON-RPC code of a refused session (implementation-defined server error range). */
-export const SESSION_LIMIT_REACHED = -32000;
 
 export interface AdmissionOptions {
   /** Older-protocol sessions held at once, all clients together. */
@@ -22,7 +19,7 @@ export interface AdmissionOptions {
 export interface AdmissionRefusal {
   ok: false;
   status: 429 | 503;
-  code: typeof SESSION_LIMIT_REACHED;
+  code: typeof ErrorCodes.TransportRejected;
   message: string;
   data: { limit: 'maxSessions' | 'maxSessionsPerClient'; max: number; retryAfterSeconds: number };
   headers: Record<string, string>;
@@ -172,7 +169,7 @@ export class SessionAdmission {
 }
 
 function refusal(status: 429 | 503, limit: AdmissionRefusal['data']['limit'], max: number, retryAfterSeconds: number, message: string): AdmissionRefusal {
-  return { ok: false, status, code: SESSION_LIMIT_REACHED, message, data: { limit, max, retryAfterSeconds }, headers: { 'retry-after': String(retryAfterSeconds) } };
+  return { ok: false, status, code: ErrorCodes.TransportRejected, message, data: { limit, max, retryAfterSeconds }, headers: { 'retry-after': String(retryAfterSeconds) } };
 }
 
 function carriesRequest(body: unknown): boolean {

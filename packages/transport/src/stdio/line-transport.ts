@@ -1,15 +1,12 @@
 import type { Readable, Writable } from 'node:stream';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
+import { ErrorCodes } from '@trellis/server';
 import { TopLevelIdScanner } from './id-scanner.js';
 
 /** Default largest inbound message: 4 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 const NEWLINE = 0x0a;
-const PARSE_ERROR = -32700;
-const INVALID_REQUEST = -32600;
-/** Implementation-defined server error (JSON-RPC reserves -32000..-32099). */
-const SHUTTING_DOWN = -32000;
 
 /** Why an inbound line was answered by the transport instead of reaching the server. */
 export type RefusalReason = 'parse-error' | 'invalid-message' | 'too-large' | 'shutting-down';
@@ -213,7 +210,7 @@ export class LineTransport implements Transport {
         const { id } = this.#oversized;
         const size = this.#oversizedBytes;
         this.#oversized = undefined;
-        this.#refuse('too-large', id, INVALID_REQUEST, `Message too large: ${size} bytes exceeds the limit of ${this.#max} bytes`, { limit: this.#max, size });
+        this.#refuse('too-large', id, ErrorCodes.InvalidRequest, `Message too large: ${size} bytes exceeds the limit of ${this.#max} bytes`, { limit: this.#max, size });
         continue;
       }
       const line = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#pending);
@@ -230,17 +227,17 @@ export class LineTransport implements Transport {
       value = JSON.parse(text);
     } catch {
       if (text.trim() === '') return; // blank lines (and CRLF leftovers) are not messages
-      this.#refuse('parse-error', null, PARSE_ERROR, 'Parse error');
+      this.#refuse('parse-error', null, ErrorCodes.ParseError, 'Parse error');
       return;
     }
     const problem = messageProblem(value);
     if (problem) {
-      this.#refuse('invalid-message', idOf(value), INVALID_REQUEST, `Invalid Request: ${problem}`);
+      this.#refuse('invalid-message', idOf(value), ErrorCodes.InvalidRequest, `Invalid Request: ${problem}`);
       return;
     }
     const message = value as JSONRPCMessage;
     if (this.#refuseRequests && 'method' in message && 'id' in message) {
-      this.#refuse('shutting-down', message.id, SHUTTING_DOWN, 'Server is shutting down');
+      this.#refuse('shutting-down', message.id, ErrorCodes.TransportRejected, 'Server is shutting down');
       return;
     }
     if (this.intercept?.(message)) return;
