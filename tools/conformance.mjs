@@ -12,9 +12,10 @@
 //   const { node, inspector } = await ensureInspector();     // Node 22 and the Inspector only
 //   const run = await runConformanceSuite(tools, { version: '0.1.16', url, args: ['--suite', 'active'] });
 //   run.scenarios  // [{ name, ok, scored, checks, failures, warnings }]
+//   const named = await runConformanceScenarios(tools, { version: '0.2.0-alpha.12', url, scenarios: ['tasks-lifecycle', …] });
 // As a command:
 //   node tools/conformance.mjs install
-//   node tools/conformance.mjs run <0.1.16|0.2.0-alpha.12> <url> [conformance flags…]
+//   node tools/conformance.mjs run <0.1.16|0.2.0-alpha.12> <url> [conformance flags…]   (several --scenario: each by name)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -288,6 +289,60 @@ export async function runConformanceSuite(tools, { version, url, args = [], outD
   return { version, args, exitCode: code, output, outDir: out, scenarios };
 }
 
+/**
+ * Runs named scenarios one CLI run each (`--suite all --scenario NAME`: the CLI
+ * takes one scenario per run, and scenarios of extensions are only in `all`),
+ * a few at a time, and merges the results into one run. A scenario whose every
+ * check is SKIPPED (the suite skips it itself) is reported as not scored.
+ * @param {{ node: string, conformance: Record<string, string> }} tools
+ * @param {{ version: string, url: string, scenarios: readonly string[], concurrency?: number, timeoutMs?: number }} options
+ * @returns {Promise<SuiteRun>}
+ */
+export async function runConformanceScenarios(tools, { version, url, scenarios, concurrency = 3, timeoutMs = 120_000 }) {
+  const queue = [...scenarios];
+  /** @type {SuiteRun[]} */
+  const runs = [];
+  const worker = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      runs.push(await runConformanceSuite(tools, { version, url, args: ['--suite', 'all', '--scenario', name], timeoutMs }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  const outDir = mkdtempSync(join(tmpdir(), `trellis-conformance-${version}-scenarios-`));
+  const merged = [];
+  for (const run of runs) {
+    for (const folder of readdirSync(run.outDir)) renameSync(join(run.outDir, folder), join(outDir, folder));
+    rmSync(run.outDir, { recursive: true, force: true });
+    for (const s of run.scenarios) {
+      const checks = readChecks(outDir, s.name);
+      const skipped = checks.length > 0 && checks.every((c) => c.status === 'SKIPPED');
+      merged.push(skipped ? { ...s, scored: false, notScoredReason: `skipped by the suite: ${checks[0].errorMessage ?? checks[0].description ?? ''}`.trim() } : s);
+    }
+  }
+  for (const name of scenarios) {
+    if (!merged.some((s) => s.name === name)) merged.push({ name, ok: false, scored: true, checks: 0, failures: [{ id: 'run', message: 'the scenario did not run' }], warnings: [] });
+  }
+  merged.sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    version,
+    args: ['--suite', 'all', ...scenarios.flatMap((name) => ['--scenario', name])],
+    exitCode: runs.some((r) => r.exitCode !== 0) ? 1 : 0,
+    output: runs.map((r) => r.output).join('\n'),
+    outDir,
+    scenarios: merged,
+  };
+}
+
+function readChecks(outDir, name) {
+  const folder = readdirSync(outDir).find((f) => scenarioNameOf(f) === name);
+  if (!folder) return [];
+  try {
+    return JSON.parse(readFileSync(join(outDir, folder, 'checks.json'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
 async function main(argv) {
   const [command, ...rest] = argv;
   if (command === 'install') {
@@ -297,7 +352,12 @@ async function main(argv) {
   }
   if (command === 'run' && rest.length >= 2) {
     const [version, url, ...args] = rest;
-    const run = await runConformanceSuite(await ensureConformanceTools(), { version, url, args });
+    // Several `--scenario` flags: each runs by name (the CLI itself takes one).
+    const names = args.flatMap((arg, i) => (arg === '--scenario' && args[i + 1] ? [args[i + 1]] : []));
+    const run =
+      names.length > 1
+        ? await runConformanceScenarios(await ensureConformanceTools(), { version, url, scenarios: names })
+        : await runConformanceSuite(await ensureConformanceTools(), { version, url, args });
     for (const s of run.scenarios) {
       const mark = s.ok ? 'ok  ' : 'FAIL';
       process.stdout.write(`${mark} ${s.name}${s.scored ? '' : ` (not scored: ${s.notScoredReason})`} ${s.checks} checks, ${s.warnings.length} warnings\n`);

@@ -5,6 +5,7 @@ import { conformanceInteractiveTools } from './interactive-tools.js';
 import { conformanceListChanges } from './list-changes.js';
 import { conformancePrompts } from './prompts.js';
 import { conformanceResources } from './resources.js';
+import { conformanceTasks } from './tasks.js';
 
 export { PNG_1X1, WAV_TINY } from './assets.js';
 export { conformanceContentTools } from './content-tools.js';
@@ -13,6 +14,7 @@ export { conformanceInteractiveTools } from './interactive-tools.js';
 export { conformanceListChanges } from './list-changes.js';
 export { conformancePrompts } from './prompts.js';
 export { conformanceResources } from './resources.js';
+export { conformanceTasks } from './tasks.js';
 
 /**
  * Every fixture the official MCP conformance suites call, as plugins:
@@ -26,5 +28,6 @@ export function conformanceFixtures(): AnyPlugin[] {
     conformanceListChanges(),
     conformanceResources(),
     conformancePrompts(),
+    conformanceTasks(),
   ] as AnyPlugin[];
 }

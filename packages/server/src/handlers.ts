@@ -101,6 +101,8 @@ export function installHandlers(protocol: Server, host: PipelineHost, era: Proto
       case 'input_required':
         // The SDK checks it against the request's capabilities (2026-07-28) or asks the client through its shim (older sessions).
         return outcome.result as never;
+      case 'task':
+        return outcome.result as never;
       case 'error':
         throw new ProtocolError(outcome.code, outcome.message, outcome.data);
     }

@@ -32,4 +32,5 @@ export type { ErrorCode } from './error-codes.js';
 export { serveToolCall } from './pipeline.js';
 export type { OperationEnd, OperationObserver, OperationRequest, ReplyChannel, ServedOperation, ToolCallOutcome, ToolCallRequest } from './pipeline.js';
 export { LOG_SEVERITY } from './request-context.js';
+export type { TaskOptions } from './task-calls.js';
 export type { PluginWorkerPool, PluginWorkerRunOptions, PluginWorkersOptions } from './workers.js';

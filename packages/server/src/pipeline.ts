@@ -62,6 +62,11 @@ export interface OperationRequest {
   readonly requestState?: () => unknown;
   /** The SDK's own handler context, when the SDK dispatched the request (tools declared `interactive`, and every other operation). */
   readonly sdk?: ServerContext;
+  /**
+   * A task's round: the Tasks extension already holds a slot of the server-wide
+   * call limit for it (a task's wait for one is bounded by its TTL, not the queue timeout).
+   */
+  readonly serverSlotHeld?: boolean;
 }
 
 /** A `tools/call` request. */
@@ -88,6 +93,8 @@ export interface ReplyChannel {
 /** How a `tools/call` ended, for the caller to encode. Never thrown. */
 export type ToolCallOutcome =
   | { kind: 'result'; result: CallToolResult }
+  /** The call became a task (the Tasks extension, 2026-07-28): the flat `CreateTaskResult`, `resultType: "task"`. */
+  | { kind: 'task'; result: Record<string, unknown> }
   | { kind: 'input_required'; result: InputRequiredResult }
   | { kind: 'error'; code: number; message: string; data?: unknown };
 
@@ -148,6 +155,14 @@ export interface PipelineHost {
   serviceFor<T>(owner: string | undefined, key: ServiceKey<T>): T;
   /** Listens for list changes and resource updates. */
   onChange(listener: (change: ServerChange) => void): () => void;
+  /** The Tasks extension, loaded on first need (a tool that declares `taskSupport`). */
+  taskCalls(): Promise<TaskCallServing>;
+}
+
+/** What the pipeline asks of the Tasks extension (`task-calls.ts`). */
+export interface TaskCallServing {
+  /** Answers a call of a tool that may run as a task, or `undefined` when it is an ordinary call (no extension declared). */
+  call(request: ToolCallRequest, channel: ReplyChannel, options: NonNullable<ReturnType<ToolRegistry<RequestContext>['taskOptionsOf']>>): Promise<ToolCallOutcome | undefined>;
 }
 
 interface Measure {
@@ -202,6 +217,14 @@ export async function serveOperation<R>(
  */
 export async function serveToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
   const name = request.target;
+  // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
+  if (request.connection.transport !== 'task') {
+    const taskOptions = host.tools.taskOptionsOf(name);
+    if (taskOptions) {
+      const answer = await (await host.taskCalls()).call(request, channel, taskOptions);
+      if (answer) return answer;
+    }
+  }
   try {
     // The handler's task group follows the tool-call rules (see ToolCallScope).
     const scope = new ToolCallScope<ToolCallResult>([request.signal, host.shutdownSignal], (failures) =>
@@ -229,7 +252,7 @@ function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome
 async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: RequestContext, scope: CancelScope, measure: Measure | undefined): Promise<ToolCallResult> {
   const limiter = host.callLimiter;
   const name = request.target;
-  let release = limiter.tryAcquire();
+  let release = request.serverSlotHeld ? () => undefined : limiter.tryAcquire();
   if (!release) {
     // Only a wait in the queue needs the request's signal (and a clock).
     const queuedAt = performance.now();

@@ -3,6 +3,7 @@ import type { ConfigSources } from '@trellis/config';
 import type { z } from 'zod';
 import type { Logger } from './logging.js';
 import type { AnyPlugin } from './plugin.js';
+import type { TaskOptions } from './task-calls.js';
 
 export interface ServerLimits {
   /** Tool calls running at once across the whole server; more wait in a FIFO queue. */
@@ -30,6 +31,8 @@ export interface CreateServerOptions {
   settingsResource?: boolean;
   /** 2026-07-28 cache hints per list operation and for `resources/read`. */
   cacheHints?: Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list' | 'resources/read' | 'server/discover', CacheHint>>;
+  /** The Tasks extension, for tools that declare `taskSupport`: the task store and the live-task cap. */
+  tasks?: TaskOptions;
   /** Extra capabilities to advertise (merged over the ones Trellis declares). */
   capabilities?: ServerCapabilities;
 }

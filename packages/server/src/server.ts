@@ -21,6 +21,7 @@ import { createScope, type PluginRecord } from './scope.js';
 import type { AnyPlugin, ReadyState } from './plugin.js';
 import type { CreateServerOptions } from './server-options.js';
 import { settingsPlugin } from './settings.js';
+import type { TaskCalls } from './task-calls.js';
 
 export type { ServerChange } from './changes.js';
 
@@ -75,6 +76,10 @@ export class TrellisServer implements PipelineHost {
   #requestState: StateCodec | undefined;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
+  #tasks: Promise<TaskCalls> | undefined;
+  #tasksLoaded: TaskCalls | undefined;
+  /** Each protocol object's connection (to install the Tasks extension on connections already open when it loads). */
+  readonly #connectionOf = new WeakMap<Server, Connection>();
 
   constructor(options: CreateServerOptions) {
     this.#options = options;
@@ -180,8 +185,34 @@ export class TrellisServer implements PipelineHost {
         throw new StartupError('PLUGIN_SETUP_FAILED', `plugin "${plugin.name}" failed to set up: ${error instanceof Error ? error.message : String(error)}`, plugin.name, { cause: error });
       }
     }
+    // The tasks extension is loaded only when some tool may run as a task.
+    if (this.tools.hasTaskTools) await this.taskCalls();
     this.#state = 'running';
     this.#logger.debug({ plugins: ordered.map((p) => p.name), tools: this.tools.size }, 'server started');
+  }
+
+  /**
+   * The Tasks extension of this server, loaded on first need (a tool that
+   * declares task support): `@trellis/tasks` is a separate chunk that servers
+   * without such tools never load.
+   */
+  taskCalls(): Promise<TaskCalls> {
+    this.#tasks ??= import('./task-calls.js').then(async ({ TaskCalls }) => {
+      const loaded = await TaskCalls.load(this, this.#options.tasks ?? {}, (this.config as unknown as CoreConfig).MAX_LIVE_TASKS);
+      this.#tasksLoaded = loaded;
+      for (const server of this.#live) {
+        const connection = this.#connectionOf.get(server);
+        if (!connection) continue;
+        try {
+          loaded.install(server, connection);
+        } catch (error) {
+          // A connection opened before the first task tool appeared keeps serving without the extension.
+          this.#logger?.debug({ err: error }, 'tasks extension not installed on a live connection');
+        }
+      }
+      return loaded;
+    });
+    return this.#tasks;
   }
 
   /** The capabilities this server advertises. */
@@ -218,9 +249,12 @@ export class TrellisServer implements PipelineHost {
     connection.protocol = server;
     connection.served = false;
     const detach = installHandlers(server, this, era, connection);
+    this.#tasksLoaded?.install(server, connection);
+    this.#connectionOf.set(server, connection);
     if (options.track !== false) this.#live.add(server);
     const previous = server.onclose;
     server.onclose = () => {
+      this.#tasksLoaded?.connectionClosed(connection);
       this.#live.delete(server);
       if (connection.protocol === server) connection.protocol = undefined;
       detach();
@@ -307,6 +341,11 @@ export class TrellisServer implements PipelineHost {
     return this.#requestState!.mint(payload);
   }
 
+  /** Verifies a `requestState` this server minted and returns its payload; tampered or expired state throws. */
+  async verifyRequestState(state: string): Promise<unknown> {
+    return this.#requestState!.verify(state);
+  }
+
   /** Protocol objects currently serving sessions or connections. */
   get liveProtocolServers(): ReadonlySet<Server> {
     return this.#live;
@@ -371,6 +410,8 @@ export class TrellisServer implements PipelineHost {
       await withinDeadline(() => this.#idle(), graceMs);
     }
     if (this.#inflight > 0) this.#logger?.warn({ inflight: this.#inflight }, 'aborting in-flight requests after the grace period');
+    // Tasks still running (or waiting for input) are cancelled with a reason tasks/get shows, before their signals abort.
+    await this.#tasksLoaded?.runtime.shutdown('the server shut down before the task finished');
     this.#shutdown.abort(new Error(AbortReasons.shutdown));
     await withinDeadline(() => this.#idle(), 2_000);
     // Transports write the answers of aborted calls asynchronously: let them go out before closing.

@@ -49,6 +49,17 @@ export interface ToolSpec<Input extends z.ZodType | undefined, Output extends z.
   concurrency?: number;
   /** How long a call may wait in that queue before it gets a "busy" result. */
   queueTimeoutMs?: number;
+  /**
+   * Whether a call may run as a task (the MCP Tasks extension, 2026-07-28):
+   * `forbidden` (the default: always answered in its request), `optional` (the
+   * server decides: a call still running after `task.detachAfterMs` becomes a
+   * task), or `required` (only as a task: a request that does not declare the
+   * extension gets -32021). Clients without the extension get ordinary calls
+   * from `optional` tools. The handler is the same function either way.
+   */
+  taskSupport?: TaskSupport;
+  /** How a call of this tool runs as a task. */
+  task?: ToolTaskOptions;
   _meta?: Record<string, unknown>;
   /**
    * The tool may ask the client something while it runs: `ctx.elicit()`,
@@ -59,6 +70,22 @@ export interface ToolSpec<Input extends z.ZodType | undefined, Output extends z.
    */
   interactive?: boolean;
   handler(args: ToolArgs<Input>, ctx: Ctx): ToolReturn<Output> | Promise<ToolReturn<Output>>;
+}
+
+/** Whether a tool may run as a task. */
+export type TaskSupport = 'forbidden' | 'optional' | 'required';
+
+export interface ToolTaskOptions {
+  /** How long a task and its result are kept, from its creation (default 15 minutes). Past it, the task is cancelled and forgotten. */
+  ttlMs?: number;
+  /** The poll interval suggested to clients (default 1,000 ms). */
+  pollIntervalMs?: number;
+  /**
+   * How long a call runs in its request before it becomes a task (default
+   * 200 ms). An answer within that time — a result, or an `inputRequired(...)`
+   * round — goes back inline; 0 makes the task before the handler runs.
+   */
+  detachAfterMs?: number;
 }
 
 /** Any tool spec, for code that stores tools of many shapes. */

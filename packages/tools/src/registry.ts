@@ -12,7 +12,7 @@ import { observeQueueWait, Semaphore, SemaphoreTimeoutError, TimeoutError, withT
 import { ToolCallScope } from './call-scope.js';
 import type { z } from 'zod';
 import { text } from './content.js';
-import { ToolError, ToolNameClashError, type AnyToolSpec, type ToolReturn } from './define.js';
+import { ToolError, ToolNameClashError, type AnyToolSpec, type ToolReturn, type ToolTaskOptions } from './define.js';
 import { describeIssues, formatProblems } from './issues.js';
 import { assertToolName, toolJsonSchema, type JsonObjectSchema } from './schema.js';
 
@@ -77,6 +77,15 @@ export class ToolRegistry<Ctx> {
     if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) {
       throw new TypeError(`tool "${spec.name}": timeoutMs must be a positive number, got ${spec.timeoutMs}`);
     }
+    if (spec.taskSupport !== undefined && !['forbidden', 'optional', 'required'].includes(spec.taskSupport)) {
+      throw new TypeError(`tool "${spec.name}": taskSupport must be "forbidden", "optional" or "required", got ${JSON.stringify(spec.taskSupport)}`);
+    }
+    for (const key of ['ttlMs', 'pollIntervalMs', 'detachAfterMs'] as const) {
+      const value = spec.task?.[key];
+      if (value !== undefined && !(Number.isInteger(value) && value >= (key === 'detachAfterMs' ? 0 : 1))) {
+        throw new TypeError(`tool "${spec.name}": task.${key} must be a ${key === 'detachAfterMs' ? 'non-negative' : 'positive'} integer (ms), got ${value}`);
+      }
+    }
     if (spec.input && spec.inputSchema) throw new TypeError(`tool "${spec.name}": give either input (zod) or inputSchema (JSON Schema), not both`);
     if (spec.inputSchema && spec.inputSchema.type !== 'object') throw new TypeError(`tool "${spec.name}": inputSchema must have type "object"`);
     const inputSchema = spec.inputSchema ?? toolJsonSchema(spec.name, spec.input, 'input');
@@ -89,6 +98,7 @@ export class ToolRegistry<Ctx> {
       ...(outputSchema && { outputSchema }),
       ...(spec.annotations && { annotations: spec.annotations }),
       ...(spec.icons && { icons: spec.icons }),
+      ...(spec.taskSupport !== undefined && { execution: { taskSupport: spec.taskSupport } }),
       ...(spec._meta && { _meta: spec._meta }),
     } as Tool;
     this.#tools.set(spec.name, {
@@ -129,6 +139,19 @@ export class ToolRegistry<Ctx> {
   /** Whether the tool mirrors arguments into `Mcp-Param-*` headers (`x-mcp-header` in its input schema). */
   declaresHeaders(name: string): boolean {
     return this.#tools.get(name)?.declaresHeaders === true;
+  }
+
+  /** How a tool runs as a task; `undefined` for tools that never do. */
+  taskOptionsOf(name: string): (ToolTaskOptions & { support: 'optional' | 'required' }) | undefined {
+    const spec = this.#tools.get(name)?.spec;
+    if (!spec || spec.taskSupport === undefined || spec.taskSupport === 'forbidden') return undefined;
+    return { ...spec.task, support: spec.taskSupport };
+  }
+
+  /** Whether any registered tool may run as a task. */
+  get hasTaskTools(): boolean {
+    for (const tool of this.#tools.values()) if (tool.spec.taskSupport === 'optional' || tool.spec.taskSupport === 'required') return true;
+    return false;
   }
 
   ownerOf(name: string): string | undefined {

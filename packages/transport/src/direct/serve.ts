@@ -66,6 +66,9 @@ export async function serveFastCall(
       const projected = protocol.projectCallToolResult(outcome.result, core.tools.describe(params.name)?.outputSchema as Record<string, unknown> | undefined) as Record<string, unknown>;
       return { message: { jsonrpc: '2.0', id: message.id, result: era === 'modern' ? encodeModern(projected, core) : projected } as JSONRPCMessage, status: 200 };
     }
+    case 'task':
+      // The call became a task (the Tasks extension, 2026-07-28 only): the flat CreateTaskResult.
+      return { message: { jsonrpc: '2.0', id: message.id, result: encodeModern(outcome.result, core) } as JSONRPCMessage, status: 200 };
     case 'input_required':
       // Only interactive tools may answer input_required, and they never take the fast path (the pipeline turns it into an isError).
       return { message: { jsonrpc: '2.0', id: message.id, error: { code: ErrorCodes.InternalError, message: 'Internal error' } }, status: 200 };
@@ -80,5 +83,5 @@ export async function serveFastCall(
 /** A 2026-07-28 answer as the SDK encodes it: its kind, and who answered. */
 function encodeModern(result: Record<string, unknown>, core: TrellisServer): Record<string, unknown> {
   const meta = isPlainObject(result._meta) ? result._meta : undefined;
-  return { ...result, resultType: 'complete', _meta: { ...meta, [SERVER_INFO_META_KEY]: core.serverInfo } };
+  return { ...result, resultType: result.resultType === 'task' ? 'task' : 'complete', _meta: { ...meta, [SERVER_INFO_META_KEY]: core.serverInfo } };
 }
