@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { httpSuite } from './http.mjs';
 import { killAll } from './procs.mjs';
 import { stdioSuite } from './stdio.mjs';
-import { formatGroups, markdown } from './table.mjs';
+import { tasksSuite } from './tasks.mjs';
+import { formatGroups, markdown, median } from './table.mjs';
 import { groups as groupsFor, targets } from './targets.mjs';
 import { telemetrySuite } from './telemetry.mjs';
 
@@ -87,13 +88,15 @@ async function main() {
     telemetry = await telemetrySuite({ quick, log });
     failures.push(...telemetry.failures);
   }
+  let tasks = '';
+  if (!only || only.includes('tasks')) tasks = await tasksFigures(servers.trellis.http.script, failures);
   let micro = '';
   if (!argv.includes('--no-micro')) micro = await concurrencyMicro();
   const minutes = ((performance.now() - started) / 60_000).toFixed(1);
   const os = await import('node:os');
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline${baselineBundle ? ` (Trellis @ ${baselineLabel ?? 'baseline'} = ${baselineBundle})` : ''}; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
-  const report = `${head}\n${text}\n${telemetry.text ? `${telemetry.text}\n` : ''}${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
+  const report = `${head}\n${text}\n${telemetry.text ? `${telemetry.text}\n` : ''}${tasks}${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
   process.stdout.write(`\n${report}`);
   const outDir = join(root, 'results');
   mkdirSync(outDir, { recursive: true });
@@ -104,6 +107,33 @@ async function main() {
   if (telemetry.text) writeFileSync(join(outDir, quick ? 'telemetry-quick.md' : 'telemetry.md'), `${head}\n${telemetry.text}`);
   if (argv.includes('--readme')) writeReadme(report);
   if (failures.length) process.exitCode = 1;
+}
+
+/** The Tasks extension: a task round-trip beside the same tool inline, and heap per live task (1 warm-up + REPS). */
+async function tasksFigures(script, failures) {
+  const runs = [];
+  for (let rep = 0; rep <= REPS; rep++) {
+    const t = performance.now();
+    try {
+      const result = await tasksSuite(script, { quick: quick || rep === 0 });
+      if (rep > 0) runs.push(result);
+    } catch (error) {
+      failures.push(`tasks rep ${rep}: ${error.message}`);
+      log(`FAILED tasks: ${error.message}`);
+    }
+    log(`${rep === 0 ? 'warm-up' : `rep ${rep}/${REPS}`} tasks         Trellis           ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  if (runs.length === 0) return '#### Tasks extension\n\nnot measured (see failures)\n\n';
+  const m = (key) => median(runs.map((r) => r[key]));
+  const lines = [
+    ['inline call (`job`, client without the extension), p50 / p99', `${m('tasks.inline.p50Ms').toFixed(2)} / ${m('tasks.inline.p99Ms').toFixed(2)} ms`],
+    ['task round-trip (tools/call → task → tasks/get until completed), p50 / p99', `${m('tasks.roundtrip.p50Ms').toFixed(2)} / ${m('tasks.roundtrip.p99Ms').toFixed(2)} ms`],
+    ['round-trip ÷ inline (p50)', `${(m('tasks.roundtrip.p50Ms') / m('tasks.inline.p50Ms')).toFixed(2)}×`],
+    ['tasks/get polls per task (back to back)', m('tasks.pollsPerTask').toFixed(2)],
+    [`heap per live task (${m('tasks.live.count')} running \`sleep_task\`, after GC)`, `${m('tasks.live.heapKiB').toFixed(1)} KiB`],
+    ['RSS per live task', `${m('tasks.live.rssKiB').toFixed(1)} KiB`],
+  ];
+  return `#### Tasks extension (Trellis only: the SDK's servers do not implement it; HTTP 2026-07-28, one client, sequential; medians of ${runs.length} runs)\n\n${markdown(['figure', 'Trellis'], lines)}\n`;
 }
 
 /** The concurrency primitives' micro-benchmarks (packages/concurrency/bench, against its built dist/). */

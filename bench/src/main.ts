@@ -1,6 +1,6 @@
 import { run } from '@trellis/transport';
 import { installStatsSignal } from './stats.js';
-import { benchTools } from './tools.js';
+import { benchTaskTools, benchTools } from './tools.js';
 
 installStatsSignal();
 
@@ -8,5 +8,5 @@ void run({
   name: 'trellis-bench',
   version: '0.1.0',
   description: 'Benchmark server: echo and sleep tools, compared against the official SDK baselines by `pnpm bench`.',
-  plugins: [benchTools()],
+  plugins: process.env.BENCH_TASKS === '1' ? [benchTools(), benchTaskTools()] : [benchTools()],
 });
