@@ -83,6 +83,16 @@ function taskTools(probe: Probe) {
           return 'never';
         },
       });
+      scope.tools.add({
+        name: 'broken',
+        description: 'Fails with a bug (an exception that is not a ToolError)',
+        taskSupport: 'optional',
+        task: { detachAfterMs: 0 },
+        handler: async () => {
+          await sleep(20);
+          throw new TypeError('a bug');
+        },
+      });
       scope.tools.add({ name: 'only_task', description: 'Runs only as a task', taskSupport: 'required', handler: () => 'ok' });
     },
   });
@@ -101,7 +111,7 @@ afterEach(async () => {
   for (const http of apps.splice(0)) await http.close({ graceMs: 0 }).catch(() => undefined);
 });
 
-async function startApp(options: { store?: TaskStore; maxLiveTasks?: number; http?: HttpTransportOptions } = {}): Promise<App> {
+async function startApp(options: { store?: TaskStore; maxLiveTasks?: number; maxConcurrentCalls?: number; http?: HttpTransportOptions } = {}): Promise<App> {
   const probe: Probe = { aborts: [], childAborts: 0, started: 0 };
   const server = createServer({
     name: 'tasks-test',
@@ -109,6 +119,7 @@ async function startApp(options: { store?: TaskStore; maxLiveTasks?: number; htt
     plugins: [taskTools(probe)],
     configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
     tasks: { ...(options.store && { store: options.store }), ...(options.maxLiveTasks && { maxLiveTasks: options.maxLiveTasks }) },
+    ...(options.maxConcurrentCalls && { limits: { maxConcurrentCalls: options.maxConcurrentCalls, queueTimeoutMs: 100 } }),
   });
   await server.start();
   const http = createHttpTransport(server, { port: 0, host: '127.0.0.1', ...options.http });
@@ -238,6 +249,16 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     expect((await waiting.snapshot()).raw.inputRequests).toBeUndefined();
   });
 
+  it('reports a handler that fails like an inline call would: completed, with an isError result', async () => {
+    const { url } = await startApp();
+    const { session } = await requester(url);
+    const outcome = await session.task(await startTask(session, 'broken')).result();
+    expect(outcome.status).toBe('completed');
+    const result = (outcome.status === 'completed' ? outcome.result : undefined) as { isError?: boolean; content: { text: string }[] };
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toMatch(/internal error/);
+  });
+
   it('forgets a task when its TTL passes, aborting its handler', async () => {
     const { url, probe } = await startApp();
     const { session } = await requester(url);
@@ -265,6 +286,37 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     for (const id of ids) await session.task(id).cancel();
   });
 
+  it('queues a task behind the server-wide call limit as working/"queued", past the call queue timeout', async () => {
+    const { url, probe } = await startApp({ maxConcurrentCalls: 1 });
+    const { session } = await requester(url);
+    const first = await startTask(session, 'work', { ms: 30_000 });
+    const second = await startTask(session, 'work', { ms: 100 });
+    // The call queue times out after 100 ms; a task's wait is bounded by its TTL instead.
+    await sleep(400);
+    expect(await session.task(second).snapshot()).toMatchObject({ status: 'working', statusMessage: 'queued: waiting for a free slot (1 running, 0 ahead)' });
+    expect(probe.started).toBe(1);
+    await session.task(first).cancel();
+    expect((await session.task(second).result()).status).toBe('completed');
+  });
+
+  it('fails a task that asks for input the client did not declare, instead of waiting for it', async () => {
+    const { url } = await startApp();
+    const client = new Client({ name: 'no-elicitation', version: '1.0.0' }, { capabilities: { extensions: { [TASKS]: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const session = createTaskSessionFromClient(client, {
+      endpointId: url,
+      rawDispatch: httpDispatch(url),
+      v2RequestFraming: { protocolVersion: '2026-07-28', clientInfo: { name: 'no-elicitation', version: '1.0.0' }, clientCapabilities: { extensions: { [TASKS]: {} } } },
+    });
+    closers.push(async () => {
+      await session.close();
+      await client.close();
+    });
+    const outcome = await session.task(await startTask(session, 'ask_twice')).result();
+    expect(outcome.status).toBe('failed');
+    expect(outcome.status === 'failed' && outcome.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { elicitation: {} } } });
+  });
+
   it('cancels running tasks at shutdown with a reason another instance on the same store shows', async () => {
     const store = new MemoryTaskStore();
     const first = await startApp({ store });
@@ -289,6 +341,7 @@ describe('tasks for clients without the extension', () => {
     await legacy.connect(new V1Transport(new URL(url)));
     closers.push(() => legacy.close());
     expect(textOf(await legacy.callTool({ name: 'work', arguments: { ms: 400 } }))).toBe('worked 400 ms');
+    expect(await legacy.callTool({ name: 'broken', arguments: {} })).toMatchObject({ isError: true });
 
     const modern = new Client({ name: 'plain', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
     await modern.connect(new StreamableHTTPClientTransport(new URL(url)));
