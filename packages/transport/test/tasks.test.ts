@@ -293,7 +293,8 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const second = await startTask(session, 'work', { ms: 100 });
     // The call queue times out after 100 ms; a task's wait is bounded by its TTL instead.
     await sleep(400);
-    expect(await session.task(second).snapshot()).toMatchObject({ status: 'working', statusMessage: 'queued: waiting for a free slot (1 running, 0 ahead)' });
+    await eventually(async () => (await session.task(second).snapshot()).statusMessage === 'queued: waiting for a free slot (1 running, 0 ahead)');
+    expect((await session.task(second).snapshot()).status).toBe('working');
     expect(probe.started).toBe(1);
     await session.task(first).cancel();
     expect((await session.task(second).result()).status).toBe('completed');
@@ -324,7 +325,7 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const done = await startTask(session, 'work', { ms: 300 });
     const stuck = await startTask(session, 'work', { ms: 60_000 });
     // The grace period lets the short task finish; the long one is cancelled with the reason.
-    await first.http.close({ graceMs: 1_000 });
+    await first.http.close({ graceMs: 2_000 });
     expect(first.probe.aborts).toEqual(['the server shut down before the task finished']);
 
     const second = await startApp({ store });
