@@ -2,6 +2,7 @@ import { createServer as createNodeServer, type Server as NodeServer } from 'nod
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createTaskSessionFromClient, type RawClientDispatch, type TaskEnabledSession } from '@modelcontextprotocol/ext-tasks/client';
+import type { JsonValue, TaskId } from '@modelcontextprotocol/ext-tasks/core';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sleep } from '@trellis/concurrency';
@@ -63,6 +64,7 @@ function taskTools(probe: Probe) {
       });
       scope.tools.add({
         name: 'ask_twice',
+        interactive: true,
         description: 'Asks two questions at once, as a task',
         taskSupport: 'optional',
         task: { detachAfterMs: 0, pollIntervalMs: 50 },
@@ -171,7 +173,7 @@ async function requester(url: string, headers: Record<string, string> = {}): Pro
   return { client, session };
 }
 
-async function startTask(session: TaskEnabledSession, name: string, args: Record<string, unknown> = {}): Promise<string> {
+async function startTask(session: TaskEnabledSession, name: string, args: Readonly<Record<string, JsonValue>> = {}): Promise<TaskId> {
   const execution = await session.callTool(name, args);
   if (execution.kind !== 'task') throw new Error(`${name} answered inline`);
   // Release the requester's own driving: the test polls and answers through the task controller.
@@ -390,7 +392,7 @@ describe('tasks with auth on', () => {
     await refused(intruder.session.task(id).update({ a: { action: 'accept', content: { name: 'x' } } }));
     await refused(intruder.session.task(id).cancel());
     // Exactly what an id that never existed gets: nothing tells the two apart.
-    const unknown = await intruder.session.task('no-such-task').snapshot().catch((e: { code?: number; message?: string }) => e);
+    const unknown = await intruder.session.task('no-such-task' as TaskId).snapshot().catch((e: { code?: number; message?: string }) => e);
     expect(unknown).toMatchObject({ code: -32602, message: 'Unknown task: no-such-task' });
 
     const view = await owner.session.task(id).snapshot();
