@@ -11,6 +11,8 @@ const TOOLS = [
   'test_input_required_result_request_state', 'test_input_required_result_multiple_inputs', 'test_input_required_result_multi_round',
   'test_input_required_result_tampered_state', 'test_input_required_result_capabilities',
   'test_dynamic_tool', 'test_trigger_tool_change', 'test_trigger_prompt_change',
+  // The tasks-* scenarios (the Tasks extension).
+  'greet', 'slow_compute', 'failing_job', 'protocol_error_job', 'confirm_delete', 'multi_input', 'test_tool_with_task',
 ];
 const PROMPTS = ['test_dynamic_prompt', 'test_simple_prompt', 'test_prompt_with_arguments', 'test_prompt_with_embedded_resource', 'test_prompt_with_image', 'test_input_required_result_prompt'];
 const PNG_SIGNATURE = '89504e470d0a1a0a';
