@@ -47,7 +47,8 @@ export class SemaphoreTimeoutError extends Error {
  * by the group aborting its other children are not failures and are not listed.
  *
  * @example
- * catch (error) { if (error instanceof TaskGroupError) for (const e of error.errors) log(e); }
+ * try { await group.wait(); }
+ * catch (error) { if (error instanceof TaskGroupError) for (const e of error.errors) log.error({ err: e }, 'child failed'); }
  */
 export class TaskGroupError extends AggregateError {
   readonly code = 'TASK_GROUP_FAILED' as const;

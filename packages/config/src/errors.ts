@@ -25,7 +25,7 @@ export interface ConfigIssue {
  *
  * @example
  * try {
- *   config = loadConfig(schema);
+ *   return loadConfig(schema);
  * } catch (error) {
  *   if (error instanceof ConfigError) {
  *     process.stderr.write(`${error.message}\n`);

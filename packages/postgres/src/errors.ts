@@ -26,7 +26,7 @@ export type PostgresErrorCode =
  * An error of `@trellis/postgres`. Its message is safe to show to the model:
  * it never carries the connection password.
  * @example
- * if (error instanceof PostgresError && error.code === 'READ_ONLY') …
+ * if (error instanceof PostgresError && error.code === 'READ_ONLY') { … }
  */
 export class PostgresError extends Error {
   readonly code: PostgresErrorCode;

@@ -24,7 +24,7 @@ export interface CompletionContext {
 /**
  * Suggests values for one argument from what the user has typed so far.
  * Return at most a few hundred values; only the first 100 are sent.
- * @example (value) => ['en', 'de', 'fr'].filter((l) => l.startsWith(value))
+ * @example const language: Completer<RequestContext> = (value) => ['en', 'de', 'fr'].filter((l) => l.startsWith(value));
  */
 export type Completer<Ctx> = (value: string, context: CompletionContext, ctx: Ctx) => string[] | Promise<string[]>;
 
