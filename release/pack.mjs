@@ -4,12 +4,23 @@
 // .pnpmfile.cjs rewrites the manifest (no `@trellis/source` condition, no scripts; apps without their bundled
 // dependencies). Build first (`pnpm build`): the tarballs hold dist/.
 //   node release/pack.mjs [DEST] [--only name,name]    prints one line per tarball: name<TAB>path
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The package folders of `group` that the repository holds: git's tracked files when this is a git checkout, so
+ * that a scratch package (the generator's tests make `packages/zz-gen-*` while other tests run) is never released.
+ */
+function packageDirs(root, group) {
+  const tracked = spawnSync('git', ['ls-files', '--', `${group}/*/package.json`], { cwd: root, encoding: 'utf8' });
+  if (tracked.status === 0) return tracked.stdout.split('\n').filter(Boolean).map((file) => dirname(join(root, file)));
+  const dir = join(root, group);
+  return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+}
 
 /** The packages a release publishes, in a stable order: libraries first, then apps. */
 export function publishablePackages(root = workspaceRoot) {
@@ -18,14 +29,12 @@ export function publishablePackages(root = workspaceRoot) {
     ['packages', 'library'],
     ['apps', 'app'],
   ]) {
-    const dir = join(root, group);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir).sort()) {
-      const manifestPath = join(dir, name, 'package.json');
+    for (const dir of packageDirs(root, group).sort()) {
+      const manifestPath = join(dir, 'package.json');
       if (!existsSync(manifestPath)) continue;
       const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
       if (manifest.private) continue;
-      found.push({ name: manifest.name, version: manifest.version, dir: join(dir, name), kind });
+      found.push({ name: manifest.name, version: manifest.version, dir, kind });
     }
   }
   return found;
