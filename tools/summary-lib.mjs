@@ -28,7 +28,7 @@ export function projectDirs(root) {
       if (entry.isDirectory() && existsSync(join(base, entry.name, 'package.json'))) dirs.push(join(base, entry.name));
     }
   }
-  for (const single of ['bench', 'tools']) {
+  for (const single of ['bench', 'tools', 'docs', 'release']) {
     if (existsSync(join(root, single, 'package.json'))) dirs.push(join(root, single));
   }
   return dirs;
