@@ -1,8 +1,12 @@
 // Collects the code the docs show — the fenced blocks of the guides and every `@example` of the API reference —
-// and type-checks it in one TypeScript program against the packages' sources.
+// and type-checks it in one TypeScript program against the packages' published declarations (their dist/*.d.ts,
+// built before the docs), as a user's editor would see them.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { apiEntryPoints, documents } from '../typedoc.config.mjs';
+
+export { apiEntryPoints };
 
 export const docsDir = join(import.meta.dirname, '..');
 export const workspaceRoot = join(docsDir, '..');
@@ -19,12 +23,9 @@ export interface CodeBlock {
   packageName?: string;
 }
 
-/** The markdown pages of the site (the start page, the guides, the architecture notes). */
+/** The markdown pages of the site: the start page and the documents (typedoc.config.mjs). */
 export function guidePages(): string[] {
-  const pages = [join(docsDir, 'index.md'), join(docsDir, 'architecture.md'), join(docsDir, 'python-guides.md')];
-  const guides = join(docsDir, 'guides');
-  for (const name of readdirSync(guides).sort()) if (name.endsWith('.md')) pages.push(join(guides, name));
-  return pages.filter((page) => existsSync(page));
+  return [join(docsDir, 'index.md'), ...documents()];
 }
 
 /** The fenced code blocks of a markdown file. */
@@ -42,20 +43,6 @@ export function markdownBlocks(file: string): CodeBlock[] {
     i = j;
   }
   return blocks;
-}
-
-/** The documented entry points: the API reference's modules, read from typedoc.json. */
-export function apiEntryPoints(): { file: string; specifier: string }[] {
-  const config = JSON.parse(readFileSync(join(docsDir, 'typedoc.json'), 'utf8')) as { entryPoints: string[] };
-  return config.entryPoints.map((entry) => {
-    const file = join(docsDir, entry);
-    let dir = dirname(file);
-    while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; exports: Record<string, Record<string, string>> };
-    const subpath = Object.entries(manifest.exports).find(([, target]) => join(dir, target['@trellis/source'] ?? '') === file)?.[0];
-    if (!subpath) throw new Error(`${entry} is not a @trellis/source export of ${manifest.name}`);
-    return { file, specifier: subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}` };
-  });
 }
 
 function exampleCode(comment: string): { lang: string; code: string }[] {
@@ -104,8 +91,9 @@ export const TYPESCRIPT = new Set(['ts', 'typescript', 'tsx']);
 function compilerOptions(): ts.CompilerOptions {
   const configPath = join(docsDir, 'tsconfig.json');
   const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, ts.sys.readFile).config, ts.sys, docsDir);
-  // Generated imports do not say which names are types: let the compiler tell them apart.
-  return { ...parsed.options, noEmit: true, noUnusedLocals: false, noUnusedParameters: false, verbatimModuleSyntax: false, isolatedModules: false };
+  // Generated imports do not say which names are types: let the compiler tell them apart. No `@trellis/source`
+  // condition: packages resolve to their declarations, not their sources.
+  return { ...parsed.options, customConditions: [], noEmit: true, noUnusedLocals: false, noUnusedParameters: false, verbatimModuleSyntax: false, isolatedModules: false };
 }
 
 /** The surroundings an `@example` may use without declaring them (`ctx`, `scope`, …), typed in example-context.d.ts. */
@@ -175,14 +163,16 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
     return getSourceFile(name, language, onError, create);
   };
 
-  const roots = [...files.keys(), CONTEXT_FILE, ...apiEntryPoints().map((entry) => entry.file)];
+  const missingBuild = apiEntryPoints().filter((entry) => !existsSync(entry.types));
+  if (missingBuild.length > 0) throw new Error(`build the packages first: no ${missingBuild.map((entry) => relative(workspaceRoot, entry.types)).join(', ')}`);
+  const roots = [...files.keys(), CONTEXT_FILE, ...apiEntryPoints().map((entry) => entry.types)];
   let program = ts.createProgram(roots, options, host);
 
   // Pass 1: what each package exports.
   const checker = program.getTypeChecker();
   const exported = new Map<string, string[]>(); // name → specifiers exporting it
   for (const entry of apiEntryPoints()) {
-    const symbol = checker.getSymbolAtLocation(program.getSourceFile(entry.file)!);
+    const symbol = checker.getSymbolAtLocation(program.getSourceFile(entry.types)!);
     for (const item of symbol ? checker.getExportsOfModule(symbol) : []) exported.set(item.name, [...(exported.get(item.name) ?? []), entry.specifier]);
   }
   const context = checker.getSymbolAtLocation(program.getSourceFile(CONTEXT_FILE)!);

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, ensureChromium } from '../../tools/chromium.mjs';
+import { chromiumLaunchOptions } from '../../tools/chromium.mjs';
 import { checkLinks } from '../check/links.js';
 import { docsDir, guidePages } from '../check/code-blocks.js';
 
@@ -55,33 +55,35 @@ describe('docs site', () => {
   });
 
   it('opens its start page in headless Chromium', async () => {
-    const executablePath = await ensureChromium();
     const { url, server } = await serveSite();
-    const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      page.on('console', (message) => {
-        // Failed requests are checked one by one below (a browser asks for /favicon.ico, which the site has not).
-        if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
-      });
-      const failed: string[] = [];
-      page.on('response', (response) => {
-        if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) failed.push(`${response.status()} ${response.url()}`);
-      });
-      await page.goto(url, { waitUntil: 'load' });
-      expect(await page.title()).toContain('Trellis');
-      await expect.poll(() => page.locator('h1').first().textContent()).toContain('Trellis');
-      // The side navigation ("Loading..." in the HTML) is built by the site's script from its data file.
-      const navigation = page.locator('#tsd-nav-container');
-      await expect.poll(() => navigation.getByRole('link', { name: 'Getting started' }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
-      expect(await navigation.getByRole('link', { name: '@trellis/server' }).count()).toBeGreaterThan(0);
-      expect(await navigation.textContent()).not.toContain('Loading...');
-      expect(errors).toEqual([]);
-      expect(failed).toEqual([]);
+      const browser = await chromium.launch(await chromiumLaunchOptions());
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        page.on('console', (message) => {
+          // Failed requests are checked one by one below (a browser asks for /favicon.ico, which the site has not).
+          if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
+        });
+        const failed: string[] = [];
+        page.on('response', (response) => {
+          if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) failed.push(`${response.status()} ${response.url()}`);
+        });
+        await page.goto(url, { waitUntil: 'load' });
+        expect(await page.title()).toContain('Trellis');
+        await expect.poll(() => page.locator('h1').first().textContent()).toContain('Trellis');
+        // The side navigation ("Loading..." in the HTML) is built by the site's script from its data file.
+        const navigation = page.locator('#tsd-nav-container');
+        await expect.poll(() => navigation.getByRole('link', { name: 'Getting started' }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+        expect(await navigation.getByRole('link', { name: '@trellis/server' }).count()).toBeGreaterThan(0);
+        expect(await navigation.textContent()).not.toContain('Loading...');
+        expect(errors).toEqual([]);
+        expect(failed).toEqual([]);
+      } finally {
+        await browser.close();
+      }
     } finally {
-      await browser.close();
       await new Promise((resolve) => server.close(resolve));
     }
   });
