@@ -75,7 +75,7 @@ export default {
   searchInComments: true,
   sort: ['kind', 'alphabetical'],
   navigation: { includeCategories: false, includeGroups: false, includeFolders: false },
-  highlightLanguages: ['bash', 'sh', 'console', 'css', 'html', 'javascript', 'json', 'jsonc', 'yaml', 'tsx', 'typescript', 'dockerfile'],
+  highlightLanguages: ['bash', 'sh', 'console', 'css', 'html', 'javascript', 'json', 'jsonc', 'yaml', 'tsx', 'typescript', 'dockerfile', 'python', 'toml'],
   // Links that do not resolve fail the build: in the guides (pages, anchors, {@link}) and in the JSDoc.
   validation: { notExported: false, invalidLink: true, invalidPath: true, rewrittenLink: true, notDocumented: false, unusedMergeModuleWith: true },
   treatValidationWarningsAsErrors: true,

@@ -21,6 +21,8 @@ export interface CodeBlock {
   dir: string;
   /** `@example`s: the import specifier of the package it documents. */
   packageName?: string;
+  /** Guides: a block's name (` ```ts example=app `), under which the page's other blocks import it (`./app.js`). */
+  name?: string;
 }
 
 /** The markdown pages of the site: the start page and the documents (typedoc.config.mjs). */
@@ -33,13 +35,14 @@ export function markdownBlocks(file: string): CodeBlock[] {
   const lines = readFileSync(file, 'utf8').split('\n');
   const blocks: CodeBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)/.exec(lines[i]!);
+    const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)(.*)$/.exec(lines[i]!);
     if (!open) continue;
-    const [, indent, fence, lang] = open;
+    const [, indent, fence, lang, info] = open;
+    const name = /\bexample=([\w-]+)/.exec(info!)?.[1];
     const body: string[] = [];
     let j = i + 1;
     for (; j < lines.length && !lines[j]!.trimStart().startsWith(fence!); j++) body.push(lines[j]!.slice(indent!.length));
-    blocks.push({ source: `${relative(docsDir, file)}:${i + 1}`, lang: lang!.toLowerCase(), code: body.join('\n'), dir: dirname(file) });
+    blocks.push({ source: `${relative(docsDir, file)}:${i + 1}`, lang: lang!.toLowerCase(), code: body.join('\n'), dir: dirname(file), ...(name && { name }) });
     i = j;
   }
   return blocks;
@@ -143,8 +146,14 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
   const options = compilerOptions();
   const files = new Map<string, { block: CodeBlock; imports: Map<string, string>; free: string[] }>();
   blocks.forEach((block, index) => {
-    const base = block.packageName ? join(docsDir, 'check') : block.dir;
-    files.set(join(base, `__docs_block_${index}.ts`), { block, imports: new Map(), free: [] });
+    // A named block lives, with the other named blocks of its page, in a folder of that page's own.
+    const page = block.source.replace(/[^\w]+/g, '_').replace(/_\d+$/, '');
+    const fileName = block.packageName
+      ? join(docsDir, 'check', `__docs_block_${index}.ts`)
+      : block.name
+        ? join(block.dir, `__docs_${page}`, `${block.name}.ts`)
+        : join(block.dir, `__docs_block_${index}.ts`);
+    files.set(fileName, { block, imports: new Map(), free: [] });
   });
 
   const host = ts.createCompilerHost(options, true);
@@ -157,6 +166,9 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
   };
   host.readFile = (name) => (files.has(name) ? textOf(name) : readFile(name));
   host.fileExists = (name) => files.has(name) || fileExists(name);
+  const virtualDirs = new Set([...files.keys()].map((name) => dirname(name)));
+  const directoryExists = host.directoryExists?.bind(host);
+  host.directoryExists = (name) => virtualDirs.has(name) || (directoryExists ? directoryExists(name) : true);
   host.getSourceFile = (name, language, onError, create) => {
     const virtual = files.get(name);
     if (virtual) return ts.createSourceFile(name, textOf(name), language, true);

@@ -8,7 +8,7 @@ import type { HttpClient } from '@trellis/http';
 import type { HttpBundle } from '@trellis/testing/apps';
 import type { PromptRegistry } from '@trellis/prompts';
 import type { ResourceRegistry } from '@trellis/resources';
-import type { AnyPlugin, Logger, PluginScope, RequestContext, TrellisServer } from '@trellis/server';
+import type { AnyPlugin, Logger, PluginScope, PluginWorkerPool, RequestContext, TrellisServer } from '@trellis/server';
 
 // Inside a handler, a plugin's setup, or a request.
 export declare const ctx: RequestContext;
@@ -37,6 +37,7 @@ export declare const background: BackgroundTasks;
 export declare const perHost: KeyedSemaphore;
 export declare const perTenant: KeyedSemaphore;
 export declare const http: HttpClient;
+export declare const hasher: PluginWorkerPool;
 
 // Tests of a built app.
 export declare const BUNDLE: string;
