@@ -10,6 +10,7 @@ import { createServer, mount, type AnyPlugin } from '@trellis/server';
 import { textOf, withClient } from '@trellis/testing';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rawText } from '../../tsup.shared.ts';
 import { fanOut } from '../examples/fan-out.js';
 import { notes } from '../examples/notes.js';
 
@@ -86,6 +87,8 @@ describe('examples/server.ts', () => {
       target: 'node20',
       conditions: ['@trellis/source', 'node'],
       logLevel: 'silent',
+      // As the apps' build: `?raw` imports (the telemetry status page) become strings.
+      plugins: [rawText],
       // CommonJS dependencies (pino) call require(), which an ES module lacks.
       banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     });
