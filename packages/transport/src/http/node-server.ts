@@ -10,6 +10,7 @@ const TIMEOUT_CHECK_MS = 1_000;
  * time is cut), and between keep-alive requests. Responses are not limited:
  * an event stream may stay open as long as the session lives.
  * @example
+ * import { createServer } from 'node:http';
  * const listener = createServer(nodeServerOptions(opts), handler);
  */
 export function nodeServerOptions(opts: Pick<ResolvedHttpOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>): ServerOptions {
