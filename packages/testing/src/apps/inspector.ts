@@ -71,7 +71,9 @@ export async function inspectorCli(args: string[], options: InspectorOptions = {
   const envFlags = Object.entries(options.serverEnv ?? {}).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
   const timeoutMs = options.timeoutMs ?? 90_000;
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(node, [inspector, '--cli', ...args, ...envFlags], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Plain output; without FORCE_COLOR (vitest sets it), or Node warns on stderr that NO_COLOR is ignored.
+    const { FORCE_COLOR: _forced, ...env } = process.env;
+    const child = spawn(node, [inspector, '--cli', ...args, ...envFlags], { env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
