@@ -4,17 +4,33 @@ import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/reports/**', '.nx/**', '.tools/**', '**/*.d.ts', 'tools/templates/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/reports/**',
+      '.nx/**',
+      '.tools/**',
+      '**/*.d.ts',
+      'tools/templates/**',
+    ],
   },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mts', '**/*.mjs'],
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/resolver-next': [importX.createNodeResolver({ conditionNames: ['@trellis/source', 'types', 'import', 'node', 'default'], extensions: ['.ts', '.mjs', '.js', '.json'] })],
+      'import-x/resolver-next': [
+        importX.createNodeResolver({
+          conditionNames: ['@trellis/source', 'types', 'import', 'node', 'default'],
+          extensions: ['.ts', '.mjs', '.js', '.json'],
+        }),
+      ],
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // Import cycles between our own modules and packages.
@@ -23,7 +39,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@trellis/*/src', '@trellis/*/src/*', '**/packages/*/src/**', '../../packages/**'], message: 'Import a workspace package by its name, never from its src/ (the exports map is the contract).' },
+            {
+              group: ['@trellis/*/src', '@trellis/*/src/*', '**/packages/*/src/**', '../../packages/**'],
+              message: 'Import a workspace package by its name, never from its src/ (the exports map is the contract).',
+            },
             { group: ['**/apps/**', '@trellis-app/*'], message: 'Packages never import an app.' },
           ],
         },

@@ -48,12 +48,18 @@ function readManifest(dir: string): Manifest {
 function declaredWorkers(dir: string, manifest: Manifest): Record<string, string> {
   const entries: Record<string, string> = {};
   for (const [name, file] of Object.entries(manifest.trellis?.workers ?? {})) {
-    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`${join(dir, 'package.json')}: worker name ${JSON.stringify(name)} must be lower-case letters, digits and dashes`);
+    if (!/^[a-z][a-z0-9-]*$/.test(name))
+      throw new Error(
+        `${join(dir, 'package.json')}: worker name ${JSON.stringify(name)} must be lower-case letters, digits and dashes`,
+      );
     const source = resolve(dir, file);
     // A published package ships dist/ only: bundle its built worker instead.
     const built = join(dir, 'dist', 'workers', `${name}.js`);
     const entry = existsSync(source) ? source : built;
-    if (!existsSync(entry)) throw new Error(`${manifest.name ?? dir} declares worker "${name}" as ${file}, but neither it nor ${built} exists`);
+    if (!existsSync(entry))
+      throw new Error(
+        `${manifest.name ?? dir} declares worker "${name}" as ${file}, but neither it nor ${built} exists`,
+      );
     entries[`workers/${name}`] = entry;
   }
   return entries;
@@ -85,7 +91,10 @@ function workersOfApp(appDir: string): { entries: Record<string, string>; piscin
     for (const [entry, file] of Object.entries(declaredWorkers(dir, manifest))) {
       const owner = manifest.name ?? dir;
       const other = owners.get(entry);
-      if (other !== undefined && other !== owner) throw new Error(`worker "${entry.slice('workers/'.length)}" is declared by both ${other} and ${owner}: rename one`);
+      if (other !== undefined && other !== owner)
+        throw new Error(
+          `worker "${entry.slice('workers/'.length)}" is declared by both ${other} and ${owner}: rename one`,
+        );
       owners.set(entry, owner);
       entries[entry] = file;
     }
@@ -106,7 +115,8 @@ export function libraryBuild(overrides: Options = {}) {
   const workers = declaredWorkers(dir, readManifest(dir));
   const { entry = { index: 'src/index.ts' }, ...rest } = overrides;
   const hasWorkers = Object.keys(workers).length > 0;
-  if (hasWorkers && (Array.isArray(entry) || typeof entry !== 'object')) throw new Error('libraryBuild: give `entry` as an object when the package declares workers');
+  if (hasWorkers && (Array.isArray(entry) || typeof entry !== 'object'))
+    throw new Error('libraryBuild: give `entry` as an object when the package declares workers');
   return defineConfig({
     entry: hasWorkers ? { ...(entry as Record<string, string>), ...workers } : entry,
     format: ['esm'],
@@ -148,7 +158,9 @@ const BANNER = [
 export function appBuild(overrides: Options = {}) {
   const { entries: workers, piscinaDir } = workersOfApp(process.cwd());
   const needsPool = Object.keys(workers).length > 0 && piscinaDir !== undefined;
-  const piscinaWorker = needsPool ? join(dirname(createRequire(join(piscinaDir, 'package.json')).resolve('piscina')), 'worker.js') : undefined;
+  const piscinaWorker = needsPool
+    ? join(dirname(createRequire(join(piscinaDir, 'package.json')).resolve('piscina')), 'worker.js')
+    : undefined;
   return defineConfig({
     entry: { main: 'src/main.ts', ...workers, ...(piscinaWorker && { worker: piscinaWorker }) },
     format: ['esm'],

@@ -13,7 +13,8 @@ function specifierOf(entryFile) {
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
       for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
         const source = typeof target === 'object' ? target['@trellis/source'] : undefined;
-        if (source && resolve(dir, source) === resolve(entryFile)) return subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
+        if (source && resolve(dir, source) === resolve(entryFile))
+          return subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
       }
       return undefined;
     } catch {

@@ -9,7 +9,16 @@ const docsDir = dirname(fileURLToPath(import.meta.url));
 const packagesDir = join(docsDir, '..', 'packages');
 
 /** The guides in reading order; any other guide follows them. */
-const GUIDE_ORDER = ['getting-started', 'plugins', 'primitives', 'concurrency', 'deployment', 'security', 'testing', 'telemetry'];
+const GUIDE_ORDER = [
+  'getting-started',
+  'plugins',
+  'primitives',
+  'concurrency',
+  'deployment',
+  'security',
+  'testing',
+  'telemetry',
+];
 /** The core packages first in the navigation; the plugins after them. */
 const PACKAGE_ORDER = ['server', 'transport', 'tools', 'resources', 'prompts', 'config', 'concurrency', 'testing'];
 
@@ -75,13 +84,38 @@ export default {
   searchInComments: true,
   sort: ['kind', 'alphabetical'],
   navigation: { includeCategories: false, includeGroups: false, includeFolders: false },
-  highlightLanguages: ['bash', 'sh', 'console', 'css', 'html', 'javascript', 'json', 'jsonc', 'yaml', 'tsx', 'typescript', 'dockerfile', 'python', 'toml'],
+  highlightLanguages: [
+    'bash',
+    'sh',
+    'console',
+    'css',
+    'html',
+    'javascript',
+    'json',
+    'jsonc',
+    'yaml',
+    'tsx',
+    'typescript',
+    'dockerfile',
+    'python',
+    'toml',
+  ],
   // Links that do not resolve fail the build: in the guides (pages, anchors, {@link}) and in the JSDoc.
-  validation: { notExported: false, invalidLink: true, invalidPath: true, rewrittenLink: true, notDocumented: false, unusedMergeModuleWith: true },
+  validation: {
+    notExported: false,
+    invalidLink: true,
+    invalidPath: true,
+    rewrittenLink: true,
+    notDocumented: false,
+    unusedMergeModuleWith: true,
+  },
   treatValidationWarningsAsErrors: true,
   // Comments our classes inherit from the MCP SDK's interfaces link to SDK symbols: point them at the SDK packages.
   externalSymbolLinkMappings: Object.fromEntries(
-    ['server', 'client', 'core'].map((name) => [`@modelcontextprotocol/${name}`, { '*': `https://www.npmjs.com/package/@modelcontextprotocol/${name}` }]),
+    ['server', 'client', 'core'].map((name) => [
+      `@modelcontextprotocol/${name}`,
+      { '*': `https://www.npmjs.com/package/@modelcontextprotocol/${name}` },
+    ]),
   ),
   logLevel: 'Warn',
 };

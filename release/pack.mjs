@@ -17,7 +17,11 @@ const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 function packageDirs(root, group) {
   const tracked = spawnSync('git', ['ls-files', '--', `${group}/*/package.json`], { cwd: root, encoding: 'utf8' });
-  if (tracked.status === 0) return tracked.stdout.split('\n').filter(Boolean).map((file) => dirname(join(root, file)));
+  if (tracked.status === 0)
+    return tracked.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((file) => dirname(join(root, file)));
   const dir = join(root, group);
   return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
 }
@@ -49,19 +53,26 @@ function pnpmCommand(root) {
 function packOne(pkg, destination, root) {
   const { command, env } = pnpmCommand(root);
   return new Promise((resolvePack, rejectPack) => {
-    const child = spawn(command, ['pack', '--json', '--pack-destination', destination], { cwd: pkg.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, ['pack', '--json', '--pack-destination', destination], {
+      cwd: pkg.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', rejectPack);
     child.on('close', (code) => {
-      if (code !== 0) return rejectPack(new Error(`pnpm pack failed for ${pkg.name} (exit ${code}): ${stderr.slice(-2000)}`));
+      if (code !== 0)
+        return rejectPack(new Error(`pnpm pack failed for ${pkg.name} (exit ${code}): ${stderr.slice(-2000)}`));
       try {
         const report = JSON.parse(stdout.slice(stdout.indexOf('{')));
         resolvePack({ ...pkg, tarball: resolve(destination, report.filename) });
       } catch (error) {
-        rejectPack(new Error(`pnpm pack for ${pkg.name} printed no JSON report: ${stdout.slice(-500)} ${String(error)}`));
+        rejectPack(
+          new Error(`pnpm pack for ${pkg.name} printed no JSON report: ${stdout.slice(-500)} ${String(error)}`),
+        );
       }
     });
   });
@@ -75,7 +86,8 @@ export async function packAll(destination, { root = workspaceRoot, only } = {}) 
   mkdirSync(destination, { recursive: true });
   const chosen = publishablePackages(root).filter((pkg) => !only || only.includes(pkg.name));
   const unbuilt = chosen.filter((pkg) => !existsSync(join(pkg.dir, 'dist')));
-  if (unbuilt.length > 0) throw new Error(`build first (pnpm build): no dist/ in ${unbuilt.map((pkg) => pkg.name).join(', ')}`);
+  if (unbuilt.length > 0)
+    throw new Error(`build first (pnpm build): no dist/ in ${unbuilt.map((pkg) => pkg.name).join(', ')}`);
   const packed = [];
   const queue = [...chosen];
   const worker = async () => {

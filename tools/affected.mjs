@@ -30,6 +30,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const summary = join(root, 'tools', 'test-summary.mjs');
   if (!base) process.stderr.write('[trellis] no base ref to compare with: running the whole workspace\n');
   else process.stderr.write(`[trellis] affected since ${base}\n`);
-  const result = spawnSync(process.execPath, [summary, ...(base ? [`--affected=${base}`] : [])], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [summary, ...(base ? [`--affected=${base}`] : [])], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   process.exit(result.status ?? 1);
 }

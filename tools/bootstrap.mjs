@@ -47,10 +47,14 @@ try {
       // The app bundles its workspace packages from source: no library build is needed first.
       const built = run('pnpm', ['--filter', '@trellis-app/reference', 'run', 'build'], { stdio: ['ignore', 2, 2] });
       if (built !== 0) process.exit(built);
-      process.exit(run(process.execPath, [join(root, 'apps', 'reference', 'dist', 'main.js'), '--transport', 'http', ...rest]));
+      process.exit(
+        run(process.execPath, [join(root, 'apps', 'reference', 'dist', 'main.js'), '--transport', 'http', ...rest]),
+      );
     }
     case 'bench': {
-      const built = run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', '--outputStyle=static'], { stdio: ['ignore', 2, 2] });
+      const built = run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
+        stdio: ['ignore', 2, 2],
+      });
       if (built !== 0) process.exit(built);
       process.exit(run('pnpm', ['--filter', '@trellis/bench', 'run', 'bench', ...rest]));
     }

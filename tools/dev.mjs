@@ -18,7 +18,8 @@ import { bundledProjectDirs, buildApp, CliError, usePnpm, WORKSPACE_ROOT } from 
  * Paths (relative to a watched project) whose changes never alter the bundle,
  * including tsup's own temporary `*.bundled_*.mjs` copy of its config.
  */
-const IGNORED = /(^|[\\/])(node_modules|dist|reports|coverage|\.nx|\.git|test)([\\/]|$)|\.test\.ts$|~$|\.swp$|\.tsbuildinfo$|\.bundled_[^\\/]*\.m?js$/;
+const IGNORED =
+  /(^|[\\/])(node_modules|dist|reports|coverage|\.nx|\.git|test)([\\/]|$)|\.test\.ts$|~$|\.swp$|\.tsbuildinfo$|\.bundled_[^\\/]*\.m?js$/;
 const DEBOUNCE_MS = 150;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -56,7 +57,12 @@ function assertPortFree(host, port) {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (error) =>
-      reject(new CliError('EXISTS', `${host}:${port} is not free (${error.code ?? error.message}); stop what listens there or pass --port <another>`)),
+      reject(
+        new CliError(
+          'EXISTS',
+          `${host}:${port} is not free (${error.code ?? error.message}); stop what listens there or pass --port <another>`,
+        ),
+      ),
     );
     probe.listen(port, host, () => probe.close(() => resolve(undefined)));
   });
@@ -81,7 +87,8 @@ function stopProcess(child, retiring) {
  * @returns {Promise<void>} when stopped
  */
 export async function dev({ app, port, host = '127.0.0.1', appArgs = [] }) {
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new CliError('USAGE', `--port must be a whole number from 1 to 65535 (got ${port})`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new CliError('USAGE', `--port must be a whole number from 1 to 65535 (got ${port})`);
   await assertPortFree(host, port);
   usePnpm();
   const dirs = bundledProjectDirs(app);
@@ -98,14 +105,19 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [] }) {
   const retiring = new WeakSet();
 
   const launch = async (snapshot) => {
-    const child = spawn(process.execPath, [join(snapshot.dir, 'main.js'), '--transport', 'http', '--host', host, '--port', String(port), ...appArgs], {
-      cwd: app.dir,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(snapshot.dir, 'main.js'), '--transport', 'http', '--host', host, '--port', String(port), ...appArgs],
+      {
+        cwd: app.dir,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     let served = false;
     child.on('exit', (code, sig) => {
       // A crash while starting is reported by swapTo; this is for one that had been serving.
-      if (served && !retiring.has(child) && !stopping) say(`build ${snapshot.number} exited (${code ?? sig}); it restarts after the next change that builds`);
+      if (served && !retiring.has(child) && !stopping)
+        say(`build ${snapshot.number} exited (${code ?? sig}); it restarts after the next change that builds`);
     });
     server = child;
     await waitHealthy(base, child);
@@ -130,11 +142,15 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [] }) {
     serving = snapshot;
     if (previous) rmSync(previous.dir, { recursive: true, force: true });
     // The app itself prints its URL and a client configuration when it starts (run() does).
-    say(`serving build ${snapshot.number} of ${app.short} on ${url}; watching ${dirs.length} project folders, Ctrl-C stops`);
+    say(
+      `serving build ${snapshot.number} of ${app.short} on ${url}; watching ${dirs.length} project folders, Ctrl-C stops`,
+    );
   };
 
   const rebuild = () =>
-    buildAndSwap().catch((error) => say(`build ${buildNumber} could not be served: ${error instanceof Error ? error.message : String(error)}`));
+    buildAndSwap().catch((error) =>
+      say(`build ${buildNumber} could not be served: ${error instanceof Error ? error.message : String(error)}`),
+    );
 
   const buildAndSwap = async () => {
     buildNumber += 1;
@@ -143,7 +159,11 @@ export async function dev({ app, port, host = '127.0.0.1', appArgs = [] }) {
     const { code, output } = await buildApp(app, { quiet: true });
     if (code !== 0) {
       process.stderr.write(`${output.trim()}\n`);
-      say(serving ? `build ${number} failed; still serving build ${serving.number}` : `build ${number} failed; nothing to serve until a change builds`);
+      say(
+        serving
+          ? `build ${number} failed; still serving build ${serving.number}`
+          : `build ${number} failed; nothing to serve until a change builds`,
+      );
       return;
     }
     if (stopping) return;

@@ -20,11 +20,26 @@ export async function expectBuiltExportsMatchSource(packageDir: string, config: 
   mkdirSync(cacheDir, { recursive: true });
   const outDir = mkdtempSync(join(cacheDir, 'exports-test-'));
   try {
-    await build({ ...config, config: false, outDir, dts: false, sourcemap: false, silent: true, clean: false, tsconfig: join(packageDir, 'tsconfig.json') });
+    await build({
+      ...config,
+      config: false,
+      outDir,
+      dts: false,
+      sourcemap: false,
+      silent: true,
+      clean: false,
+      tsconfig: join(packageDir, 'tsconfig.json'),
+    });
     for (const [subpath, target] of Object.entries(pkg.exports)) {
       expect(target.types, subpath).toBe(target.default.replace(/\.js$/, '.d.ts'));
-      const built = (await import(pathToFileURL(join(outDir, target.default.replace('./dist/', ''))).href)) as Record<string, unknown>;
-      const source = (await import(pathToFileURL(join(packageDir, target['@trellis/source'])).href)) as Record<string, unknown>;
+      const built = (await import(pathToFileURL(join(outDir, target.default.replace('./dist/', ''))).href)) as Record<
+        string,
+        unknown
+      >;
+      const source = (await import(pathToFileURL(join(packageDir, target['@trellis/source'])).href)) as Record<
+        string,
+        unknown
+      >;
       expect(Object.keys(built).sort(), subpath).toEqual(Object.keys(source).sort());
       expect(Object.keys(built).length, subpath).toBeGreaterThan(0);
     }

@@ -34,10 +34,17 @@ export function ensurePnpm(root, { log = () => {}, install = true } = {}) {
     return localBin;
   };
   if (existsSync(join(localBin, 'pnpm')) && versionOf(join(localBin, 'pnpm')) === pinned) return prepend();
-  if (!install) throw new Error(`pnpm ${pinned} is neither on the PATH nor in .tools/pnpm: run \`node tools/bootstrap.mjs\` (or \`npm start\`) once`);
+  if (!install)
+    throw new Error(
+      `pnpm ${pinned} is neither on the PATH nor in .tools/pnpm: run \`node tools/bootstrap.mjs\` (or \`npm start\`) once`,
+    );
   log(`installing pnpm ${pinned} into .tools/pnpm`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const result = spawnSync(npm, ['install', '--prefix', localDir, '--no-audit', '--no-fund', '--loglevel=error', `pnpm@${pinned}`], { stdio: 'inherit', cwd: root });
+  const result = spawnSync(
+    npm,
+    ['install', '--prefix', localDir, '--no-audit', '--no-fund', '--loglevel=error', `pnpm@${pinned}`],
+    { stdio: 'inherit', cwd: root },
+  );
   if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`could not install pnpm ${pinned} (npm exited ${result.status})`);
   return prepend();

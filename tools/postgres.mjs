@@ -17,7 +17,9 @@ function findBinDir() {
   if (probe.status === 0 && existsSync(join(probe.stdout.trim(), 'initdb'))) return probe.stdout.trim();
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
-    const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(base)
+      .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return join(base, versions[0], 'bin');
   }
   return undefined;
@@ -29,11 +31,16 @@ function ensureBinDir() {
   if (process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
     // CI machines are fresh: install the server from Debian's packages.
     spawnSync('apt-get', ['update'], { stdio: 'ignore' });
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     dir = findBinDir();
     if (dir) return dir;
   }
-  throw new Error('PostgreSQL binaries not found (looked at `pg_config --bindir` and /usr/lib/postgresql/*/bin); install the postgresql package');
+  throw new Error(
+    'PostgreSQL binaries not found (looked at `pg_config --bindir` and /usr/lib/postgresql/*/bin); install the postgresql package',
+  );
 }
 
 export function freePort() {
@@ -74,7 +81,19 @@ export async function startTestPostgres({ database = 'postgres' } = {}) {
     if (result.status !== 0) throw new Error(`${tool} failed (${result.status}): ${result.stderr || result.stdout}`);
     return result.stdout;
   };
-  exec('initdb', ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C']);
+  exec('initdb', [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    `--pwfile=${pwfile}`,
+    '--no-sync',
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ]);
   const port = await freePort();
   const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200`;
   let running = false;

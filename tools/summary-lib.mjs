@@ -59,7 +59,9 @@ export function readReports(dirs) {
       if (typeof data.numPassedTests === 'number') {
         counts.passed += data.numPassedTests;
         // A file that failed to load counts as one failure even with no case.
-        const brokenSuites = (data.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).every((a) => a.status !== 'failed')).length;
+        const brokenSuites = (data.testResults ?? []).filter(
+          (r) => r.status === 'failed' && (r.assertionResults ?? []).every((a) => a.status !== 'failed'),
+        ).length;
         counts.failed += data.numFailedTests + brokenSuites;
       } else if (typeof data.passed === 'number' && typeof data.failed === 'number') {
         counts.passed += data.passed;

@@ -63,8 +63,15 @@ async function newVerb(args) {
     say(`added ${kind} ${name} to ${relative(WORKSPACE_ROOT, result.dir)}: ${result.files.join(', ')}`);
     return 0;
   }
-  if (!PROJECT_KINDS.includes(kind)) throw new CliError('USAGE', `new what? expected ${[...PROJECT_KINDS, ...DEFINITION_KINDS].join('|')} (got ${JSON.stringify(kind ?? '')})`);
-  const plugins = (values.plugins ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  if (!PROJECT_KINDS.includes(kind))
+    throw new CliError(
+      'USAGE',
+      `new what? expected ${[...PROJECT_KINDS, ...DEFINITION_KINDS].join('|')} (got ${JSON.stringify(kind ?? '')})`,
+    );
+  const plugins = (values.plugins ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const result = scaffoldProject({ kind, name, dir: values.dir, plugins, install: !values['no-install'] });
   say(`created ${kind} ${name} in ${relative(WORKSPACE_ROOT, result.dir) || result.dir}`);
   for (const note of result.notes) process.stderr.write(`${note}\n`);
@@ -84,7 +91,10 @@ function pluginFromCwd() {
  */
 async function load(module) {
   if (!existsSync(join(WORKSPACE_ROOT, 'tools', 'node_modules'))) {
-    throw new CliError('FAILED', 'the workspace is not set up yet: run `npm start` (or `node tools/bootstrap.mjs`) once');
+    throw new CliError(
+      'FAILED',
+      'the workspace is not set up yet: run `npm start` (or `node tools/bootstrap.mjs`) once',
+    );
   }
   return import(module);
 }
@@ -92,7 +102,10 @@ async function load(module) {
 async function devVerb(args) {
   const { dev } = await load('./dev.mjs');
   const [own, appArgs] = splitForwarded(args);
-  const { values, positionals } = options(own, { port: { type: 'string', default: '3000' }, host: { type: 'string', default: '127.0.0.1' } });
+  const { values, positionals } = options(own, {
+    port: { type: 'string', default: '3000' },
+    host: { type: 'string', default: '127.0.0.1' },
+  });
   const app = findProject('app', positionals[0]);
   await dev({ app, port: Number(values.port), host: values.host, appArgs });
   return 0;
@@ -108,9 +121,14 @@ async function inspectVerb(args) {
   const bundle = await builtBundle(app);
   const { ensureInspector } = await load('./conformance.mjs');
   // Installed on first use (the Inspector needs Node 22; the workspace runs on 20), then reused.
-  const { node, inspector } = await ensureInspector({ root: WORKSPACE_ROOT, onInstall: (spec) => say(`installing ${spec} into .tools/conformance (first use)`) });
+  const { node, inspector } = await ensureInspector({
+    root: WORKSPACE_ROOT,
+    onInstall: (spec) => say(`installing ${spec} into .tools/conformance (first use)`),
+  });
   const mode = cliAt < 0 ? '--web' : '--cli';
-  say(`MCP Inspector (${mode.slice(2)}) on ${app.short} over stdio: node ${relative(WORKSPACE_ROOT, bundle)}${mode === '--web' ? '; Ctrl-C stops' : ''}`);
+  say(
+    `MCP Inspector (${mode.slice(2)}) on ${app.short} over stdio: node ${relative(WORKSPACE_ROOT, bundle)}${mode === '--web' ? '; Ctrl-C stops' : ''}`,
+  );
   const child = spawn(node, [inspector, mode, process.execPath, bundle, ...inspectorArgs], { stdio: 'inherit' });
   const forward = (sig) => child.kill(sig);
   process.on('SIGINT', forward);
@@ -132,7 +150,11 @@ async function installVerb(args) {
     'no-build': { type: 'boolean', default: false },
   });
   const client = values.client;
-  if (!client || !Object.hasOwn(CLIENTS, client)) throw new CliError('USAGE', `--client must be one of ${Object.keys(CLIENTS).join(', ')} (got ${JSON.stringify(client ?? '')})`);
+  if (!client || !Object.hasOwn(CLIENTS, client))
+    throw new CliError(
+      'USAGE',
+      `--client must be one of ${Object.keys(CLIENTS).join(', ')} (got ${JSON.stringify(client ?? '')})`,
+    );
   const app = findProject('app', positionals[0]);
   const env = {};
   for (const pair of values.env) {
@@ -142,7 +164,8 @@ async function installVerb(args) {
   }
   const dryRun = values['dry-run'];
   const bundle = dryRun || values['no-build'] ? join(app.dir, 'dist', 'main.js') : await builtBundle(app);
-  if (values['no-build'] && !dryRun && !existsSync(bundle)) throw new CliError('NOT_FOUND', `${relative(WORKSPACE_ROOT, bundle)} is not built; drop --no-build`);
+  if (values['no-build'] && !dryRun && !existsSync(bundle))
+    throw new CliError('NOT_FOUND', `${relative(WORKSPACE_ROOT, bundle)} is not built; drop --no-build`);
   const name = values.name ?? Object.keys(app.manifest.bin ?? {})[0] ?? `trellis-${app.short}`;
   const file = values.config ?? clientConfigPath(/** @type {keyof typeof CLIENTS} */ (client));
   const entry = stdioEntry(/** @type {keyof typeof CLIENTS} */ (client), { bundle, env });
@@ -150,14 +173,23 @@ async function installVerb(args) {
   const label = CLIENTS[/** @type {keyof typeof CLIENTS} */ (client)].label;
   if (dryRun) {
     // The values of --env may be secrets: the preview names them only.
-    const shown = { ...entry, ...('env' in entry && { env: Object.fromEntries(Object.keys(entry.env).map((key) => [key, '<set>'])) }) };
-    say(`dry run: would ${result.action === 'unchanged' ? 'leave' : result.action === 'added' ? 'add' : 'replace'} "${name}" in ${file} (${label}):`);
+    const shown = {
+      ...entry,
+      ...('env' in entry && { env: Object.fromEntries(Object.keys(entry.env).map((key) => [key, '<set>'])) }),
+    };
+    say(
+      `dry run: would ${result.action === 'unchanged' ? 'leave' : result.action === 'added' ? 'add' : 'replace'} "${name}" in ${file} (${label}):`,
+    );
     process.stdout.write(`${JSON.stringify({ [name]: shown }, null, 2)}\n`);
-    if (!existsSync(bundle)) say(`note: ${relative(WORKSPACE_ROOT, bundle)} is not built yet; install without --dry-run builds it`);
+    if (!existsSync(bundle))
+      say(`note: ${relative(WORKSPACE_ROOT, bundle)} is not built yet; install without --dry-run builds it`);
     return 0;
   }
   if (result.action === 'unchanged') say(`"${name}" in ${file} is already up to date`);
-  else say(`${result.action} "${name}" in ${file}${result.backup ? ` (backup: ${result.backup})` : ''}; restart ${label} to load it`);
+  else
+    say(
+      `${result.action} "${name}" in ${file}${result.backup ? ` (backup: ${result.backup})` : ''}; restart ${label} to load it`,
+    );
   return 0;
 }
 
@@ -196,7 +228,11 @@ async function main(argv) {
     return verb ? 0 : 2;
   }
   const run = VERBS[verb];
-  if (!run) throw new CliError('USAGE', `unknown verb ${JSON.stringify(verb)}; expected one of ${Object.keys(VERBS).join(', ')} (see --help)`);
+  if (!run)
+    throw new CliError(
+      'USAGE',
+      `unknown verb ${JSON.stringify(verb)}; expected one of ${Object.keys(VERBS).join(', ')} (see --help)`,
+    );
   return run(rest);
 }
 
@@ -205,7 +241,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     if (error instanceof CliError) {
-      say(error.code === 'USAGE' && !error.message.includes('--help') ? `${error.message} (see --help)` : error.message);
+      say(
+        error.code === 'USAGE' && !error.message.includes('--help') ? `${error.message} (see --help)` : error.message,
+      );
       process.exit(error.exitCode);
     }
     process.stderr.write(`${error?.stack ?? error}\n`);

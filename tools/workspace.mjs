@@ -37,7 +37,10 @@ export class CliError extends Error {
 export function listProjects(root = WORKSPACE_ROOT) {
   /** @type {Project[]} */
   const projects = [];
-  for (const [group, kind] of /** @type {const} */ ([['packages', 'package'], ['apps', 'app']])) {
+  for (const [group, kind] of /** @type {const} */ ([
+    ['packages', 'package'],
+    ['apps', 'app'],
+  ])) {
     const base = join(root, group);
     if (!existsSync(base)) continue;
     for (const short of readdirSync(base).sort()) {
@@ -62,7 +65,11 @@ export function findProject(kind, wanted, root = WORKSPACE_ROOT) {
   if (!wanted) throw new CliError('USAGE', `name the ${kind} (one of: ${names})`);
   const byPath = resolve(process.env.INIT_CWD ?? process.cwd(), wanted);
   const found = projects.find((p) => p.short === wanted || p.name === wanted || p.dir === byPath);
-  if (!found) throw new CliError('NOT_FOUND', `no ${kind} named ${JSON.stringify(wanted)} in ${kind === 'app' ? 'apps/' : 'packages/'} (have: ${names})`);
+  if (!found)
+    throw new CliError(
+      'NOT_FOUND',
+      `no ${kind} named ${JSON.stringify(wanted)} in ${kind === 'app' ? 'apps/' : 'packages/'} (have: ${names})`,
+    );
   return found;
 }
 
@@ -102,7 +109,10 @@ export function usePnpm(root = WORKSPACE_ROOT, log = (message) => process.stderr
  */
 export function installWorkspace(root = WORKSPACE_ROOT) {
   usePnpm(root);
-  const result = spawnSync('pnpm', ['install', '--prefer-offline', '--reporter=append-only'], { cwd: root, stdio: ['ignore', 2, 2] });
+  const result = spawnSync('pnpm', ['install', '--prefer-offline', '--reporter=append-only'], {
+    cwd: root,
+    stdio: ['ignore', 2, 2],
+  });
   if (result.error) throw result.error;
   if (result.status !== 0) throw new CliError('FAILED', `pnpm install failed (exit ${result.status})`);
 }
@@ -117,7 +127,11 @@ export function installWorkspace(root = WORKSPACE_ROOT) {
  */
 export async function buildApp(app, { quiet = false } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn('pnpm', ['run', '--silent', 'build'], { cwd: app.dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.stderr.isTTY ? process.env : { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
+    const child = spawn('pnpm', ['run', '--silent', 'build'], {
+      cwd: app.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.stderr.isTTY ? process.env : { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
     let output = '';
     const collect = (chunk) => {
       output = (output + chunk.toString('utf8')).slice(-20_000);
@@ -136,6 +150,7 @@ export async function builtBundle(app) {
   const { code, output } = await buildApp(app, { quiet: true });
   if (code !== 0) throw new CliError('FAILED', `building ${app.short} failed:\n${output.trim()}`);
   const bundle = join(app.dir, 'dist', 'main.js');
-  if (!existsSync(bundle)) throw new CliError('FAILED', `building ${app.short} wrote no ${relative(WORKSPACE_ROOT, bundle)}`);
+  if (!existsSync(bundle))
+    throw new CliError('FAILED', `building ${app.short} wrote no ${relative(WORKSPACE_ROOT, bundle)}`);
   return bundle;
 }

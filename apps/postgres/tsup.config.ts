@@ -7,5 +7,9 @@ import { appBuild } from '../../tsup.shared.ts';
 const fromPlugin = createRequire(join(import.meta.dirname, '..', '..', 'packages', 'postgres', 'package.json'));
 
 export default appBuild({
-  onSuccess: async () => copyFileSync(fromPlugin.resolve('libpg-query/wasm/libpg-query.wasm'), join(import.meta.dirname, 'dist', 'libpg-query.wasm')),
+  onSuccess: async () =>
+    copyFileSync(
+      fromPlugin.resolve('libpg-query/wasm/libpg-query.wasm'),
+      join(import.meta.dirname, 'dist', 'libpg-query.wasm'),
+    ),
 });

@@ -12,12 +12,19 @@ import { abortableSleep, installStatsSignal, listen, parseArgs, readJson } from 
 
 function makeServer() {
   const server = new McpServer({ name: 'sdk-v1-bench', version: '0.0.0' });
-  server.registerTool('echo', { description: 'Returns the text it is given', inputSchema: { text: z.string() } }, async ({ text }) => ({
-    content: [{ type: 'text', text }],
-  }));
+  server.registerTool(
+    'echo',
+    { description: 'Returns the text it is given', inputSchema: { text: z.string() } },
+    async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }),
+  );
   server.registerTool(
     'sleep',
-    { description: 'Waits for the given number of milliseconds (cancellable)', inputSchema: { ms: z.number().int().min(0).max(600_000) } },
+    {
+      description: 'Waits for the given number of milliseconds (cancellable)',
+      inputSchema: { ms: z.number().int().min(0).max(600_000) },
+    },
     async ({ ms }, extra) => {
       await abortableSleep(ms, extra.signal);
       return { content: [{ type: 'text', text: `slept ${ms} ms` }] };
@@ -42,7 +49,9 @@ if (stdio) {
       if (!transport) {
         if (id || !isInitializeRequest(body)) {
           res.writeHead(id ? 404 : 400, { 'content-type': 'application/json' });
-          return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad session' }, id: null }));
+          return void res.end(
+            JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad session' }, id: null }),
+          );
         }
         transport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),

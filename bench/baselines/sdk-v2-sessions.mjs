@@ -25,7 +25,9 @@ if (stdio) {
       if (!transport) {
         if (id || !isInitializeRequest(body)) {
           res.writeHead(id ? 404 : 400, { 'content-type': 'application/json' });
-          return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad session' }, id: null }));
+          return void res.end(
+            JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad session' }, id: null }),
+          );
         }
         transport = new NodeStreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),

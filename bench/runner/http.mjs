@@ -2,7 +2,15 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { spawnServer } from './procs.mjs';
-import { checkToolResult, echoParams, initializeParams, LEGACY_VERSION, MODERN_VERSION, percentile, sleepParams } from './protocol.mjs';
+import {
+  checkToolResult,
+  echoParams,
+  initializeParams,
+  LEGACY_VERSION,
+  MODERN_VERSION,
+  percentile,
+  sleepParams,
+} from './protocol.mjs';
 import { pipelined } from './stdio.mjs';
 
 const BASE_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -11,15 +19,23 @@ const BASE_HEADERS = { 'content-type': 'application/json', accept: 'application/
 function post(agent, url, headers, body) {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
-    const req = request(url, { method: 'POST', agent, headers: { ...BASE_HEADERS, ...headers, 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode, headers: res.headers, message: parseBody(text, res.headers['content-type'], body.id) });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { ...BASE_HEADERS, ...headers, 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode,
+            headers: res.headers,
+            message: parseBody(text, res.headers['content-type'], body.id),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -46,8 +62,14 @@ async function openClient(agent, url, era) {
   let next = 1;
   const headers = {};
   if (era === 'legacy') {
-    const init = await post(agent, url, {}, { jsonrpc: '2.0', id: 0, method: 'initialize', params: initializeParams() });
-    if (init.status !== 200 || !init.message?.result) throw new Error(`initialize failed: HTTP ${init.status} ${JSON.stringify(init.message)}`);
+    const init = await post(
+      agent,
+      url,
+      {},
+      { jsonrpc: '2.0', id: 0, method: 'initialize', params: initializeParams() },
+    );
+    if (init.status !== 200 || !init.message?.result)
+      throw new Error(`initialize failed: HTTP ${init.status} ${JSON.stringify(init.message)}`);
     const sid = init.headers['mcp-session-id'];
     if (sid) headers['mcp-session-id'] = sid;
     headers['mcp-protocol-version'] = LEGACY_VERSION;
@@ -61,14 +83,17 @@ async function openClient(agent, url, era) {
       const id = next++;
       const h = era === 'modern' ? { ...headers, 'mcp-method': method, ...(name && { 'mcp-name': name }) } : headers;
       const res = await post(agent, url, h, { jsonrpc: '2.0', id, method, params });
-      if (res.status !== 200) throw new Error(`${method}: HTTP ${res.status} ${JSON.stringify(res.message).slice(0, 300)}`);
+      if (res.status !== 200)
+        throw new Error(`${method}: HTTP ${res.status} ${JSON.stringify(res.message).slice(0, 300)}`);
       return res.message;
     },
   };
 }
 
-const echo = (client, era, text) => client.call('tools/call', echoParams(era, text), 'echo').then((m) => checkToolResult(m, text));
-const sleep = (client, era, ms) => client.call('tools/call', sleepParams(era, ms), 'sleep').then((m) => checkToolResult(m));
+const echo = (client, era, text) =>
+  client.call('tools/call', echoParams(era, text), 'echo').then((m) => checkToolResult(m, text));
+const sleep = (client, era, ms) =>
+  client.call('tools/call', sleepParams(era, ms), 'sleep').then((m) => checkToolResult(m));
 
 async function timedLoop(clients, era, { count, ms }) {
   const latencies = [];
@@ -86,12 +111,20 @@ async function timedLoop(clients, era, { count, ms }) {
     }),
   );
   const elapsed = performance.now() - start;
-  return { calls: latencies.length, callsPerSec: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    calls: latencies.length,
+    callsPerSec: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 /** Every HTTP figure for one server in one era: throughput on one server process, memory on a fresh one. */
 export async function httpSuite(target, era, size) {
-  return { ...(await withServer(target, (server, url, agent) => throughput(server, url, agent, era, size))), ...(await withServer(target, (server, url, agent) => memory(server, url, agent, era, size))) };
+  return {
+    ...(await withServer(target, (server, url, agent) => throughput(server, url, agent, era, size))),
+    ...(await withServer(target, (server, url, agent) => memory(server, url, agent, era, size))),
+  };
 }
 
 async function withServer(target, fn) {

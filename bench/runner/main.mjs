@@ -25,7 +25,8 @@ const baselineBundle = option('--baseline-bundle');
 const baselineLabel = option('--baseline-label');
 const serverFilter = option('--servers')?.split(',');
 const REPS = option('--reps') === undefined ? 3 : Number(option('--reps'));
-if (!Number.isInteger(REPS) || REPS < 1) throw new TypeError(`--reps must be a positive integer, got ${option('--reps')}`);
+if (!Number.isInteger(REPS) || REPS < 1)
+  throw new TypeError(`--reps must be a positive integer, got ${option('--reps')}`);
 
 /** Workload sizes: every loop is bounded in count and in time. */
 const SIZES = {
@@ -53,11 +54,17 @@ const log = (message) => process.stderr.write(`[bench] ${message}\n`);
 
 async function main() {
   const bundle = join(root, 'dist', 'main.js');
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build first (pnpm --filter @trellis/bench run build, or root pnpm bench)`);
-  if (baselineBundle && !existsSync(join(baselineBundle, 'main.js'))) throw new Error(`--baseline-bundle ${baselineBundle} has no main.js: give the bench/dist folder built from the other commit`);
+  if (!existsSync(bundle))
+    throw new Error(`${bundle} is missing: build first (pnpm --filter @trellis/bench run build, or root pnpm bench)`);
+  if (baselineBundle && !existsSync(join(baselineBundle, 'main.js')))
+    throw new Error(
+      `--baseline-bundle ${baselineBundle} has no main.js: give the bench/dist folder built from the other commit`,
+    );
   const servers = targets({ baselineBundle, ...(baselineLabel && { baselineLabel }) });
   const labels = Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.label]));
-  const groups = groupsFor({ baseline: baselineBundle !== undefined, servers: serverFilter }).filter((g) => !only || only.includes(g.id));
+  const groups = groupsFor({ baseline: baselineBundle !== undefined, servers: serverFilter }).filter(
+    (g) => !only || only.includes(g.id),
+  );
   const withTelemetry = !baselineBundle && !argv.includes('--no-telemetry') && (!only || only.includes('telemetry'));
   const samples = {};
   const failures = [];
@@ -78,7 +85,9 @@ async function main() {
           failures.push(`${group.id} ${id} rep ${rep}: ${error.message}`);
           log(`FAILED ${group.id} ${id}: ${error.message}`);
         }
-        log(`${rep === 0 ? 'warm-up' : `rep ${rep}/${REPS}`} ${group.id.padEnd(13)} ${labels[id].padEnd(17)} ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        log(
+          `${rep === 0 ? 'warm-up' : `rep ${rep}/${REPS}`} ${group.id.padEnd(13)} ${labels[id].padEnd(17)} ${((performance.now() - t) / 1000).toFixed(1)} s`,
+        );
       }
     }
   }
@@ -94,7 +103,10 @@ async function main() {
   if (!argv.includes('--no-micro')) micro = await concurrencyMicro();
   const minutes = ((performance.now() - started) / 60_000).toFixed(1);
   const os = await import('node:os');
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline${baselineBundle ? ` (Trellis @ ${baselineLabel ?? 'baseline'} = ${baselineBundle})` : ''}; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
   const report = `${head}\n${text}\n${telemetry.text ? `${telemetry.text}\n` : ''}${tasks}${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
   process.stdout.write(`\n${report}`);
@@ -103,8 +115,12 @@ async function main() {
   // A comparison with another commit's bundle is kept apart from the latest full run.
   const name = baselineBundle ? 'baseline' : quick ? 'quick' : 'latest';
   writeFileSync(join(outDir, `${name}.md`), report);
-  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ quick, node: process.version, reps: REPS, baselineBundle, rows, samples, telemetry: { rows: telemetry.rows, samples: telemetry.samples }, failures }, null, 2)}\n`);
-  if (telemetry.text) writeFileSync(join(outDir, quick ? 'telemetry-quick.md' : 'telemetry.md'), `${head}\n${telemetry.text}`);
+  writeFileSync(
+    join(outDir, `${name}.json`),
+    `${JSON.stringify({ quick, node: process.version, reps: REPS, baselineBundle, rows, samples, telemetry: { rows: telemetry.rows, samples: telemetry.samples }, failures }, null, 2)}\n`,
+  );
+  if (telemetry.text)
+    writeFileSync(join(outDir, quick ? 'telemetry-quick.md' : 'telemetry.md'), `${head}\n${telemetry.text}`);
   if (argv.includes('--readme')) writeReadme(report);
   if (failures.length) process.exitCode = 1;
 }
@@ -121,16 +137,27 @@ async function tasksFigures(script, failures) {
       failures.push(`tasks rep ${rep}: ${error.message}`);
       log(`FAILED tasks: ${error.message}`);
     }
-    log(`${rep === 0 ? 'warm-up' : `rep ${rep}/${REPS}`} tasks         Trellis           ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    log(
+      `${rep === 0 ? 'warm-up' : `rep ${rep}/${REPS}`} tasks         Trellis           ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
   if (runs.length === 0) return '#### Tasks extension\n\nnot measured (see failures)\n\n';
   const m = (key) => median(runs.map((r) => r[key]));
   const lines = [
-    ['inline call (`job`, client without the extension), p50 / p99', `${m('tasks.inline.p50Ms').toFixed(2)} / ${m('tasks.inline.p99Ms').toFixed(2)} ms`],
-    ['task round-trip (tools/call → task → tasks/get until completed), p50 / p99', `${m('tasks.roundtrip.p50Ms').toFixed(2)} / ${m('tasks.roundtrip.p99Ms').toFixed(2)} ms`],
+    [
+      'inline call (`job`, client without the extension), p50 / p99',
+      `${m('tasks.inline.p50Ms').toFixed(2)} / ${m('tasks.inline.p99Ms').toFixed(2)} ms`,
+    ],
+    [
+      'task round-trip (tools/call → task → tasks/get until completed), p50 / p99',
+      `${m('tasks.roundtrip.p50Ms').toFixed(2)} / ${m('tasks.roundtrip.p99Ms').toFixed(2)} ms`,
+    ],
     ['round-trip ÷ inline (p50)', `${(m('tasks.roundtrip.p50Ms') / m('tasks.inline.p50Ms')).toFixed(2)}×`],
     ['tasks/get polls per task (back to back)', m('tasks.pollsPerTask').toFixed(2)],
-    [`heap per live task (${m('tasks.live.count')} running \`sleep_task\`, after GC)`, `${m('tasks.live.heapKiB').toFixed(1)} KiB`],
+    [
+      `heap per live task (${m('tasks.live.count')} running \`sleep_task\`, after GC)`,
+      `${m('tasks.live.heapKiB').toFixed(1)} KiB`,
+    ],
     ['RSS per live task', `${m('tasks.live.rssKiB').toFixed(1)} KiB`],
   ];
   return `#### Tasks extension (Trellis only: the SDK's servers do not implement it; HTTP 2026-07-28, one client, sequential; medians of ${runs.length} runs)\n\n${markdown(['figure', 'Trellis'], lines)}\n`;
@@ -142,7 +169,14 @@ async function concurrencyMicro() {
   try {
     const { runPrimitivesBench } = await import(file);
     const rows = await runPrimitivesBench({ tasks: quick ? 20_000 : 100_000, reps: REPS, print: false });
-    const lines = rows.map((r) => [r.comparison, r.ours, r.oursMs.toFixed(1), r.baseline, r.baselineMs.toFixed(1), `${r.ratio.toFixed(2)}×`]);
+    const lines = rows.map((r) => [
+      r.comparison,
+      r.ours,
+      r.oursMs.toFixed(1),
+      r.baseline,
+      r.baselineMs.toFixed(1),
+      `${r.ratio.toFixed(2)}×`,
+    ]);
     return `#### @trellis/concurrency primitives (in-process, 1 warm-up + ${REPS} reps, medians; ratio below 1 = ours faster)\n\n${markdown(['comparison', 'ours', 'ms', 'baseline', 'ms', 'ours ÷ baseline'], lines)}`;
   } catch (error) {
     return `#### @trellis/concurrency primitives\n\nnot run: ${error.message} (build packages/concurrency first)\n`;

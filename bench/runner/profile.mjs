@@ -103,7 +103,10 @@ export function summarise(profilePath, bundle) {
   for (const n of profile.nodes) {
     const { functionName, url, lineNumber } = n.callFrame;
     const module = inBundle(url) ? where(url, lineNumber) : url;
-    keyOf.set(n.id, `${functionName || '(anonymous)'}  ${module.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}${url ? `:${lineNumber + 1}` : ''}`);
+    keyOf.set(
+      n.id,
+      `${functionName || '(anonymous)'}  ${module.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}${url ? `:${lineNumber + 1}` : ''}`,
+    );
   }
   const inclusive = new Map();
   const walk = (id, ancestors) => {
@@ -119,7 +122,11 @@ export function summarise(profilePath, bundle) {
     return sum;
   };
   walk(profile.nodes[0].id, new Set());
-  const ours = new Map([...inclusive].filter(([k]) => /packages\/(server|transport|concurrency)|bench\/src|baselines\/|@modelcontextprotocol|hono/.test(k)));
+  const ours = new Map(
+    [...inclusive].filter(([k]) =>
+      /packages\/(server|transport|concurrency)|bench\/src|baselines\/|@modelcontextprotocol|hono/.test(k),
+    ),
+  );
   return {
     text:
       `Sampled ${(total / 1000).toFixed(0)} ms (${(active / 1000).toFixed(0)} ms not idle).\n\nSelf time by package:\n\n${markdown(['package', 'ms', '%'], rank(pkgs, 15))}\n` +
@@ -139,7 +146,9 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
     const base = targets({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })[serverId][group.transport];
     if (!base || !group.servers.includes(serverId)) continue;
-    const target = receiver ? { ...base, env: { ...base.env, METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } } : base;
+    const target = receiver
+      ? { ...base, env: { ...base.env, METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } }
+      : base;
     const suite = group.transport === 'stdio' ? stdioSuite : httpSuite;
     process.stderr.write(`[profile] ${group.id}\n`);
     await suite(target, group.era, SIZE);
@@ -148,7 +157,9 @@ async function main() {
       .filter((f) => f.endsWith('.cpuprofile'))
       .sort((a, b) => statSync(join(dir, a)).size - statSync(join(dir, b)).size);
     const file = join(dir, files.at(-1));
-    reports.push(`### ${targets()[serverId].label}: ${group.title}\n\nProfile: results/profiles/${group.id}-${serverId}/${files.at(-1)}. ${summarise(file, bundle).text}`);
+    reports.push(
+      `### ${targets()[serverId].label}: ${group.title}\n\nProfile: results/profiles/${group.id}-${serverId}/${files.at(-1)}. ${summarise(file, bundle).text}`,
+    );
   }
   await receiver?.close();
   const text = `${reports.join('\n')}`;

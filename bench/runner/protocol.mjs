@@ -24,16 +24,19 @@ export const sleepParams = (era, ms) => params(era, { name: 'sleep', arguments: 
 
 /** Throws unless a JSON-RPC answer is a successful tool result (optionally with this text). */
 export function checkToolResult(message, expected) {
-  if (!message || message.error) throw new Error(`tool call failed: ${JSON.stringify(message?.error ?? message).slice(0, 300)}`);
+  if (!message || message.error)
+    throw new Error(`tool call failed: ${JSON.stringify(message?.error ?? message).slice(0, 300)}`);
   const result = message.result;
   if (!result || result.isError) throw new Error(`tool returned an error: ${JSON.stringify(result).slice(0, 300)}`);
-  if (expected !== undefined && result.content?.[0]?.text !== expected) throw new Error(`unexpected tool output: ${JSON.stringify(result).slice(0, 300)}`);
+  if (expected !== undefined && result.content?.[0]?.text !== expected)
+    throw new Error(`unexpected tool output: ${JSON.stringify(result).slice(0, 300)}`);
   return result;
 }
 
 export function checkToolsList(message) {
   const names = message?.result?.tools?.map((t) => t.name) ?? [];
-  if (!names.includes('echo') || !names.includes('sleep')) throw new Error(`tools/list failed: ${JSON.stringify(message).slice(0, 300)}`);
+  if (!names.includes('echo') || !names.includes('sleep'))
+    throw new Error(`tools/list failed: ${JSON.stringify(message).slice(0, 300)}`);
 }
 
 /** Percentile of a sorted-in-place copy. */

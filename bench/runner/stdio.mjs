@@ -1,7 +1,15 @@
 // stdio workloads: raw newline-delimited JSON-RPC over the child's pipes.
 import { performance } from 'node:perf_hooks';
 import { spawnServer } from './procs.mjs';
-import { checkToolResult, checkToolsList, echoParams, initializeParams, params, percentile, sleepParams } from './protocol.mjs';
+import {
+  checkToolResult,
+  checkToolsList,
+  echoParams,
+  initializeParams,
+  params,
+  percentile,
+  sleepParams,
+} from './protocol.mjs';
 
 class StdioClient {
   #next = 1;
@@ -26,7 +34,8 @@ class StdioClient {
       }
     });
     server.child.once('exit', (code, signal) => {
-      for (const waiter of this.#pending.values()) waiter({ error: { message: `server exited (${code ?? signal}): ${server.stderrTail()}` } });
+      for (const waiter of this.#pending.values())
+        waiter({ error: { message: `server exited (${code ?? signal}): ${server.stderrTail()}` } });
       this.#pending.clear();
     });
   }
@@ -68,7 +77,12 @@ async function sequential(client, era, { count, ms }) {
     latencies.push(performance.now() - t);
   }
   const elapsed = performance.now() - start;
-  return { calls: latencies.length, callsPerSec: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    calls: latencies.length,
+    callsPerSec: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 /** Keeps `depth` calls in flight until `count` calls or `ms` elapsed. */
@@ -91,7 +105,9 @@ export async function pipelined(call, { depth, count, ms }) {
 
 async function concurrentSleeps(client, era, n, ms) {
   const start = performance.now();
-  const answers = await Promise.all(Array.from({ length: n }, () => client.request('tools/call', sleepParams(era, ms))));
+  const answers = await Promise.all(
+    Array.from({ length: n }, () => client.request('tools/call', sleepParams(era, ms))),
+  );
   const wall = performance.now() - start;
   for (const a of answers) checkToolResult(a);
   return wall;

@@ -23,8 +23,14 @@ function verdict(figure, ours, best) {
   if (t.abs !== undefined) return ours <= t.abs ? `✓ ≤ ${t.abs} ms` : `✗ ${fmt(ours - t.abs)} ms over ${t.abs} ms`;
   if (!Number.isFinite(best) || best === 0) return '';
   const ratio = ours / best;
-  if (t.min !== undefined) return ratio >= t.min ? `✓ ≥ ${t.min}×` : `✗ ${ratio.toFixed(2)}× < ${t.min}× (needs +${((t.min / ratio - 1) * 100).toFixed(0)}%)`;
-  if (t.max !== undefined) return ratio <= t.max ? `✓ ≤ ${t.max}×` : `✗ ${ratio.toFixed(2)}× > ${t.max}× (needs −${((1 - t.max / ratio) * 100).toFixed(0)}%)`;
+  if (t.min !== undefined)
+    return ratio >= t.min
+      ? `✓ ≥ ${t.min}×`
+      : `✗ ${ratio.toFixed(2)}× < ${t.min}× (needs +${((t.min / ratio - 1) * 100).toFixed(0)}%)`;
+  if (t.max !== undefined)
+    return ratio <= t.max
+      ? `✓ ≤ ${t.max}×`
+      : `✗ ${ratio.toFixed(2)}× > ${t.max}× (needs −${((1 - t.max / ratio) * 100).toFixed(0)}%)`;
   return '';
 }
 
@@ -41,13 +47,24 @@ export function formatGroups(groups, samples, labels) {
     const [ours, ...bases] = group.servers;
     const keys = FIGURES.filter((f) => f.key.startsWith(`${group.transport}.`) && data[ours]?.[f.key]);
     if (keys.length === 0) continue;
-    const header = ['figure', labels[ours], ...bases.map((b) => labels[b]), ...bases.map((b) => `÷ ${labels[b]}`), 'target (vs best)'];
+    const header = [
+      'figure',
+      labels[ours],
+      ...bases.map((b) => labels[b]),
+      ...bases.map((b) => `÷ ${labels[b]}`),
+      'target (vs best)',
+    ];
     const lines = keys.map((f) => {
       const m = (s) => median(data[s]?.[f.key] ?? []);
       const oursValue = m(ours);
       const baseValues = bases.map(m).filter(Number.isFinite);
       const best = baseValues.length ? (f.higher ? Math.max(...baseValues) : Math.min(...baseValues)) : NaN;
-      rows.push({ group: group.id, figure: f.key, trellis: oursValue, ...Object.fromEntries(bases.map((b) => [b, m(b)])) });
+      rows.push({
+        group: group.id,
+        figure: f.key,
+        trellis: oursValue,
+        ...Object.fromEntries(bases.map((b) => [b, m(b)])),
+      });
       return [
         `${f.label} (${f.unit})`,
         fmt(oursValue, f.unit),

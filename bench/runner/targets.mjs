@@ -50,24 +50,60 @@ export function groups({ baseline = false, servers } = {}) {
 }
 
 export const GROUPS = [
-  { id: 'stdio-legacy', transport: 'stdio', era: 'legacy', title: 'stdio, older protocol (2025-11-25)', servers: ['trellis', 'v1', 'v2s'] },
+  {
+    id: 'stdio-legacy',
+    transport: 'stdio',
+    era: 'legacy',
+    title: 'stdio, older protocol (2025-11-25)',
+    servers: ['trellis', 'v1', 'v2s'],
+  },
   { id: 'stdio-modern', transport: 'stdio', era: 'modern', title: 'stdio, 2026-07-28', servers: ['trellis', 'v2s'] },
-  { id: 'http-legacy', transport: 'http', era: 'legacy', title: 'HTTP, older protocol (2025-11-25, sessions)', servers: ['trellis', 'v1', 'v2s'] },
-  { id: 'http-modern', transport: 'http', era: 'modern', title: 'HTTP, 2026-07-28 (stateless)', servers: ['trellis', 'v2'] },
+  {
+    id: 'http-legacy',
+    transport: 'http',
+    era: 'legacy',
+    title: 'HTTP, older protocol (2025-11-25, sessions)',
+    servers: ['trellis', 'v1', 'v2s'],
+  },
+  {
+    id: 'http-modern',
+    transport: 'http',
+    era: 'modern',
+    title: 'HTTP, 2026-07-28 (stateless)',
+    servers: ['trellis', 'v2'],
+  },
 ];
 
 /** Figures: key, label, unit, and whether higher is better. Targets are ratios Trellis/best baseline. */
 export const FIGURES = [
-  { key: 'stdio.coldStartMs', label: 'cold start (spawn → tools/list)', unit: 'ms', higher: false, target: { max: 0.8 } },
+  {
+    key: 'stdio.coldStartMs',
+    label: 'cold start (spawn → tools/list)',
+    unit: 'ms',
+    higher: false,
+    target: { max: 0.8 },
+  },
   { key: 'stdio.seq.callsPerSec', label: 'sequential echo', unit: 'calls/s', higher: true, target: { min: 1.2 } },
   { key: 'stdio.seq.p50Ms', label: 'sequential echo p50', unit: 'ms', higher: false },
   { key: 'stdio.seq.p99Ms', label: 'sequential echo p99', unit: 'ms', higher: false },
   { key: 'stdio.seq.cpuUsPerCall', label: 'server CPU per sequential call', unit: 'µs', higher: false },
-  { key: 'stdio.pipe64.callsPerSec', label: '64 in flight (pipelined) echo', unit: 'calls/s', higher: true, target: { min: 1.2 } },
+  {
+    key: 'stdio.pipe64.callsPerSec',
+    label: '64 in flight (pipelined) echo',
+    unit: 'calls/s',
+    higher: true,
+    target: { min: 1.2 },
+  },
   { key: 'stdio.pipe64.cpuUsPerCall', label: 'server CPU per pipelined call', unit: 'µs', higher: false },
   { key: 'stdio.sleep50x100.wallMs', label: '50 × sleep(100) wall', unit: 'ms', higher: false, target: { abs: 110 } },
   { key: 'stdio.peakRssMiB', label: 'peak RSS after echo loads', unit: 'MiB', higher: false, target: { max: 1.0 } },
-  { key: 'http.seq.callsPerSec', label: 'one client sequential echo', unit: 'calls/s', higher: true, target: { min: 1.3 } },
+  {
+    key: 'http.seq.callsPerSec',
+    label: 'one client sequential echo',
+    unit: 'calls/s',
+    higher: true,
+    target: { min: 1.3 },
+  },
   { key: 'http.seq.p50Ms', label: 'one client p50', unit: 'ms', higher: false },
   { key: 'http.seq.p99Ms', label: 'one client p99', unit: 'ms', higher: false },
   { key: 'http.seq.cpuUsPerCall', label: 'server CPU per call (one client)', unit: 'µs', higher: false },
@@ -75,9 +111,21 @@ export const FIGURES = [
   { key: 'http.c32.p99Ms', label: '32 clients p99', unit: 'ms', higher: false },
   { key: 'http.c32.cpuUsPerCall', label: 'server CPU per call (32 clients)', unit: 'µs', higher: false },
   { key: 'http.sleep50x100.wallMs', label: '50 × sleep(100) wall', unit: 'ms', higher: false, target: { max: 1.0 } },
-  { key: 'http.inflight.heapKiB', label: 'heap per in-flight call (500 open)', unit: 'KiB', higher: false, target: { max: 0.4 } },
+  {
+    key: 'http.inflight.heapKiB',
+    label: 'heap per in-flight call (500 open)',
+    unit: 'KiB',
+    higher: false,
+    target: { max: 0.4 },
+  },
   { key: 'http.inflight.rssKiB', label: 'RSS per in-flight call (500 open)', unit: 'KiB', higher: false },
-  { key: 'http.session.heapKiB', label: 'heap per open session (after GC)', unit: 'KiB', higher: false, target: { max: 0.4 } },
+  {
+    key: 'http.session.heapKiB',
+    label: 'heap per open session (after GC)',
+    unit: 'KiB',
+    higher: false,
+    target: { max: 0.4 },
+  },
   { key: 'http.session.rssKiB', label: 'RSS per open session', unit: 'KiB', higher: false },
   { key: 'http.sessions.perSec', label: 'sessions opened', unit: '/s', higher: true },
 ];

@@ -30,7 +30,11 @@ function post(agent, url, method, params, name, id) {
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const body = res.headers['content-type']?.includes('text/event-stream')
-          ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5))).find((m) => m.id === id)
+          ? text
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => JSON.parse(l.slice(5)))
+              .find((m) => m.id === id)
           : JSON.parse(text);
         if (!body || body.error) reject(new Error(`${method}: ${JSON.stringify(body?.error ?? text.slice(0, 200))}`));
         else resolve(body.result);
@@ -45,7 +49,8 @@ function post(agent, url, method, params, name, id) {
 function client(agent, url) {
   let id = 0;
   return {
-    call: (name, args, tasks) => post(agent, url, 'tools/call', { name, arguments: args, _meta: envelope(tasks) }, name, ++id),
+    call: (name, args, tasks) =>
+      post(agent, url, 'tools/call', { name, arguments: args, _meta: envelope(tasks) }, name, ++id),
     task: (method, taskId) => post(agent, url, method, { taskId, _meta: envelope(true) }, taskId, ++id),
   };
 }
@@ -103,11 +108,14 @@ export async function tasksSuite(script, { quick }) {
     const before = await server.stats();
     const ids = [];
     for (let i = 0; i < live; i += 16) {
-      const batch = await Promise.all(Array.from({ length: Math.min(16, live - i) }, () => c.call('sleep_task', { ms: 600_000 }, true)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(16, live - i) }, () => c.call('sleep_task', { ms: 600_000 }, true)),
+      );
       ids.push(...batch.map((r) => r.taskId));
     }
     const during = await server.stats();
-    for (let i = 0; i < ids.length; i += 16) await Promise.all(ids.slice(i, i + 16).map((id) => c.task('tasks/cancel', id)));
+    for (let i = 0; i < ids.length; i += 16)
+      await Promise.all(ids.slice(i, i + 16).map((id) => c.task('tasks/cancel', id)));
     return {
       'tasks.inline.p50Ms': median(inline),
       'tasks.inline.p99Ms': percentile(inline, 99),

@@ -59,7 +59,11 @@ export async function startReceiver() {
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, received, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 function fmt(value, unit) {
@@ -90,7 +94,10 @@ export async function telemetrySuite({ quick = false, only, log = () => undefine
           const base = trellis[run.transport];
           const target = { ...base, env: { ...base.env, ...env } };
           try {
-            const result = run.transport === 'stdio' ? await stdioSuite(target, run.era, size) : await httpThroughput(target, run.era, size);
+            const result =
+              run.transport === 'stdio'
+                ? await stdioSuite(target, run.era, size)
+                : await httpThroughput(target, run.era, size);
             if (rep > 0) {
               const bucket = ((samples[run.id] ??= {})[mode] ??= {});
               for (const [key, value] of Object.entries(result)) (bucket[key] ??= []).push(value);
@@ -105,7 +112,8 @@ export async function telemetrySuite({ quick = false, only, log = () => undefine
   } finally {
     await receiver.close();
   }
-  if (receiver.received.traces === 0) failures.push('telemetry on: the OTLP receiver got no traces (the exporter did not run)');
+  if (receiver.received.traces === 0)
+    failures.push('telemetry on: the OTLP receiver got no traces (the exporter did not run)');
 
   const sections = [];
   const rows = [];
@@ -117,8 +125,19 @@ export async function telemetrySuite({ quick = false, only, log = () => undefine
       const on = median(data.on?.[f.key] ?? []);
       const ratio = on / off;
       rows.push({ group: run.id, figure: f.key, off, on });
-      const check = f.budget && Number.isFinite(ratio) ? (ratio <= CPU_BUDGET ? `✓ ≤ ${CPU_BUDGET}×` : `✗ ${ratio.toFixed(2)}× > ${CPU_BUDGET}×`) : '';
-      return [`${f.label} (${f.unit})`, fmt(off, f.unit), fmt(on, f.unit), Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–', check];
+      const check =
+        f.budget && Number.isFinite(ratio)
+          ? ratio <= CPU_BUDGET
+            ? `✓ ≤ ${CPU_BUDGET}×`
+            : `✗ ${ratio.toFixed(2)}× > ${CPU_BUDGET}×`
+          : '';
+      return [
+        `${f.label} (${f.unit})`,
+        fmt(off, f.unit),
+        fmt(on, f.unit),
+        Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–',
+        check,
+      ];
     });
     sections.push(`##### ${run.title}\n\n${markdown(['figure', 'telemetry off', 'on', 'on ÷ off', 'target'], lines)}`);
   }

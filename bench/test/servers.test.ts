@@ -8,10 +8,22 @@ import { afterEach, describe, expect, it } from 'vitest';
 // Smoke test only: every server the benchmark runs answers echo and sleep. No timing assertions.
 const root = join(import.meta.dirname, '..');
 const servers = {
-  trellis: { script: join(root, 'dist', 'main.js'), stdio: [] as string[], http: ['--transport', 'http', '--port', '0'] },
+  trellis: {
+    script: join(root, 'dist', 'main.js'),
+    stdio: [] as string[],
+    http: ['--transport', 'http', '--port', '0'],
+  },
   'sdk-v1': { script: join(root, 'baselines', 'sdk-v1.mjs'), stdio: ['--stdio'], http: ['--port', '0'] },
-  'sdk-v2-sessions': { script: join(root, 'baselines', 'sdk-v2-sessions.mjs'), stdio: ['--stdio'], http: ['--port', '0'] },
-  'sdk-v2-stateless': { script: join(root, 'baselines', 'sdk-v2-stateless.mjs'), stdio: undefined, http: ['--port', '0'] },
+  'sdk-v2-sessions': {
+    script: join(root, 'baselines', 'sdk-v2-sessions.mjs'),
+    stdio: ['--stdio'],
+    http: ['--port', '0'],
+  },
+  'sdk-v2-stateless': {
+    script: join(root, 'baselines', 'sdk-v2-stateless.mjs'),
+    stdio: undefined,
+    http: ['--port', '0'],
+  },
 };
 type Era = 'legacy' | 'modern';
 const env = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error' };
@@ -22,7 +34,10 @@ afterEach(async () => {
 });
 
 function newClient(era: Era): Client {
-  return new Client({ name: 'bench-smoke', version: '0.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
+  return new Client(
+    { name: 'bench-smoke', version: '0.0.0' },
+    era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+  );
 }
 
 async function exercise(client: Client): Promise<void> {
@@ -73,7 +88,14 @@ describe('bench servers', () => {
   it.each(stdioCases)('%s answers echo and sleep over stdio (%s)', async (name, era) => {
     const server = servers[name as keyof typeof servers];
     const client = newClient(era);
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [server.script, ...(server.stdio ?? [])], env, stderr: 'ignore' }));
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [server.script, ...(server.stdio ?? [])],
+        env,
+        stderr: 'ignore',
+      }),
+    );
     cleanups.push(() => client.close());
     await exercise(client);
   });
@@ -97,7 +119,9 @@ describe('bench servers', () => {
 
   it('the Trellis sleep tool stops when the client cancels it', async () => {
     const client = newClient('legacy');
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [servers.trellis.script], env, stderr: 'ignore' }));
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [servers.trellis.script], env, stderr: 'ignore' }),
+    );
     cleanups.push(() => client.close());
     const cancel = new AbortController();
     const call = client.callTool({ name: 'sleep', arguments: { ms: 60_000 } }, { signal: cancel.signal });

@@ -41,8 +41,15 @@ export function markdownBlocks(file: string): CodeBlock[] {
     const name = /\bexample=([\w-]+)/.exec(info!)?.[1];
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && !lines[j]!.trimStart().startsWith(fence!); j++) body.push(lines[j]!.slice(indent!.length));
-    blocks.push({ source: `${relative(docsDir, file)}:${i + 1}`, lang: lang!.toLowerCase(), code: body.join('\n'), dir: dirname(file), ...(name && { name }) });
+    for (; j < lines.length && !lines[j]!.trimStart().startsWith(fence!); j++)
+      body.push(lines[j]!.slice(indent!.length));
+    blocks.push({
+      source: `${relative(docsDir, file)}:${i + 1}`,
+      lang: lang!.toLowerCase(),
+      code: body.join('\n'),
+      dir: dirname(file),
+      ...(name && { name }),
+    });
     i = j;
   }
   return blocks;
@@ -62,7 +69,11 @@ export function jsdocExamples(): CodeBlock[] {
   const packageDirs = [...new Set(entries.map((entry) => entry.file.slice(0, entry.file.indexOf('/src/'))))];
   const blocks: CodeBlock[] = [];
   for (const packageDir of packageDirs) {
-    const packageName = entries.find((entry) => entry.file.startsWith(`${packageDir}/src/`))!.specifier.split('/').slice(0, 2).join('/');
+    const packageName = entries
+      .find((entry) => entry.file.startsWith(`${packageDir}/src/`))!
+      .specifier.split('/')
+      .slice(0, 2)
+      .join('/');
     const files = readdirSync(join(packageDir, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts'))
       .sort();
@@ -86,7 +97,9 @@ export function jsdocExamples(): CodeBlock[] {
     }
   }
   // A tag shared by several declarations (an overload list) is reported once.
-  return blocks.filter((block, index) => blocks.findIndex((other) => other.source === block.source && other.code === block.code) === index);
+  return blocks.filter(
+    (block, index) => blocks.findIndex((other) => other.source === block.source && other.code === block.code) === index,
+  );
 }
 
 export const TYPESCRIPT = new Set(['ts', 'typescript', 'tsx']);
@@ -96,7 +109,15 @@ function compilerOptions(): ts.CompilerOptions {
   const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, ts.sys.readFile).config, ts.sys, docsDir);
   // Generated imports do not say which names are types: let the compiler tell them apart. No `@trellis/source`
   // condition: packages resolve to their declarations, not their sources.
-  return { ...parsed.options, customConditions: [], noEmit: true, noUnusedLocals: false, noUnusedParameters: false, verbatimModuleSyntax: false, isolatedModules: false };
+  return {
+    ...parsed.options,
+    customConditions: [],
+    noEmit: true,
+    noUnusedLocals: false,
+    noUnusedParameters: false,
+    verbatimModuleSyntax: false,
+    isolatedModules: false,
+  };
 }
 
 /** The surroundings an `@example` may use without declaring them (`ctx`, `scope`, …), typed in example-context.d.ts. */
@@ -138,7 +159,16 @@ const CANNOT_FIND_NAME = new Set([2304, 2552, 2582, 18004]);
 /** "Parameter implicitly has an 'any' type": in an @example, a callback given to the caller's own code (declared `any`). */
 const IMPLICIT_ANY = new Set([7006, 7031]);
 /** Packages whose exports any @example may use; a plugin package's exports only its own examples. */
-const CORE_PACKAGES = ['@trellis/server', '@trellis/transport', '@trellis/tools', '@trellis/resources', '@trellis/prompts', '@trellis/config', '@trellis/concurrency', '@trellis/testing'];
+const CORE_PACKAGES = [
+  '@trellis/server',
+  '@trellis/transport',
+  '@trellis/tools',
+  '@trellis/resources',
+  '@trellis/prompts',
+  '@trellis/config',
+  '@trellis/concurrency',
+  '@trellis/testing',
+];
 const packageOf = (specifier: string) => specifier.split('/').slice(0, 2).join('/');
 
 /** Type-checks the TypeScript blocks; each result lists the compiler's complaints, located in the block. */
@@ -176,7 +206,10 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
   };
 
   const missingBuild = apiEntryPoints().filter((entry) => !existsSync(entry.types));
-  if (missingBuild.length > 0) throw new Error(`build the packages first: no ${missingBuild.map((entry) => relative(workspaceRoot, entry.types)).join(', ')}`);
+  if (missingBuild.length > 0)
+    throw new Error(
+      `build the packages first: no ${missingBuild.map((entry) => relative(workspaceRoot, entry.types)).join(', ')}`,
+    );
   const roots = [...files.keys(), CONTEXT_FILE, ...apiEntryPoints().map((entry) => entry.types)];
   let program = ts.createProgram(roots, options, host);
 
@@ -185,12 +218,15 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
   const exported = new Map<string, string[]>(); // name → specifiers exporting it
   for (const entry of apiEntryPoints()) {
     const symbol = checker.getSymbolAtLocation(program.getSourceFile(entry.types)!);
-    for (const item of symbol ? checker.getExportsOfModule(symbol) : []) exported.set(item.name, [...(exported.get(item.name) ?? []), entry.specifier]);
+    for (const item of symbol ? checker.getExportsOfModule(symbol) : [])
+      exported.set(item.name, [...(exported.get(item.name) ?? []), entry.specifier]);
   }
   const context = checker.getSymbolAtLocation(program.getSourceFile(CONTEXT_FILE)!);
-  for (const item of context ? checker.getExportsOfModule(context) : []) exported.set(item.name, [...(exported.get(item.name) ?? []), CONTEXT_SPECIFIER]);
+  for (const item of context ? checker.getExportsOfModule(context) : [])
+    exported.set(item.name, [...(exported.get(item.name) ?? []), CONTEXT_SPECIFIER]);
   exported.set('z', ['zod']);
-  for (const name of ['describe', 'it', 'expect', 'vi', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach']) exported.set(name, ['vitest']);
+  for (const name of ['describe', 'it', 'expect', 'vi', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach'])
+    exported.set(name, ['vitest']);
   const missingNames = (fileName: string) =>
     program
       .getSemanticDiagnostics(program.getSourceFile(fileName)!)
@@ -205,7 +241,14 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
   for (const [fileName, entry] of examples) {
     for (const name of new Set(missingNames(fileName))) {
       const own = entry.block.packageName!;
-      const from = exported.get(name)?.filter((specifier) => !specifier.startsWith('@trellis/') || packageOf(specifier) === own || CORE_PACKAGES.includes(packageOf(specifier)));
+      const from = exported
+        .get(name)
+        ?.filter(
+          (specifier) =>
+            !specifier.startsWith('@trellis/') ||
+            packageOf(specifier) === own ||
+            CORE_PACKAGES.includes(packageOf(specifier)),
+        );
       if (from?.length) entry.imports.set(name, from.find((specifier) => packageOf(specifier) === own) ?? from[0]!);
       else entry.free.push(name);
     }
@@ -215,11 +258,13 @@ export function typecheckBlocks(blocks: CodeBlock[]): BlockResult[] {
   return [...files].map(([fileName, { block, imports, free }]) => {
     const sourceFile = program.getSourceFile(fileName)!;
     const offset = offsetOf(block, imports, free);
-    const diagnostics = [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)].filter(
-      (diagnostic) => !(block.packageName && free.length > 0 && IMPLICIT_ANY.has(diagnostic.code)),
-    );
+    const diagnostics = [
+      ...program.getSyntacticDiagnostics(sourceFile),
+      ...program.getSemanticDiagnostics(sourceFile),
+    ].filter((diagnostic) => !(block.packageName && free.length > 0 && IMPLICIT_ANY.has(diagnostic.code)));
     const problems = diagnostics.map((diagnostic) => {
-      const line = diagnostic.start === undefined ? 0 : sourceFile.getLineAndCharacterOfPosition(diagnostic.start).line - offset;
+      const line =
+        diagnostic.start === undefined ? 0 : sourceFile.getLineAndCharacterOfPosition(diagnostic.start).line - offset;
       return `line ${line + 1} of the block: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')} (TS${diagnostic.code})`;
     });
     return { block, problems };

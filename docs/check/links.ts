@@ -14,7 +14,12 @@ const ATTRIBUTE = /\s(?:href|src)="([^"]*)"/g;
 const ID = /\s(?:id|name)="([^"]*)"/g;
 
 function decode(value: string): string {
-  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return value
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 export function checkLinks(siteDir: string): LinkReport {

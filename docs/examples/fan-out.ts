@@ -20,10 +20,18 @@ export const fanOut = (lookup: Lookup) =>
         output: z.object({ found: z.record(z.string(), z.string()), failed: z.array(z.string()) }),
         timeoutMs: 30_000,
         handler: async ({ keys }, ctx) => {
-          const tasks = keys.map((key) => (signal: AbortSignal) => withTimeout((inner) => lookup(key, inner), { ms: 2_000, signal, name: `lookup ${key}` }));
+          const tasks = keys.map(
+            (key) => (signal: AbortSignal) =>
+              withTimeout((inner) => lookup(key, inner), { ms: 2_000, signal, name: `lookup ${key}` }),
+          );
           const { ok, failed } = await settleAll(tasks, { concurrency: 8, signal: ctx.signal });
           const found = Object.fromEntries(ok.map(({ index, value }) => [keys[index]!, value]));
-          return { structuredContent: { found, failed: failed.map(({ index, error }) => `${keys[index]}: ${(error as Error).message}`) } };
+          return {
+            structuredContent: {
+              found,
+              failed: failed.map(({ index, error }) => `${keys[index]}: ${(error as Error).message}`),
+            },
+          };
         },
       });
     },

@@ -16,7 +16,8 @@ export const greeter = () =>
         annotations: { readOnlyHint: true },
         handler: ({ name }, ctx) => {
           // A ToolError's message reaches the model as an isError result it can act on.
-          if (name.trim().toLowerCase() === 'nobody') throw new ToolError('There is nobody to greet: give a person’s name.');
+          if (name.trim().toLowerCase() === 'nobody')
+            throw new ToolError('There is nobody to greet: give a person’s name.');
           ctx.log.info({ name }, 'greeting'); // stderr, JSON, with the request id
           return { structuredContent: { greeting: `${scope.config.GREETING}, ${name}!` } };
         },

@@ -39,7 +39,10 @@ export const notes = (initial: Record<string, string> = {}) =>
         description: 'Asks the model to summarize one note',
         arguments: z.object({ id: z.string().describe('The note to summarize') }),
         complete: { id: (typed) => [...store.keys()].filter((id) => id.startsWith(typed)) },
-        get: ({ id }) => [resourceMessage(`notes://${id}`, store.get(id) ?? '', 'text/markdown'), user('Summarize the note above in three bullet points.')],
+        get: ({ id }) => [
+          resourceMessage(`notes://${id}`, store.get(id) ?? '', 'text/markdown'),
+          user('Summarize the note above in three bullet points.'),
+        ],
       });
     },
   });

@@ -18,7 +18,12 @@ const scratch = mkdtempSync(join(tmpdir(), 'trellis-docs-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 async function started(plugins: AnyPlugin[]) {
-  const server = createServer({ name: 'docs-example', version: '0.0.0', plugins, configSources: { argv: [], env: {}, envFiles: [] } });
+  const server = createServer({
+    name: 'docs-example',
+    version: '0.0.0',
+    plugins,
+    configSources: { argv: [], env: {}, envFiles: [] },
+  });
   await server.start();
   return server;
 }
@@ -28,18 +33,27 @@ describe('examples/notes.ts', () => {
     const server = await started([notes({ todo: '- ship' }), mount(notes(), { prefix: 'work' })]);
     try {
       await withClient(server, { era: 'legacy' }, async (client) => {
-        expect(textOf(await client.callTool({ name: 'write_note', arguments: { id: 'ideas', text: '# Ideas' } }))).toBe('Saved note ideas');
+        expect(textOf(await client.callTool({ name: 'write_note', arguments: { id: 'ideas', text: '# Ideas' } }))).toBe(
+          'Saved note ideas',
+        );
         const bad = await client.callTool({ name: 'write_note', arguments: { id: 'No Spaces', text: 'x' } });
         expect(bad.isError).toBe(true);
 
         const { resources } = await client.listResources();
         // Beside config://settings, which every server serves.
-        expect(resources.map((resource) => resource.uri).sort()).toEqual(['config://settings', 'notes://ideas', 'notes://todo']);
+        expect(resources.map((resource) => resource.uri).sort()).toEqual([
+          'config://settings',
+          'notes://ideas',
+          'notes://todo',
+        ]);
         const read = await client.readResource({ uri: 'notes://ideas' });
         expect(read.contents[0]).toMatchObject({ uri: 'notes://ideas', mimeType: 'text/markdown', text: '# Ideas' });
         await expect(client.readResource({ uri: 'notes://missing' })).rejects.toThrow();
 
-        const completion = await client.complete({ ref: { type: 'ref/resource', uri: 'notes://{id}' }, argument: { name: 'id', value: 'i' } });
+        const completion = await client.complete({
+          ref: { type: 'ref/resource', uri: 'notes://{id}' },
+          argument: { name: 'id', value: 'i' },
+        });
         expect(completion.completion.values).toEqual(['ideas']);
 
         const prompt = await client.getPrompt({ name: 'summarize_note', arguments: { id: 'todo' } });
@@ -47,7 +61,9 @@ describe('examples/notes.ts', () => {
 
         const { tools } = await client.listTools();
         expect(tools.map((tool) => tool.name).sort()).toEqual(['work_write_note', 'write_note']);
-        expect(textOf(await client.callTool({ name: 'work_write_note', arguments: { id: 'plan', text: 'q3' } }))).toBe('Saved note plan');
+        expect(textOf(await client.callTool({ name: 'work_write_note', arguments: { id: 'plan', text: 'q3' } }))).toBe(
+          'Saved note plan',
+        );
         expect((await client.readResource({ uri: 'notes://work/plan' })).contents[0]).toMatchObject({ text: 'q3' });
         await expect(client.readResource({ uri: 'notes://plan' })).rejects.toThrow();
       });
@@ -66,7 +82,9 @@ describe('examples/fan-out.ts', () => {
     };
     const server = await started([fanOut(lookup)]);
     try {
-      const result = await withClient(server, { era: 'modern' }, (client) => client.callTool({ name: 'lookup_all', arguments: { keys: ['a', 'missing', 'b'] } }));
+      const result = await withClient(server, { era: 'modern' }, (client) =>
+        client.callTool({ name: 'lookup_all', arguments: { keys: ['a', 'missing', 'b'] } }),
+      );
       expect(result.structuredContent).toEqual({ found: { a: 'A', b: 'B' }, failed: ['missing: not found'] });
     } finally {
       await server.close();
@@ -90,14 +108,20 @@ describe('examples/server.ts', () => {
       // As the apps' build: `?raw` imports (the telemetry status page) become strings.
       plugins: [rawText],
       // CommonJS dependencies (pino) call require(), which an ES module lacks.
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
     });
 
     const help = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8' });
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toContain('GREETING');
 
-    const transport = new StdioClientTransport({ command: process.execPath, args: [bundle], env: { PATH: process.env.PATH ?? '', GREETING: 'Hi', LOG_LEVEL: 'warn' } });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bundle],
+      env: { PATH: process.env.PATH ?? '', GREETING: 'Hi', LOG_LEVEL: 'warn' },
+    });
     const client = new Client({ name: 'docs-test', version: '0.0.0' });
     try {
       await client.connect(transport);

@@ -13,12 +13,21 @@ import { docsDir, guidePages } from '../check/code-blocks.js';
 
 const site = join(docsDir, 'dist');
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
 
 /** The site served as a static host would serve it, on 127.0.0.1 (browsers restrict what file: pages may load). */
 async function serveSite(): Promise<{ url: string; server: Server }> {
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /^(\.\.[/\\])+/,
+      '',
+    );
     const file = join(site, path.endsWith('/') ? `${path}index.html` : path);
     try {
       const body = await readFile(file);
@@ -43,7 +52,9 @@ describe('docs site', () => {
     const navigation = readFileSync(join(site, 'assets', 'navigation.js'), 'utf8');
     expect(navigation.length).toBeGreaterThan(100);
     for (const name of ['@trellis/server', '@trellis/transport', '@trellis/concurrency', '@trellis/resources/files']) {
-      expect(html.includes(name) || existsSync(join(site, 'modules', `${name.replace(/[@/]/g, '_')}.html`)), name).toBe(true);
+      expect(html.includes(name) || existsSync(join(site, 'modules', `${name.replace(/[@/]/g, '_')}.html`)), name).toBe(
+        true,
+      );
     }
   });
 
@@ -64,18 +75,22 @@ describe('docs site', () => {
         page.on('pageerror', (error) => errors.push(error.message));
         page.on('console', (message) => {
           // Failed requests are checked one by one below (a browser asks for /favicon.ico, which the site has not).
-          if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
+          if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+            errors.push(message.text());
         });
         const failed: string[] = [];
         page.on('response', (response) => {
-          if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) failed.push(`${response.status()} ${response.url()}`);
+          if (response.status() >= 400 && !response.url().endsWith('/favicon.ico'))
+            failed.push(`${response.status()} ${response.url()}`);
         });
         await page.goto(url, { waitUntil: 'load' });
         expect(await page.title()).toContain('Trellis');
         await expect.poll(() => page.locator('h1').first().textContent()).toContain('Trellis');
         // The side navigation ("Loading..." in the HTML) is built by the site's script from its data file.
         const navigation = page.locator('#tsd-nav-container');
-        await expect.poll(() => navigation.getByRole('link', { name: 'Getting started' }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+        await expect
+          .poll(() => navigation.getByRole('link', { name: 'Getting started' }).count(), { timeout: 15_000 })
+          .toBeGreaterThan(0);
         expect(await navigation.getByRole('link', { name: '@trellis/server' }).count()).toBeGreaterThan(0);
         expect(await navigation.textContent()).not.toContain('Loading...');
         expect(errors).toEqual([]);

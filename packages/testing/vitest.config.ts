@@ -13,7 +13,14 @@ export default mergeConfig(
     test: {
       projects: [
         { extends: true, test: { name: 'fast-path' } },
-        { extends: true, test: { name: 'sdk-path', env: { TRELLIS_FAST_PATH: 'off' }, exclude: ['test/apps.test.ts', '**/node_modules/**'] } },
+        {
+          extends: true,
+          test: {
+            name: 'sdk-path',
+            env: { TRELLIS_FAST_PATH: 'off' },
+            exclude: ['test/apps.test.ts', '**/node_modules/**'],
+          },
+        },
       ],
     },
   }),

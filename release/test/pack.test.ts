@@ -37,9 +37,17 @@ function tarList(tarball: string): string[] {
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith('npm_') && !key.startsWith('VITEST') && key !== 'NODE_OPTIONS') env[key] = value;
+    if (value !== undefined && !key.startsWith('npm_') && !key.startsWith('VITEST') && key !== 'NODE_OPTIONS')
+      env[key] = value;
   }
-  return { ...env, FORCE_COLOR: '0', NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  return {
+    ...env,
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
 }
 
 async function withStdioClient<T>(command: string, args: string[], body: (client: Client) => Promise<T>): Promise<T> {
@@ -95,14 +103,32 @@ beforeAll(async () => {
   packed = await packAll(join(scratch, 'tarballs'));
   consumer = join(scratch, 'consumer');
   execFileSync('mkdir', ['-p', consumer]);
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2),
+  );
   const tarballs = packed.filter((pkg) => pkg.kind === 'library' || pkg.name === APP).map((pkg) => pkg.tarball);
-  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '--ignore-scripts', ...tarballs, 'zod@^4', '@types/node@^20'], {
-    cwd: consumer,
-    encoding: 'utf8',
-    env: childEnv(),
-  });
-  if (install.status !== 0) throw new Error(`npm install of the tarballs failed (exit ${install.status}):\n${install.stderr}`);
+  const install = spawnSync(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=error',
+      '--ignore-scripts',
+      ...tarballs,
+      'zod@^4',
+      '@types/node@^20',
+    ],
+    {
+      cwd: consumer,
+      encoding: 'utf8',
+      env: childEnv(),
+    },
+  );
+  if (install.status !== 0)
+    throw new Error(`npm install of the tarballs failed (exit ${install.status}):\n${install.stderr}`);
 }, 240_000);
 
 afterAll(() => {
@@ -130,17 +156,23 @@ describe('packed packages', () => {
       expect(manifest.devDependencies, pkg.name).toBeUndefined();
       expect(manifest.private, pkg.name).toBeUndefined();
       const files = tarList(pkg.tarball);
-      expect(files.filter((file) => file.startsWith('package/src/')), pkg.name).toEqual([]);
+      expect(
+        files.filter((file) => file.startsWith('package/src/')),
+        pkg.name,
+      ).toEqual([]);
       expect(files, pkg.name).toContain('package/CHANGELOG.md');
       expect(files, pkg.name).toContain('package/README.md');
       if (pkg.kind === 'library') {
-        for (const [subpath, target] of Object.entries(manifest.exports as Record<string, { types: string; default: string }>)) {
+        for (const [subpath, target] of Object.entries(
+          manifest.exports as Record<string, { types: string; default: string }>,
+        )) {
           expect(Object.keys(target), `${pkg.name} ${subpath}`).toEqual(['types', 'default']);
           expect(files, `${pkg.name} ${subpath}`).toContain(`package/${target.types.slice(2)}`);
           expect(files, `${pkg.name} ${subpath}`).toContain(`package/${target.default.slice(2)}`);
         }
         for (const [dep, range] of Object.entries((manifest.dependencies ?? {}) as Record<string, string>)) {
-          if (dep.startsWith('@trellis/')) expect(range, `${pkg.name} → ${dep}`).toBe(packed.find((p) => p.name === dep)?.version);
+          if (dep.startsWith('@trellis/'))
+            expect(range, `${pkg.name} → ${dep}`).toBe(packed.find((p) => p.name === dep)?.version);
         }
       } else {
         // The bundle carries everything: installing the app asks the registry for nothing else.
@@ -156,7 +188,15 @@ describe('packed packages', () => {
     writeFileSync(
       join(consumer, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, outDir: 'build', types: ['node'] },
+        compilerOptions: {
+          target: 'ES2023',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: true,
+          outDir: 'build',
+          types: ['node'],
+        },
         files: ['server.ts'],
       }),
     );

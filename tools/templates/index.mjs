@@ -81,7 +81,9 @@ function appFiles({ name, rootRelative, version, plugins = [] }) {
       },
       nx: { targets: { test: { dependsOn: ['build'] } } },
       dependencies: Object.fromEntries(
-        [...plugins.map((plugin) => plugin.packageName), '@trellis/server', '@trellis/transport'].sort().map((dep) => [dep, 'workspace:*']),
+        [...plugins.map((plugin) => plugin.packageName), '@trellis/server', '@trellis/transport']
+          .sort()
+          .map((dep) => [dep, 'workspace:*']),
       ),
       devDependencies: { '@modelcontextprotocol/client': '2.4.0' },
     }),
@@ -126,7 +128,7 @@ export const templates = {
         '      scope.tools.add({',
         `        name: '${tool}_echo',`,
         "        description: 'Echoes the text it is given',",
-        '        input: z.object({ text: z.string().min(1).describe(\'Text to echo\') }),',
+        "        input: z.object({ text: z.string().min(1).describe('Text to echo') }),",
         '        handler: ({ text }) => text,',
         '      });',
         '    },',
@@ -159,7 +161,10 @@ export const templates = {
     };
   },
   app({ name, rootRelative, version, plugins = [] }) {
-    const imports = [...plugins.map((plugin) => `import { ${plugin.exportName} } from '${plugin.packageName}';`), "import { run } from '@trellis/transport';"];
+    const imports = [
+      ...plugins.map((plugin) => `import { ${plugin.exportName} } from '${plugin.packageName}';`),
+      "import { run } from '@trellis/transport';",
+    ];
     return {
       ...appFiles({ name, rootRelative, version, plugins }),
       'README.md': [
@@ -247,8 +252,8 @@ export const definitionTemplates = {
           `    name: '${tool}',`,
           "    description: 'Counts the characters and words of the text it is given',",
           "    input: z.object({ text: z.string().min(1).describe('The text to count') }),",
-          "    output: z.object({ characters: z.number().int(), words: z.number().int() }),",
-          "    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },",
+          '    output: z.object({ characters: z.number().int(), words: z.number().int() }),',
+          '    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },',
           '    handler: ({ text }) => {',
           '      const counts = { characters: text.length, words: text.split(/\\s+/).filter(Boolean).length };',
           "      return { content: [{ type: 'text', text: `${counts.characters} characters, ${counts.words} words` }], structuredContent: counts };",
@@ -275,7 +280,7 @@ export const definitionTemplates = {
           '    try {',
           `      const result = await withClient(server, {}, (client) => client.callTool({ name: '${tool}', arguments: { text: '' } }));`,
           '      expect(result.isError).toBe(true);',
-          '      expect(JSON.stringify(result.content)).toContain(\'text\');',
+          "      expect(JSON.stringify(result.content)).toContain('text');",
           '    } finally {',
           '      await server.close();',
           '    }',

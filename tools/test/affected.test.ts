@@ -6,11 +6,15 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 
 function affectedBy(file: string): string[] {
-  const result = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['show', 'projects', '--affected', `--files=${file}`, '--json'], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
-  });
+  const result = spawnSync(
+    join(root, 'node_modules', '.bin', 'nx'),
+    ['show', 'projects', '--affected', `--files=${file}`, '--json'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    },
+  );
   expect(result.status, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
 }
@@ -18,10 +22,21 @@ function affectedBy(file: string): string[] {
 /** Every workspace project that depends on `name`, directly or not. */
 function dependentsOf(name: string): Set<string> {
   const manifests = ['packages', 'apps']
-    .flatMap((group) => (existsSync(join(root, group)) ? readdirSync(join(root, group)).map((d) => join(root, group, d, 'package.json')) : []))
+    .flatMap((group) =>
+      existsSync(join(root, group))
+        ? readdirSync(join(root, group)).map((d) => join(root, group, d, 'package.json'))
+        : [],
+    )
     .concat([join(root, 'bench', 'package.json')])
     .filter((file) => existsSync(file))
-    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> });
+    .map(
+      (file) =>
+        JSON.parse(readFileSync(file, 'utf8')) as {
+          name: string;
+          dependencies?: Record<string, string>;
+          devDependencies?: Record<string, string>;
+        },
+    );
   const found = new Set<string>();
   let grew = true;
   while (grew) {

@@ -14,7 +14,14 @@ describe('headless Chromium for tests', () => {
     expect(options.headless).toBe(true);
     const version = spawnSync(options.executablePath, ['--version'], { encoding: 'utf8' });
     expect(version.stdout).toMatch(/Chromium \d+/);
-    expect(options.args).toEqual(expect.arrayContaining(['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']));
+    expect(options.args).toEqual(
+      expect.arrayContaining([
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ]),
+    );
     expect(chromiumArgs().includes('--no-sandbox')).toBe(process.getuid?.() === 0);
   }, 600_000);
 

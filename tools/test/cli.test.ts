@@ -1,7 +1,16 @@
 // The `trellis` command line on a fresh copy of the workspace, set up by the
 // README's first step only: every verb, driven as a user would drive it.
 // One copy and one scaffolded plugin + app serve every test, in order.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -30,7 +39,12 @@ afterAll(() => {
 
 /** lint, typecheck and test (and build, when asked) in one project of the copy, each step green. */
 function expectGreen(dir: string, steps: ('lint' | 'typecheck' | 'test' | 'build')[]) {
-  const commands = { lint: ['eslint', ['.']], typecheck: ['tsc', ['-p', 'tsconfig.json']], build: ['tsup', []], test: ['vitest', ['run', '--reporter=dot']] } as const;
+  const commands = {
+    lint: ['eslint', ['.']],
+    typecheck: ['tsc', ['-p', 'tsconfig.json']],
+    build: ['tsup', []],
+    test: ['vitest', ['run', '--reporter=dot']],
+  } as const;
   for (const step of steps) {
     const [tool, args] = commands[step];
     const result = ws.bin(tool, [...args], dir);
@@ -72,7 +86,9 @@ describe('trellis new', () => {
     expect(created.output).toContain(`import { greetings } from '@trellis/greetings';`);
     expect(created.output).toContain('new app <app> --plugins greetings');
     // Linked by the install the command ran: its workspace dependencies resolve.
-    expect(existsSync(join(ws.root, 'packages', 'greetings', 'node_modules', '@trellis', 'server', 'package.json'))).toBe(true);
+    expect(
+      existsSync(join(ws.root, 'packages', 'greetings', 'node_modules', '@trellis', 'server', 'package.json')),
+    ).toBe(true);
   });
 
   it('adds a tool, a resource and a prompt to the plugin: lint, typecheck and test stay green', () => {
@@ -84,8 +100,11 @@ describe('trellis new', () => {
     const index = readFileSync(join(dir, 'src', 'index.ts'), 'utf8');
     expect(index).toContain("import { addWordCountTool } from './tools/word-count.js';");
     // Registered in the order they were added, at the top of setup.
-    expect(index).toMatch(/setup\(scope\) \{\n\s+addWordCountTool\(scope\);\n\s+addAboutResource\(scope\);\n\s+addSummarisePrompt\(scope\);\n/);
-    for (const file of ['src/tools/word-count.test.ts', 'src/resources/about.test.ts', 'src/prompts/summarise.test.ts']) expect(existsSync(join(dir, file))).toBe(true);
+    expect(index).toMatch(
+      /setup\(scope\) \{\n\s+addWordCountTool\(scope\);\n\s+addAboutResource\(scope\);\n\s+addSummarisePrompt\(scope\);\n/,
+    );
+    for (const file of ['src/tools/word-count.test.ts', 'src/resources/about.test.ts', 'src/prompts/summarise.test.ts'])
+      expect(existsSync(join(dir, file))).toBe(true);
     expectGreen(dir, ['lint', 'typecheck', 'test']);
     const again = ws.trellis(['new', 'tool', 'word-count', '--plugin', 'greetings']);
     expect(again.code).toBe(2);
@@ -96,14 +115,19 @@ describe('trellis new', () => {
     expectOk(ws.trellis(['new', 'app', 'desk', '--plugins', 'greetings']));
     const dir = join(ws.root, 'apps', 'desk');
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    expect(manifest.dependencies).toMatchObject({ '@trellis/greetings': 'workspace:*', '@trellis/transport': 'workspace:*' });
+    expect(manifest.dependencies).toMatchObject({
+      '@trellis/greetings': 'workspace:*',
+      '@trellis/transport': 'workspace:*',
+    });
     expect(manifest.bin).toEqual({ 'trellis-desk': './dist/main.js' });
     const main = readFileSync(join(dir, 'src', 'main.ts'), 'utf8');
     expect(main).toContain("import { greetings } from '@trellis/greetings';");
     expect(main).toContain('plugins: [greetings()]');
     expectGreen(dir, ['lint', 'typecheck', 'build', 'test']);
     const client = new Client({ name: 'cli-test', version: '0.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(dir, 'dist', 'main.js')], stderr: 'ignore' }));
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [join(dir, 'dist', 'main.js')], stderr: 'ignore' }),
+    );
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['greetings_echo', 'word_count']));
@@ -138,7 +162,9 @@ describe('trellis new', () => {
 describe("the workspace's own commands", () => {
   it('run through trellis, with the pnpm the set-up found or installed', () => {
     const projects = expectOk(ws.trellis(['nx', 'show', 'projects'])).stdout.split('\n');
-    expect(projects).toEqual(expect.arrayContaining(['@trellis/greetings', '@trellis-app/desk', '@trellis/sample-widget']));
+    expect(projects).toEqual(
+      expect.arrayContaining(['@trellis/greetings', '@trellis-app/desk', '@trellis/sample-widget']),
+    );
   });
 });
 
@@ -146,13 +172,23 @@ describe('trellis install', () => {
   const bundle = () => join(ws.root, 'apps', 'desk', 'dist', 'main.js');
 
   it.each([
-    ['claude-desktop', 'mcpServers', '{\n  "mcpServers": {\n    "notes": { "command": "notes-server", "args": ["--ro"] }\n  },\n  "globalShortcut": "Ctrl+Space"\n}\n'],
+    [
+      'claude-desktop',
+      'mcpServers',
+      '{\n  "mcpServers": {\n    "notes": { "command": "notes-server", "args": ["--ro"] }\n  },\n  "globalShortcut": "Ctrl+Space"\n}\n',
+    ],
     ['cursor', 'mcpServers', '{\n  "mcpServers": {\n    "remote": { "url": "https://example.test/mcp" }\n  }\n}\n'],
-    ['vscode', 'servers', '{\n  // shared with the team\n  "servers": {\n    "github": { "type": "http", "url": "https://example.test/mcp" }\n  },\n  "inputs": []\n}\n'],
+    [
+      'vscode',
+      'servers',
+      '{\n  // shared with the team\n  "servers": {\n    "github": { "type": "http", "url": "https://example.test/mcp" }\n  },\n  "inputs": []\n}\n',
+    ],
   ])('writes the %s entry beside the others, with a backup', (client, key, original) => {
     const file = join(tempDir(), 'config.json');
     writeFileSync(file, original);
-    const result = expectOk(ws.trellis(['install', 'desk', '--client', client, '--config', file, '--env', 'GREETING=Hi', '--no-build']));
+    const result = expectOk(
+      ws.trellis(['install', 'desk', '--client', client, '--config', file, '--env', 'GREETING=Hi', '--no-build']),
+    );
     expect(result.stderr).toMatch(/added "trellis-desk"/);
     const text = readFileSync(file, 'utf8');
     const config = parse(text) as Record<string, Record<string, unknown>>;
@@ -160,21 +196,33 @@ describe('trellis install', () => {
     expect(config[key]!['trellis-desk']).toEqual(client === 'vscode' ? { type: 'stdio', ...entry } : entry);
     // Every other line is still there as it was, comments included.
     const before = parse(original) as Record<string, Record<string, unknown>>;
-    for (const line of original.split('\n').filter((l) => l.trim() !== '' && !/^\s*}\s*$/.test(l))) expect(text).toContain(line.replace(/,$/, ''));
+    for (const line of original.split('\n').filter((l) => l.trim() !== '' && !/^\s*}\s*$/.test(l)))
+      expect(text).toContain(line.replace(/,$/, ''));
     expect(Object.keys(config[key]!)).toEqual([...Object.keys(before[key]!), 'trellis-desk']);
     const backups = readdirSync(join(file, '..')).filter((name) => name.endsWith('.bak'));
     expect(backups).toHaveLength(1);
     expect(readFileSync(join(file, '..', backups[0]!), 'utf8')).toBe(original);
     // Run again: nothing to change, no second backup.
-    expect(expectOk(ws.trellis(['install', 'desk', '--client', client, '--config', file, '--env', 'GREETING=Hi', '--no-build'])).stderr).toMatch(/already up to date/);
+    expect(
+      expectOk(
+        ws.trellis(['install', 'desk', '--client', client, '--config', file, '--env', 'GREETING=Hi', '--no-build']),
+      ).stderr,
+    ).toMatch(/already up to date/);
     expect(readdirSync(join(file, '..')).filter((name) => name.endsWith('.bak'))).toHaveLength(1);
   });
 
   it("builds the app, writes to the client's own file by default, and the entry starts a server a real client can use", async () => {
     const home = tempDir();
-    expectOk(ws.trellis(['install', 'desk', '--client', 'claude-desktop'], { env: { HOME: home, XDG_CONFIG_HOME: undefined } }));
+    expectOk(
+      ws.trellis(['install', 'desk', '--client', 'claude-desktop'], {
+        env: { HOME: home, XDG_CONFIG_HOME: undefined },
+      }),
+    );
     const file = join(home, '.config', 'Claude', 'claude_desktop_config.json');
-    const entry = JSON.parse(readFileSync(file, 'utf8')).mcpServers['trellis-desk'] as { command: string; args: string[] };
+    const entry = JSON.parse(readFileSync(file, 'utf8')).mcpServers['trellis-desk'] as {
+      command: string;
+      args: string[];
+    };
     const client = new Client({ name: 'cli-test', version: '0.0.0' });
     await client.connect(new StdioClientTransport({ command: entry.command, args: entry.args, stderr: 'ignore' }));
     try {
@@ -188,9 +236,25 @@ describe('trellis install', () => {
   it('changes nothing with --dry-run and keeps --env values out of what it prints', () => {
     const file = join(tempDir(), 'mcp.json');
     writeFileSync(file, '{ "servers": {} }\n');
-    const result = expectOk(ws.trellis(['install', 'desk', '--client', 'vscode', '--config', file, '--dry-run', '--env', 'API_TOKEN=s3cret-value']));
+    const result = expectOk(
+      ws.trellis([
+        'install',
+        'desk',
+        '--client',
+        'vscode',
+        '--config',
+        file,
+        '--dry-run',
+        '--env',
+        'API_TOKEN=s3cret-value',
+      ]),
+    );
     expect(result.stderr).toMatch(/dry run: would add "trellis-desk"/);
-    expect(JSON.parse(result.stdout)['trellis-desk']).toMatchObject({ type: 'stdio', args: [bundle()], env: { API_TOKEN: '<set>' } });
+    expect(JSON.parse(result.stdout)['trellis-desk']).toMatchObject({
+      type: 'stdio',
+      args: [bundle()],
+      env: { API_TOKEN: '<set>' },
+    });
     expect(result.output).not.toContain('s3cret-value');
     expect(readFileSync(file, 'utf8')).toBe('{ "servers": {} }\n');
     expect(readdirSync(join(file, '..'))).toEqual(['mcp.json']);
@@ -236,12 +300,15 @@ describe('trellis dev', () => {
 
       // An edit that builds but cannot start: the last good build is started again.
       mark = dev.output().length;
-      writeFileSync(index, original.replace('setup(scope) {', "setup(scope) {\n      throw new Error('broken at start');"));
+      writeFileSync(
+        index,
+        original.replace('setup(scope) {', "setup(scope) {\n      throw new Error('broken at start');"),
+      );
       await dev.waitFor(/build 4 does not start[^]*serving build 2 again/, { from: mark, timeoutMs: 90_000 });
       expect(await callOverHttp(url, 'greetings_echo', { text: 'hi' })).toBe('HI');
 
       mark = dev.output().length;
-      writeFileSync(index, original.replace(echo, "handler: ({ text }) => `${text}!`,"));
+      writeFileSync(index, original.replace(echo, 'handler: ({ text }) => `${text}!`,'));
       await dev.waitFor(/serving build 5 of desk/, { from: mark, timeoutMs: 90_000 });
       expect(await callOverHttp(url, 'greetings_echo', { text: 'hi' })).toBe('hi!');
 
@@ -261,7 +328,19 @@ describe('trellis dev', () => {
 
 describe('trellis inspect', () => {
   it('runs the Inspector CLI against the app', () => {
-    const result = expectOk(ws.trellis(['inspect', 'desk', '--cli', '--method', 'tools/call', '--tool-name', 'word_count', '--tool-arg', 'text=hello inspector']));
+    const result = expectOk(
+      ws.trellis([
+        'inspect',
+        'desk',
+        '--cli',
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'word_count',
+        '--tool-arg',
+        'text=hello inspector',
+      ]),
+    );
     expect(JSON.parse(result.stdout).structuredContent).toEqual({ characters: 15, words: 2 });
   }, 240_000);
 
@@ -269,12 +348,22 @@ describe('trellis inspect', () => {
     const [clientPort, sandboxPort] = [await freePort(), await freePort()];
     const home = tempDir();
     mkdirSync(join(home, '.config'), { recursive: true });
-    const env = { CLIENT_PORT: String(clientPort), MCP_SANDBOX_PORT: String(sandboxPort), MCP_AUTO_OPEN_ENABLED: 'false', HOME: home };
+    const env = {
+      CLIENT_PORT: String(clientPort),
+      MCP_SANDBOX_PORT: String(sandboxPort),
+      MCP_AUTO_OPEN_ENABLED: 'false',
+      HOME: home,
+    };
     const inspector = ws.trellisInBackground(['inspect', 'desk'], { env });
     try {
-      const [, address, token] = await inspector.waitFor(/up and running at:\s+(http:\/\/\S+?)\?MCP_INSPECTOR_API_TOKEN=([0-9a-f]+)/, { timeoutMs: 120_000 });
+      const [, address, token] = await inspector.waitFor(
+        /up and running at:\s+(http:\/\/\S+?)\?MCP_INSPECTOR_API_TOKEN=([0-9a-f]+)/,
+        { timeoutMs: 120_000 },
+      );
       expect((await fetch(address!)).status).toBe(200);
-      const config = (await (await fetch(`${address}/api/config`, { headers: { 'x-mcp-remote-auth': `Bearer ${token}` } })).json()) as Record<string, unknown>;
+      const config = (await (
+        await fetch(`${address}/api/config`, { headers: { 'x-mcp-remote-auth': `Bearer ${token}` } })
+      ).json()) as Record<string, unknown>;
       expect(JSON.stringify(config)).toContain(join(ws.root, 'apps', 'desk', 'dist', 'main.js'));
     } finally {
       expect(await inspector.stop('SIGINT'), inspector.output()).toBe(0);

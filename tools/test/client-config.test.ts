@@ -22,12 +22,16 @@ describe('clientConfigPath', () => {
   });
 
   it('follows XDG_CONFIG_HOME on Linux', () => {
-    expect(clientConfigPath('vscode', { platform: 'linux', env: { XDG_CONFIG_HOME: '/cfg' }, home: '/home/ada' })).toBe('/cfg/Code/User/mcp.json');
+    expect(clientConfigPath('vscode', { platform: 'linux', env: { XDG_CONFIG_HOME: '/cfg' }, home: '/home/ada' })).toBe(
+      '/cfg/Code/User/mcp.json',
+    );
   });
 
   it('refuses an unknown client by name', () => {
     // @ts-expect-error: not a client
-    expect(() => clientConfigPath('emacs')).toThrow(/--client must be one of claude-desktop, cursor, vscode \(got "emacs"\)/);
+    expect(() => clientConfigPath('emacs')).toThrow(
+      /--client must be one of claude-desktop, cursor, vscode \(got "emacs"\)/,
+    );
   });
 });
 
@@ -53,13 +57,21 @@ describe('writeClientEntry', () => {
     const result = writeClientEntry({ client: 'vscode', file, name: 'app', entry });
     expect(result.action).toBe('added');
     expect(result.backup).toBeUndefined();
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ servers: { app: { type: 'stdio', command: '/usr/bin/node', args: ['/srv/app/dist/main.js'] } } });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      servers: { app: { type: 'stdio', command: '/usr/bin/node', args: ['/srv/app/dist/main.js'] } },
+    });
   });
 
   it('keeps tabs, CRLF line ends and a one-line neighbour exactly as they were', () => {
     const original = '{\r\n\t"servers": {\r\n\t\t"a": {"type": "http", "url": "http://x"}\r\n\t}\r\n}\r\n';
     const file = fileWith(original);
-    const { text, backup } = writeClientEntry({ client: 'vscode', file, name: 'app', entry, now: new Date('2026-01-02T03:04:05.678Z') });
+    const { text, backup } = writeClientEntry({
+      client: 'vscode',
+      file,
+      name: 'app',
+      entry,
+      now: new Date('2026-01-02T03:04:05.678Z'),
+    });
     expect(text).toBe(
       '{\r\n\t"servers": {\r\n\t\t"a": {"type": "http", "url": "http://x"},\r\n\t\t"app": {\r\n\t\t\t"type": "stdio",\r\n\t\t\t"command": "/usr/bin/node",\r\n\t\t\t"args": [\r\n\t\t\t\t"/srv/app/dist/main.js"\r\n\t\t\t]\r\n\t\t}\r\n\t}\r\n}\r\n',
     );
@@ -68,7 +80,9 @@ describe('writeClientEntry', () => {
   });
 
   it('replaces an older entry of the same name in place', () => {
-    const file = fileWith('{\n  "servers": {\n    "app": { "command": "old" },\n    "z": { "url": "http://z" }\n  }\n}\n');
+    const file = fileWith(
+      '{\n  "servers": {\n    "app": { "command": "old" },\n    "z": { "url": "http://z" }\n  }\n}\n',
+    );
     const { action } = writeClientEntry({ client: 'vscode', file, name: 'app', entry });
     expect(action).toBe('replaced');
     const config = JSON.parse(readFileSync(file, 'utf8'));

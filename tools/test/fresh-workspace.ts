@@ -35,7 +35,11 @@ export class FreshWorkspace {
   private constructor(readonly root: string) {}
 
   static create(): FreshWorkspace {
-    const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: SOURCE_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: SOURCE_ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (listed.status !== 0) throw new Error(`git ls-files failed in ${SOURCE_ROOT}: ${listed.stderr}`);
     const root = mkdtempSync(join(tmpdir(), 'trellis-fresh-'));
     for (const file of listed.stdout.split('\0').filter(Boolean)) {
@@ -49,7 +53,8 @@ export class FreshWorkspace {
     mkdirSync(join(root, '.tools'), { recursive: true });
     mkdirSync(join(SOURCE_ROOT, '.tools', 'conformance'), { recursive: true });
     for (const name of ['conformance', 'pnpm']) {
-      if (existsSync(join(SOURCE_ROOT, '.tools', name))) symlinkSync(join(SOURCE_ROOT, '.tools', name), join(root, '.tools', name), 'dir');
+      if (existsSync(join(SOURCE_ROOT, '.tools', name)))
+        symlinkSync(join(SOURCE_ROOT, '.tools', name), join(root, '.tools', name), 'dir');
     }
     const workspace = new FreshWorkspace(root);
     const setup = workspace.runSync(process.execPath, ['tools/bootstrap.mjs']);
@@ -64,7 +69,10 @@ export class FreshWorkspace {
    */
   env(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
     const outerPnpm = join(SOURCE_ROOT, '.tools', 'pnpm', 'node_modules', '.bin');
-    const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== outerPnpm).join(delimiter);
+    const path = (process.env.PATH ?? '')
+      .split(delimiter)
+      .filter((dir) => dir !== outerPnpm)
+      .join(delimiter);
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: path, FORCE_COLOR: '0', NO_COLOR: '1', ...extra };
     // Nx, vitest and npm-script variables of the outer run must not steer what runs in the copy.
     for (const key of Object.keys(env)) if (/^(NX_TASK_|VITEST|npm_package_|npm_lifecycle_)/.test(key)) delete env[key];
@@ -73,8 +81,17 @@ export class FreshWorkspace {
   }
 
   /** Runs a command in the copy (default: its root) and waits for it. */
-  runSync(command: string, args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): CommandResult {
-    const result = spawnSync(command, args, { cwd: options.cwd ?? this.root, encoding: 'utf8', env: this.env(options.env), maxBuffer: 64 * 1024 * 1024 });
+  runSync(
+    command: string,
+    args: string[],
+    options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+  ): CommandResult {
+    const result = spawnSync(command, args, {
+      cwd: options.cwd ?? this.root,
+      encoding: 'utf8',
+      env: this.env(options.env),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const stdout = result.stdout ?? '';
     const stderr = `${result.stderr ?? ''}${result.error ? `\n${result.error.message}` : ''}`;
     return { code: result.status, stdout, stderr, output: `${stdout}\n${stderr}` };
@@ -92,7 +109,11 @@ export class FreshWorkspace {
 
   /** `node tools/trellis.mjs …` in the background. */
   trellisInBackground(args: string[], options: { env?: Record<string, string | undefined> } = {}): BackgroundCommand {
-    const child = spawn(process.execPath, [join(this.root, 'tools', 'trellis.mjs'), ...args], { cwd: this.root, env: this.env(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(this.root, 'tools', 'trellis.mjs'), ...args], {
+      cwd: this.root,
+      env: this.env(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const waiters = new Set<() => void>();
     const collect = (chunk: Buffer) => {
@@ -115,9 +136,16 @@ export class FreshWorkspace {
           const check = () => {
             const match = output.slice(from).match(pattern);
             if (match) done(() => resolve(match));
-            else if (ended) done(() => reject(new Error(`the command exited before printing ${pattern}:\n${output.slice(-4000)}`)));
+            else if (ended)
+              done(() => reject(new Error(`the command exited before printing ${pattern}:\n${output.slice(-4000)}`)));
           };
-          const timer = setTimeout(() => done(() => reject(new Error(`${pattern} did not appear within ${timeoutMs} ms:\n${output.slice(-4000)}`))), timeoutMs);
+          const timer = setTimeout(
+            () =>
+              done(() =>
+                reject(new Error(`${pattern} did not appear within ${timeoutMs} ms:\n${output.slice(-4000)}`)),
+              ),
+            timeoutMs,
+          );
           const done = (settle: () => void) => {
             clearTimeout(timer);
             waiters.delete(check);

@@ -14,13 +14,15 @@ function project(name: string, reports: Record<string, unknown>) {
   temps.push(dir);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name }));
   mkdirSync(join(dir, 'reports'));
-  for (const [file, data] of Object.entries(reports)) writeFileSync(join(dir, 'reports', file), typeof data === 'string' ? data : JSON.stringify(data));
+  for (const [file, data] of Object.entries(reports))
+    writeFileSync(join(dir, 'reports', file), typeof data === 'string' ? data : JSON.stringify(data));
   return dir;
 }
 
 describe('test summary', () => {
   it('reads the failed tasks Nx lists, ignoring colour codes', () => {
-    const output = '\u001b[31m NX   Running targets failed\u001b[0m\n\nFailed tasks:\n\n- @trellis/config:lint\n- @trellis/server:test\n\n  Run duration: 2s\n';
+    const output =
+      '\u001b[31m NX   Running targets failed\u001b[0m\n\nFailed tasks:\n\n- @trellis/config:lint\n- @trellis/server:test\n\n  Run duration: 2s\n';
     expect(parseFailedTasks(output)).toEqual(['@trellis/config:lint', '@trellis/server:test']);
     expect(parseFailedTasks('NX Successfully ran targets')).toEqual([]);
   });
@@ -29,7 +31,11 @@ describe('test summary', () => {
     const a = project('@trellis/a', { 'vitest.json': { numPassedTests: 5, numFailedTests: 1, testResults: [] } });
     const b = project('@trellis/b', { 'conformance.json': { passed: 30, failed: 2 }, 'broken.json': '{not json' });
     const c = project('@trellis/c', {
-      'vitest.json': { numPassedTests: 2, numFailedTests: 0, testResults: [{ status: 'failed', assertionResults: [] }] },
+      'vitest.json': {
+        numPassedTests: 2,
+        numFailedTests: 0,
+        testResults: [{ status: 'failed', assertionResults: [] }],
+      },
     });
     const { passed, failed, byProject } = readReports([a, b, c]);
     expect(passed).toBe(37);

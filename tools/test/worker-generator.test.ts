@@ -3,7 +3,17 @@
 // an app from the scaffolder lists it, and the app's bundle — built with the shared build,
 // no config edited — runs it from dist/ copied alone into an empty folder.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,8 +38,14 @@ function link(dir: string, extra: Record<string, string> = {}) {
   for (const name of Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })) {
     const source =
       extra[name] ??
-      [join(root, 'packages', name.replace('@trellis/', '')), join(root, 'packages', 'testing', 'node_modules', name), join(root, 'packages', 'server', 'node_modules', name)].find(
-        (candidate) => name.startsWith('@trellis/') === candidate.startsWith(join(root, 'packages', name.replace('@trellis/', ''))) && existsSync(candidate),
+      [
+        join(root, 'packages', name.replace('@trellis/', '')),
+        join(root, 'packages', 'testing', 'node_modules', name),
+        join(root, 'packages', 'server', 'node_modules', name),
+      ].find(
+        (candidate) =>
+          name.startsWith('@trellis/') ===
+            candidate.startsWith(join(root, 'packages', name.replace('@trellis/', ''))) && existsSync(candidate),
       );
     if (!source) throw new Error(`cannot link ${name}`);
     const target = join(dir, 'node_modules', name);
@@ -45,8 +61,17 @@ function editJson(file: string, edit: (json: Record<string, unknown>) => void) {
 }
 
 /** A minimal MCP client over stdio: initialize, then one tools/call; resolves with its result. */
-async function callOverStdio(main: string, cwd: string, tool: string, args: Record<string, unknown>): Promise<{ result: { isError?: boolean; content: { text: string }[] }; stderr: string }> {
-  const child = spawn(process.execPath, [main], { cwd, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+async function callOverStdio(
+  main: string,
+  cwd: string,
+  tool: string,
+  args: Record<string, unknown>,
+): Promise<{ result: { isError?: boolean; content: { text: string }[] }; stderr: string }> {
+  const child = spawn(process.execPath, [main], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const lines = createInterface({ input: child.stdout });
@@ -62,7 +87,11 @@ async function callOverStdio(main: string, cwd: string, tool: string, args: Reco
     });
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   try {
-    await request(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gen-test', version: '0' } });
+    await request(1, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'gen-test', version: '0' },
+    });
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     const answer = await request(2, 'tools/call', { name: tool, arguments: args });
     return { result: answer.result as never, stderr };
@@ -82,7 +111,11 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     created.push(pluginDir, appDir);
 
     // 1. The plugin, from the scaffolder, then the worker-backed tool written as the docs say.
-    const plugin = run(process.execPath, [join(toolsDir, 'trellis.mjs'), 'new', 'plugin', pluginName, '--dir', pluginDir, '--no-install'], toolsDir);
+    const plugin = run(
+      process.execPath,
+      [join(toolsDir, 'trellis.mjs'), 'new', 'plugin', pluginName, '--dir', pluginDir, '--no-install'],
+      toolsDir,
+    );
     expect(plugin.status, plugin.output).toBe(0);
     const tsupConfig = readFileSync(join(pluginDir, 'tsup.config.ts'), 'utf8');
     editJson(join(pluginDir, 'package.json'), (json) => {
@@ -90,7 +123,13 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     });
     writeFileSync(
       join(pluginDir, 'src', 'fib.worker.ts'),
-      ['/** CPU-bound on purpose: runs on a worker thread. */', 'export default function fib({ n }: { n: number }): number {', '  return n < 2 ? n : fib({ n: n - 1 }) + fib({ n: n - 2 });', '}', ''].join('\n'),
+      [
+        '/** CPU-bound on purpose: runs on a worker thread. */',
+        'export default function fib({ n }: { n: number }): number {',
+        '  return n < 2 ? n : fib({ n: n - 1 }) + fib({ n: n - 2 });',
+        '}',
+        '',
+      ].join('\n'),
     );
     writeFileSync(
       join(pluginDir, 'src', 'index.ts'),
@@ -126,14 +165,21 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     expect(readFileSync(join(pluginDir, 'tsup.config.ts'), 'utf8')).toBe(tsupConfig);
 
     // 2. The app, from the scaffolder, listing the plugin.
-    const app = run(process.execPath, [join(toolsDir, 'trellis.mjs'), 'new', 'app', `zz-app-${suffix}`, '--dir', appDir, '--no-install'], toolsDir);
+    const app = run(
+      process.execPath,
+      [join(toolsDir, 'trellis.mjs'), 'new', 'app', `zz-app-${suffix}`, '--dir', appDir, '--no-install'],
+      toolsDir,
+    );
     expect(app.status, app.output).toBe(0);
     const appTsup = readFileSync(join(appDir, 'tsup.config.ts'), 'utf8');
     editJson(join(appDir, 'package.json'), (json) => {
       (json.dependencies as Record<string, string>)[`@trellis/${pluginName}`] = 'workspace:*';
     });
     const main = readFileSync(join(appDir, 'src', 'main.ts'), 'utf8');
-    writeFileSync(join(appDir, 'src', 'main.ts'), `import { crunch } from '@trellis/${pluginName}';\n${main.replace('plugins: []', 'plugins: [crunch()]')}`);
+    writeFileSync(
+      join(appDir, 'src', 'main.ts'),
+      `import { crunch } from '@trellis/${pluginName}';\n${main.replace('plugins: []', 'plugins: [crunch()]')}`,
+    );
     link(appDir, { [`@trellis/${pluginName}`]: pluginDir });
     const built = run(join(bin, 'tsup'), [], appDir);
     expect(built.status, built.output).toBe(0);
@@ -153,7 +199,9 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     rmSync(join(home, 'dist', 'worker.js'));
     const broken = await callOverStdio(join(home, 'dist', 'main.js'), home, 'fib', { n: 5 });
     expect(broken.result.isError).toBe(true);
-    expect(broken.result.content[0]!.text).toBe('The "fib" worker cannot start, so this cannot be done now; the server log has the details.');
+    expect(broken.result.content[0]!.text).toBe(
+      'The "fib" worker cannot start, so this cannot be done now; the server log has the details.',
+    );
     expect(broken.stderr).toMatch(/cannot start a worker: Cannot find module .*worker\.js/);
   });
 });

@@ -15,7 +15,12 @@ const SUITES = [
   { id: '0.1.16 --suite active', version: '0.1.16', args: ['--suite', 'active'], required: 30 },
   { id: '0.1.16 --suite pending', version: '0.1.16', args: ['--suite', 'pending'], required: 2 },
   { id: '0.2.0-alpha.12 default', version: '0.2.0-alpha.12', args: [], required: 31 },
-  { id: '0.2.0-alpha.12 --requirements 2026-07-28', version: '0.2.0-alpha.12', args: ['--requirements', '2026-07-28'], required: 37 },
+  {
+    id: '0.2.0-alpha.12 --requirements 2026-07-28',
+    version: '0.2.0-alpha.12',
+    args: ['--requirements', '2026-07-28'],
+    required: 37,
+  },
   // The Tasks extension, by name (`--suite all` alone would also run other extensions' scenarios).
   // tasks-status-notifications is skipped by the suite itself: it is reported as not scored.
   {
@@ -55,10 +60,22 @@ function writeReport() {
     const scenarios = results.get(suite.id);
     const scored = scenarios?.filter((s) => s.scored) ?? [];
     const good = scored.filter((s) => s.ok).length;
-    suites.push({ id: suite.id, expected: suite.required, ran: scored.length, passed: good, failed: scenarios ? scored.length - good : suite.required });
+    suites.push({
+      id: suite.id,
+      expected: suite.required,
+      ran: scored.length,
+      passed: good,
+      failed: scenarios ? scored.length - good : suite.required,
+    });
     if (!scenarios || scored.length !== suite.required) {
       const why = scenarios ? `${scored.length} of ${suite.required} required scenarios ran` : 'the suite did not run';
-      byName.set(`(${suite.id})`, { name: `(${suite.id})`, ok: false, suites: [suite.id], warnings: [], failures: [why] });
+      byName.set(`(${suite.id})`, {
+        name: `(${suite.id})`,
+        ok: false,
+        suites: [suite.id],
+        warnings: [],
+        failures: [why],
+      });
       if (!scenarios) continue;
     }
     for (const s of scenarios) {
@@ -77,7 +94,10 @@ function writeReport() {
   const scenarios = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   const passed = scenarios.filter((s) => s.ok).length;
   mkdirSync(join(REPORT, '..'), { recursive: true });
-  writeFileSync(REPORT, `${JSON.stringify({ passed, failed: scenarios.length - passed, scenarios, suites, notScored }, null, 2)}\n`);
+  writeFileSync(
+    REPORT,
+    `${JSON.stringify({ passed, failed: scenarios.length - passed, scenarios, suites, notScored }, null, 2)}\n`,
+  );
 }
 
 beforeAll(async () => {
@@ -107,18 +127,28 @@ describe('the official MCP conformance suites', () => {
     }
   });
 
-  it.each(SUITES.map((s) => [s.id, s] as [string, Suite]))('%s: every required scenario passes', async (id, suite) => {
-    // Each run writes into its own temporary folder (kept only when something failed).
-    const run =
-      'scenarios' in suite
-        ? await runConformanceScenarios(tools, { version: suite.version, url: server!.url, scenarios: suite.scenarios })
-        : await runConformanceSuite(tools, { version: suite.version, url: server!.url, args: [...suite.args] });
-    results.set(id, run.scenarios);
-    const required = run.scenarios.filter((s) => s.scored);
-    const failed = required.filter((s) => !s.ok).map((s) => `${s.name}: ${s.failures.map((f) => `${f.id}: ${f.message}`).join('; ')}`);
-    const context = `${id} (results in ${run.outDir})\n${run.output.slice(-4000)}\nserver log:\n${server!.output().slice(-4000)}`;
-    expect(failed, context).toEqual([]);
-    expect(required.length, context).toBe(suite.required);
-    rmSync(run.outDir, { recursive: true, force: true });
-  }, 240_000);
+  it.each(SUITES.map((s) => [s.id, s] as [string, Suite]))(
+    '%s: every required scenario passes',
+    async (id, suite) => {
+      // Each run writes into its own temporary folder (kept only when something failed).
+      const run =
+        'scenarios' in suite
+          ? await runConformanceScenarios(tools, {
+              version: suite.version,
+              url: server!.url,
+              scenarios: suite.scenarios,
+            })
+          : await runConformanceSuite(tools, { version: suite.version, url: server!.url, args: [...suite.args] });
+      results.set(id, run.scenarios);
+      const required = run.scenarios.filter((s) => s.scored);
+      const failed = required
+        .filter((s) => !s.ok)
+        .map((s) => `${s.name}: ${s.failures.map((f) => `${f.id}: ${f.message}`).join('; ')}`);
+      const context = `${id} (results in ${run.outDir})\n${run.output.slice(-4000)}\nserver log:\n${server!.output().slice(-4000)}`;
+      expect(failed, context).toEqual([]);
+      expect(required.length, context).toBe(suite.required);
+      rmSync(run.outDir, { recursive: true, force: true });
+    },
+    240_000,
+  );
 });

@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs';
-import { CLIENT_KINDS, connectBundle, inspectorCli, prepareInspector, startHttpBundle, type BundleConnection, type HttpBundle } from '@trellis/testing/apps';
+import {
+  CLIENT_KINDS,
+  connectBundle,
+  inspectorCli,
+  prepareInspector,
+  startHttpBundle,
+  type BundleConnection,
+  type HttpBundle,
+} from '@trellis/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE } from './bundle.js';
 
@@ -59,14 +67,29 @@ describe('the MCP Inspector CLI (on the isolated Node 22)', () => {
   it('lists and calls tools over stdio', async () => {
     const listed = await inspectorCli([process.execPath, BUNDLE, '--method', 'tools/list']);
     expect((listed.json.tools as { name: string }[]).map((t) => t.name)).toContain('test_simple_text');
-    const called = await inspectorCli([process.execPath, BUNDLE, '--method', 'tools/call', '--tool-name', 'test_simple_text']);
+    const called = await inspectorCli([
+      process.execPath,
+      BUNDLE,
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'test_simple_text',
+    ]);
     expect(called.stdout).toContain(SIMPLE_TEXT);
   }, 180_000);
 
   it('lists and calls tools over HTTP', async () => {
     const listed = await inspectorCli([http.url, '--transport', 'http', '--method', 'tools/list']);
     expect((listed.json.tools as { name: string }[]).map((t) => t.name)).toContain('test_simple_text');
-    const called = await inspectorCli([http.url, '--transport', 'http', '--method', 'tools/call', '--tool-name', 'test_simple_text']);
+    const called = await inspectorCli([
+      http.url,
+      '--transport',
+      'http',
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'test_simple_text',
+    ]);
     expect(called.stdout).toContain(SIMPLE_TEXT);
   }, 180_000);
 });

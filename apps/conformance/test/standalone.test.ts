@@ -9,12 +9,21 @@ describe('dist/ on its own', () => {
     const copy = copyDistAlone(DIST, 'trellis-conformance-dist-');
     try {
       // No node_modules anywhere above the copy: the bundle must carry everything.
-      for (let dir = copy.dist; dir !== dirname(dir); dir = dirname(dir)) expect(existsSync(join(dir, 'node_modules')), dir).toBe(false);
+      for (let dir = copy.dist; dir !== dirname(dir); dir = dirname(dir))
+        expect(existsSync(join(dir, 'node_modules')), dir).toBe(false);
       expect(readdirSync(copy.dist)).toContain('main.js');
-      const client = await connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2', env: { PATH: dirname(process.execPath) } });
+      const client = await connectBundle({
+        bundle: copy.main,
+        cwd: copy.home,
+        transport: 'stdio',
+        client: 'v2',
+        env: { PATH: dirname(process.execPath) },
+      });
       try {
         const { tools } = await client.listTools();
-        expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['test_simple_text', 'test_error_handling', 'json_schema_2020_12_tool']));
+        expect(tools.map((t) => t.name)).toEqual(
+          expect.arrayContaining(['test_simple_text', 'test_error_handling', 'json_schema_2020_12_tool']),
+        );
       } finally {
         await client.close();
       }

@@ -43,10 +43,13 @@ function connect() {
 describe('tasks over stdio', () => {
   it('a long call becomes a task the same connection polls to completion; cancel ends another', async () => {
     const rpc = connect();
-    const discover = (await rpc('server/discover')).result as { capabilities: { extensions?: Record<string, unknown> } };
+    const discover = (await rpc('server/discover')).result as {
+      capabilities: { extensions?: Record<string, unknown> };
+    };
     expect(discover.capabilities.extensions?.[TASKS]).toEqual({});
 
-    const created = (await rpc('tools/call', { name: 'slow_compute', arguments: { seconds: 1, label: 'stdio' } })).result as Record<string, unknown>;
+    const created = (await rpc('tools/call', { name: 'slow_compute', arguments: { seconds: 1, label: 'stdio' } }))
+      .result as Record<string, unknown>;
     expect(created).toMatchObject({ resultType: 'task', status: 'working' });
     const taskId = created.taskId as string;
     let task: Record<string, unknown> = {};
@@ -54,9 +57,14 @@ describe('tasks over stdio', () => {
       task = (await rpc('tasks/get', { taskId })).result as Record<string, unknown>;
       if (task.status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(task).toMatchObject({ status: 'completed', result: { content: [{ type: 'text', text: 'Computed stdio after 1 s' }] } });
+    expect(task).toMatchObject({
+      status: 'completed',
+      result: { content: [{ type: 'text', text: 'Computed stdio after 1 s' }] },
+    });
 
-    const long = (await rpc('tools/call', { name: 'slow_compute', arguments: { seconds: 60 } })).result as { taskId: string };
+    const long = (await rpc('tools/call', { name: 'slow_compute', arguments: { seconds: 60 } })).result as {
+      taskId: string;
+    };
     expect((await rpc('tasks/cancel', { taskId: long.taskId })).result).toMatchObject({ resultType: 'complete' });
     expect((await rpc('tasks/get', { taskId: long.taskId })).result).toMatchObject({ status: 'cancelled' });
     expect((await rpc('tasks/list')).error).toMatchObject({ code: -32601 });

@@ -45,7 +45,6 @@ afterAll(async () => {
   await new Promise<void>((resolve) => upstream.close(() => resolve()));
 });
 
-
 function connect(transport: 'stdio' | 'http', kind: ClientKind): Promise<BundleConnection> {
   return transport === 'stdio'
     ? connectBundle({ bundle, transport, client: kind, env: { HTTP_ALLOW_HOSTS: hostPort, LOG_LEVEL: 'error' } })
@@ -53,7 +52,9 @@ function connect(transport: 'stdio' | 'http', kind: ClientKind): Promise<BundleC
 }
 
 // v1 is @modelcontextprotocol/sdk 1.32.2; v2 the 2025 handshake; v2-modern pins 2026-07-28.
-const MATRIX = (['stdio', 'http'] as const).flatMap((transport) => CLIENT_KINDS.map((kind) => [transport, kind] as const));
+const MATRIX = (['stdio', 'http'] as const).flatMap((transport) =>
+  CLIENT_KINDS.map((kind) => [transport, kind] as const),
+);
 
 describe('trellis-fetch bundle', () => {
   it('is built', () => {
@@ -82,15 +83,26 @@ describe('trellis-fetch bundle', () => {
         const ok = await client.callTool({ name: 'http_get', arguments: { url: `${origin}${path}/page` } });
         expect(ok.isError).toBeFalsy();
         expect(textOf(ok)).toContain(`hello from ${path}/page`);
-        for (const url of ['http://169.254.169.254/latest/meta-data/', `http://localhost:${new URL(origin).port}/secret`, 'http://2130706433/secret']) {
+        for (const url of [
+          'http://169.254.169.254/latest/meta-data/',
+          `http://localhost:${new URL(origin).port}/secret`,
+          'http://2130706433/secret',
+        ]) {
           const refused = await client.callTool({ name: 'http_get', arguments: { url } });
           expect(refused.isError, url).toBe(true);
           expect(textOf(refused), url).toContain('SSRF_BLOCKED');
         }
-        const bulk = await client.callTool({ name: 'bulk_fetch', arguments: { urls: [`${origin}${path}/a`, 'http://10.0.0.1/', `${origin}${path}/missing`] } });
+        const bulk = await client.callTool({
+          name: 'bulk_fetch',
+          arguments: { urls: [`${origin}${path}/a`, 'http://10.0.0.1/', `${origin}${path}/missing`] },
+        });
         expect(bulk.isError).toBeFalsy();
         expect(textOf(bulk)).toMatch(/^Fetched 2 of 3 URLs \(1 failed\)\./);
-        expect((bulk.structuredContent as { results: Array<{ status?: number; error?: { code: string } }> }).results.map((r) => r.error?.code ?? r.status)).toEqual([200, 'SSRF_BLOCKED', 404]);
+        expect(
+          (bulk.structuredContent as { results: Array<{ status?: number; error?: { code: string } }> }).results.map(
+            (r) => r.error?.code ?? r.status,
+          ),
+        ).toEqual([200, 'SSRF_BLOCKED', 404]);
       } finally {
         await client.close();
       }
@@ -116,10 +128,20 @@ describe('the MCP Inspector CLI (on the isolated Node 22)', () => {
   }, 600_000);
 
   it('lists the tools and fetches the allow-listed server over stdio', async () => {
-    const stdio = (...args: string[]) => inspectorCli([process.execPath, bundle, ...args], { serverEnv: { HTTP_ALLOW_HOSTS: hostPort, LOG_LEVEL: 'error' } });
+    const stdio = (...args: string[]) =>
+      inspectorCli([process.execPath, bundle, ...args], {
+        serverEnv: { HTTP_ALLOW_HOSTS: hostPort, LOG_LEVEL: 'error' },
+      });
     const listed = await stdio('--method', 'tools/list');
     expect((listed.json.tools as { name: string }[]).map((t) => t.name).sort()).toEqual(['bulk_fetch', 'http_get']);
-    const called = await stdio('--method', 'tools/call', '--tool-name', 'http_get', '--tool-arg', `url=${origin}/inspector-stdio`);
+    const called = await stdio(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'http_get',
+      '--tool-arg',
+      `url=${origin}/inspector-stdio`,
+    );
     expect(called.json.isError).toBeFalsy();
     expect(textOf(called.json)).toContain('hello from /inspector-stdio');
   }, 180_000);
@@ -128,7 +150,14 @@ describe('the MCP Inspector CLI (on the isolated Node 22)', () => {
     const overHttp = (...args: string[]) => inspectorCli([http.url, '--transport', 'http', ...args]);
     const listed = await overHttp('--method', 'tools/list');
     expect((listed.json.tools as { name: string }[]).map((t) => t.name).sort()).toEqual(['bulk_fetch', 'http_get']);
-    const called = await overHttp('--method', 'tools/call', '--tool-name', 'http_get', '--tool-arg', `url=${origin}/inspector-http`);
+    const called = await overHttp(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'http_get',
+      '--tool-arg',
+      `url=${origin}/inspector-http`,
+    );
     expect(textOf(called.json)).toContain('hello from /inspector-http');
   }, 180_000);
 });

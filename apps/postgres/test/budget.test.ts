@@ -26,8 +26,13 @@ function peakRssMb(pid: number): number {
 }
 
 /** The app over HTTP as a child process of its own, so its memory is its own. */
-async function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [BUNDLE, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'], { env: bundleEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+async function startApp(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [BUNDLE, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'], {
+    env: bundleEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   const output = () => log;
   const url = await new Promise<string>((resolve, reject) => {
@@ -89,7 +94,11 @@ interface Answer {
 async function query(sql: string): Promise<{ answer: Answer; text: string; isError: boolean }> {
   return withClient(async (client) => {
     const result = await client.callTool({ name: 'query', arguments: { sql } });
-    return { answer: result.structuredContent as unknown as Answer, text: textOf(result), isError: result.isError === true };
+    return {
+      answer: result.structuredContent as unknown as Answer,
+      text: textOf(result),
+      isError: result.isError === true,
+    };
   });
 }
 
@@ -110,7 +119,9 @@ describe('huge results stay bounded (the app as a child process, its peak RSS me
   });
 
   it('200 rows of 5 MB: every row, each value a preview', async () => {
-    const { answer, isError } = await query(`SELECT i, repeat('0123456789', ${5 * MB}) AS v FROM generate_series(1, 200) AS i`);
+    const { answer, isError } = await query(
+      `SELECT i, repeat('0123456789', ${5 * MB}) AS v FROM generate_series(1, 200) AS i`,
+    );
     expect(isError).toBe(false);
     expect(answer.rowCount).toBe(200);
     expect(answer.cutValues).toHaveLength(200);
@@ -148,7 +159,9 @@ describe('huge results stay bounded (the app as a child process, its peak RSS me
     expect(await small).toBeGreaterThan(0);
     expect(heavy[0].answer.cutValues).toEqual([{ row: 0, column: 'a', bytes: 300_000_000 }]);
     expect(heavy[1].answer.cutValues).toEqual([{ row: 0, column: 'b', bytes: 300_000_000 }]);
-    expect(heavy[2].text).toMatch(/TRUNCATED: the server sent a message of 286\.1 MiB, more than one answer may hold \(1 MiB\)/);
+    expect(heavy[2].text).toMatch(
+      /TRUNCATED: the server sent a message of 286\.1 MiB, more than one answer may hold \(1 MiB\)/,
+    );
     expectServing();
     // And the pool recovered from the dropped connection.
     expect((await query('SELECT 7 AS seven')).answer.rows).toEqual([{ seven: 7 }]);

@@ -35,7 +35,12 @@ function alive(pid: number): boolean {
 
 async function session<T>(body: (client: BundleConnection) => Promise<T>): Promise<{ value: T; postmaster: number }> {
   // No DATABASE_URL: connectBundle passes only PATH, HOME, quiet logs and these variables.
-  const client = await connectBundle({ bundle: BUNDLE, transport: 'stdio', client: 'v2', env: { XDG_STATE_HOME: state } });
+  const client = await connectBundle({
+    bundle: BUNDLE,
+    transport: 'stdio',
+    client: 'v2',
+    env: { XDG_STATE_HOME: state },
+  });
   try {
     const value = await body(client);
     const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -63,7 +68,10 @@ describe('with no DATABASE_URL, a PostgreSQL of its own', () => {
       const listed = await client.callTool({ name: 'list_tables', arguments: {} });
       const names = (listed.structuredContent as { tables: { name: string }[] }).tables.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['customers', 'orders', 'order_items', 'products', 'order_totals']));
-      const counted = await client.callTool({ name: 'query', arguments: { sql: 'SELECT count(*)::int AS n FROM customers WHERE country = $1', params: ['US'] } });
+      const counted = await client.callTool({
+        name: 'query',
+        arguments: { sql: 'SELECT count(*)::int AS n FROM customers WHERE country = $1', params: ['US'] },
+      });
       expect(counted.structuredContent).toMatchObject({ rows: [{ n: 2 }] });
       const refused = await client.callTool({ name: 'query', arguments: { sql: 'DELETE FROM customers' } });
       expect(refused.isError).toBe(true);
@@ -78,7 +86,10 @@ describe('with no DATABASE_URL, a PostgreSQL of its own', () => {
 
     // A second start reuses the data folder (the demo data is not seeded twice).
     const second = await session(async (client) => {
-      const counted = await client.callTool({ name: 'query', arguments: { sql: 'SELECT count(*)::int AS n FROM customers' } });
+      const counted = await client.callTool({
+        name: 'query',
+        arguments: { sql: 'SELECT count(*)::int AS n FROM customers' },
+      });
       return (counted.structuredContent as { rows: { n: number }[] }).rows[0]!.n;
     });
     expect(second.value).toBe(4);

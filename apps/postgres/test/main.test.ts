@@ -29,7 +29,9 @@ beforeAll(async () => {
   db = await startTestPostgres();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  await client.query("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) VALUES ('first'), ('second');");
+  await client.query(
+    "CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) VALUES ('first'), ('second');",
+  );
   await client.query(safeRoleSql({ password: 'reader-s3cret', database: 'postgres' }));
   await client.end();
   reader = db.url.replace(`postgres:${db.password}@`, 'trellis_reader:reader-s3cret@');
@@ -40,14 +42,16 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-
 /** Tools listed and called against DATABASE_URL, a write refused, a schema resource read. */
 async function exercise(client: BundleConnection): Promise<void> {
   const { tools } = await client.listTools();
   expect(tools.map((t) => t.name).sort()).toEqual(['describe_table', 'list_tables', 'query']);
   const listed = await client.callTool({ name: 'list_tables', arguments: { schema: 'public' } });
   expect(textOf(listed)).toMatch(/public\s+\| notes/);
-  const result = await client.callTool({ name: 'query', arguments: { sql: 'SELECT body FROM notes WHERE id = $1', params: [2] } });
+  const result = await client.callTool({
+    name: 'query',
+    arguments: { sql: 'SELECT body FROM notes WHERE id = $1', params: [2] },
+  });
   expect(result.structuredContent).toMatchObject({ rows: [{ body: 'second' }], truncated: false });
   const refused = await client.callTool({ name: 'query', arguments: { sql: 'DELETE FROM notes' } });
   expect(refused.isError).toBe(true);
@@ -58,7 +62,10 @@ async function exercise(client: BundleConnection): Promise<void> {
   expect(read.contents[0]!.text).toContain('"body"');
 }
 
-async function withClient(options: ConnectBundleOptions, body: (client: BundleConnection) => Promise<void>): Promise<void> {
+async function withClient(
+  options: ConnectBundleOptions,
+  body: (client: BundleConnection) => Promise<void>,
+): Promise<void> {
   const client = await connectBundle(options);
   try {
     await body(client);
@@ -91,7 +98,11 @@ describe('trellis-postgres over HTTP', () => {
     // Debug logging on: not even the most talkative log may carry the password.
     const app = await startHttpBundle({
       bundle: BUNDLE,
-      env: { DATABASE_URL: `postgres://app:${password}@127.0.0.1:${await freePort()}/app`, POSTGRES_CONNECT_TIMEOUT: '2s', LOG_LEVEL: 'debug' },
+      env: {
+        DATABASE_URL: `postgres://app:${password}@127.0.0.1:${await freePort()}/app`,
+        POSTGRES_CONNECT_TIMEOUT: '2s',
+        LOG_LEVEL: 'debug',
+      },
     });
     try {
       expect((await fetch(`${app.base}/healthz`)).status).toBe(200);
@@ -119,10 +130,22 @@ describe('the MCP Inspector CLI (on the isolated Node 22)', () => {
   }, 600_000);
 
   it('lists the tools and runs a query over stdio', async () => {
-    const stdio = (...args: string[]) => inspectorCli([process.execPath, BUNDLE, ...args], { serverEnv: { DATABASE_URL: reader, LOG_LEVEL: 'warn' } });
+    const stdio = (...args: string[]) =>
+      inspectorCli([process.execPath, BUNDLE, ...args], { serverEnv: { DATABASE_URL: reader, LOG_LEVEL: 'warn' } });
     const listed = await stdio('--method', 'tools/list');
-    expect((listed.json.tools as { name: string }[]).map((t) => t.name).sort()).toEqual(['describe_table', 'list_tables', 'query']);
-    const called = await stdio('--method', 'tools/call', '--tool-name', 'query', '--tool-arg', 'sql=SELECT body FROM notes ORDER BY id');
+    expect((listed.json.tools as { name: string }[]).map((t) => t.name).sort()).toEqual([
+      'describe_table',
+      'list_tables',
+      'query',
+    ]);
+    const called = await stdio(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'query',
+      '--tool-arg',
+      'sql=SELECT body FROM notes ORDER BY id',
+    );
     expect(called.json.structuredContent).toMatchObject({ rows: [{ body: 'first' }, { body: 'second' }] });
   }, 180_000);
 
@@ -130,7 +153,14 @@ describe('the MCP Inspector CLI (on the isolated Node 22)', () => {
     const overHttp = (...args: string[]) => inspectorCli([http.url, '--transport', 'http', ...args]);
     const listed = await overHttp('--method', 'tools/list');
     expect((listed.json.tools as { name: string }[]).map((t) => t.name)).toContain('describe_table');
-    const called = await overHttp('--method', 'tools/call', '--tool-name', 'describe_table', '--tool-arg', 'table=notes');
+    const called = await overHttp(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'describe_table',
+      '--tool-arg',
+      'table=notes',
+    );
     expect(called.json.structuredContent).toMatchObject({ qualifiedName: '"public"."notes"' });
   }, 180_000);
 });

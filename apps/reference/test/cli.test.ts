@@ -6,10 +6,28 @@ describe('the command line', () => {
   it('--help lists every flag and variable, and exits 0 without serving', () => {
     const { status, stdout } = runBundle(BUNDLE, ['--help']);
     expect(status).toBe(0);
-    for (const flag of ['--transport', '--port', '--host', '--log-level', '--files-root', '--files-max-bytes', '--search-paths', '--search-max-file-bytes']) {
+    for (const flag of [
+      '--transport',
+      '--port',
+      '--host',
+      '--log-level',
+      '--files-root',
+      '--files-max-bytes',
+      '--search-paths',
+      '--search-max-file-bytes',
+    ]) {
       expect(stdout).toContain(flag);
     }
-    for (const variable of ['TRELLIS_TRANSPORT', 'PORT', 'HOST', 'LOG_LEVEL', 'FILES_ROOT', 'FILES_MAX_BYTES', 'SEARCH_PATHS', 'REQUEST_STATE_SECRET']) {
+    for (const variable of [
+      'TRELLIS_TRANSPORT',
+      'PORT',
+      'HOST',
+      'LOG_LEVEL',
+      'FILES_ROOT',
+      'FILES_MAX_BYTES',
+      'SEARCH_PATHS',
+      'REQUEST_STATE_SECRET',
+    ]) {
       expect(stdout).toContain(`env ${variable}`);
     }
   });
@@ -23,7 +41,10 @@ describe('the command line', () => {
   });
 
   it('refuses a FILES_ROOT that does not exist, naming it', () => {
-    const { status, stdout, stderr } = runBundle(BUNDLE, [], { FILES_ROOT: '/nonexistent/trellis-samples', LOG_LEVEL: 'silent' });
+    const { status, stdout, stderr } = runBundle(BUNDLE, [], {
+      FILES_ROOT: '/nonexistent/trellis-samples',
+      LOG_LEVEL: 'silent',
+    });
     expect(status).not.toBe(0);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/FILES_ROOT: root "\/nonexistent\/trellis-samples" does not exist/);

@@ -14,7 +14,6 @@ export const SECRET = 'leak-canary-0123456789-abcdefghijklmnop';
 /** The environment every server under test runs with: quiet logs, a secret to redact. */
 export const SERVER_ENV = { LOG_LEVEL: 'warn', NO_COLOR: '1', REQUEST_STATE_SECRET: SECRET };
 
-
 /**
  * Everything the reference server serves, through one client: tools (listed
  * and called), config://settings (secrets redacted), a sample file, an escape
@@ -22,7 +21,9 @@ export const SERVER_ENV = { LOG_LEVEL: 'warn', NO_COLOR: '1', REQUEST_STATE_SECR
  */
 export async function exerciseReferenceServer(client: AppClient, dist = DIST): Promise<void> {
   const { tools } = await client.listTools();
-  expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['add_numbers', 'hash_file', 'search', 'server_dashboard']));
+  expect(tools.map((t) => t.name)).toEqual(
+    expect.arrayContaining(['add_numbers', 'hash_file', 'search', 'server_dashboard']),
+  );
 
   // CPU work on a worker thread, from the worker file the bundle ships in dist/workers/.
   const cities = join(dist, 'samples', 'data', 'cities.csv');
@@ -38,7 +39,8 @@ export async function exerciseReferenceServer(client: AppClient, dist = DIST): P
   expect(textOf(sum)).toBe('2 + 40 = 42');
 
   const found = await client.callTool({ name: 'search', arguments: { query: 'task group', limit: 3 } });
-  const hits = (found.structuredContent as { total: number; results: { path: string; uri: string; snippet: string }[] }).results;
+  const hits = (found.structuredContent as { total: number; results: { path: string; uri: string; snippet: string }[] })
+    .results;
   expect(hits.length).toBeGreaterThan(0);
   expect(hits.map((h) => h.path)).toContain('packages/concurrency/README.md');
   expect(textOf(found)).toMatch(/results? for "task group"/);
@@ -65,6 +67,9 @@ export async function exerciseReferenceServer(client: AppClient, dist = DIST): P
 
   const prompt = await client.getPrompt({ name: 'code_review', arguments: { language: 'python', code: 'print(1)' } });
   expect((prompt.messages[0]!.content as { text: string }).text).toContain('```python\nprint(1)\n```');
-  const languages = await client.complete({ ref: { type: 'ref/prompt', name: 'code_review' }, argument: { name: 'language', value: 'py' } });
+  const languages = await client.complete({
+    ref: { type: 'ref/prompt', name: 'code_review' },
+    argument: { name: 'language', value: 'py' },
+  });
   expect(languages.completion.values).toEqual(['python']);
 }

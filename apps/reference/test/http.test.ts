@@ -34,14 +34,19 @@ describe('trellis-reference bundle over HTTP', () => {
       // A path that does not exist, 400 KB long: once cost minutes of CPU walking its ancestors.
       const uri = `${pathToFileURL(join(DIST, 'samples')).href}/${'missing/'.repeat(50_000)}x.txt`;
       const started = performance.now();
-      const error = await client.readResource({ uri }).then(() => undefined, (e: unknown) => e as Error);
+      const error = await client.readResource({ uri }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       const elapsed = performance.now() - started;
       expect(error?.message).toMatch(/paths are limited to 4096 bytes/);
       // The answer repeats a cut URI, not 400 KB of it.
       expect(error!.message.length).toBeLessThan(2_000);
       // Generous for a loaded machine; the unguarded walk took minutes.
       expect(elapsed).toBeLessThan(2_000);
-      expect((await client.callTool({ name: 'add_numbers', arguments: { a: 1, b: 2 } })).structuredContent).toEqual({ sum: 3 });
+      expect((await client.callTool({ name: 'add_numbers', arguments: { a: 1, b: 2 } })).structuredContent).toEqual({
+        sum: 3,
+      });
     } finally {
       await client.close();
     }

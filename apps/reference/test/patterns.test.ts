@@ -20,7 +20,7 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000)
   }
 }
 
-describe('the seeds\' background patterns in the reference bundle', () => {
+describe("the seeds' background patterns in the reference bundle", () => {
   it('over stdio: re-indexes changed files on its own, and the hash_file follow-up is written before the process ends', async () => {
     const audit = join(copy.home, 'audit.log');
     const env = { ...SERVER_ENV, HASH_AUDIT_LOG: audit, SEARCH_REINDEX_INTERVAL_MS: '100' };
@@ -39,7 +39,9 @@ describe('the seeds\' background patterns in the reference bundle', () => {
 
       const readme = join(copy.dist, 'samples', 'README.md');
       const hashed = await client.callTool({ name: 'hash_file', arguments: { path: readme } });
-      expect((hashed.structuredContent as { sha256: string }).sha256).toBe(createHash('sha256').update(readFileSync(readme)).digest('hex'));
+      expect((hashed.structuredContent as { sha256: string }).sha256).toBe(
+        createHash('sha256').update(readFileSync(readme)).digest('hex'),
+      );
     } finally {
       await client.close();
     }
@@ -54,11 +56,17 @@ describe('the seeds\' background patterns in the reference bundle', () => {
       })();
       return text.trim() ? text.trim().split('\n') : undefined;
     }, 10_000);
-    expect(lines.map((line) => JSON.parse(line) as { uri: string }).map((entry) => entry.uri)).toEqual([expect.stringMatching(/\/samples\/README\.md$/)]);
+    expect(lines.map((line) => JSON.parse(line) as { uri: string }).map((entry) => entry.uri)).toEqual([
+      expect.stringMatching(/\/samples\/README\.md$/),
+    ]);
   });
 
   it('over HTTP: hashes on a worker, and shuts down cleanly (periodic job stopped, pool closed) on SIGTERM', async () => {
-    const server = await startHttpBundle({ bundle: copy.main, cwd: copy.home, env: { ...SERVER_ENV, SEARCH_REINDEX_INTERVAL_MS: '100' } });
+    const server = await startHttpBundle({
+      bundle: copy.main,
+      cwd: copy.home,
+      env: { ...SERVER_ENV, SEARCH_REINDEX_INTERVAL_MS: '100' },
+    });
     try {
       const client = await connectBundle({ transport: 'http', client: 'v2-modern', url: server.url });
       try {

@@ -22,12 +22,19 @@ interface Example {
 function examplesOf(markdown: string): Example[] {
   const checks = new Map<string, string>();
   for (const match of markdown.matchAll(/<!-- check ([a-z-]+)\n([\s\S]*?)\n-->/g)) checks.set(match[1]!, match[2]!);
-  return [...markdown.matchAll(/```ts example=([a-z-]+)\n([\s\S]*?)\n```/g)].map((match) => ({ id: match[1]!, code: match[2]!, check: checks.get(match[1]!) ?? '' }));
+  return [...markdown.matchAll(/```ts example=([a-z-]+)\n([\s\S]*?)\n```/g)].map((match) => ({
+    id: match[1]!,
+    code: match[2]!,
+    check: checks.get(match[1]!) ?? '',
+  }));
 }
 
 /** Blocks that name the file they are (`// src/x.worker.ts` on their first line). */
 function workersOf(markdown: string): { name: string; code: string }[] {
-  return [...markdown.matchAll(/```ts\n\/\/ src\/([a-z-]+)\.worker\.ts\n([\s\S]*?)\n```/g)].map((match) => ({ name: match[1]!, code: match[2]! }));
+  return [...markdown.matchAll(/```ts\n\/\/ src\/([a-z-]+)\.worker\.ts\n([\s\S]*?)\n```/g)].map((match) => ({
+    name: match[1]!,
+    code: match[2]!,
+  }));
 }
 
 /** The checks' helpers, written beside them. */
@@ -108,10 +115,19 @@ beforeAll(() => {
   // A declared worker, as the builds would emit it: compiled to workers/<name>.js beside the examples.
   mkdirSync(join(dir, 'workers'));
   for (const worker of workersOf(PAGE)) {
-    const js = ts.transpileModule(worker.code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = ts.transpileModule(worker.code, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
     writeFileSync(join(dir, 'workers', `${worker.name}.js`), js);
   }
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), compilerOptions: { types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')], customConditions: [] }, include: ['*.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.base.json'),
+      compilerOptions: { types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')], customConditions: [] },
+      include: ['*.ts'],
+    }),
+  );
 });
 
 describe('docs/python-guides.md', () => {
@@ -143,8 +159,12 @@ describe('docs/python-guides.md', () => {
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
   }, 120_000);
 
-  it.each(examples.map((e) => e.id))('runs the %s example through a real client', async (id) => {
-    const module = (await import(pathToFileURL(join(dir, `${id}.ts`)).href)) as { check(): Promise<void> };
-    await module.check();
-  }, 60_000);
+  it.each(examples.map((e) => e.id))(
+    'runs the %s example through a real client',
+    async (id) => {
+      const module = (await import(pathToFileURL(join(dir, `${id}.ts`)).href)) as { check(): Promise<void> };
+      await module.check();
+    },
+    60_000,
+  );
 });

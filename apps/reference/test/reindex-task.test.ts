@@ -38,7 +38,11 @@ async function rpc(method: string, params: Record<string, unknown>, tasks = true
   const text = await response.text();
   const message = (
     response.headers.get('content-type')?.includes('text/event-stream')
-      ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)) as Record<string, unknown>).find((m) => m.id === id)
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => JSON.parse(l.slice(5)) as Record<string, unknown>)
+          .find((m) => m.id === id)
       : JSON.parse(text)
   ) as { result?: Record<string, unknown>; error?: unknown };
   if (!message.result) throw new Error(`${method}: ${JSON.stringify(message.error)}`);
@@ -58,7 +62,10 @@ beforeAll(async () => {
   for (let i = 0; i < FILES; i += 1) {
     const dir = join(corpus, `part-${i % 40}`);
     if (i < 40) mkdirSync(dir);
-    writeFileSync(join(dir, `note-${i}.md`), `# Note ${i}\n\n${'Tomatoes and parsnips grow in the garden. '.repeat(20)}word${i}\n`);
+    writeFileSync(
+      join(dir, `note-${i}.md`),
+      `# Note ${i}\n\n${'Tomatoes and parsnips grow in the garden. '.repeat(20)}word${i}\n`,
+    );
   }
   server = await startHttpBundle({ bundle: BUNDLE, env: { ...SERVER_ENV, SEARCH_PATHS: corpus } });
 }, 120_000);
@@ -83,7 +90,10 @@ describe('reindex_search as a task', () => {
     const againId = again.taskId as string;
     let task: Record<string, unknown> = {};
     await until(async () => (task = await rpc('tasks/get', { taskId: againId })).status === 'completed', 60_000);
-    expect((task.result as { structuredContent: unknown }).structuredContent).toMatchObject({ documents: FILES, changed: 0 });
+    expect((task.result as { structuredContent: unknown }).structuredContent).toMatchObject({
+      documents: FILES,
+      changed: 0,
+    });
   });
 
   it('is an ordinary call for a client without the extension', async () => {

@@ -9,16 +9,28 @@ const copy = copyDistAlone(DIST, 'trellis-reference-alone-');
 afterAll(() => copy.remove());
 
 describe('dist/ copied alone into an empty folder', () => {
-  it('holds only the bundle and the files it loads: assets, chunks (code loaded on demand), the declared workers and the pool library\'s worker', () => {
+  it("holds only the bundle and the files it loads: assets, chunks (code loaded on demand), the declared workers and the pool library's worker", () => {
     const files = readdirSync(copy.dist).sort();
-    expect(files.filter((f) => !f.startsWith('chunk-'))).toEqual(['corpus', 'main.js', 'samples', 'worker.js', 'workers']);
+    expect(files.filter((f) => !f.startsWith('chunk-'))).toEqual([
+      'corpus',
+      'main.js',
+      'samples',
+      'worker.js',
+      'workers',
+    ]);
     expect(files.filter((f) => f.startsWith('chunk-')).every((f) => f.endsWith('.js'))).toBe(true);
     expect(readdirSync(join(copy.dist, 'workers'))).toEqual(['hash-file.js']);
   });
 
   it('runs with only Node over stdio: search answers from the shipped corpus and FILES_ROOT defaults to the shipped samples', async () => {
     // No workspace on the way: the folder is the working directory and the environment is bare.
-    const client = await connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2', env: SERVER_ENV });
+    const client = await connectBundle({
+      bundle: copy.main,
+      cwd: copy.home,
+      transport: 'stdio',
+      client: 'v2',
+      env: SERVER_ENV,
+    });
     try {
       await exerciseReferenceServer(client, copy.dist);
       const { resources } = await client.listResources();

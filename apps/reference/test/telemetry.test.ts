@@ -13,7 +13,12 @@ const hook = pathToFileURL(join(import.meta.dirname, 'fixtures', 'module-log.mjs
 /** Serves tools/list over stdio from the bundle and returns every module URL the process resolved. */
 async function modulesLoaded(name: string, env: Record<string, string>): Promise<string[]> {
   const log = join(work, `${name}.log`);
-  const client = await connectBundle({ bundle: BUNDLE, transport: 'stdio', client: 'v2', env: { ...SERVER_ENV, ...env, NODE_OPTIONS: `--import=${hook}`, MODULE_LOG: log } });
+  const client = await connectBundle({
+    bundle: BUNDLE,
+    transport: 'stdio',
+    client: 'v2',
+    env: { ...SERVER_ENV, ...env, NODE_OPTIONS: `--import=${hook}`, MODULE_LOG: log },
+  });
   try {
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   } finally {

@@ -15,31 +15,43 @@ function comparisons(tasks, limit) {
   return [
     {
       name: `${tasks} tiny tasks, limit ${limit}`,
-      ours: ['Semaphore.run', async () => {
-        const sem = new Semaphore(limit);
-        const runs = [];
-        for (let i = 0; i < tasks; i++) runs.push(sem.run(() => tiny(i)));
-        return (await Promise.all(runs)).length;
-      }],
-      baseline: ['p-limit', async () => {
-        const limited = pLimit(limit);
-        const runs = [];
-        for (let i = 0; i < tasks; i++) runs.push(limited(() => tiny(i)));
-        return (await Promise.all(runs)).length;
-      }],
+      ours: [
+        'Semaphore.run',
+        async () => {
+          const sem = new Semaphore(limit);
+          const runs = [];
+          for (let i = 0; i < tasks; i++) runs.push(sem.run(() => tiny(i)));
+          return (await Promise.all(runs)).length;
+        },
+      ],
+      baseline: [
+        'p-limit',
+        async () => {
+          const limited = pLimit(limit);
+          const runs = [];
+          for (let i = 0; i < tasks; i++) runs.push(limited(() => tiny(i)));
+          return (await Promise.all(runs)).length;
+        },
+      ],
     },
     {
       name: `${tasks} tiny tasks, unlimited fan-out`,
-      ours: ['TaskGroup', async () => {
-        const group = new TaskGroup();
-        for (let i = 0; i < tasks; i++) group.spawn(() => tiny(i));
-        return (await group.wait()).length;
-      }],
-      baseline: ['Promise.all', async () => {
-        const runs = [];
-        for (let i = 0; i < tasks; i++) runs.push(tiny(i));
-        return (await Promise.all(runs)).length;
-      }],
+      ours: [
+        'TaskGroup',
+        async () => {
+          const group = new TaskGroup();
+          for (let i = 0; i < tasks; i++) group.spawn(() => tiny(i));
+          return (await group.wait()).length;
+        },
+      ],
+      baseline: [
+        'Promise.all',
+        async () => {
+          const runs = [];
+          for (let i = 0; i < tasks; i++) runs.push(tiny(i));
+          return (await Promise.all(runs)).length;
+        },
+      ],
     },
   ];
 }
@@ -80,7 +92,14 @@ export async function runPrimitivesBench({ tasks = 100_000, limit = 16, reps = 3
   const rows = cases.map((c, i) => {
     const oursMs = median(samples[i].ours);
     const baselineMs = median(samples[i].baseline);
-    return { comparison: c.name, ours: c.ours[0], baseline: c.baseline[0], oursMs, baselineMs, ratio: oursMs / baselineMs };
+    return {
+      comparison: c.name,
+      ours: c.ours[0],
+      baseline: c.baseline[0],
+      oursMs,
+      baselineMs,
+      ratio: oursMs / baselineMs,
+    };
   });
   if (print) process.stdout.write(formatTable(rows, reps));
   return rows;
@@ -88,7 +107,14 @@ export async function runPrimitivesBench({ tasks = 100_000, limit = 16, reps = 3
 
 function formatTable(rows, reps) {
   const header = ['comparison', 'ours', 'median ms', 'baseline', 'median ms', 'ours/baseline'];
-  const lines = rows.map((r) => [r.comparison, r.ours, r.oursMs.toFixed(1), r.baseline, r.baselineMs.toFixed(1), `${r.ratio.toFixed(2)}x`]);
+  const lines = rows.map((r) => [
+    r.comparison,
+    r.ours,
+    r.oursMs.toFixed(1),
+    r.baseline,
+    r.baselineMs.toFixed(1),
+    `${r.ratio.toFixed(2)}x`,
+  ]);
   const widths = header.map((h, col) => Math.max(h.length, ...lines.map((l) => l[col].length)));
   const format = (cells) => `| ${cells.map((cell, col) => cell.padEnd(widths[col])).join(' | ')} |\n`;
   const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`;

@@ -95,11 +95,17 @@ export class BackgroundTasks {
     const report: DrainReport = { aborted: [], abandoned: [] };
     if (await this.#settledWithin(timeoutMs)) return report;
     report.aborted = [...this.#running.values()];
-    this.#logger.warn?.({ tasks: report.aborted, timeoutMs }, `aborting ${report.aborted.length} background task(s) still running after ${timeoutMs} ms`);
+    this.#logger.warn?.(
+      { tasks: report.aborted, timeoutMs },
+      `aborting ${report.aborted.length} background task(s) still running after ${timeoutMs} ms`,
+    );
     this.#controller.abort(new TimeoutError('background task drain', timeoutMs));
     if (await this.#settledWithin(graceMs)) return report;
     report.abandoned = [...this.#running.values()];
-    this.#logger.error({ tasks: report.abandoned, graceMs }, `abandoning ${report.abandoned.length} background task(s) that ignored their abort signal`);
+    this.#logger.error(
+      { tasks: report.abandoned, graceMs },
+      `abandoning ${report.abandoned.length} background task(s) that ignored their abort signal`,
+    );
     return report;
   }
 

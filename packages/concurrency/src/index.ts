@@ -7,7 +7,15 @@ export { BackgroundTasks } from './background-tasks.js';
 export type { BackgroundTasksOptions, DrainOptions, DrainReport } from './background-tasks.js';
 export { withTimeout } from './deadline.js';
 export type { WithTimeoutOptions } from './deadline.js';
-export { ClosedError, SemaphoreTimeoutError, TaskGroupError, TimeoutError, WorkerCrashError, WorkerNotFoundError, WorkerStartError } from './errors.js';
+export {
+  ClosedError,
+  SemaphoreTimeoutError,
+  TaskGroupError,
+  TimeoutError,
+  WorkerCrashError,
+  WorkerNotFoundError,
+  WorkerStartError,
+} from './errors.js';
 export { KeyedSemaphore } from './keyed-semaphore.js';
 export type { TaskLogger } from './logger.js';
 export { Semaphore } from './semaphore.js';

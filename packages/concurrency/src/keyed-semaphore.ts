@@ -75,4 +75,3 @@ export class KeyedSemaphore<K = string> {
     }
   }
 }
-

@@ -28,7 +28,9 @@ const WORKER_NAME = /^[a-z][a-z0-9-]*$/;
  */
 export function locateWorker(name: string, from: string | URL): string {
   if (typeof name !== 'string' || !WORKER_NAME.test(name)) {
-    throw new TypeError(`worker name must be lower-case letters, digits and dashes, starting with a letter, got ${JSON.stringify(name)}`);
+    throw new TypeError(
+      `worker name must be lower-case letters, digits and dashes, starting with a letter, got ${JSON.stringify(name)}`,
+    );
   }
   const fromPath = from instanceof URL || from.startsWith('file:') ? fileURLToPath(from) : from;
   const beside = join(dirname(fromPath), 'workers', `${name}.js`);
@@ -36,7 +38,11 @@ export function locateWorker(name: string, from: string | URL): string {
 
   const manifest = nearestManifest(dirname(fromPath));
   if (!manifest) {
-    throw new WorkerNotFoundError(name, [beside], 'an app build ships every worker its packages declare into dist/workers/: rebuild the app');
+    throw new WorkerNotFoundError(
+      name,
+      [beside],
+      'an app build ships every worker its packages declare into dist/workers/: rebuild the app',
+    );
   }
   const declared = manifest.json.trellis?.workers?.[name];
   const packageName = manifest.json.name ?? manifest.dir;
@@ -49,7 +55,11 @@ export function locateWorker(name: string, from: string | URL): string {
   }
   const built = join(manifest.dir, 'dist', 'workers', `${name}.js`);
   if (existsSync(built)) return built;
-  throw new WorkerNotFoundError(name, [beside, built], `build ${packageName} first: its build emits ${declared} as dist/workers/${name}.js`);
+  throw new WorkerNotFoundError(
+    name,
+    [beside, built],
+    `build ${packageName} first: its build emits ${declared} as dist/workers/${name}.js`,
+  );
 }
 
 interface Manifest {

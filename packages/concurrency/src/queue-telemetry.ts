@@ -15,33 +15,48 @@ const QUEUE_WAIT_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
  */
 export function observeQueueWait<T>(queue: string, wait: () => Promise<T>): Promise<T> {
   const startedAt = performance.now();
-  return trace.getTracer('@trellis/concurrency').startActiveSpan('queue wait', { attributes: { 'trellis.queue': queue } }, async (span) => {
-    let outcome = 'acquired';
-    try {
-      return await wait();
-    } catch (error) {
-      outcome = error instanceof SemaphoreTimeoutError ? 'timeout' : 'aborted';
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw error;
-    } finally {
-      span.setAttribute('trellis.queue.outcome', outcome);
-      span.end();
-      metrics
-        .getMeter('@trellis/concurrency')
-        .createHistogram('trellis.queue.wait', { description: 'Time calls waited for a concurrency slot', unit: 's', advice: { explicitBucketBoundaries: QUEUE_WAIT_BUCKETS_S } })
-        .record((performance.now() - startedAt) / 1000, { 'trellis.queue': queue, 'trellis.queue.outcome': outcome });
-    }
-  });
+  return trace
+    .getTracer('@trellis/concurrency')
+    .startActiveSpan('queue wait', { attributes: { 'trellis.queue': queue } }, async (span) => {
+      let outcome = 'acquired';
+      try {
+        return await wait();
+      } catch (error) {
+        outcome = error instanceof SemaphoreTimeoutError ? 'timeout' : 'aborted';
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.setAttribute('trellis.queue.outcome', outcome);
+        span.end();
+        metrics
+          .getMeter('@trellis/concurrency')
+          .createHistogram('trellis.queue.wait', {
+            description: 'Time calls waited for a concurrency slot',
+            unit: 's',
+            advice: { explicitBucketBoundaries: QUEUE_WAIT_BUCKETS_S },
+          })
+          .record((performance.now() - startedAt) / 1000, { 'trellis.queue': queue, 'trellis.queue.outcome': outcome });
+      }
+    });
 }
 
 /**
  * `trellis.worker_pool.threads` (by state: busy, idle) and `trellis.worker_pool.queued` for one
  * pool, labelled with its name, observed when telemetry collects. Returns what stops observing.
  */
-export function observeWorkerPool(name: string, pool: { readonly size: number; readonly running: number; readonly queued: number }): () => void {
+export function observeWorkerPool(
+  name: string,
+  pool: { readonly size: number; readonly running: number; readonly queued: number },
+): () => void {
   const meter = metrics.getMeter('@trellis/concurrency');
-  const threads = meter.createObservableGauge('trellis.worker_pool.threads', { description: 'Worker threads of a pool, by state', unit: '{thread}' });
-  const queued = meter.createObservableGauge('trellis.worker_pool.queued', { description: 'Jobs waiting for a worker thread', unit: '{job}' });
+  const threads = meter.createObservableGauge('trellis.worker_pool.threads', {
+    description: 'Worker threads of a pool, by state',
+    unit: '{thread}',
+  });
+  const queued = meter.createObservableGauge('trellis.worker_pool.queued', {
+    description: 'Jobs waiting for a worker thread',
+    unit: '{job}',
+  });
   const observe = (result: BatchObservableResult) => {
     const busy = Math.min(pool.size, pool.running);
     result.observe(threads, busy, { 'trellis.worker_pool.name': name, state: 'busy' });

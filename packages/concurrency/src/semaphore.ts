@@ -155,7 +155,10 @@ export class Semaphore {
     const timer =
       timeoutMs === undefined
         ? undefined
-        : setTimeout(() => this.#cancel(waiter, new SemaphoreTimeoutError(Date.now() - startedAt, timeoutMs)), timeoutMs);
+        : setTimeout(
+            () => this.#cancel(waiter, new SemaphoreTimeoutError(Date.now() - startedAt, timeoutMs)),
+            timeoutMs,
+          );
     return () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

@@ -23,7 +23,10 @@ export function assertPositiveInteger(option: string, value: unknown): asserts v
 /** A duration in milliseconds that setTimeout can honour. */
 export function assertDuration(option: string, value: unknown): asserts value is number {
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_DELAY_MS;
-  if (!ok) throw new TypeError(`${option} must be a number of milliseconds between 0 and ${MAX_DELAY_MS}, got ${describe(value)}`);
+  if (!ok)
+    throw new TypeError(
+      `${option} must be a number of milliseconds between 0 and ${MAX_DELAY_MS}, got ${describe(value)}`,
+    );
 }
 
 /** A positive amount (Infinity allowed), e.g. a time to live that no timer has to honour. */

@@ -97,13 +97,24 @@ export class WorkerPool {
       // worker that could not start (logged once, by #break) from one that died idle.
       queueMicrotask(() => {
         if (this.#broken) return;
-        this.#logger.error({ err: error, pool: this.name }, `worker pool "${this.name}": a worker failed outside any task`);
+        this.#logger.error(
+          { err: error, pool: this.name },
+          `worker pool "${this.name}": a worker failed outside any task`,
+        );
       });
     });
     this.#pool.on('workerCreate', () => this.#watchWorkers());
     const pool = this.#pool;
     const jobs = this.#jobs;
-    this.#unobserve = observeWorkerPool(this.name, { size, get running() { return jobs.running; }, get queued() { return pool.queueSize; } });
+    this.#unobserve = observeWorkerPool(this.name, {
+      size,
+      get running() {
+        return jobs.running;
+      },
+      get queued() {
+        return pool.queueSize;
+      },
+    });
   }
 
   /**
@@ -119,7 +130,11 @@ export class WorkerPool {
     if (this.#broken) throw this.#broken;
     signal?.throwIfAborted();
     // A span per job, under the caller's (through @opentelemetry/api: nothing happens unless an app set up telemetry).
-    const span = trace.getTracer('@trellis/concurrency').startSpan(`worker job ${name}`, { attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': this.#pool.queueSize } });
+    const span = trace
+      .getTracer('@trellis/concurrency')
+      .startSpan(`worker job ${name}`, {
+        attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': this.#pool.queueSize },
+      });
     let reject!: (error: WorkerStartError) => void;
     const broken = new Promise<never>((_, fail) => (reject = fail));
     this.#waiting.add(reject);

@@ -33,8 +33,14 @@ describe('BackgroundTasks', () => {
       throw new Error('sync');
     });
     await flush();
-    expect(logger.error).toHaveBeenCalledWith({ err: boom, task: 'notify-user' }, 'background task "notify-user" failed');
-    expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ task: 'sync-throw' }), 'background task "sync-throw" failed');
+    expect(logger.error).toHaveBeenCalledWith(
+      { err: boom, task: 'notify-user' },
+      'background task "notify-user" failed',
+    );
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ task: 'sync-throw' }),
+      'background task "sync-throw" failed',
+    );
     expect(tasks.size).toBe(0);
   });
 
@@ -86,7 +92,10 @@ describe('BackgroundTasks', () => {
     expect(await isSettled(draining)).toBe(false);
     await vi.advanceTimersByTimeAsync(50);
     await expect(draining).resolves.toEqual({ aborted: ['reindex'], abandoned: [] });
-    expect(logger.warn).toHaveBeenCalledWith({ tasks: ['reindex'], timeoutMs: 1000 }, expect.stringContaining('aborting 1 background task'));
+    expect(logger.warn).toHaveBeenCalledWith(
+      { tasks: ['reindex'], timeoutMs: 1000 },
+      expect.stringContaining('aborting 1 background task'),
+    );
     expect(logger.error).not.toHaveBeenCalled(); // the abort echo is not a failure
     expect(tasks.size).toBe(0);
   });
@@ -100,10 +109,16 @@ describe('BackgroundTasks', () => {
     const draining = tasks.drain({ timeoutMs: 100, graceMs: 200 });
     await vi.advanceTimersByTimeAsync(300);
     await expect(draining).resolves.toEqual({ aborted: ['stubborn'], abandoned: ['stubborn'] });
-    expect(logger.error).toHaveBeenCalledWith({ tasks: ['stubborn'], graceMs: 200 }, expect.stringContaining('abandoning 1'));
+    expect(logger.error).toHaveBeenCalledWith(
+      { tasks: ['stubborn'], graceMs: 200 },
+      expect.stringContaining('abandoning 1'),
+    );
     never.reject(new Error('finally gave up')); // still tracked: logged, not unhandled
     await flush();
-    expect(logger.error).toHaveBeenLastCalledWith(expect.objectContaining({ task: 'stubborn' }), 'background task "stubborn" failed');
+    expect(logger.error).toHaveBeenLastCalledWith(
+      expect.objectContaining({ task: 'stubborn' }),
+      'background task "stubborn" failed',
+    );
   });
 
   it('refuses new tasks once drain began, and drain is idempotent', async () => {

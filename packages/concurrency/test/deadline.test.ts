@@ -63,18 +63,26 @@ describe('withTimeout', () => {
 
   it('passes on a failure of fn, including a synchronous throw', async () => {
     await expect(withTimeout(() => Promise.reject(new Error('bad')), { ms: 10 })).rejects.toThrow('bad');
-    await expect(withTimeout(() => {
-      throw new Error('sync');
-    }, { ms: 10 })).rejects.toThrow('sync');
+    await expect(
+      withTimeout(
+        () => {
+          throw new Error('sync');
+        },
+        { ms: 10 },
+      ),
+    ).rejects.toThrow('sync');
   });
 
   it('drops a late rejection of fn without an unhandled rejection', async () => {
     vi.useFakeTimers();
-    const running = withTimeout(async (signal) => {
-      await aborted(signal);
-      await Promise.resolve();
-      throw new Error('late failure');
-    }, { ms: 10 });
+    const running = withTimeout(
+      async (signal) => {
+        await aborted(signal);
+        await Promise.resolve();
+        throw new Error('late failure');
+      },
+      { ms: 10 },
+    );
     const check = expect(running).rejects.toBeInstanceOf(TimeoutError);
     await vi.advanceTimersByTimeAsync(10);
     await check;
@@ -145,7 +153,9 @@ describe('anySignal', () => {
     }
     expect(abortListeners(shutdown.signal)).toBe(0);
     const dependants = Object.getOwnPropertySymbols(shutdown.signal).find((s) => s.description === 'kDependantSignals');
-    const held = dependants ? (shutdown.signal as unknown as Record<symbol, Set<unknown> | undefined>)[dependants] : undefined;
+    const held = dependants
+      ? (shutdown.signal as unknown as Record<symbol, Set<unknown> | undefined>)[dependants]
+      : undefined;
     expect(held?.size ?? 0).toBe(0);
   });
 });

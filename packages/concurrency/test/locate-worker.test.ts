@@ -15,18 +15,25 @@ function write(path: string, text = '') {
 
 describe('locateWorker', () => {
   const pkg = join(home, 'plugin');
-  write(join(pkg, 'package.json'), JSON.stringify({ name: '@acme/plugin', trellis: { workers: { 'hash-file': './src/hash-file.worker.ts' } } }));
+  write(
+    join(pkg, 'package.json'),
+    JSON.stringify({ name: '@acme/plugin', trellis: { workers: { 'hash-file': './src/hash-file.worker.ts' } } }),
+  );
   write(join(pkg, 'src', 'plugin.ts'));
   write(join(pkg, 'dist', 'index.js'));
 
   it('finds dist/workers/<name>.js beside a built library or an app bundle', () => {
     write(join(pkg, 'dist', 'workers', 'hash-file.js'));
-    expect(locateWorker('hash-file', pathToFileURL(join(pkg, 'dist', 'index.js')))).toBe(join(pkg, 'dist', 'workers', 'hash-file.js'));
+    expect(locateWorker('hash-file', pathToFileURL(join(pkg, 'dist', 'index.js')))).toBe(
+      join(pkg, 'dist', 'workers', 'hash-file.js'),
+    );
     expect(locateWorker('hash-file', join(pkg, 'dist', 'index.js'))).toBe(join(pkg, 'dist', 'workers', 'hash-file.js'));
   });
 
   it('from sources, finds the package build of a declared worker', () => {
-    expect(locateWorker('hash-file', pathToFileURL(join(pkg, 'src', 'plugin.ts')).href)).toBe(join(pkg, 'dist', 'workers', 'hash-file.js'));
+    expect(locateWorker('hash-file', pathToFileURL(join(pkg, 'src', 'plugin.ts')).href)).toBe(
+      join(pkg, 'dist', 'workers', 'hash-file.js'),
+    );
   });
 
   it('says what to do when the worker is not declared, not built, or not shipped', () => {
@@ -39,10 +46,15 @@ describe('locateWorker', () => {
     })();
     expect(undeclared).toBeInstanceOf(WorkerNotFoundError);
     expect(undeclared!.code).toBe('WORKER_NOT_FOUND');
-    expect(undeclared!.message).toMatch(/declare it in .*package\.json as "trellis": \{ "workers": \{ "resize": "\.\/src\/resize\.worker\.ts" \} \}/);
+    expect(undeclared!.message).toMatch(
+      /declare it in .*package\.json as "trellis": \{ "workers": \{ "resize": "\.\/src\/resize\.worker\.ts" \} \}/,
+    );
 
     const unbuilt = join(home, 'unbuilt');
-    write(join(unbuilt, 'package.json'), JSON.stringify({ name: '@acme/unbuilt', trellis: { workers: { crunch: './src/crunch.worker.ts' } } }));
+    write(
+      join(unbuilt, 'package.json'),
+      JSON.stringify({ name: '@acme/unbuilt', trellis: { workers: { crunch: './src/crunch.worker.ts' } } }),
+    );
     expect(() => locateWorker('crunch', pathToFileURL(join(unbuilt, 'src', 'index.ts')))).toThrow(
       /build @acme\/unbuilt first: its build emits \.\/src\/crunch\.worker\.ts as dist\/workers\/crunch\.js/,
     );

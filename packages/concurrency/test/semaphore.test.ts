@@ -58,9 +58,11 @@ describe('Semaphore', () => {
   it('releases the permit when the task throws', async () => {
     const sem = new Semaphore(1);
     await expect(sem.run(() => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
-    await expect(sem.run(() => {
-      throw new Error('sync');
-    })).rejects.toThrow('sync');
+    await expect(
+      sem.run(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     expect(sem.active).toBe(0);
   });
 

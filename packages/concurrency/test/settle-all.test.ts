@@ -57,7 +57,9 @@ describe('settleAll', () => {
   });
 
   it('refuses a bad concurrency', async () => {
-    await expect(settleAll([], { concurrency: 0 })).rejects.toThrow(/^concurrency must be a positive integer or Infinity/);
+    await expect(settleAll([], { concurrency: 0 })).rejects.toThrow(
+      /^concurrency must be a positive integer or Infinity/,
+    );
   });
 
   it('on abort starts nothing more, awaits the running tasks, then rejects with the reason', async () => {

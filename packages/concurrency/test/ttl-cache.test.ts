@@ -52,9 +52,11 @@ describe('TtlCache', () => {
   it('does not cache failures', async () => {
     const cache = new TtlCache<string, number>({ ttlMs: 1000, maxEntries: 10 });
     await expect(cache.get('k', () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
-    await expect(cache.get('k', () => {
-      throw new Error('sync');
-    })).rejects.toThrow('sync');
+    await expect(
+      cache.get('k', () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     expect(cache.size).toBe(0);
     await expect(cache.get('k', async () => 3)).resolves.toBe(3);
   });

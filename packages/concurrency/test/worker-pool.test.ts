@@ -34,7 +34,9 @@ describe('WorkerPool', () => {
 
   it('refuses bad options', () => {
     expect(() => new WorkerPool({ filename: '' })).toThrow(TypeError);
-    expect(() => new WorkerPool({ filename: fixture, idleTimeoutMs: -1 })).toThrow(/^idleTimeoutMs must be a number of milliseconds/);
+    expect(() => new WorkerPool({ filename: fixture, idleTimeoutMs: -1 })).toThrow(
+      /^idleTimeoutMs must be a number of milliseconds/,
+    );
     expect(() => new WorkerPool({ filename: fixture, size: 0 })).toThrow(/^size must be a positive integer, got 0/);
   });
 
@@ -118,25 +120,45 @@ describe('WorkerPool', () => {
   });
 
   it.each([
-    ['throws while it loads', 'throws-on-load.mjs', /worker pool "broken" cannot start a worker: cannot load: a dependency is missing/],
-    ['exits while it loads', 'exits-on-load.mjs', /worker pool "broken" cannot start a worker: worker exited with code 7 before it was ready/],
+    [
+      'throws while it loads',
+      'throws-on-load.mjs',
+      /worker pool "broken" cannot start a worker: cannot load: a dependency is missing/,
+    ],
+    [
+      'exits while it loads',
+      'exits-on-load.mjs',
+      /worker pool "broken" cannot start a worker: worker exited with code 7 before it was ready/,
+    ],
     ['is missing', 'no-such-module.mjs', /worker pool "broken" cannot start a worker: Cannot find module/],
-  ])('rejects every task, queued or later, with a WorkerStartError when its module %s (never a hang)', async (_, file, message) => {
-    const logged: string[] = [];
-    const pool = new WorkerPool({ filename: new URL(`./fixtures/${file}`, import.meta.url), size: 1, name: 'broken', logger: { error: (_o, msg) => logged.push(msg) } });
-    pools.push(pool);
-    const first = await Promise.allSettled([pool.run({ op: 'double', n: 1 }), pool.run({ op: 'double', n: 2 }), pool.run({ op: 'double', n: 3 })]);
-    for (const outcome of first) {
-      expect(outcome.status).toBe('rejected');
-      const error = (outcome as PromiseRejectedResult).reason as WorkerStartError;
-      expect(error).toBeInstanceOf(WorkerStartError);
-      expect(error.code).toBe('WORKER_START_FAILED');
-      expect(error.message).toMatch(message);
-    }
-    await expect(pool.run({ op: 'double', n: 4 })).rejects.toBeInstanceOf(WorkerStartError);
-    expect(logged).toHaveLength(1);
-    await pool.close();
-  });
+  ])(
+    'rejects every task, queued or later, with a WorkerStartError when its module %s (never a hang)',
+    async (_, file, message) => {
+      const logged: string[] = [];
+      const pool = new WorkerPool({
+        filename: new URL(`./fixtures/${file}`, import.meta.url),
+        size: 1,
+        name: 'broken',
+        logger: { error: (_o, msg) => logged.push(msg) },
+      });
+      pools.push(pool);
+      const first = await Promise.allSettled([
+        pool.run({ op: 'double', n: 1 }),
+        pool.run({ op: 'double', n: 2 }),
+        pool.run({ op: 'double', n: 3 }),
+      ]);
+      for (const outcome of first) {
+        expect(outcome.status).toBe('rejected');
+        const error = (outcome as PromiseRejectedResult).reason as WorkerStartError;
+        expect(error).toBeInstanceOf(WorkerStartError);
+        expect(error.code).toBe('WORKER_START_FAILED');
+        expect(error.message).toMatch(message);
+      }
+      await expect(pool.run({ op: 'double', n: 4 })).rejects.toBeInstanceOf(WorkerStartError);
+      expect(logged).toHaveLength(1);
+      await pool.close();
+    },
+  );
 
   it('starts threads on demand, up to its size', async () => {
     const pool = makePool(2);

@@ -42,7 +42,14 @@ export function readArgv(argv: readonly string[], fields: readonly FieldInfo[]):
     if (HELP.has(arg)) continue;
     if (!arg.startsWith('-') || arg === '-') {
       // Named by position, not shown: a stray argument may be a secret that lost its flag.
-      issues.push(argIssue(undefined, undefined, 'a --flag (put arguments meant for the app after --)', `argument ${i + 1} is not a --flag: options are given as --flag value or --flag=value`));
+      issues.push(
+        argIssue(
+          undefined,
+          undefined,
+          'a --flag (put arguments meant for the app after --)',
+          `argument ${i + 1} is not a --flag: options are given as --flag value or --flag=value`,
+        ),
+      );
       continue;
     }
     const eq = arg.indexOf('=');
@@ -60,13 +67,27 @@ export function readArgv(argv: readonly string[], fields: readonly FieldInfo[]):
       // The value of an unknown flag is skipped unseen: it may be a secret given to a mistyped flag.
       if (inline === undefined && nextIsValue) i++;
       const hint = closest(name, [...byFlag.keys()]);
-      issues.push(argIssue(undefined, name, 'a flag listed by --help', `${name}: unknown flag${hint ? ` (did you mean ${hint}?)` : ''}`));
+      issues.push(
+        argIssue(
+          undefined,
+          name,
+          'a flag listed by --help',
+          `${name}: unknown flag${hint ? ` (did you mean ${hint}?)` : ''}`,
+        ),
+      );
       continue;
     }
     let value: string | undefined;
     if (negated) {
       if (inline !== undefined) {
-        issues.push(argIssue(field.key, name, 'no value', `${name} (${field.key}): takes no value; use ${field.flag}=false or ${name} alone`));
+        issues.push(
+          argIssue(
+            field.key,
+            name,
+            'no value',
+            `${name} (${field.key}): takes no value; use ${field.flag}=false or ${name} alone`,
+          ),
+        );
         continue;
       }
       value = 'false';
@@ -84,7 +105,14 @@ export function readArgv(argv: readonly string[], fields: readonly FieldInfo[]):
       value = next;
       i++;
     } else {
-      issues.push(argIssue(field.key, name, field.expected, `${name} (${field.key}): missing its value; expected ${field.expected}`));
+      issues.push(
+        argIssue(
+          field.key,
+          name,
+          field.expected,
+          `${name} (${field.key}): missing its value; expected ${field.expected}`,
+        ),
+      );
       continue;
     }
     // An empty value counts as unset, as an empty env var does.
@@ -110,7 +138,11 @@ function distance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
     for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     row = next;
   }

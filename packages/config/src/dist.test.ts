@@ -19,7 +19,10 @@ describe.skipIf(!existsSync(entry))('the built package (dist/)', () => {
   it('loads, validates and redacts a configuration', async () => {
     const built = (await import(entry.href)) as typeof source;
     const schema = built.defineConfig({ PORT: built.env.port().default(3000), API_TOKEN: built.env.string() });
-    expect(built.loadConfig(schema, { argv: ['--port', '8080'], env: { API_TOKEN: 'sk-1' }, envFiles: [] })).toEqual({ PORT: 8080, API_TOKEN: 'sk-1' });
+    expect(built.loadConfig(schema, { argv: ['--port', '8080'], env: { API_TOKEN: 'sk-1' }, envFiles: [] })).toEqual({
+      PORT: 8080,
+      API_TOKEN: 'sk-1',
+    });
     expect(() => built.loadConfig(schema, { argv: [], env: { PORT: 'x' }, envFiles: [] })).toThrow(built.ConfigError);
     expect(built.redact({ API_TOKEN: 'sk-1' }, schema)).toEqual({ API_TOKEN: '[redacted]' });
   });

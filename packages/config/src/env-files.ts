@@ -24,7 +24,14 @@ export function readEnvFiles(cwd: string, names: readonly string[]): { files: En
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue;
-      issues.push({ key: undefined, flag: undefined, source: name, given: undefined, expected: 'a readable env file', message: `${name}: cannot read ${path} (${code ?? String(error)})` });
+      issues.push({
+        key: undefined,
+        flag: undefined,
+        source: name,
+        given: undefined,
+        expected: 'a readable env file',
+        message: `${name}: cannot read ${path} (${code ?? String(error)})`,
+      });
       continue;
     }
     files.push({ name, values: parseEnv(text) });

@@ -64,7 +64,9 @@ export class ConfigClashError extends Error {
     /** What differs, e.g. `default 3000 vs 8080`. */
     readonly difference: string,
   ) {
-    super(`config ${key} is declared differently by "${owners[0]}" and "${owners[1]}" (${difference}); declare it the same way in both, or rename it in one`);
+    super(
+      `config ${key} is declared differently by "${owners[0]}" and "${owners[1]}" (${difference}); declare it the same way in both, or rename it in one`,
+    );
     this.name = 'ConfigClashError';
   }
 }

@@ -85,7 +85,9 @@ describe('env.list', () => {
   });
   it('names each bad item and the expected item form', () => {
     const error = configErrorOf(() => readOne(env.list(env.port()), '80,http,99999'));
-    expect(error.issues[0]!.expected).toBe('a comma-separated list (each item a port number (an integer from 0 to 65535))');
+    expect(error.issues[0]!.expected).toBe(
+      'a comma-separated list (each item a port number (an integer from 0 to 65535))',
+    );
     expect(error.message).toContain('item 2: expected a port number');
     expect(error.message).toContain('item 3: expected a port number');
   });

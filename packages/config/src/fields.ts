@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { BOOLEAN_EXPECTED, coerceInput, kindOf, parseBoolean, parseNumber, splitList, tagKind, type FieldKind } from './kind.js';
+import {
+  BOOLEAN_EXPECTED,
+  coerceInput,
+  kindOf,
+  parseBoolean,
+  parseNumber,
+  splitList,
+  tagKind,
+  type FieldKind,
+} from './kind.js';
 
 /** A schema that reads the text of an env var or flag and gives a `T`. */
 export type EnvField<T> = z.ZodPipe<z.ZodString, z.ZodTransform<Awaited<T>, string>>;
@@ -28,12 +37,24 @@ export interface NumberOptions {
 
 function numberField(options: NumberOptions = {}, named?: FieldKind): EnvField<number> {
   const { int = false, min, max } = options;
-  for (const [name, bound] of [['min', min], ['max', max]] as const) {
-    if (bound !== undefined && !Number.isFinite(bound)) throw new TypeError(`env.number(): option ${name} must be a finite number, got ${String(bound)}`);
+  for (const [name, bound] of [
+    ['min', min],
+    ['max', max],
+  ] as const) {
+    if (bound !== undefined && !Number.isFinite(bound))
+      throw new TypeError(`env.number(): option ${name} must be a finite number, got ${String(bound)}`);
   }
-  if (min !== undefined && max !== undefined && min > max) throw new TypeError(`env.number(): option min (${min}) is greater than max (${max})`);
+  if (min !== undefined && max !== undefined && min > max)
+    throw new TypeError(`env.number(): option min (${min}) is greater than max (${max})`);
   const noun = int ? 'an integer' : 'a number';
-  const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : '';
+  const range =
+    min !== undefined && max !== undefined
+      ? ` from ${min} to ${max}`
+      : min !== undefined
+        ? ` of at least ${min}`
+        : max !== undefined
+          ? ` of at most ${max}`
+          : '';
   const kind = named ?? { type: int ? 'integer' : 'number', expected: `${noun}${range}` };
   return textField(kind, (text) => {
     const value = parseNumber(text);
@@ -52,11 +73,17 @@ export interface UrlOptions {
 function urlField(options: UrlOptions = {}): EnvField<string> {
   const protocols = options.protocols?.map((protocol) => {
     const normalized = protocol.toLowerCase().replace(/:?$/, ':');
-    if (!/^[a-z][a-z0-9+.-]*:$/.test(normalized)) throw new TypeError(`env.url(): protocol ${JSON.stringify(protocol)} is not a URL scheme (expected e.g. "https" or "postgres:")`);
+    if (!/^[a-z][a-z0-9+.-]*:$/.test(normalized))
+      throw new TypeError(
+        `env.url(): protocol ${JSON.stringify(protocol)} is not a URL scheme (expected e.g. "https" or "postgres:")`,
+      );
     return normalized;
   });
-  if (protocols?.length === 0) throw new TypeError('env.url(): protocols must list at least one scheme, or be left out to accept any');
-  const expected = protocols ? `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` : 'an absolute URL (e.g. https://example.com)';
+  if (protocols?.length === 0)
+    throw new TypeError('env.url(): protocols must list at least one scheme, or be left out to accept any');
+  const expected = protocols
+    ? `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`
+    : 'an absolute URL (e.g. https://example.com)';
   return textField({ type: 'url', expected }, (text) => {
     const trimmed = text.trim();
     let url: URL;
@@ -83,8 +110,10 @@ export function parseDuration(text: string): number | undefined {
 }
 
 function enumField<const T extends readonly [string, ...string[]]>(values: T): EnvField<T[number]> {
-  if (!Array.isArray(values) || values.length === 0) throw new TypeError('env.enum(): expected a non-empty array of strings');
-  if (new Set(values).size !== values.length) throw new TypeError(`env.enum(): values must be unique, got ${values.join(', ')}`);
+  if (!Array.isArray(values) || values.length === 0)
+    throw new TypeError('env.enum(): expected a non-empty array of strings');
+  if (new Set(values).size !== values.length)
+    throw new TypeError(`env.enum(): values must be unique, got ${values.join(', ')}`);
   return textField({ type: 'enum', expected: `one of: ${values.join(', ')}` }, (text): T[number] | undefined => {
     const trimmed = text.trim();
     if (values.includes(trimmed)) return trimmed;
@@ -144,7 +173,11 @@ export const env = {
    * A TCP port: an integer from 0 to 65535 (0 lets the system choose a free port).
    * @example env.port().default(3000)
    */
-  port: (): EnvField<number> => numberField({ int: true, min: 0, max: 65535 }, { type: 'port', expected: 'a port number (an integer from 0 to 65535)' }),
+  port: (): EnvField<number> =>
+    numberField(
+      { int: true, min: 0, max: 65535 },
+      { type: 'port', expected: 'a port number (an integer from 0 to 65535)' },
+    ),
   /**
    * true/false, 1/0, yes/no, on/off in any case. As a flag, `--name` alone means true and `--no-name` false.
    * @example env.boolean().default(false)
@@ -164,7 +197,11 @@ export const env = {
    * A duration in milliseconds: `500ms`, `30s`, `5m`, `1h`, `1d`, or a bare number of milliseconds.
    * @example env.duration().prefault('30s') // 30000
    */
-  duration: (): EnvField<number> => textField({ type: 'duration', expected: 'a duration such as 500ms, 30s, 5m, 1h or 1d (a bare number means milliseconds)' }, parseDuration),
+  duration: (): EnvField<number> =>
+    textField(
+      { type: 'duration', expected: 'a duration such as 500ms, 30s, 5m, 1h or 1d (a bare number means milliseconds)' },
+      parseDuration,
+    ),
   /**
    * One of the given strings; a different case is accepted when it names exactly one value.
    * @example env.enum(['debug', 'info', 'warn', 'error']).default('info')

@@ -7,7 +7,10 @@ import { mergeConfigSchemas } from './merge.js';
 import { defineConfig } from './schema.js';
 
 const server = defineConfig({
-  TRELLIS_TRANSPORT: env.enum(['stdio', 'http']).default('stdio').meta({ flag: '--transport', description: 'Transport to serve on.' }),
+  TRELLIS_TRANSPORT: env
+    .enum(['stdio', 'http'])
+    .default('stdio')
+    .meta({ flag: '--transport', description: 'Transport to serve on.' }),
   PORT: env.port().default(3000).describe('HTTP port.'),
   REQUEST_TIMEOUT: env.duration().default(30_000),
   VERBOSE: env.boolean().default(false),
@@ -57,7 +60,14 @@ describe('formatHelp', () => {
     expect(help).toContain('Options of server:\n  --transport');
     expect(help).toContain('      Shared by server, web.');
     expect(help).toContain(
-      ['Options of github:', '  (no flag)                         env GITHUB_TOKEN (secret)', '      Token for the GitHub API.', '      A string; required.', '  --page-size <integer>             env PAGE_SIZE', '      An integer; optional.'].join('\n'),
+      [
+        'Options of github:',
+        '  (no flag)                         env GITHUB_TOKEN (secret)',
+        '      Token for the GitHub API.',
+        '      A string; required.',
+        '  --page-size <integer>             env PAGE_SIZE',
+        '      An integer; optional.',
+      ].join('\n'),
     );
   });
 });

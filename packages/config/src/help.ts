@@ -53,9 +53,17 @@ function groups(fields: readonly FieldInfo[], owners: HelpOptions['owners']): Ar
 }
 
 function describe(field: FieldInfo, owners: readonly string[] | undefined): string[] {
-  const flag = field.flag ? (field.type === 'boolean' ? `${field.flag}, --no-${field.flag.slice(2)}` : `${field.flag} <${placeholder(field)}>`) : '(no flag)';
+  const flag = field.flag
+    ? field.type === 'boolean'
+      ? `${field.flag}, --no-${field.flag.slice(2)}`
+      : `${field.flag} <${placeholder(field)}>`
+    : '(no flag)';
   const env = `env ${field.key}${field.secret ? ' (secret)' : ''}`;
-  const state = field.hasDefault ? `default: ${displayValue(field.defaultValue, field)}` : field.required ? 'required' : 'optional';
+  const state = field.hasDefault
+    ? `default: ${displayValue(field.defaultValue, field)}`
+    : field.required
+      ? 'required'
+      : 'optional';
   const lines = [`  ${pad(flag)}${env}`];
   if (field.description) lines.push(`      ${field.description}`);
   lines.push(`      ${capitalize(field.expected)}; ${state}.`);
@@ -65,7 +73,8 @@ function describe(field: FieldInfo, owners: readonly string[] | undefined): stri
 
 /** `<stdio|http>` for a short enum, else the type name. */
 function placeholder(field: FieldInfo): string {
-  const values = field.type === 'enum' && field.expected.startsWith('one of: ') ? field.expected.slice(8).split(', ').join('|') : '';
+  const values =
+    field.type === 'enum' && field.expected.startsWith('one of: ') ? field.expected.slice(8).split(', ').join('|') : '';
   return values && values.length <= 20 ? values : field.type;
 }
 

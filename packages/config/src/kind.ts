@@ -32,7 +32,16 @@ export function defOf(schema: z.core.$ZodType): LooseDef {
   return schema._zod.def as unknown as LooseDef;
 }
 
-const WRAPPERS = new Set(['default', 'prefault', 'optional', 'exact_optional', 'nullable', 'nonoptional', 'readonly', 'catch']);
+const WRAPPERS = new Set([
+  'default',
+  'prefault',
+  'optional',
+  'exact_optional',
+  'nullable',
+  'nonoptional',
+  'readonly',
+  'catch',
+]);
 
 /** The schema and every wrapper under it (`.default()`, `.optional()`, …), outermost first. */
 export function layersOf(schema: z.ZodType): z.ZodType[] {
@@ -68,7 +77,9 @@ export function kindOf(schema: z.ZodType): FieldKind {
     case 'string':
       return { type: 'string', expected: 'a string' };
     case 'number':
-      return (core as z.ZodNumber).format?.includes('int') ? { type: 'integer', expected: 'an integer' } : { type: 'number', expected: 'a number' };
+      return (core as z.ZodNumber).format?.includes('int')
+        ? { type: 'integer', expected: 'an integer' }
+        : { type: 'number', expected: 'a number' };
     case 'boolean':
       return { type: 'boolean', expected: BOOLEAN_EXPECTED };
     case 'enum':
@@ -76,7 +87,10 @@ export function kindOf(schema: z.ZodType): FieldKind {
     case 'literal':
       return { type: 'literal', expected: `exactly ${(def.values ?? []).map(String).join(' or ')}` };
     case 'array':
-      return { type: 'list', expected: `a comma-separated list (each item ${def.element ? kindOf(def.element).expected : 'a string'})` };
+      return {
+        type: 'list',
+        expected: `a comma-separated list (each item ${def.element ? kindOf(def.element).expected : 'a string'})`,
+      };
     default:
       return { type: def.type, expected: `a value of type ${def.type}` };
   }

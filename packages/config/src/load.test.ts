@@ -91,7 +91,10 @@ describe('flags', () => {
   const load = (argv: string[]) => loadConfig(flags, { argv, env: {}, envFiles: [] });
 
   it('reads --name value and --name=value, with kebab-case names by default', () => {
-    expect(load(['--transport', 'http', '--log-level=debug'])).toMatchObject({ TRELLIS_TRANSPORT: 'http', LOG_LEVEL: 'debug' });
+    expect(load(['--transport', 'http', '--log-level=debug'])).toMatchObject({
+      TRELLIS_TRANSPORT: 'http',
+      LOG_LEVEL: 'debug',
+    });
   });
   it('reads booleans as --name, --no-name and --name=value', () => {
     expect(load(['--verbose']).VERBOSE).toBe(true);
@@ -111,7 +114,14 @@ describe('flags', () => {
   });
   it('lists every unknown flag, stray argument and flag without its value at once, with a hint', () => {
     const error = configErrorOf(() => load(['--verbos', '--bogus=1', 'stray', '-x', '--no-transport', '--transport']));
-    expect(error.issues.map((issue) => issue.flag)).toEqual(['--verbos', '--bogus', undefined, '-x', '--no-transport', '--transport']);
+    expect(error.issues.map((issue) => issue.flag)).toEqual([
+      '--verbos',
+      '--bogus',
+      undefined,
+      '-x',
+      '--no-transport',
+      '--transport',
+    ]);
     expect(error.message).toContain('--verbos: unknown flag (did you mean --verbose?)');
     expect(error.message).toContain('argument 3 is not a --flag');
     expect(error.message).toContain('--transport (TRELLIS_TRANSPORT): missing its value; expected one of: stdio, http');
@@ -126,7 +136,9 @@ describe('flags', () => {
     expect(error.issues[0]!.message).toContain('unknown flag');
   });
   it('refuses two fields with one flag, or a key that is not an env var name', () => {
-    expect(() => defineConfig({ A_B: env.string(), X: env.string().meta({ flag: 'a-b' }) })).toThrow(/A_B and X both use the flag --a-b/);
+    expect(() => defineConfig({ A_B: env.string(), X: env.string().meta({ flag: 'a-b' }) })).toThrow(
+      /A_B and X both use the flag --a-b/,
+    );
     expect(() => defineConfig({ logLevel: env.string() })).toThrow(/UPPER_SNAKE_CASE/);
     expect(() => defineConfig({ X: env.string().meta({ flag: '--help' }) })).toThrow(TypeError);
   });
@@ -143,7 +155,11 @@ describe('every problem at once', () => {
 
   it('names each bad and missing variable, what was given and what was expected', () => {
     const error = configErrorOf(() =>
-      loadConfig(app, { argv: ['--timeout', 'soon', '--bogus'], env: { PORT: 'http', API_TOKEN: 'too-short-secret' }, envFiles: [] }),
+      loadConfig(app, {
+        argv: ['--timeout', 'soon', '--bogus'],
+        env: { PORT: 'http', API_TOKEN: 'too-short-secret' },
+        envFiles: [],
+      }),
     );
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.name).toBe('ConfigError');
@@ -166,9 +182,13 @@ describe('every problem at once', () => {
     expect(error.message).not.toContain('too-short-secret');
   });
   it('reports a refinement of the whole object', () => {
-    const pair = defineConfig({ MIN: env.number(), MAX: env.number() }).refine((c) => c.MIN <= c.MAX, { message: 'MIN must not exceed MAX' });
+    const pair = defineConfig({ MIN: env.number(), MAX: env.number() }).refine((c) => c.MIN <= c.MAX, {
+      message: 'MIN must not exceed MAX',
+    });
     const error = configErrorOf(() => loadConfig(pair, { argv: [], env: { MIN: '5', MAX: '1' }, envFiles: [] }));
-    expect(error.issues).toEqual([expect.objectContaining({ key: undefined, message: 'configuration: MIN must not exceed MAX' })]);
+    expect(error.issues).toEqual([
+      expect.objectContaining({ key: undefined, message: 'configuration: MIN must not exceed MAX' }),
+    ]);
   });
   it('reports a .prefault() text that fails its own field', () => {
     const bad = defineConfig({ RETRIES: z.number().max(3).prefault(5) });
@@ -198,7 +218,10 @@ describe('the result', () => {
     const previous = process.env.TRELLIS_CONFIG_TEST_VALUE;
     process.env.TRELLIS_CONFIG_TEST_VALUE = 'from-process';
     try {
-      expect(loadConfig(defineConfig({ TRELLIS_CONFIG_TEST_VALUE: env.string() }), { argv: [], envFiles: [] }).TRELLIS_CONFIG_TEST_VALUE).toBe('from-process');
+      expect(
+        loadConfig(defineConfig({ TRELLIS_CONFIG_TEST_VALUE: env.string() }), { argv: [], envFiles: [] })
+          .TRELLIS_CONFIG_TEST_VALUE,
+      ).toBe('from-process');
     } finally {
       if (previous === undefined) delete process.env.TRELLIS_CONFIG_TEST_VALUE;
       else process.env.TRELLIS_CONFIG_TEST_VALUE = previous;

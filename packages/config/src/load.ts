@@ -49,7 +49,10 @@ export function loadConfig<S extends ConfigSchema>(schema: S, sources: ConfigSou
   const fields = describeFields(schema);
   const argv = readArgv(sources.argv ?? process.argv.slice(2), fields);
   const env = sources.env ?? process.env;
-  const { files, issues: fileIssues } = readEnvFiles(sources.cwd ?? process.cwd(), sources.envFiles ?? DEFAULT_ENV_FILES);
+  const { files, issues: fileIssues } = readEnvFiles(
+    sources.cwd ?? process.cwd(),
+    sources.envFiles ?? DEFAULT_ENV_FILES,
+  );
   const layers: Array<{ source: ConfigSource; get: (key: string) => string | undefined }> = [
     { source: 'flag', get: (key) => argv.values.get(key) },
     { source: 'env', get: (key) => env[key] },
@@ -76,13 +79,21 @@ export function loadConfig<S extends ConfigSchema>(schema: S, sources: ConfigSou
 }
 
 /** One `ConfigIssue` per field with problems, in schema order, then problems of the whole object. */
-function describeZodIssues(zodIssues: readonly z.core.$ZodIssue[], fields: readonly FieldInfo[], given: ReadonlyMap<string, { source: ConfigSource; text: string }>): ConfigIssue[] {
+function describeZodIssues(
+  zodIssues: readonly z.core.$ZodIssue[],
+  fields: readonly FieldInfo[],
+  given: ReadonlyMap<string, { source: ConfigSource; text: string }>,
+): ConfigIssue[] {
   const byKey = new Map<string | undefined, string[]>();
   for (const issue of zodIssues) {
     const head = issue.path[0];
     const key = typeof head === 'string' && fields.some((field) => field.key === head) ? head : undefined;
     const list = byKey.get(key) ?? [];
-    list.push(key === undefined && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message);
+    list.push(
+      key === undefined && issue.path.length > 0
+        ? `${issue.path.map(String).join('.')}: ${issue.message}`
+        : issue.message,
+    );
     byKey.set(key, list);
   }
   const out: ConfigIssue[] = [];
@@ -93,22 +104,53 @@ function describeZodIssues(zodIssues: readonly z.core.$ZodIssue[], fields: reado
   const whole = byKey.get(undefined);
   if (whole) {
     const text = whole.map(maskUrlPasswords).join('; ');
-    out.push({ key: undefined, flag: undefined, source: 'unset', given: undefined, expected: text, message: `configuration: ${text}` });
+    out.push({
+      key: undefined,
+      flag: undefined,
+      source: 'unset',
+      given: undefined,
+      expected: text,
+      message: `configuration: ${text}`,
+    });
   }
   return out;
 }
 
-function fieldIssue(field: FieldInfo, messages: readonly string[], given: { source: ConfigSource; text: string } | undefined): ConfigIssue {
+function fieldIssue(
+  field: FieldInfo,
+  messages: readonly string[],
+  given: { source: ConfigSource; text: string } | undefined,
+): ConfigIssue {
   const base = { key: field.key, flag: field.flag, expected: field.expected };
   if (!given && !field.hasDefault && field.required) {
     const how = field.flag ? `set ${field.key} or pass ${field.flag}` : `set ${field.key}`;
-    return { ...base, source: 'unset', given: undefined, message: `${field.key}: missing; expected ${field.expected} (${how})` };
+    return {
+      ...base,
+      source: 'unset',
+      given: undefined,
+      message: `${field.key}: missing; expected ${field.expected} (${how})`,
+    };
   }
   const source: ConfigSource = given?.source ?? (field.hasDefault ? 'default' : 'unset');
-  const shown = given ? (field.secret ? REDACTED : JSON.stringify(maskUrlPasswords(given.text))) : field.hasDefault ? displayValue(field.defaultValue, field) : undefined;
+  const shown = given
+    ? field.secret
+      ? REDACTED
+      : JSON.stringify(maskUrlPasswords(given.text))
+    : field.hasDefault
+      ? displayValue(field.defaultValue, field)
+      : undefined;
   // Our helpers say "expected …" without the input; zod's own messages for a plain schema are reworded the same way.
   const problems = [...new Set(messages.map((message) => explain(message, field, given?.text)))];
-  const label = source === 'flag' ? `${field.flag} (${field.key})` : source === 'env' ? `${field.key} (environment variable)` : source === 'unset' ? field.key : source === 'default' ? `${field.key} (its default)` : `${field.key} (in ${source})`;
+  const label =
+    source === 'flag'
+      ? `${field.flag} (${field.key})`
+      : source === 'env'
+        ? `${field.key} (environment variable)`
+        : source === 'unset'
+          ? field.key
+          : source === 'default'
+            ? `${field.key} (its default)`
+            : `${field.key} (in ${source})`;
   return { ...base, source, given: shown, message: `${label}: got ${shown ?? 'nothing'}; ${problems.join('; ')}` };
 }
 

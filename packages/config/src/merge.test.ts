@@ -62,7 +62,9 @@ describe('mergeConfigSchemas', () => {
     expect(error.key).toBe('PORT');
     expect(error.owners).toEqual(['server', 'web']);
     expect(error.difference).toBe(difference);
-    expect(error.message).toBe(`config PORT is declared differently by "server" and "web" (${difference}); declare it the same way in both, or rename it in one`);
+    expect(error.message).toBe(
+      `config PORT is declared differently by "server" and "web" (${difference}); declare it the same way in both, or rename it in one`,
+    );
   });
 
   it('tells apart number constraints of the same helper', () => {

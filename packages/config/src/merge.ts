@@ -14,7 +14,10 @@ type UnionToIntersection<U> = (U extends unknown ? (arg: U) => void : never) ext
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 /** The shape of every part's fields together. */
-export type MergedShape<Parts extends readonly ConfigPart[]> = Flatten<UnionToIntersection<Parts[number]['schema']['shape']>> extends infer Shape extends ConfigShape ? Shape : ConfigShape;
+export type MergedShape<Parts extends readonly ConfigPart[]> =
+  Flatten<UnionToIntersection<Parts[number]['schema']['shape']>> extends infer Shape extends ConfigShape
+    ? Shape
+    : ConfigShape;
 
 /** An app's whole configuration and who declared each key. */
 export interface MergedConfig<Shape extends ConfigShape> {
@@ -35,14 +38,17 @@ export interface MergedConfig<Shape extends ConfigShape> {
  * ]);
  * const config = loadConfig(schema);
  */
-export function mergeConfigSchemas<const Parts extends readonly ConfigPart[]>(parts: Parts): MergedConfig<MergedShape<Parts>> {
+export function mergeConfigSchemas<const Parts extends readonly ConfigPart[]>(
+  parts: Parts,
+): MergedConfig<MergedShape<Parts>> {
   const shape: ConfigShape = {};
   const owners: Record<string, string[]> = {};
   const first = new Map<string, { owner: string; field: FieldInfo; signature: string }>();
   const flags = new Map<string, { owner: string; key: string }>();
   const seenOwners = new Set<string>();
   for (const { owner, schema } of parts) {
-    if (typeof owner !== 'string' || owner === '') throw new TypeError('mergeConfigSchemas(): every part needs a non-empty owner name');
+    if (typeof owner !== 'string' || owner === '')
+      throw new TypeError('mergeConfigSchemas(): every part needs a non-empty owner name');
     if (seenOwners.has(owner)) throw new TypeError(`mergeConfigSchemas(): owner "${owner}" is listed twice`);
     seenOwners.add(owner);
     for (const field of describeFields(schema)) {
@@ -57,7 +63,8 @@ export function mergeConfigSchemas<const Parts extends readonly ConfigPart[]>(pa
       }
       if (field.flag) {
         const other = flags.get(field.flag);
-        if (other) throw new ConfigClashError(field.flag, [other.owner, owner], `flag of both ${other.key} and ${field.key}`);
+        if (other)
+          throw new ConfigClashError(field.flag, [other.owner, owner], `flag of both ${other.key} and ${field.key}`);
         flags.set(field.flag, { owner, key: field.key });
       }
       first.set(field.key, { owner, field, signature });
@@ -78,7 +85,16 @@ function signatureOf(field: FieldInfo): string {
   } catch {
     structure = null;
   }
-  return stringify([field.type, field.expected, field.secret, field.flag, field.required, field.hasDefault, field.defaultValue, structure]);
+  return stringify([
+    field.type,
+    field.expected,
+    field.secret,
+    field.flag,
+    field.required,
+    field.hasDefault,
+    field.defaultValue,
+    structure,
+  ]);
 }
 
 function stringify(value: unknown): string {
@@ -95,8 +111,11 @@ function difference(a: FieldInfo, b: FieldInfo): string {
     if (a.secret) return 'defaults differ (secret, not shown)';
     const show = (field: FieldInfo) => (field.hasDefault ? displayValue(field.defaultValue, field) : 'none');
     const [left, right] = [show(a), show(b)];
-    return left === right ? `default ${left} declared in two ways (.default vs .prefault)` : `default ${left} vs ${right}`;
+    return left === right
+      ? `default ${left} declared in two ways (.default vs .prefault)`
+      : `default ${left} vs ${right}`;
   }
-  if (a.required !== b.required) return `${a.required ? 'required' : 'optional'} vs ${b.required ? 'required' : 'optional'}`;
+  if (a.required !== b.required)
+    return `${a.required ? 'required' : 'optional'} vs ${b.required ? 'required' : 'optional'}`;
   return 'constraints differ';
 }

@@ -45,9 +45,13 @@ function toJson(value: unknown, seen: Set<object>): JsonValue {
   seen.add(value);
   try {
     if (Array.isArray(value) || value instanceof Set) return [...value].map((item: unknown) => toJson(item, seen));
-    const entries = value instanceof Map ? [...value.entries()].map(([k, v]): [string, unknown] => [String(k), v]) : Object.entries(value);
+    const entries =
+      value instanceof Map
+        ? [...value.entries()].map(([k, v]): [string, unknown] => [String(k), v])
+        : Object.entries(value);
     const out: { [key: string]: JsonValue } = {};
-    for (const [key, item] of entries) out[key] = isSecretKey(key) && item !== undefined && item !== null ? REDACTED : toJson(item, seen);
+    for (const [key, item] of entries)
+      out[key] = isSecretKey(key) && item !== undefined && item !== null ? REDACTED : toJson(item, seen);
     return out;
   } finally {
     seen.delete(value);
@@ -59,7 +63,10 @@ export function displayValue(value: unknown, field: Pick<FieldInfo, 'secret' | '
   if (field.secret) return REDACTED;
   if (value === undefined) return 'none';
   if (field.type === 'duration' && typeof value === 'number') return formatDuration(value);
-  if (Array.isArray(value)) return value.length === 0 ? '(empty list)' : value.map((item) => displayValue(item, { secret: false, type: '' })).join(',');
+  if (Array.isArray(value))
+    return value.length === 0
+      ? '(empty list)'
+      : value.map((item) => displayValue(item, { secret: false, type: '' })).join(',');
   if (typeof value === 'string') return maskUrlPasswords(value);
   const json = toJson(value, new Set());
   return typeof json === 'string' ? json : JSON.stringify(json);

@@ -49,7 +49,8 @@ const FLAG = /^--[a-z0-9][a-z0-9-]*$/;
  * });
  */
 export function defineConfig<Shape extends ConfigShape>(shape: Shape): z.ZodObject<Shape, z.core.$strip> {
-  if (typeof shape !== 'object' || shape === null) throw new TypeError('defineConfig(): expected an object of zod schemas keyed by env var name');
+  if (typeof shape !== 'object' || shape === null)
+    throw new TypeError('defineConfig(): expected an object of zod schemas keyed by env var name');
   const schema = z.object(shape) as z.ZodObject<Shape, z.core.$strip>;
   describeFields(schema);
   return schema;
@@ -57,7 +58,10 @@ export function defineConfig<Shape extends ConfigShape>(shape: Shape): z.ZodObje
 
 /** `LOG_LEVEL` → `--log-level`. */
 export function defaultFlag(key: string): string {
-  return `--${key.toLowerCase().replace(/_+/g, '-').replace(/^-+|-+$/g, '')}`;
+  return `--${key
+    .toLowerCase()
+    .replace(/_+/g, '-')
+    .replace(/^-+|-+$/g, '')}`;
 }
 
 /** The fields of a configuration schema in declaration order; throws a TypeError for a malformed one. */
@@ -70,7 +74,10 @@ export function describeFields(schema: ConfigSchema): FieldInfo[] {
     const info = describeField(key, field);
     if (info.flag) {
       const other = byFlag.get(info.flag);
-      if (other) throw new TypeError(`config keys ${other} and ${key} both use the flag ${info.flag}; give one a different flag with .meta({ flag })`);
+      if (other)
+        throw new TypeError(
+          `config keys ${other} and ${key} both use the flag ${info.flag}; give one a different flag with .meta({ flag })`,
+        );
       byFlag.set(info.flag, key);
     }
     return info;
@@ -78,7 +85,10 @@ export function describeFields(schema: ConfigSchema): FieldInfo[] {
 }
 
 function describeField(key: string, schema: z.ZodType): FieldInfo {
-  if (!KEY.test(key)) throw new TypeError(`config key ${JSON.stringify(key)} is not an env var name (expected UPPER_SNAKE_CASE, e.g. LOG_LEVEL)`);
+  if (!KEY.test(key))
+    throw new TypeError(
+      `config key ${JSON.stringify(key)} is not an env var name (expected UPPER_SNAKE_CASE, e.g. LOG_LEVEL)`,
+    );
   const layers = layersOf(schema);
   // Outer metadata wins: `env.port().meta({ flag: '--p' }).default(1).meta({ flag: '--port' })` uses --port.
   const meta = (name: string): unknown => {
@@ -89,7 +99,8 @@ function describeField(key: string, schema: z.ZodType): FieldInfo {
     return undefined;
   };
   const secret = meta('secret');
-  if (secret !== undefined && typeof secret !== 'boolean') throw new TypeError(`config key ${key}: meta secret must be a boolean, got ${typeof secret}`);
+  if (secret !== undefined && typeof secret !== 'boolean')
+    throw new TypeError(`config key ${key}: meta secret must be a boolean, got ${typeof secret}`);
   const description = meta('description');
   const withDefault = layers.find((layer) => ['default', 'prefault'].includes(defOf(layer).type));
   const optional = layers.some((layer) => ['optional', 'exact_optional'].includes(defOf(layer).type));
@@ -110,9 +121,18 @@ function describeField(key: string, schema: z.ZodType): FieldInfo {
 
 function flagOf(key: string, flag: unknown): string | undefined {
   if (flag === false) return undefined;
-  const normalized = flag === undefined ? defaultFlag(key) : typeof flag === 'string' ? (flag.startsWith('--') ? flag : `--${flag}`) : '';
+  const normalized =
+    flag === undefined
+      ? defaultFlag(key)
+      : typeof flag === 'string'
+        ? flag.startsWith('--')
+          ? flag
+          : `--${flag}`
+        : '';
   if (!FLAG.test(normalized) || normalized === '--help') {
-    throw new TypeError(`config key ${key}: flag ${JSON.stringify(flag ?? normalized)} is not usable (expected --lower-kebab-case other than --help, or false for none)`);
+    throw new TypeError(
+      `config key ${key}: flag ${JSON.stringify(flag ?? normalized)} is not usable (expected --lower-kebab-case other than --help, or false for none)`,
+    );
   }
   return normalized;
 }

@@ -27,7 +27,12 @@ const contactInput = z
   })
   .superRefine((value, ctx) => {
     const needed = value.contactMethod === 'phone' ? 'phone' : 'email';
-    if (value[needed] === undefined) ctx.addIssue({ code: 'custom', path: [needed], message: `${needed} is required when contactMethod is ${value.contactMethod ?? 'not phone'}` });
+    if (value[needed] === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [needed],
+        message: `${needed} is required when contactMethod is ${value.contactMethod ?? 'not phone'}`,
+      });
   });
 
 /**
@@ -58,7 +63,9 @@ export function conformanceContentTools() {
       scope.tools.add({
         name: 'test_embedded_resource',
         description: 'Tests embedded resource content response',
-        handler: () => [embeddedResource('test://embedded-resource', 'This is an embedded resource content.', 'text/plain')],
+        handler: () => [
+          embeddedResource('test://embedded-resource', 'This is an embedded resource content.', 'text/plain'),
+        ],
       });
       scope.tools.add({
         name: 'test_multiple_content_types',
@@ -66,7 +73,11 @@ export function conformanceContentTools() {
         handler: () => [
           text('Multiple content types test:'),
           image(PNG_1X1, 'image/png'),
-          embeddedResource('test://mixed-content-resource', JSON.stringify({ test: 'data', value: 123 }), 'application/json'),
+          embeddedResource(
+            'test://mixed-content-resource',
+            JSON.stringify({ test: 'data', value: 123 }),
+            'application/json',
+          ),
         ],
       });
       scope.tools.add({

@@ -42,7 +42,9 @@ export function conformanceInputRequired() {
         handler: (_args, ctx) => {
           const said = samplingText(ctx, 'capital_question');
           if (said !== undefined) return `Sampling said: ${said}`;
-          return inputRequired({ inputRequests: { capital_question: question('What is the capital of France?', 100) } });
+          return inputRequired({
+            inputRequests: { capital_question: question('What is the capital of France?', 100) },
+          });
         },
       });
       scope.tools.add({
@@ -63,7 +65,10 @@ export function conformanceInputRequired() {
           const state = ctx.requestState<Partial<{ step: string }>>();
           const got = acceptedContent(ctx.inputResponses, 'confirm');
           if (state?.step === 'confirm' && got) return `state-ok: confirmed=${String(got.ok)}`;
-          return inputRequired({ inputRequests: { confirm: askConfirm() }, requestState: await ctx.mintRequestState({ step: 'confirm' }) });
+          return inputRequired({
+            inputRequests: { confirm: askConfirm() },
+            requestState: await ctx.mintRequestState({ step: 'confirm' }),
+          });
         },
       });
       scope.tools.add({
@@ -78,7 +83,11 @@ export function conformanceInputRequired() {
             return `name=${String(name.name)} greeting=${greeting} roots=${roots.roots.length}`;
           }
           return inputRequired({
-            inputRequests: { user_name: askName(), greeting: question('Generate a greeting', 50), client_roots: inputRequired.listRoots() },
+            inputRequests: {
+              user_name: askName(),
+              greeting: question('Generate a greeting', 50),
+              client_roots: inputRequired.listRoots(),
+            },
             requestState: await ctx.mintRequestState({ step: 'multi' }),
           });
         },
@@ -107,7 +116,10 @@ export function conformanceInputRequired() {
               });
             }
           }
-          return inputRequired({ inputRequests: { step1: askName('Step 1: What is your name?') }, requestState: await ctx.mintRequestState({ round: 1 }) });
+          return inputRequired({
+            inputRequests: { step1: askName('Step 1: What is your name?') },
+            requestState: await ctx.mintRequestState({ round: 1 }),
+          });
         },
       });
       scope.tools.add({
@@ -116,7 +128,10 @@ export function conformanceInputRequired() {
         description: 'Multi-round-trip: signs its requestState; a tampered one is rejected with -32602',
         handler: async (_args, ctx) => {
           if (ctx.requestState() && acceptedContent(ctx.inputResponses, 'confirm')) return 'state verified';
-          return inputRequired({ inputRequests: { confirm: askConfirm() }, requestState: await ctx.mintRequestState({ step: 'tamper-check' }) });
+          return inputRequired({
+            inputRequests: { confirm: askConfirm() },
+            requestState: await ctx.mintRequestState({ step: 'tamper-check' }),
+          });
         },
       });
       scope.tools.add({
@@ -126,9 +141,11 @@ export function conformanceInputRequired() {
         handler: (_args, ctx) => {
           const caps = ctx.clientCapabilities ?? {};
           const asks: Record<string, ReturnType<typeof askName>> = {};
-          if (caps.sampling && inputResponse(ctx.inputResponses, 'sample').kind !== 'sampling') asks.sample = question('Say hi', 20);
+          if (caps.sampling && inputResponse(ctx.inputResponses, 'sample').kind !== 'sampling')
+            asks.sample = question('Say hi', 20);
           if (caps.elicitation && !acceptedContent(ctx.inputResponses, 'ask')) asks.ask = askName('Name?');
-          if (caps.roots && inputResponse(ctx.inputResponses, 'roots').kind !== 'roots') asks.roots = inputRequired.listRoots();
+          if (caps.roots && inputResponse(ctx.inputResponses, 'roots').kind !== 'roots')
+            asks.roots = inputRequired.listRoots();
           if (Object.keys(asks).length > 0) return inputRequired({ inputRequests: asks });
           return 'All declared inputs received';
         },
@@ -139,7 +156,9 @@ export function conformanceInputRequired() {
         get: (_args, ctx) => {
           const got = acceptedContent(ctx.inputResponses, 'user_context');
           if (typeof got?.context === 'string') {
-            return { messages: [{ role: 'user', content: { type: 'text', text: `Prompt using context: ${got.context}` } }] };
+            return {
+              messages: [{ role: 'user', content: { type: 'text', text: `Prompt using context: ${got.context}` } }],
+            };
           }
           return inputRequired({
             inputRequests: {

@@ -1,4 +1,10 @@
-import { definePlugin, inputRequired, inputResponse, MissingRequiredClientCapabilityError, acceptedContent } from '@trellis/server';
+import {
+  definePlugin,
+  inputRequired,
+  inputResponse,
+  MissingRequiredClientCapabilityError,
+  acceptedContent,
+} from '@trellis/server';
 import { z } from 'zod';
 
 const SEP1034_SCHEMA = {
@@ -7,7 +13,12 @@ const SEP1034_SCHEMA = {
     name: { type: 'string' as const, description: 'User name', default: 'John Doe' },
     age: { type: 'integer' as const, description: 'User age', default: 30 },
     score: { type: 'number' as const, description: 'User score', default: 95.5 },
-    status: { type: 'string' as const, description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
+    status: {
+      type: 'string' as const,
+      description: 'User status',
+      enum: ['active', 'inactive', 'pending'],
+      default: 'active',
+    },
     verified: { type: 'boolean' as const, description: 'Verification status', default: true },
   },
   required: [],
@@ -16,7 +27,11 @@ const SEP1034_SCHEMA = {
 const SEP1330_SCHEMA = {
   type: 'object' as const,
   properties: {
-    untitledSingle: { type: 'string' as const, description: 'Select one option', enum: ['option1', 'option2', 'option3'] },
+    untitledSingle: {
+      type: 'string' as const,
+      description: 'Select one option',
+      enum: ['option1', 'option2', 'option3'],
+    },
     titledSingle: {
       type: 'string' as const,
       description: 'Select one option with titles',
@@ -80,7 +95,10 @@ export function conformanceInteractiveTools() {
           if (answer.kind === 'sampling') return `LLM response: ${samplingText(answer.result.content)}`;
           return inputRequired({
             inputRequests: {
-              sampling: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 }),
+              sampling: inputRequired.createMessage({
+                messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+                maxTokens: 100,
+              }),
             },
           });
         },
@@ -92,7 +110,8 @@ export function conformanceInteractiveTools() {
         input: z.object({ message: z.string().describe('The message to show the user') }),
         handler: ({ message }, ctx) => {
           const answer = inputResponse(ctx.inputResponses, 'user');
-          if (answer.kind === 'elicit') return `User response: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`;
+          if (answer.kind === 'elicit')
+            return `User response: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`;
           return inputRequired({
             inputRequests: {
               user: inputRequired.elicit({
@@ -116,9 +135,15 @@ export function conformanceInteractiveTools() {
         description: 'Tests elicitation with default values per SEP-1034',
         handler: (_args, ctx) => {
           const answer = inputResponse(ctx.inputResponses, 'form');
-          if (answer.kind === 'elicit') return `Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`;
+          if (answer.kind === 'elicit')
+            return `Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`;
           return inputRequired({
-            inputRequests: { form: inputRequired.elicit({ message: 'Please review and update the form fields with defaults', requestedSchema: SEP1034_SCHEMA }) },
+            inputRequests: {
+              form: inputRequired.elicit({
+                message: 'Please review and update the form fields with defaults',
+                requestedSchema: SEP1034_SCHEMA,
+              }),
+            },
           });
         },
       });
@@ -128,9 +153,15 @@ export function conformanceInteractiveTools() {
         description: 'Tests elicitation with enum schema improvements per SEP-1330',
         handler: (_args, ctx) => {
           const answer = inputResponse(ctx.inputResponses, 'enums');
-          if (answer.kind === 'elicit') return `Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`;
+          if (answer.kind === 'elicit')
+            return `Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`;
           return inputRequired({
-            inputRequests: { enums: inputRequired.elicit({ message: 'Please select options from the enum fields', requestedSchema: SEP1330_SCHEMA as never }) },
+            inputRequests: {
+              enums: inputRequired.elicit({
+                message: 'Please select options from the enum fields',
+                requestedSchema: SEP1330_SCHEMA as never,
+              }),
+            },
           });
         },
       });
@@ -138,7 +169,8 @@ export function conformanceInteractiveTools() {
         name: 'test_missing_capability',
         description: 'Requires the client sampling capability; without it answers -32021',
         handler: (_args, ctx) => {
-          if (!ctx.clientCapabilities?.sampling) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
+          if (!ctx.clientCapabilities?.sampling)
+            throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
           return 'The client declared sampling';
         },
       });
@@ -151,7 +183,10 @@ export function conformanceInteractiveTools() {
           if (got) return `Answer: ${JSON.stringify(got)}`;
           return inputRequired({
             inputRequests: {
-              answer: inputRequired.elicit({ message: 'Anything to add?', requestedSchema: { type: 'object', properties: { value: { type: 'string' } } } }),
+              answer: inputRequired.elicit({
+                message: 'Anything to add?',
+                requestedSchema: { type: 'object', properties: { value: { type: 'string' } } },
+              }),
             },
           });
         },

@@ -32,7 +32,8 @@ export function conformanceListChanges() {
       });
       scope.tools.add({
         name: 'test_trigger_prompt_change',
-        description: 'Changes the prompt list (removes and re-adds test_dynamic_prompt), so clients get prompts/list_changed',
+        description:
+          'Changes the prompt list (removes and re-adds test_dynamic_prompt), so clients get prompts/list_changed',
         handler: () => {
           scope.prompts.remove(markerPrompt.name);
           scope.prompts.add(markerPrompt);

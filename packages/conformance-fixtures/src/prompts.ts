@@ -15,15 +15,22 @@ export function conformancePrompts() {
       scope.prompts.add({
         name: 'test_simple_prompt',
         description: 'A simple prompt without arguments',
-        get: () => ({ messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }] }),
+        get: () => ({
+          messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
+        }),
       });
       scope.prompts.add({
         name: 'test_prompt_with_arguments',
         description: 'A prompt with required arguments',
-        arguments: z.object({ arg1: z.string().describe('First test argument'), arg2: z.string().describe('Second test argument') }),
+        arguments: z.object({
+          arg1: z.string().describe('First test argument'),
+          arg2: z.string().describe('Second test argument'),
+        }),
         complete: { arg1: (value) => ARG1_VALUES.filter((v) => v.startsWith(value)) },
         get: ({ arg1, arg2 }) => ({
-          messages: [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }],
+          messages: [
+            { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
+          ],
         }),
       });
       scope.prompts.add({
@@ -32,7 +39,13 @@ export function conformancePrompts() {
         arguments: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }),
         get: ({ resourceUri }) => ({
           messages: [
-            { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+            {
+              role: 'user',
+              content: {
+                type: 'resource',
+                resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
+              },
+            },
             { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
           ],
         }),

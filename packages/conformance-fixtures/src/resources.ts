@@ -38,7 +38,13 @@ export function conformanceResources() {
         mimeType: 'application/json',
         read: (uri, variables) => {
           const id = String(variables.id);
-          return [{ uri, mimeType: 'application/json', text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }) }];
+          return [
+            {
+              uri,
+              mimeType: 'application/json',
+              text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
+            },
+          ];
         },
       });
     },

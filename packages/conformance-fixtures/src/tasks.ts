@@ -1,8 +1,19 @@
 import { sleep } from '@trellis/concurrency';
-import { acceptedContent, definePlugin, inputRequired, ProtocolError, ProtocolErrorCode, ToolError } from '@trellis/server';
+import {
+  acceptedContent,
+  definePlugin,
+  inputRequired,
+  ProtocolError,
+  ProtocolErrorCode,
+  ToolError,
+} from '@trellis/server';
 import { z } from 'zod';
 
-const CONFIRM_SCHEMA = { type: 'object' as const, properties: { confirm: { type: 'boolean' as const } }, required: ['confirm'] };
+const CONFIRM_SCHEMA = {
+  type: 'object' as const,
+  properties: { confirm: { type: 'boolean' as const } },
+  required: ['confirm'],
+};
 const NAME_SCHEMA = { type: 'object' as const, properties: { name: { type: 'string' as const } }, required: ['name'] };
 
 /**
@@ -26,7 +37,8 @@ export function conformanceTasks() {
 
       scope.tools.add({
         name: 'slow_compute',
-        description: 'Sleeps for `seconds` seconds, reporting progress, then answers; a task when it runs longer than a moment',
+        description:
+          'Sleeps for `seconds` seconds, reporting progress, then answers; a task when it runs longer than a moment',
         input: z.object({ seconds: z.number().min(0).max(3600), label: z.string().optional() }),
         taskSupport: 'optional',
         handler: async ({ seconds, label }, ctx) => {
@@ -62,14 +74,19 @@ export function conformanceTasks() {
       scope.tools.add({
         name: 'confirm_delete',
         interactive: true,
-        description: 'Asks the user to confirm deleting a file (nothing is deleted), as a task that waits for the answer',
+        description:
+          'Asks the user to confirm deleting a file (nothing is deleted), as a task that waits for the answer',
         input: z.object({ filename: z.string() }),
         taskSupport: 'optional',
         task: { detachAfterMs: 0 },
         handler: ({ filename }, ctx) => {
           const answer = acceptedContent(ctx.inputResponses, 'confirm');
           if (answer) return answer.confirm === true ? `Deleted ${filename}` : `Kept ${filename}`;
-          return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Delete ${filename}?`, requestedSchema: CONFIRM_SCHEMA }) } });
+          return inputRequired({
+            inputRequests: {
+              confirm: inputRequired.elicit({ message: `Delete ${filename}?`, requestedSchema: CONFIRM_SCHEMA }),
+            },
+          });
         },
       });
 
@@ -101,7 +118,12 @@ export function conformanceTasks() {
         task: { detachAfterMs: 1_000 },
         handler: async (_args, ctx) => {
           const got = acceptedContent(ctx.inputResponses, 'user_name');
-          if (typeof got?.name !== 'string') return inputRequired({ inputRequests: { user_name: inputRequired.elicit({ message: 'What is your name?', requestedSchema: NAME_SCHEMA }) } });
+          if (typeof got?.name !== 'string')
+            return inputRequired({
+              inputRequests: {
+                user_name: inputRequired.elicit({ message: 'What is your name?', requestedSchema: NAME_SCHEMA }),
+              },
+            });
           await ctx.progress(0, 1, `processing ${got.name}`);
           await sleep(2_000, { signal: ctx.signal });
           return `Hello, ${got.name}! Your request was processed as a task.`;

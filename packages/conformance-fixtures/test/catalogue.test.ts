@@ -3,18 +3,52 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERAS, startFixtures, textOf, withClient } from './helpers.js';
 
 const TOOLS = [
-  'test_simple_text', 'test_image_content', 'test_audio_content', 'test_embedded_resource', 'test_multiple_content_types',
-  'test_tool_with_logging', 'test_error_handling', 'test_tool_with_progress', 'test_sampling', 'test_elicitation',
-  'test_elicitation_sep1034_defaults', 'test_elicitation_sep1330_enums', 'json_schema_2020_12_tool', 'test_reconnection',
-  'test_missing_capability', 'test_streaming_elicitation', 'test_logging_tool', 'test_custom_header',
-  'test_input_required_result_elicitation', 'test_input_required_result_sampling', 'test_input_required_result_list_roots',
-  'test_input_required_result_request_state', 'test_input_required_result_multiple_inputs', 'test_input_required_result_multi_round',
-  'test_input_required_result_tampered_state', 'test_input_required_result_capabilities',
-  'test_dynamic_tool', 'test_trigger_tool_change', 'test_trigger_prompt_change',
+  'test_simple_text',
+  'test_image_content',
+  'test_audio_content',
+  'test_embedded_resource',
+  'test_multiple_content_types',
+  'test_tool_with_logging',
+  'test_error_handling',
+  'test_tool_with_progress',
+  'test_sampling',
+  'test_elicitation',
+  'test_elicitation_sep1034_defaults',
+  'test_elicitation_sep1330_enums',
+  'json_schema_2020_12_tool',
+  'test_reconnection',
+  'test_missing_capability',
+  'test_streaming_elicitation',
+  'test_logging_tool',
+  'test_custom_header',
+  'test_input_required_result_elicitation',
+  'test_input_required_result_sampling',
+  'test_input_required_result_list_roots',
+  'test_input_required_result_request_state',
+  'test_input_required_result_multiple_inputs',
+  'test_input_required_result_multi_round',
+  'test_input_required_result_tampered_state',
+  'test_input_required_result_capabilities',
+  'test_dynamic_tool',
+  'test_trigger_tool_change',
+  'test_trigger_prompt_change',
   // The tasks-* scenarios (the Tasks extension).
-  'greet', 'slow_compute', 'failing_job', 'protocol_error_job', 'confirm_delete', 'multi_input', 'test_tool_with_task',
+  'greet',
+  'slow_compute',
+  'failing_job',
+  'protocol_error_job',
+  'confirm_delete',
+  'multi_input',
+  'test_tool_with_task',
 ];
-const PROMPTS = ['test_dynamic_prompt', 'test_simple_prompt', 'test_prompt_with_arguments', 'test_prompt_with_embedded_resource', 'test_prompt_with_image', 'test_input_required_result_prompt'];
+const PROMPTS = [
+  'test_dynamic_prompt',
+  'test_simple_prompt',
+  'test_prompt_with_arguments',
+  'test_prompt_with_embedded_resource',
+  'test_prompt_with_image',
+  'test_input_required_result_prompt',
+];
 const PNG_SIGNATURE = '89504e470d0a1a0a';
 
 let server: TrellisServer;
@@ -35,7 +69,9 @@ describe.each(ERAS)('the conformance catalogue (%s)', (era) => {
       expect(prompts.map((p) => p.name).sort()).toEqual([...PROMPTS].sort());
       for (const prompt of prompts) expect(prompt.description, prompt.name).toBeTruthy();
       const { resources } = await client.listResources();
-      expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['test://static-text', 'test://static-binary', 'test://watched-resource']));
+      expect(resources.map((r) => r.uri)).toEqual(
+        expect.arrayContaining(['test://static-text', 'test://static-binary', 'test://watched-resource']),
+      );
       const { resourceTemplates } = await client.listResourceTemplates();
       expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('test://template/{id}/data');
     });
@@ -47,24 +83,44 @@ describe.each(ERAS)('the conformance catalogue (%s)', (era) => {
       const schema = tools.find((t) => t.name === 'json_schema_2020_12_tool')!.inputSchema as Record<string, unknown>;
       expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
       expect(schema.additionalProperties).toBe(false);
-      expect(schema.$defs).toMatchObject({ address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } });
+      expect(schema.$defs).toMatchObject({
+        address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } },
+      });
       expect(schema.properties).toMatchObject({ address: { $ref: '#/$defs/address' } });
-      const header = tools.find((t) => t.name === 'test_custom_header')!.inputSchema as { properties: Record<string, Record<string, unknown>> };
+      const header = tools.find((t) => t.name === 'test_custom_header')!.inputSchema as {
+        properties: Record<string, Record<string, unknown>>;
+      };
       expect(header.properties.region).toMatchObject({ type: 'string', 'x-mcp-header': 'Region' });
       expect(schema.$defs).toMatchObject({ address: { $anchor: 'addressDef' } });
-      expect(schema).toMatchObject({ allOf: [{ anyOf: expect.any(Array) }], if: expect.any(Object), then: { required: ['phone'] }, else: { required: ['email'] } });
-      const ok = await client.callTool({ name: 'json_schema_2020_12_tool', arguments: { name: 'Ada', address: { city: 'London' }, email: 'a@b.c' } });
+      expect(schema).toMatchObject({
+        allOf: [{ anyOf: expect.any(Array) }],
+        if: expect.any(Object),
+        then: { required: ['phone'] },
+        else: { required: ['email'] },
+      });
+      const ok = await client.callTool({
+        name: 'json_schema_2020_12_tool',
+        arguments: { name: 'Ada', address: { city: 'London' }, email: 'a@b.c' },
+      });
       expect(ok.isError).toBeFalsy();
-      const extra = await client.callTool({ name: 'json_schema_2020_12_tool', arguments: { email: 'a@b.c', nickname: 'x' } });
+      const extra = await client.callTool({
+        name: 'json_schema_2020_12_tool',
+        arguments: { email: 'a@b.c', nickname: 'x' },
+      });
       expect(extra.isError).toBe(true);
-      const noPhone = await client.callTool({ name: 'json_schema_2020_12_tool', arguments: { contactMethod: 'phone', email: 'a@b.c' } });
+      const noPhone = await client.callTool({
+        name: 'json_schema_2020_12_tool',
+        arguments: { contactMethod: 'phone', email: 'a@b.c' },
+      });
       expect(textOf(noPhone)).toContain('phone');
     });
   });
 
   it('answers the content tools, test_simple_text with arguments omitted', async () => {
     await withClient(server, { era }, async (client) => {
-      expect(textOf(await client.callTool({ name: 'test_simple_text' }))).toBe('This is a simple text response for testing.');
+      expect(textOf(await client.callTool({ name: 'test_simple_text' }))).toBe(
+        'This is a simple text response for testing.',
+      );
       const imageResult = await client.callTool({ name: 'test_image_content', arguments: {} });
       expect(imageResult.content).toEqual([{ type: 'image', data: expect.any(String), mimeType: 'image/png' }]);
       const png = Buffer.from((imageResult.content as { data: string }[])[0]!.data, 'base64');
@@ -73,7 +129,14 @@ describe.each(ERAS)('the conformance catalogue (%s)', (era) => {
       expect(audioResult.content).toEqual([{ type: 'audio', data: expect.any(String), mimeType: 'audio/wav' }]);
       const embedded = await client.callTool({ name: 'test_embedded_resource', arguments: {} });
       expect(embedded.content).toEqual([
-        { type: 'resource', resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } },
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://embedded-resource',
+            mimeType: 'text/plain',
+            text: 'This is an embedded resource content.',
+          },
+        },
       ]);
       const mixed = await client.callTool({ name: 'test_multiple_content_types', arguments: {} });
       expect((mixed.content as { type: string }[]).map((c) => c.type)).toEqual(['text', 'image', 'resource']);
@@ -95,7 +158,10 @@ describe.each(ERAS)('the conformance catalogue (%s)', (era) => {
   it('reports progress 0, 50, 100 of 100 when the client asks for it', async () => {
     await withClient(server, { era }, async (client) => {
       const seen: number[] = [];
-      const result = await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, { onprogress: (p) => seen.push(p.progress) });
+      const result = await client.callTool(
+        { name: 'test_tool_with_progress', arguments: {} },
+        { onprogress: (p) => seen.push(p.progress) },
+      );
       expect(result.isError).toBeFalsy();
       expect(seen).toEqual([0, 50, 100]);
     });
@@ -104,11 +170,23 @@ describe.each(ERAS)('the conformance catalogue (%s)', (era) => {
   it('reads the resources and the template', async () => {
     await withClient(server, { era }, async (client) => {
       const textRead = await client.readResource({ uri: 'test://static-text' });
-      expect(textRead.contents[0]).toMatchObject({ uri: 'test://static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' });
+      expect(textRead.contents[0]).toMatchObject({
+        uri: 'test://static-text',
+        mimeType: 'text/plain',
+        text: 'This is the content of the static text resource.',
+      });
       const binary = await client.readResource({ uri: 'test://static-binary' });
-      expect(binary.contents[0]).toMatchObject({ uri: 'test://static-binary', mimeType: 'image/png', blob: expect.any(String) });
+      expect(binary.contents[0]).toMatchObject({
+        uri: 'test://static-binary',
+        mimeType: 'image/png',
+        blob: expect.any(String),
+      });
       const templated = await client.readResource({ uri: 'test://template/123/data' });
-      expect(JSON.parse((templated.contents[0] as { text: string }).text)).toEqual({ id: '123', templateTest: true, data: 'Data for ID: 123' });
+      expect(JSON.parse((templated.contents[0] as { text: string }).text)).toEqual({
+        id: '123',
+        templateTest: true,
+        data: 'Data for ID: 123',
+      });
       const watched = await client.readResource({ uri: 'test://watched-resource' });
       expect(watched.contents[0]).toMatchObject({ text: 'Watched resource content' });
       await expect(client.readResource({ uri: 'test://no-such-thing' })).rejects.toMatchObject({ code: -32602 });
@@ -118,15 +196,33 @@ describe.each(ERAS)('the conformance catalogue (%s)', (era) => {
   it('gets the prompts and completes arg1', async () => {
     await withClient(server, { era }, async (client) => {
       const simple = await client.getPrompt({ name: 'test_simple_prompt' });
-      expect(simple.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }]);
-      const withArgs = await client.getPrompt({ name: 'test_prompt_with_arguments', arguments: { arg1: 'testValue1', arg2: 'testValue2' } });
+      expect(simple.messages).toEqual([
+        { role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } },
+      ]);
+      const withArgs = await client.getPrompt({
+        name: 'test_prompt_with_arguments',
+        arguments: { arg1: 'testValue1', arg2: 'testValue2' },
+      });
       expect(JSON.stringify(withArgs.messages)).toContain('testValue1');
       expect(JSON.stringify(withArgs.messages)).toContain('testValue2');
-      const embedded = await client.getPrompt({ name: 'test_prompt_with_embedded_resource', arguments: { resourceUri: 'test://example-resource' } });
-      expect(embedded.messages[0]!.content).toMatchObject({ type: 'resource', resource: { uri: 'test://example-resource' } });
+      const embedded = await client.getPrompt({
+        name: 'test_prompt_with_embedded_resource',
+        arguments: { resourceUri: 'test://example-resource' },
+      });
+      expect(embedded.messages[0]!.content).toMatchObject({
+        type: 'resource',
+        resource: { uri: 'test://example-resource' },
+      });
       const withImage = await client.getPrompt({ name: 'test_prompt_with_image' });
-      expect(withImage.messages[0]!.content).toMatchObject({ type: 'image', mimeType: 'image/png', data: expect.any(String) });
-      const completion = await client.complete({ ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' }, argument: { name: 'arg1', value: 'test' } });
+      expect(withImage.messages[0]!.content).toMatchObject({
+        type: 'image',
+        mimeType: 'image/png',
+        data: expect.any(String),
+      });
+      const completion = await client.complete({
+        ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' },
+        argument: { name: 'arg1', value: 'test' },
+      });
       expect(completion.completion.values).toEqual(expect.arrayContaining(['test', 'testValue1']));
     });
   });
@@ -156,8 +252,12 @@ describe('the older protocol only', () => {
       client.setNotificationHandler('notifications/prompts/list_changed', () => {
         seen.push('prompts');
       });
-      expect(textOf(await client.callTool({ name: 'test_trigger_tool_change', arguments: {} }))).toBe('The tool list changed');
-      expect(textOf(await client.callTool({ name: 'test_trigger_prompt_change', arguments: {} }))).toBe('The prompt list changed');
+      expect(textOf(await client.callTool({ name: 'test_trigger_tool_change', arguments: {} }))).toBe(
+        'The tool list changed',
+      );
+      expect(textOf(await client.callTool({ name: 'test_trigger_prompt_change', arguments: {} }))).toBe(
+        'The prompt list changed',
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(seen).toContain('tools');
       expect(seen).toContain('prompts');

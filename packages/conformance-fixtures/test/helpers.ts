@@ -10,7 +10,9 @@ export const SECRET = 'conformance-fixtures-test-secret-0123456789';
 export type TestClient = Awaited<ReturnType<typeof connectInProcess>>['client'];
 
 /** A started server with every fixture, quiet, with a requestState key. */
-export async function startFixtures(env: Record<string, string> = { REQUEST_STATE_SECRET: SECRET }): Promise<TrellisServer> {
+export async function startFixtures(
+  env: Record<string, string> = { REQUEST_STATE_SECRET: SECRET },
+): Promise<TrellisServer> {
   const server = createServer({
     name: 'conformance-fixtures-test',
     version: '0.0.0',

@@ -15,21 +15,26 @@ const ALL = { sampling: {}, elicitation: { form: {} }, roots: {} };
 /** A client that answers every kind of server question, recording what it was asked. */
 function answerEverything(client: TestClient, declared: Record<string, unknown> = ALL) {
   const asked: { method: string; params: Record<string, unknown> }[] = [];
-  if (declared.elicitation) client.setRequestHandler('elicitation/create', async (request) => {
-    asked.push({ method: 'elicitation/create', params: request.params as never });
-    const properties = Object.keys((request.params as { requestedSchema?: { properties?: object } }).requestedSchema?.properties ?? {});
-    const content: Record<string, string | boolean> = {};
-    for (const key of properties) content[key] = key === 'ok' ? true : `${key}-value`;
-    return { action: 'accept', content };
-  });
-  if (declared.sampling) client.setRequestHandler('sampling/createMessage', async (request) => {
-    asked.push({ method: 'sampling/createMessage', params: request.params as never });
-    return { role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } };
-  });
-  if (declared.roots) client.setRequestHandler('roots/list', async () => {
-    asked.push({ method: 'roots/list', params: {} });
-    return { roots: [{ uri: 'file:///work', name: 'work' }] };
-  });
+  if (declared.elicitation)
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push({ method: 'elicitation/create', params: request.params as never });
+      const properties = Object.keys(
+        (request.params as { requestedSchema?: { properties?: object } }).requestedSchema?.properties ?? {},
+      );
+      const content: Record<string, string | boolean> = {};
+      for (const key of properties) content[key] = key === 'ok' ? true : `${key}-value`;
+      return { action: 'accept', content };
+    });
+  if (declared.sampling)
+    client.setRequestHandler('sampling/createMessage', async (request) => {
+      asked.push({ method: 'sampling/createMessage', params: request.params as never });
+      return { role: 'assistant', model: 'test-model', content: { type: 'text', text: 'Paris' } };
+    });
+  if (declared.roots)
+    client.setRequestHandler('roots/list', async () => {
+      asked.push({ method: 'roots/list', params: {} });
+      return { roots: [{ uri: 'file:///work', name: 'work' }] };
+    });
   return asked;
 }
 
@@ -37,8 +42,13 @@ describe.each(ERAS)('sampling and elicitation written once with inputRequired (%
   it('test_sampling asks the client model', async () => {
     await withClient(server, { era, capabilities: ALL }, async (client) => {
       const asked = answerEverything(client);
-      expect(textOf(await client.callTool({ name: 'test_sampling', arguments: { prompt: 'Capital of France?' } }))).toBe('LLM response: Paris');
-      expect(asked[0]).toMatchObject({ method: 'sampling/createMessage', params: { maxTokens: 100, messages: [{ role: 'user', content: { type: 'text', text: 'Capital of France?' } }] } });
+      expect(
+        textOf(await client.callTool({ name: 'test_sampling', arguments: { prompt: 'Capital of France?' } })),
+      ).toBe('LLM response: Paris');
+      expect(asked[0]).toMatchObject({
+        method: 'sampling/createMessage',
+        params: { maxTokens: 100, messages: [{ role: 'user', content: { type: 'text', text: 'Capital of France?' } }] },
+      });
     });
   });
 
@@ -47,7 +57,10 @@ describe.each(ERAS)('sampling and elicitation written once with inputRequired (%
       const asked = answerEverything(client);
       const result = await client.callTool({ name: 'test_elicitation', arguments: { message: 'Who are you?' } });
       expect(textOf(result)).toContain('action=accept');
-      expect(asked[0]!.params).toMatchObject({ message: 'Who are you?', requestedSchema: { required: ['username', 'email'] } });
+      expect(asked[0]!.params).toMatchObject({
+        message: 'Who are you?',
+        requestedSchema: { required: ['username', 'email'] },
+      });
     });
   });
 
@@ -56,13 +69,19 @@ describe.each(ERAS)('sampling and elicitation written once with inputRequired (%
       const asked = answerEverything(client);
       await client.callTool({ name: 'test_elicitation_sep1034_defaults', arguments: {} });
       await client.callTool({ name: 'test_elicitation_sep1330_enums', arguments: {} });
-      const defaults = (asked[0]!.params.requestedSchema as { properties: Record<string, Record<string, unknown>> }).properties;
+      const defaults = (asked[0]!.params.requestedSchema as { properties: Record<string, Record<string, unknown>> })
+        .properties;
       expect(defaults.name).toMatchObject({ type: 'string', default: 'John Doe' });
       expect(defaults.age).toMatchObject({ type: 'integer', default: 30 });
       expect(defaults.score).toMatchObject({ type: 'number', default: 95.5 });
-      expect(defaults.status).toMatchObject({ type: 'string', enum: ['active', 'inactive', 'pending'], default: 'active' });
+      expect(defaults.status).toMatchObject({
+        type: 'string',
+        enum: ['active', 'inactive', 'pending'],
+        default: 'active',
+      });
       expect(defaults.verified).toMatchObject({ type: 'boolean', default: true });
-      const enums = (asked[1]!.params.requestedSchema as { properties: Record<string, Record<string, unknown>> }).properties;
+      const enums = (asked[1]!.params.requestedSchema as { properties: Record<string, Record<string, unknown>> })
+        .properties;
       expect(enums.titledSingle!.enum).toBeUndefined();
       expect(enums.legacyEnum!.enumNames).toHaveLength(3);
       expect(enums.titledMulti).toMatchObject({ type: 'array', items: { anyOf: expect.any(Array) } });
@@ -107,10 +126,14 @@ describe('multi-round-trip fixtures on 2026-07-28', () => {
 
   it('test_missing_capability is -32021 without sampling and succeeds with it', async () => {
     await withClient(server, { era: 'modern' }, async (client) => {
-      await expect(client.callTool({ name: 'test_missing_capability', arguments: {} })).rejects.toMatchObject({ code: -32021 });
+      await expect(client.callTool({ name: 'test_missing_capability', arguments: {} })).rejects.toMatchObject({
+        code: -32021,
+      });
     });
     await withClient(server, { era: 'modern', capabilities: { sampling: {} } }, async (client) => {
-      expect(textOf(await client.callTool({ name: 'test_missing_capability', arguments: {} }))).toBe('The client declared sampling');
+      expect(textOf(await client.callTool({ name: 'test_missing_capability', arguments: {} }))).toBe(
+        'The client declared sampling',
+      );
     });
   });
 });

@@ -42,7 +42,12 @@ const DEFAULT_MAX_ENTRIES = 50_000;
 
 function configSchema(options: FilesPluginOptions) {
   return defineConfig({
-    FILES_ROOT: env.list().default(options.roots ?? []).describe('Directories whose files are served as file:/// resources (comma-separated); nothing outside them can be read'),
+    FILES_ROOT: env
+      .list()
+      .default(options.roots ?? [])
+      .describe(
+        'Directories whose files are served as file:/// resources (comma-separated); nothing outside them can be read',
+      ),
     FILES_MAX_BYTES: env
       .number({ int: true, min: 1 })
       .default(options.maxBytes ?? DEFAULT_MAX_BYTES)
@@ -64,10 +69,15 @@ export function files(options: FilesPluginOptions = {}) {
     config: configSchema(options),
     setup(scope) {
       const { FILES_ROOT: given, FILES_MAX_BYTES: maxBytes } = scope.config;
-      if (given.length === 0) throw new FilesError('NO_ROOTS', 'FILES_ROOT is empty: give one or more directories to serve');
+      if (given.length === 0)
+        throw new FilesError('NO_ROOTS', 'FILES_ROOT is empty: give one or more directories to serve');
       let template;
       try {
-        template = fileResources({ roots: [...given], maxBytes, description: `Files under ${given.join(', ')} (at most ${maxBytes} bytes each)` });
+        template = fileResources({
+          roots: [...given],
+          maxBytes,
+          description: `Files under ${given.join(', ')} (at most ${maxBytes} bytes each)`,
+        });
       } catch (error) {
         const detail = error instanceof Error ? error.message.replace(/^fileResources: root/, 'root') : String(error);
         throw new FilesError('ROOT_INVALID', `FILES_ROOT: ${detail}`, { cause: error });

@@ -33,8 +33,22 @@ export interface FilesSummary {
  * and counts what is there, stopping after `maxEntries` entries or when the
  * signal aborts.
  */
-export async function summarizeRoot(root: string, maxBytes: number, maxEntries: number, signal?: AbortSignal): Promise<RootSummary> {
-  const summary: RootSummary = { root, uri: `${pathToFileURL(root).href}/`, files: 0, directories: 0, bytes: 0, largest: null, overLimit: 0, truncated: false };
+export async function summarizeRoot(
+  root: string,
+  maxBytes: number,
+  maxEntries: number,
+  signal?: AbortSignal,
+): Promise<RootSummary> {
+  const summary: RootSummary = {
+    root,
+    uri: `${pathToFileURL(root).href}/`,
+    files: 0,
+    directories: 0,
+    bytes: 0,
+    largest: null,
+    overLimit: 0,
+    truncated: false,
+  };
   const queue = [root];
   let seen = 0;
   while (queue.length > 0) {
@@ -60,7 +74,8 @@ export async function summarizeRoot(root: string, maxBytes: number, maxEntries: 
         summary.files += 1;
         summary.bytes += size;
         if (size > maxBytes) summary.overLimit += 1;
-        if (!summary.largest || size > summary.largest.bytes) summary.largest = { path: relative(root, path).split(sep).join('/'), bytes: size };
+        if (!summary.largest || size > summary.largest.bytes)
+          summary.largest = { path: relative(root, path).split(sep).join('/'), bytes: size };
       }
     }
   }

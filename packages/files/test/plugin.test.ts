@@ -24,7 +24,12 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 const uri = (path: string) => pathToFileURL(path).href;
 
 function serverWith(env: Record<string, string>, extra: ReturnType<typeof definePlugin>[] = []): TrellisServer {
-  return createServer({ name: 'test', version: '0.0.0', plugins: [files({ roots: [docs] }), ...extra], configSources: { argv: [], env: { LOG_LEVEL: 'silent', ...env }, envFiles: [] } });
+  return createServer({
+    name: 'test',
+    version: '0.0.0',
+    plugins: [files({ roots: [docs] }), ...extra],
+    configSources: { argv: [], env: { LOG_LEVEL: 'silent', ...env }, envFiles: [] },
+  });
 }
 
 describe.each(['legacy', 'modern'] as const)('files plugin through a real client (%s)', (era) => {
@@ -42,10 +47,18 @@ describe.each(['legacy', 'modern'] as const)('files plugin through a real client
 
   it('lists the template and the files of every root', async () => {
     const { resourceTemplates } = await connection.client.listResourceTemplates();
-    expect(resourceTemplates).toContainEqual(expect.objectContaining({ uriTemplate: 'file:///{+path}', name: 'files' }));
+    expect(resourceTemplates).toContainEqual(
+      expect.objectContaining({ uriTemplate: 'file:///{+path}', name: 'files' }),
+    );
     const { resources } = await connection.client.listResources();
     const uris = resources.map((r) => r.uri);
-    expect(uris).toEqual(expect.arrayContaining([uri(join(docs, 'readme.md')), uri(join(docs, 'guides', 'start.md')), uri(join(notes, 'todo.txt'))]));
+    expect(uris).toEqual(
+      expect.arrayContaining([
+        uri(join(docs, 'readme.md')),
+        uri(join(docs, 'guides', 'start.md')),
+        uri(join(notes, 'todo.txt')),
+      ]),
+    );
   });
 
   it('reads files under any root', async () => {
@@ -56,7 +69,11 @@ describe.each(['legacy', 'modern'] as const)('files plugin through a real client
   });
 
   it('completes paths inside the roots', async () => {
-    const complete = (value: string) => connection.client.complete({ ref: { type: 'ref/resource', uri: 'file:///{+path}' }, argument: { name: 'path', value } });
+    const complete = (value: string) =>
+      connection.client.complete({
+        ref: { type: 'ref/resource', uri: 'file:///{+path}' },
+        argument: { name: 'path', value },
+      });
     const inside = await complete(`${docs.slice(1)}/g`);
     expect(inside.completion.values).toEqual([`${docs.slice(1)}/guides/`]);
     const above = await complete('');
@@ -85,13 +102,25 @@ describe.each(['legacy', 'modern'] as const)('files plugin through a real client
 describe('files plugin set-up', () => {
   it('summarizes each root for dependent plugins', async () => {
     let service: FilesService | undefined;
-    const consumer = definePlugin({ name: 'consumer', dependsOn: ['files'], setup: (scope) => void (service = scope.service(filesServiceKey)) });
+    const consumer = definePlugin({
+      name: 'consumer',
+      dependsOn: ['files'],
+      setup: (scope) => void (service = scope.service(filesServiceKey)),
+    });
     const server = serverWith({ FILES_ROOT: `${docs},${notes}`, FILES_MAX_BYTES: '200' }, [consumer]);
     await server.start();
     try {
       const summary = await service!.summarize();
       expect(summary.maxBytes).toBe(200);
-      expect(summary.roots[0]).toMatchObject({ root: docs, uri: `${uri(docs)}/`, files: 3, directories: 1, overLimit: 1, largest: { path: 'big.txt', bytes: 300 }, truncated: false });
+      expect(summary.roots[0]).toMatchObject({
+        root: docs,
+        uri: `${uri(docs)}/`,
+        files: 3,
+        directories: 1,
+        overLimit: 1,
+        largest: { path: 'big.txt', bytes: 300 },
+        truncated: false,
+      });
       expect(summary.roots[1]).toMatchObject({ root: notes, files: 1, bytes: 8 });
       expect(summary.totals).toEqual({ files: 4, directories: 1, bytes: summary.roots[0]!.bytes + 8 });
       expect((await service!.summarize({ maxEntries: 2 })).roots[0]!.truncated).toBe(true);
@@ -115,8 +144,15 @@ describe('files plugin set-up', () => {
   });
 
   it('fails to start, naming FILES_ROOT, for a missing root or none at all', async () => {
-    await expect(serverWith({ FILES_ROOT: '/nonexistent/trellis-files' }).start()).rejects.toThrow(/FILES_ROOT: root "\/nonexistent\/trellis-files" does not exist/);
-    const none = createServer({ name: 't', version: '0', plugins: [files()], configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] } });
+    await expect(serverWith({ FILES_ROOT: '/nonexistent/trellis-files' }).start()).rejects.toThrow(
+      /FILES_ROOT: root "\/nonexistent\/trellis-files" does not exist/,
+    );
+    const none = createServer({
+      name: 't',
+      version: '0',
+      plugins: [files()],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
+    });
     await expect(none.start()).rejects.toThrow(/FILES_ROOT is empty/);
   });
 

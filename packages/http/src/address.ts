@@ -66,7 +66,10 @@ export function ipv6Groups(text: string): number[] | undefined {
   const [head = '', rest] = source.split('::');
   const headParts = head === '' ? [] : head.split(':');
   const restParts = rest === undefined ? undefined : rest === '' ? [] : rest.split(':');
-  const parts = restParts === undefined ? headParts : [...headParts, ...Array<string>(8 - headParts.length - restParts.length).fill('0'), ...restParts];
+  const parts =
+    restParts === undefined
+      ? headParts
+      : [...headParts, ...Array<string>(8 - headParts.length - restParts.length).fill('0'), ...restParts];
   return parts.length === 8 ? parts.map((part) => parseInt(part, 16)) : undefined;
 }
 

@@ -30,7 +30,8 @@ export async function readCapped(body: Readable, maxBytes: number): Promise<Capp
   return { bytes: Buffer.concat(chunks, size), truncated };
 }
 
-const TEXTUAL = /^(text\/|application\/(?:[\w.+-]*\+)?(?:json|xml|javascript|ecmascript|x-www-form-urlencoded|yaml|x-yaml|toml|graphql|sql|csv)\b|image\/svg\+xml)/i;
+const TEXTUAL =
+  /^(text\/|application\/(?:[\w.+-]*\+)?(?:json|xml|javascript|ecmascript|x-www-form-urlencoded|yaml|x-yaml|toml|graphql|sql|csv)\b|image\/svg\+xml)/i;
 
 /** A body as text, or a reason it is not shown (binary). */
 export type DecodedBody = { kind: 'text'; text: string } | { kind: 'binary'; mediaType: string };

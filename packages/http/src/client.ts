@@ -34,7 +34,19 @@ export interface HttpClientSettings extends HttpClientLimits {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers the client owns: framing, hop-by-hop, and encodings it would not decode. */
-const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'accept-encoding', 'proxy-connection']);
+const DROPPED_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'accept-encoding',
+  'proxy-connection',
+]);
 /** Credentials that must not follow a redirect to another origin. */
 const ORIGIN_BOUND_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
@@ -73,14 +85,22 @@ export class PooledHttpClient implements HttpClient {
 
   constructor(settings: HttpClientSettings) {
     this.#settings = settings;
-    this.limits = { maxBytes: settings.maxBytes, timeoutMs: settings.timeoutMs, maxRedirects: settings.maxRedirects, retries: settings.retries };
+    this.limits = {
+      maxBytes: settings.maxBytes,
+      timeoutMs: settings.timeoutMs,
+      maxRedirects: settings.maxRedirects,
+      retries: settings.retries,
+    };
     this.#agent = new Agent({
       connect: settings.policy.connector({ timeoutMs: settings.connectTimeoutMs }),
       headersTimeout: settings.headersTimeoutMs,
       bodyTimeout: settings.bodyTimeoutMs,
     });
     this.#perHost = new KeyedSemaphore(settings.perHostConcurrency);
-    this.#cache = settings.cacheTtlMs > 0 ? new TtlCache({ ttlMs: settings.cacheTtlMs, maxEntries: settings.cacheMaxEntries }) : undefined;
+    this.#cache =
+      settings.cacheTtlMs > 0
+        ? new TtlCache({ ttlMs: settings.cacheTtlMs, maxEntries: settings.cacheMaxEntries })
+        : undefined;
     // Pool usage for telemetry (a no-op unless an app set it up).
     this.#unobserve = observeConnections(() => this.#agent.stats);
   }
@@ -92,9 +112,16 @@ export class PooledHttpClient implements HttpClient {
     const headers = this.#headers(options.headers);
     const maxBytes = Math.min(options.maxBytes ?? this.limits.maxBytes, this.limits.maxBytes);
     const overflow = options.overflow ?? 'error';
-    const fetchOnce = (signal: AbortSignal | undefined) => this.#fetch(url, method, headers, options.body, maxBytes, overflow, signal);
-    if (!this.#cache || options.cache === false || method !== 'GET' || options.body !== undefined) return fetchOnce(options.signal);
-    const key = JSON.stringify([url.href, maxBytes, overflow, Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : 1))]);
+    const fetchOnce = (signal: AbortSignal | undefined) =>
+      this.#fetch(url, method, headers, options.body, maxBytes, overflow, signal);
+    if (!this.#cache || options.cache === false || method !== 'GET' || options.body !== undefined)
+      return fetchOnce(options.signal);
+    const key = JSON.stringify([
+      url.href,
+      maxBytes,
+      overflow,
+      Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ]);
     try {
       return await this.#cache.get(
         key,
@@ -142,7 +169,14 @@ export class PooledHttpClient implements HttpClient {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new HttpTimeoutError(url.href, 'total', timeoutMs)), timeoutMs);
     const linked = anySignal([callerSignal, deadline.signal, this.#closing.signal]);
-    const attempt: Attempt = { url, method: firstMethod, headers: firstHeaders, body: firstBody, signal: linked.signal, deadline: Date.now() + timeoutMs };
+    const attempt: Attempt = {
+      url,
+      method: firstMethod,
+      headers: firstHeaders,
+      body: firstBody,
+      signal: linked.signal,
+      deadline: Date.now() + timeoutMs,
+    };
     const chain: string[] = [];
     try {
       for (;;) {
@@ -163,7 +197,16 @@ export class PooledHttpClient implements HttpClient {
           if (overflow === 'error' && declared > maxBytes) throw new TooLargeError(attempt.url.href, maxBytes);
           const { bytes, truncated } = await readCapped(body, maxBytes);
           if (truncated && overflow === 'error') throw new TooLargeError(attempt.url.href, maxBytes);
-          this.#settings.log?.debug({ method: attempt.method, url: safeUrl(attempt.url), status: statusCode, bytes: bytes.byteLength, truncated }, 'http fetch');
+          this.#settings.log?.debug(
+            {
+              method: attempt.method,
+              url: safeUrl(attempt.url),
+              status: statusCode,
+              bytes: bytes.byteLength,
+              truncated,
+            },
+            'http fetch',
+          );
           return { url: attempt.url.href, status: statusCode, headers, body: bytes, truncated, redirects: chain };
         } finally {
           if (!body.destroyed) body.destroy();
@@ -214,11 +257,16 @@ export class PooledHttpClient implements HttpClient {
       } catch (error) {
         release();
         if (attempt.signal.aborted || !retryable || tries >= retries || !isConnectionError(error)) {
-          throw isConnectionError(error) && !attempt.signal.aborted ? this.#connectionFailure(attempt, tries + 1, error) : error;
+          throw isConnectionError(error) && !attempt.signal.aborted
+            ? this.#connectionFailure(attempt, tries + 1, error)
+            : error;
         }
         const wait = backoffMs(tries, retryMaxDelayMs);
         if (Date.now() + wait >= attempt.deadline) throw this.#connectionFailure(attempt, tries + 1, error);
-        this.#settings.log?.debug({ url: safeUrl(attempt.url), attempt: tries + 1, waitMs: wait, err: error }, 'http retry after connection error');
+        this.#settings.log?.debug(
+          { url: safeUrl(attempt.url), attempt: tries + 1, waitMs: wait, err: error },
+          'http retry after connection error',
+        );
         await sleep(wait, { signal: attempt.signal });
         continue;
       }
@@ -228,7 +276,10 @@ export class PooledHttpClient implements HttpClient {
         if (wait <= retryMaxDelayMs && Date.now() + wait < attempt.deadline) {
           await response.body.dump().catch(() => undefined);
           release();
-          this.#settings.log?.debug({ url: safeUrl(attempt.url), status: response.statusCode, attempt: tries + 1, waitMs: wait }, 'http retry');
+          this.#settings.log?.debug(
+            { url: safeUrl(attempt.url), status: response.statusCode, attempt: tries + 1, waitMs: wait },
+            'http retry',
+          );
           await sleep(wait, { signal: attempt.signal });
           continue;
         }
@@ -254,11 +305,14 @@ export class PooledHttpClient implements HttpClient {
     }
     if (error instanceof HttpError) return error;
     const code = (error as { code?: unknown }).code;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new HttpTimeoutError(attempt.url.href, 'headers', this.#settings.headersTimeoutMs, { cause: error });
-    if (code === 'UND_ERR_BODY_TIMEOUT') return new HttpTimeoutError(attempt.url.href, 'body', this.#settings.bodyTimeoutMs, { cause: error });
+    if (code === 'UND_ERR_HEADERS_TIMEOUT')
+      return new HttpTimeoutError(attempt.url.href, 'headers', this.#settings.headersTimeoutMs, { cause: error });
+    if (code === 'UND_ERR_BODY_TIMEOUT')
+      return new HttpTimeoutError(attempt.url.href, 'body', this.#settings.bodyTimeoutMs, { cause: error });
     if (code === 'UND_ERR_HEADERS_OVERFLOW') return new HeadersTooLargeError(attempt.url.href, { cause: error });
     // DNS and TLS failures are not worth a retry, but they have names.
-    if (isConnectionError(error) || connectionFailureCode(error) !== 'CONNECTION_FAILED') return new ConnectionFailedError(attempt.url.href, 1, error);
+    if (isConnectionError(error) || connectionFailureCode(error) !== 'CONNECTION_FAILED')
+      return new ConnectionFailedError(attempt.url.href, 1, error);
     return error;
   }
 }

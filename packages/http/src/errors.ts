@@ -136,7 +136,11 @@ export class TooManyRedirectsError extends HttpError {
   readonly chain: readonly string[];
 
   constructor(url: string, limit: number, chain: readonly string[]) {
-    super('TOO_MANY_REDIRECTS', url, `too many redirects fetching ${url}: more than ${limit} (HTTP_MAX_REDIRECTS); last hop ${chain.at(-1) ?? url}`);
+    super(
+      'TOO_MANY_REDIRECTS',
+      url,
+      `too many redirects fetching ${url}: more than ${limit} (HTTP_MAX_REDIRECTS); last hop ${chain.at(-1) ?? url}`,
+    );
     this.name = 'TooManyRedirectsError';
     this.limit = limit;
     this.chain = chain;
@@ -158,8 +162,20 @@ export class ConnectionFailedError extends HttpError {
   constructor(url: string, attempts: number, cause: unknown) {
     const code = connectionFailureCode(cause);
     const detail = describeCause(cause);
-    const what = code === 'DNS_FAILED' ? `the host name ${hostOf(url)} could not be resolved` : code === 'CONNECTION_REFUSED' ? `the connection to ${hostOf(url, true)} was refused` : code === 'TLS_FAILED' ? 'the TLS handshake failed' : undefined;
-    super(code, url, `could not fetch ${url}: ${what ? `${what} (${detail})` : detail} (${attempts} attempt${attempts === 1 ? '' : 's'})`, { cause });
+    const what =
+      code === 'DNS_FAILED'
+        ? `the host name ${hostOf(url)} could not be resolved`
+        : code === 'CONNECTION_REFUSED'
+          ? `the connection to ${hostOf(url, true)} was refused`
+          : code === 'TLS_FAILED'
+            ? 'the TLS handshake failed'
+            : undefined;
+    super(
+      code,
+      url,
+      `could not fetch ${url}: ${what ? `${what} (${detail})` : detail} (${attempts} attempt${attempts === 1 ? '' : 's'})`,
+      { cause },
+    );
     this.name = 'ConnectionFailedError';
     this.attempts = attempts;
   }
@@ -168,7 +184,12 @@ export class ConnectionFailedError extends HttpError {
 /** The response headers are larger than the client accepts (an upstream gone wrong, or hostile). */
 export class HeadersTooLargeError extends HttpError {
   constructor(url: string, options?: { cause?: unknown }) {
-    super('HEADERS_TOO_LARGE', url, `refused the response of ${url}: its headers are larger than the client accepts (${maxHeaderSize} bytes)`, options);
+    super(
+      'HEADERS_TOO_LARGE',
+      url,
+      `refused the response of ${url}: its headers are larger than the client accepts (${maxHeaderSize} bytes)`,
+      options,
+    );
     this.name = 'HeadersTooLargeError';
   }
 }
@@ -178,7 +199,11 @@ export class DeadlineError extends HttpError {
   readonly limitMs: number;
 
   constructor(url: string, limitMs: number, started: boolean) {
-    super('DEADLINE', url, `${started ? 'stopped fetching' : 'did not fetch'} ${url}: the overall deadline of ${limitMs} ms (HTTP_BULK_DEADLINE_MS) passed first`);
+    super(
+      'DEADLINE',
+      url,
+      `${started ? 'stopped fetching' : 'did not fetch'} ${url}: the overall deadline of ${limitMs} ms (HTTP_BULK_DEADLINE_MS) passed first`,
+    );
     this.name = 'DeadlineError';
     this.limitMs = limitMs;
   }

@@ -47,7 +47,9 @@ function parseAllowList(entries: readonly string[]): AllowEntry[] {
     }
     const port = match?.[2] === undefined ? undefined : Number(match[2]);
     if (!match || host === undefined || (port !== undefined && port > 65535)) {
-      throw new TypeError(`HTTP_ALLOW_HOSTS: entry ${JSON.stringify(raw)} is not a host or host:port (e.g. "api.example.com", "127.0.0.1:8080", "[::1]:3000")`);
+      throw new TypeError(
+        `HTTP_ALLOW_HOSTS: entry ${JSON.stringify(raw)} is not a host or host:port (e.g. "api.example.com", "127.0.0.1:8080", "[::1]:3000")`,
+      );
     }
     return { host: canonicalHost(host), port };
   });
@@ -93,7 +95,11 @@ export class DestinationPolicy {
       throw new InvalidUrlError(String(input), 'not an absolute http(s) URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UnsupportedSchemeError(url.href, url.protocol);
-    if (url.username || url.password) throw new InvalidUrlError(url.href, 'credentials in the URL (user:password@) are not sent; use an Authorization header');
+    if (url.username || url.password)
+      throw new InvalidUrlError(
+        url.href,
+        'credentials in the URL (user:password@) are not sent; use an Authorization header',
+      );
     if (url.hostname === '') throw new InvalidUrlError(url.href, 'no host');
     const port = url.port ? Number(url.port) : defaultPort(url.protocol);
     if (!this.isAllowed(url.hostname, port) && isIpLiteral(url.hostname)) {

@@ -7,14 +7,29 @@ import { DeadlineError, HttpError } from './errors.js';
 import type { HttpClient, HttpResponse } from './types.js';
 
 /** Response headers worth showing a model; the rest are noise or cookies. */
-const SHOWN_HEADERS = ['content-type', 'content-length', 'content-language', 'last-modified', 'etag', 'cache-control', 'location', 'retry-after'];
+const SHOWN_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-language',
+  'last-modified',
+  'etag',
+  'cache-control',
+  'location',
+  'retry-after',
+];
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const httpGetInput = z.object({
   url: z.string().min(1).max(8192).describe('Absolute http:// or https:// URL to fetch'),
   headers: z
-    .record(z.string().regex(TOKEN, 'must be a header name'), z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain line breaks'))
+    .record(
+      z.string().regex(TOKEN, 'must be a header name'),
+      z
+        .string()
+        .max(8192)
+        .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
+    )
     .optional()
     .describe('Extra request headers, e.g. {"accept": "application/json"}'),
 });
@@ -46,7 +61,9 @@ const bulkOutput = z.object({
   fetched: z.number().int(),
   failed: z.number().int(),
   deadlineMs: z.number().int().describe('The overall deadline of the call (HTTP_BULK_DEADLINE_MS)'),
-  deadlineReached: z.boolean().describe('True when the deadline cut the call short: URLs with error DEADLINE were not (fully) fetched'),
+  deadlineReached: z
+    .boolean()
+    .describe('True when the deadline cut the call short: URLs with error DEADLINE were not (fully) fetched'),
   elapsedMs: z.number().int(),
 });
 
@@ -65,11 +82,24 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
     output: httpGetOutput,
     annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
     async handler({ url, headers }, ctx) {
-      const response = await fetchForTool(client, url, { signal: ctx.signal, overflow: 'truncate', ...(headers && { headers }) });
+      const response = await fetchForTool(client, url, {
+        signal: ctx.signal,
+        overflow: 'truncate',
+        ...(headers && { headers }),
+      });
       const decoded = decodeBody(response.body, response.headers['content-type']);
       const body = decoded.kind === 'text' ? decoded.text : binaryNote(response, decoded.mediaType);
-      const shown = Object.fromEntries(SHOWN_HEADERS.flatMap((name) => (response.headers[name] === undefined ? [] : [[name, response.headers[name]!]])));
-      const lines = [statusLine(response), ...Object.entries(shown).map(([name, value]) => `${name}: ${value}`), '', body];
+      const shown = Object.fromEntries(
+        SHOWN_HEADERS.flatMap((name) =>
+          response.headers[name] === undefined ? [] : [[name, response.headers[name]!]],
+        ),
+      );
+      const lines = [
+        statusLine(response),
+        ...Object.entries(shown).map(([name, value]) => `${name}: ${value}`),
+        '',
+        body,
+      ];
       if (response.truncated) lines.push('', truncationNote(response, config.HTTP_MAX_BYTES));
       return {
         content: [{ type: 'text', text: lines.join('\n') }],
@@ -103,7 +133,9 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
         .min(1)
         .max(maxUrls)
         .optional()
-        .describe(`How many to fetch at once (default ${config.HTTP_BULK_CONCURRENCY}; each host also has its own limit)`),
+        .describe(
+          `How many to fetch at once (default ${config.HTTP_BULK_CONCURRENCY}; each host also has its own limit)`,
+        ),
     }),
     output: bulkOutput,
     annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
@@ -139,13 +171,16 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
       const results: Array<z.input<typeof bulkItem>> = urls.map((url) => ({ url, ok: false }));
       for (const { index, value } of ok) results[index] = bulkSuccess(urls[index]!, value, config.HTTP_BULK_MAX_CHARS);
       for (const { index, error } of failed) {
-        if (!(error instanceof HttpError)) ctx.log.warn({ err: error, url: urls[index] }, 'bulk_fetch: unexpected failure');
+        if (!(error instanceof HttpError))
+          ctx.log.warn({ err: error, url: urls[index] }, 'bulk_fetch: unexpected failure');
         results[index] = { url: urls[index]!, ok: false, error: describeError(error) };
       }
       const elapsedMs = Date.now() - started;
       const summary =
         `Fetched ${ok.length} of ${urls.length} URL${urls.length === 1 ? '' : 's'}${failed.length ? ` (${failed.length} failed)` : ''}` +
-        (deadlineReached ? `; stopped at the overall deadline of ${deadlineMs} ms (HTTP_BULK_DEADLINE_MS), so these results are partial.` : '.');
+        (deadlineReached
+          ? `; stopped at the overall deadline of ${deadlineMs} ms (HTTP_BULK_DEADLINE_MS), so these results are partial.`
+          : '.');
       const entries = results.map((item, index) =>
         item.error
           ? `[${index + 1}] ${item.url}\nerror ${item.error.code}: ${item.error.message}`
@@ -153,14 +188,25 @@ export function registerTools(scope: PluginScope<HttpConfig>, client: HttpClient
       );
       return {
         content: [{ type: 'text', text: [summary, ...entries].join('\n\n') }],
-        structuredContent: { results, fetched: ok.length, failed: failed.length, deadlineMs, deadlineReached, elapsedMs },
+        structuredContent: {
+          results,
+          fetched: ok.length,
+          failed: failed.length,
+          deadlineMs,
+          deadlineReached,
+          elapsedMs,
+        },
       };
     },
   });
 }
 
 /** Runs a fetch for a tool: the package's errors become messages the model can act on. */
-async function fetchForTool(client: HttpClient, url: string, options: Parameters<HttpClient['request']>[1]): Promise<HttpResponse> {
+async function fetchForTool(
+  client: HttpClient,
+  url: string,
+  options: Parameters<HttpClient['request']>[1],
+): Promise<HttpResponse> {
   try {
     return await client.request(url, options);
   } catch (error) {
@@ -174,7 +220,8 @@ function bulkSuccess(url: string, response: HttpResponse, maxChars: number): z.i
   const decoded = decodeBody(response.body, contentType);
   let body = decoded.kind === 'text' ? decoded.text : binaryNote(response, decoded.mediaType);
   const cut = decoded.kind === 'text' && body.length > maxChars;
-  if (cut) body = `${body.slice(0, maxChars)}… [${body.length - maxChars} more characters not shown; use http_get for the whole body]`;
+  if (cut)
+    body = `${body.slice(0, maxChars)}… [${body.length - maxChars} more characters not shown; use http_get for the whole body]`;
   return {
     url,
     ok: true,

@@ -6,31 +6,40 @@ import { metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } 
  * and status, never the path or query (they may carry tokens). Through
  * `@opentelemetry/api`, which does nothing unless an app set up telemetry.
  */
-export function traceExchange<T extends { statusCode: number }>(method: string, url: URL, send: () => Promise<T>): Promise<T> {
+export function traceExchange<T extends { statusCode: number }>(
+  method: string,
+  url: URL,
+  send: () => Promise<T>,
+): Promise<T> {
   const attributes = {
     'http.request.method': method,
     'server.address': url.hostname,
     'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
     'url.scheme': url.protocol.slice(0, -1),
   };
-  return trace.getTracer('@trellis/http').startActiveSpan(method, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-    try {
-      const response = await send();
-      span.setAttribute('http.response.status_code', response.statusCode);
-      if (response.statusCode >= 400) {
-        span.setAttribute('error.type', String(response.statusCode));
+  return trace
+    .getTracer('@trellis/http')
+    .startActiveSpan(method, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        const response = await send();
+        span.setAttribute('http.response.status_code', response.statusCode);
+        if (response.statusCode >= 400) {
+          span.setAttribute('error.type', String(response.statusCode));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        return response;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        span.setAttribute(
+          'error.type',
+          typeof code === 'string' ? code : error instanceof Error ? error.name : '_OTHER',
+        );
         span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
       }
-      return response;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      span.setAttribute('error.type', typeof code === 'string' ? code : error instanceof Error ? error.name : '_OTHER');
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+    });
 }
 
 /** What `observeConnections` reads: per-origin figures of an undici Agent (`agent.stats`). */
@@ -43,8 +52,14 @@ type OriginStats = Record<string, { connected?: number | boolean; free?: number;
  */
 export function observeConnections(stats: () => OriginStats): () => void {
   const meter = metrics.getMeter('@trellis/http');
-  const connections = meter.createObservableGauge('trellis.http.connections', { description: 'Pooled connections of the http plugin, by state', unit: '{connection}' });
-  const requests = meter.createObservableGauge('trellis.http.requests', { description: 'Requests of the http plugin being sent or queued for a connection', unit: '{request}' });
+  const connections = meter.createObservableGauge('trellis.http.connections', {
+    description: 'Pooled connections of the http plugin, by state',
+    unit: '{connection}',
+  });
+  const requests = meter.createObservableGauge('trellis.http.requests', {
+    description: 'Requests of the http plugin being sent or queued for a connection',
+    unit: '{request}',
+  });
   const observe = (result: BatchObservableResult) => {
     const total = { connected: 0, free: 0, pending: 0, running: 0 };
     for (const origin of Object.values(stats())) {

@@ -50,15 +50,29 @@ describe('nonPublicReason', () => {
     expect(reason).toContain(kind);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])(
-    '%s is public',
-    (address) => {
-      expect(nonPublicReason(address)).toBeUndefined();
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.216.34',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('%s is public', (address) => {
+    expect(nonPublicReason(address)).toBeUndefined();
+  });
 
   it('judges the canonical host of every spelling the URL parser accepts', () => {
-    for (const url of ['http://2130706433/', 'http://0177.0.0.1/', 'http://0x7f.0.0.1/', 'http://0x7f000001/', 'http://127.1/', 'http://017700000001/']) {
+    for (const url of [
+      'http://2130706433/',
+      'http://0177.0.0.1/',
+      'http://0x7f.0.0.1/',
+      'http://0x7f000001/',
+      'http://127.1/',
+      'http://017700000001/',
+    ]) {
       expect(hostOf(url), url).toBe('127.0.0.1');
       expect(nonPublicReason(hostOf(url)), url).toContain('loopback');
     }

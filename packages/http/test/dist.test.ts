@@ -26,7 +26,9 @@ const PUBLIC_NAMES = [
 
 describe.skipIf(!built)('built package (dist/)', () => {
   it('points every target of the exports map at a file that exists', () => {
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, Record<string, string>> };
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, Record<string, string>>;
+    };
     for (const target of Object.values(manifest.exports['.']!)) {
       expect(existsSync(fileURLToPath(new URL(`../${target}`, import.meta.url))), target).toBe(true);
     }

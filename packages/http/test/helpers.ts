@@ -91,7 +91,11 @@ export async function startLocalServer(handler: Handler): Promise<LocalServer> {
 }
 
 /** A TCP server that accepts connections and never says a word (a TLS handshake never completes). */
-export async function startSilentTcpServer(): Promise<{ port: number; accepted: { count: number }; close(): Promise<void> }> {
+export async function startSilentTcpServer(): Promise<{
+  port: number;
+  accepted: { count: number };
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   const accepted = { count: 0 };
   const server = net.createServer((socket) => {
@@ -136,7 +140,8 @@ export function guardOutboundConnections(): { attempts: string[]; restore(): voi
     attempts.push(what);
     return new Error(`test guard: refused to open a socket to ${what}`);
   };
-  const guardLookup = (lookup: net.LookupFunction = dnsLookup as unknown as net.LookupFunction): net.LookupFunction =>
+  const guardLookup =
+    (lookup: net.LookupFunction = dnsLookup as unknown as net.LookupFunction): net.LookupFunction =>
     (hostname, options, callback) =>
       lookup(hostname, options, (error, address, family) => {
         if (error) return callback(error, address, family);
@@ -193,7 +198,12 @@ export async function withClient<T>(server: TrellisServer, era: Era, body: (clie
 export { textOf };
 
 /** Calls `http_get` and returns the result. */
-export function httpGet(client: Client, url: string, headers?: Record<string, string>, options?: { signal?: AbortSignal }) {
+export function httpGet(
+  client: Client,
+  url: string,
+  headers?: Record<string, string>,
+  options?: { signal?: AbortSignal },
+) {
   return client.callTool({ name: 'http_get', arguments: { url, ...(headers && { headers }) } }, options);
 }
 
@@ -229,4 +239,3 @@ export const consumer = () =>
       });
     },
   });
-

@@ -1,13 +1,26 @@
 import type { TrellisServer } from '@trellis/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { consumer, ERAS, httpGet, startLocalServer, startSilentTcpServer, startTrellis, textOf, until, withClient, type LocalServer } from './helpers.js';
+import {
+  consumer,
+  ERAS,
+  httpGet,
+  startLocalServer,
+  startSilentTcpServer,
+  startTrellis,
+  textOf,
+  until,
+  withClient,
+  type LocalServer,
+} from './helpers.js';
 
 let local: LocalServer;
 let other: LocalServer;
 let server: TrellisServer | undefined;
 
 beforeAll(async () => {
-  other = await startLocalServer((req, res) => res.end(JSON.stringify({ authorization: req.headers.authorization ?? null })));
+  other = await startLocalServer((req, res) =>
+    res.end(JSON.stringify({ authorization: req.headers.authorization ?? null })),
+  );
   local = await startLocalServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
@@ -33,8 +46,10 @@ beforeAll(async () => {
       res.on('close', () => clearInterval(timer));
       return;
     }
-    if (path === '/to-metadata') return void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
-    if (path === '/to-localhost') return void res.writeHead(301, { location: `http://localhost:${local.port}/secret` }).end();
+    if (path === '/to-metadata')
+      return void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    if (path === '/to-localhost')
+      return void res.writeHead(301, { location: `http://localhost:${local.port}/secret` }).end();
     if (path === '/to-file') return void res.writeHead(302, { location: 'file:///etc/passwd' }).end();
     if (path === '/to-other') return void res.writeHead(307, { location: `${other.origin}/echo` }).end();
     res.end('ok');
@@ -69,7 +84,9 @@ describe.each(ERAS)('timeouts (%s)', (era) => {
       await withClient(server, era, async (client) => {
         const result = await httpGet(client, `https://127.0.0.1:${silent.port}/`);
         expect(result.isError).toBe(true);
-        expect(textOf(result)).toMatch(/TIMEOUT: timed out fetching https:\/\/127\.0\.0\.1:\d+\/: connecting \(TCP\/TLS\) took longer than 300 ms/);
+        expect(textOf(result)).toMatch(
+          /TIMEOUT: timed out fetching https:\/\/127\.0\.0\.1:\d+\/: connecting \(TCP\/TLS\) took longer than 300 ms/,
+        );
       });
       expect(silent.accepted.count).toBe(2);
     } finally {
@@ -111,7 +128,9 @@ describe.each(ERAS)('size cap (%s)', (era) => {
       expect(result.isError).toBeFalsy();
       const data = result.structuredContent as { body: string; truncated: boolean; bytes: number };
       expect(data).toMatchObject({ truncated: true, bytes: 1000, body: 'a'.repeat(1000) });
-      expect(textOf(result)).toContain('[truncated: the body is longer than 1000 bytes (HTTP_MAX_BYTES); only the first 1000 bytes are shown]');
+      expect(textOf(result)).toContain(
+        '[truncated: the body is longer than 1000 bytes (HTTP_MAX_BYTES); only the first 1000 bytes are shown]',
+      );
       const exact = await httpGet(client, `${local.origin}/exact`);
       expect(exact.structuredContent).toMatchObject({ truncated: false, bytes: 1000 });
     });
@@ -131,7 +150,9 @@ describe.each(ERAS)('size cap (%s)', (era) => {
     await withClient(server, era, async (client) => {
       const result = await client.callTool({ name: 'strict_fetch', arguments: { url: `${local.origin}/big` } });
       expect(result.isError).toBe(true);
-      expect(textOf(result)).toContain(`TOO_LARGE: response of ${local.origin}/big is larger than the limit of 1000 bytes`);
+      expect(textOf(result)).toContain(
+        `TOO_LARGE: response of ${local.origin}/big is larger than the limit of 1000 bytes`,
+      );
       const fits = await client.callTool({ name: 'strict_fetch', arguments: { url: `${local.origin}/exact` } });
       expect(textOf(fits)).toBe('200 1000 bytes');
     });
@@ -147,7 +168,9 @@ describe.each(ERAS)('redirects (%s)', (era) => {
       expect((ok.structuredContent as { redirects: string[] }).redirects).toHaveLength(3);
       const tooMany = await httpGet(client, `${local.origin}/r/4`);
       expect(tooMany.isError).toBe(true);
-      expect(textOf(tooMany)).toContain(`TOO_MANY_REDIRECTS: too many redirects fetching ${local.origin}/r/4: more than 3`);
+      expect(textOf(tooMany)).toContain(
+        `TOO_MANY_REDIRECTS: too many redirects fetching ${local.origin}/r/4: more than 3`,
+      );
     });
   });
 

@@ -2,7 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TrellisServer } from '@trellis/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backoffMs, retryAfterMs } from '../src/retry.js';
-import { closedPort, consumer, ERAS, httpGet, startLocalServer, startTrellis, textOf, until, withClient, type LocalServer } from './helpers.js';
+import {
+  closedPort,
+  consumer,
+  ERAS,
+  httpGet,
+  startLocalServer,
+  startTrellis,
+  textOf,
+  until,
+  withClient,
+  type LocalServer,
+} from './helpers.js';
 
 let local: LocalServer;
 let second: LocalServer;
@@ -51,7 +62,11 @@ afterEach(async () => {
   attempts.clear();
 });
 
-const env = (extra: Record<string, string> = {}) => ({ HTTP_ALLOW_HOSTS: `${local.hostPort},${second.hostPort}`, HTTP_CACHE_TTL_MS: '0', ...extra });
+const env = (extra: Record<string, string> = {}) => ({
+  HTTP_ALLOW_HOSTS: `${local.hostPort},${second.hostPort}`,
+  HTTP_CACHE_TTL_MS: '0',
+  ...extra,
+});
 
 describe('retry helpers', () => {
   it('reads Retry-After as seconds or as a date', () => {
@@ -102,7 +117,10 @@ describe.each(ERAS)('retries (%s)', (era) => {
   it('never retries a request that is not idempotent', async () => {
     server = await startTrellis(env({ HTTP_RETRIES: '3' }), { extra: [consumer()] });
     await withClient(server, era, async (client) => {
-      const result = await client.callTool({ name: 'strict_fetch', arguments: { url: `${local.origin}/always-503`, method: 'POST' } });
+      const result = await client.callTool({
+        name: 'strict_fetch',
+        arguments: { url: `${local.origin}/always-503`, method: 'POST' },
+      });
       expect(textOf(result)).toBe('503 4 bytes');
     });
     expect(local.hits.get('/always-503')).toBe(1);
@@ -114,7 +132,9 @@ describe.each(ERAS)('retries (%s)', (era) => {
     await withClient(server, era, async (client) => {
       const result = await httpGet(client, `http://127.0.0.1:${port}/`);
       expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/CONNECTION_REFUSED: could not fetch http:\/\/127\.0\.0\.1:\d+\/: the connection to 127\.0\.0\.1:\d+ was refused \(.*ECONNREFUSED.*\) \(3 attempts\)/);
+      expect(textOf(result)).toMatch(
+        /CONNECTION_REFUSED: could not fetch http:\/\/127\.0\.0\.1:\d+\/: the connection to 127\.0\.0\.1:\d+ was refused \(.*ECONNREFUSED.*\) \(3 attempts\)/,
+      );
     });
   });
 });

@@ -1,7 +1,16 @@
 import type { TrellisServer } from '@trellis/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostResolver } from '../src/index.js';
-import { ERAS, guardOutboundConnections, httpGet, startLocalServer, startTrellis, textOf, withClient, type LocalServer } from './helpers.js';
+import {
+  ERAS,
+  guardOutboundConnections,
+  httpGet,
+  startLocalServer,
+  startTrellis,
+  textOf,
+  withClient,
+  type LocalServer,
+} from './helpers.js';
 
 let local: LocalServer;
 let other: LocalServer;
@@ -12,7 +21,11 @@ const resolved: string[] = [];
 /** Resolves `*.test` names without DNS: what the name says, or loopback. */
 const resolver: HostResolver = async (hostname) => {
   resolved.push(hostname);
-  if (hostname === 'mixed.test') return [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.5', family: 4 }];
+  if (hostname === 'mixed.test')
+    return [
+      { address: '93.184.216.34', family: 4 },
+      { address: '10.0.0.5', family: 4 },
+    ];
   if (hostname === 'metadata.test') return [{ address: '169.254.169.254', family: 4 }];
   if (hostname === 'v6.test') return [{ address: '::1', family: 6 }];
   return [{ address: '127.0.0.1', family: 4 }];
@@ -80,7 +93,9 @@ describe.each(ERAS)('SSRF protection (%s)', (era) => {
     server = await startTrellis({}, { resolver });
     await withClient(server, era, async (client) => {
       const text = textOf(await httpGet(client, 'http://rebind.test/path'));
-      expect(text).toContain('refused http://rebind.test/path: rebind.test resolves to 127.0.0.1, which is a non-public address (loopback (127.0.0.0/8))');
+      expect(text).toContain(
+        'refused http://rebind.test/path: rebind.test resolves to 127.0.0.1, which is a non-public address (loopback (127.0.0.0/8))',
+      );
     });
   });
 
@@ -96,7 +111,13 @@ describe.each(ERAS)('SSRF protection (%s)', (era) => {
   it('refuses other schemes and credentials in the URL', async () => {
     server = await startTrellis({ HTTP_ALLOW_HOSTS: local.hostPort });
     await withClient(server, era, async (client) => {
-      for (const url of ['file:///etc/passwd', 'ftp://example.com/x', 'gopher://127.0.0.1:70/', 'data:text/plain,hi', 'javascript:alert(1)']) {
+      for (const url of [
+        'file:///etc/passwd',
+        'ftp://example.com/x',
+        'gopher://127.0.0.1:70/',
+        'data:text/plain,hi',
+        'javascript:alert(1)',
+      ]) {
         const result = await httpGet(client, url);
         expect(result.isError, url).toBe(true);
         expect(textOf(result), url).toContain('UNSUPPORTED_SCHEME');
@@ -132,6 +153,8 @@ describe.each(ERAS)('SSRF protection (%s)', (era) => {
 
 describe('allow-list configuration', () => {
   it('fails start-up on an entry that is not a host or host:port, naming it', async () => {
-    await expect(startTrellis({ HTTP_ALLOW_HOSTS: 'ok.example, http://bad.example/' })).rejects.toThrow(/HTTP_ALLOW_HOSTS.*http:\/\/bad\.example\//);
+    await expect(startTrellis({ HTTP_ALLOW_HOSTS: 'ok.example, http://bad.example/' })).rejects.toThrow(
+      /HTTP_ALLOW_HOSTS.*http:\/\/bad\.example\//,
+    );
   });
 });

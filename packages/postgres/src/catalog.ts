@@ -62,7 +62,9 @@ export function quoteIdent(name: string): string {
 /** Schemas that hold user objects (no pg_* or information_schema). */
 export function listSchemas(db: PostgresService, options: OperationOptions = {}): Promise<string[]> {
   return db.readOnly(async (client) => {
-    const { rows } = await client.query<{ name: string }>(`SELECT n.nspname AS name FROM pg_namespace n WHERE ${USER_SCHEMA} ORDER BY 1`);
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT n.nspname AS name FROM pg_namespace n WHERE ${USER_SCHEMA} ORDER BY 1`,
+    );
     return rows.map((r) => r.name);
   }, options);
 }
@@ -71,10 +73,20 @@ export function listSchemas(db: PostgresService, options: OperationOptions = {})
  * Tables, views and materialized views of one schema, or of every user schema.
  * A schema that does not exist is a `NOT_FOUND` error listing the ones that do.
  */
-export function listTables(db: PostgresService, schema: string | undefined, options: OperationOptions = {}): Promise<TableEntry[]> {
+export function listTables(
+  db: PostgresService,
+  schema: string | undefined,
+  options: OperationOptions = {},
+): Promise<TableEntry[]> {
   return db.readOnly(async (client) => {
     if (schema !== undefined) await assertSchema(client, schema);
-    const { rows } = await client.query<{ schema: string; name: string; kind: string; estimated_rows: string | null; comment: string | null }>(
+    const { rows } = await client.query<{
+      schema: string;
+      name: string;
+      kind: string;
+      estimated_rows: string | null;
+      comment: string | null;
+    }>(
       `SELECT n.nspname AS schema, c.relname AS name, ${KIND} AS kind,
               CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END AS estimated_rows,
               obj_description(c.oid, 'pg_class') AS comment
@@ -84,7 +96,13 @@ export function listTables(db: PostgresService, schema: string | undefined, opti
         ORDER BY 1, 2 LIMIT ${LIST_LIMIT}`,
       [schema ?? null],
     );
-    return rows.map((r) => ({ schema: r.schema, name: r.name, kind: r.kind, estimatedRows: r.estimated_rows === null ? null : Number(r.estimated_rows), comment: r.comment }));
+    return rows.map((r) => ({
+      schema: r.schema,
+      name: r.name,
+      kind: r.kind,
+      estimatedRows: r.estimated_rows === null ? null : Number(r.estimated_rows),
+      comment: r.comment,
+    }));
   }, options);
 }
 
@@ -93,7 +111,12 @@ export function listTables(db: PostgresService, schema: string | undefined, opti
  * columns, keys, constraints and indexes. Without `schema`, the name must be
  * unique across the user schemas.
  */
-export function describeTable(db: PostgresService, table: string, schema: string | undefined, options: OperationOptions = {}): Promise<TableDescription> {
+export function describeTable(
+  db: PostgresService,
+  table: string,
+  schema: string | undefined,
+  options: OperationOptions = {},
+): Promise<TableDescription> {
   return db.readOnly(async (client) => {
     if (schema !== undefined) await assertSchema(client, schema);
     const found = await client.query<{ oid: number; schema: string; name: string; kind: string }>(
@@ -106,11 +129,17 @@ export function describeTable(db: PostgresService, table: string, schema: string
     );
     if (found.rows.length === 0) {
       const where = schema === undefined ? 'any user schema' : `schema ${JSON.stringify(schema)}`;
-      throw new PostgresError('NOT_FOUND', `No table or view named ${JSON.stringify(table)} in ${where}. Names are case-sensitive; call list_tables to see what exists.`);
+      throw new PostgresError(
+        'NOT_FOUND',
+        `No table or view named ${JSON.stringify(table)} in ${where}. Names are case-sensitive; call list_tables to see what exists.`,
+      );
     }
     if (found.rows.length > 1) {
       const schemas = found.rows.map((r) => r.schema).join(', ');
-      throw new PostgresError('NOT_FOUND', `${JSON.stringify(table)} exists in several schemas (${schemas}); pass "schema" to pick one.`);
+      throw new PostgresError(
+        'NOT_FOUND',
+        `${JSON.stringify(table)} exists in several schemas (${schemas}); pass "schema" to pick one.`,
+      );
     }
     const relation = found.rows[0]!;
     const [columns, constraints, indexes] = [

@@ -11,18 +11,39 @@ export const postgresConfigSchema = z.object({
     .url({ protocols: ['postgres', 'postgresql'] })
     .optional()
     .meta({ secret: true, flag: false })
-    .describe('postgres://user:password@host:5432/db of the database to serve; without it the app runs an embedded PostgreSQL'),
-  POSTGRES_POOL_SIZE: env.number({ int: true, min: 1, max: 200 }).default(10).describe('Connections in the pool; more calls wait in a queue'),
+    .describe(
+      'postgres://user:password@host:5432/db of the database to serve; without it the app runs an embedded PostgreSQL',
+    ),
+  POSTGRES_POOL_SIZE: env
+    .number({ int: true, min: 1, max: 200 })
+    .default(10)
+    .describe('Connections in the pool; more calls wait in a queue'),
   POSTGRES_CONNECT_TIMEOUT: env.duration().prefault('5s').describe('How long opening a connection may take'),
   POSTGRES_IDLE_TIMEOUT: env.duration().prefault('30s').describe('How long an idle pooled connection is kept'),
-  POSTGRES_STATEMENT_TIMEOUT: env.duration().prefault('30s').describe('How long one statement may run before PostgreSQL cancels it'),
-  POSTGRES_QUEUE_TIMEOUT: env.duration().prefault('60s').describe('How long a call may wait for a free pooled connection'),
-  POSTGRES_APPLICATION_NAME: env.string().min(1).max(63).default('trellis-postgres').describe('application_name shown in pg_stat_activity'),
-  POSTGRES_MAX_ROWS: env.number({ int: true, min: 1, max: 10_000 }).default(200).describe('Rows the query tool returns at most (it says when it cut)'),
+  POSTGRES_STATEMENT_TIMEOUT: env
+    .duration()
+    .prefault('30s')
+    .describe('How long one statement may run before PostgreSQL cancels it'),
+  POSTGRES_QUEUE_TIMEOUT: env
+    .duration()
+    .prefault('60s')
+    .describe('How long a call may wait for a free pooled connection'),
+  POSTGRES_APPLICATION_NAME: env
+    .string()
+    .min(1)
+    .max(63)
+    .default('trellis-postgres')
+    .describe('application_name shown in pg_stat_activity'),
+  POSTGRES_MAX_ROWS: env
+    .number({ int: true, min: 1, max: 10_000 })
+    .default(200)
+    .describe('Rows the query tool returns at most (it says when it cut)'),
   POSTGRES_MAX_RESULT_BYTES: env
     .number({ int: true, min: 1024, max: 256 * 1024 * 1024 })
     .default(1024 * 1024)
-    .describe('Bytes of rows one call may read from the database; past it the query tool answers what fits and says what was cut'),
+    .describe(
+      'Bytes of rows one call may read from the database; past it the query tool answers what fits and says what was cut',
+    ),
   POSTGRES_MAX_VALUE_BYTES: env
     .number({ int: true, min: 16, max: 256 * 1024 * 1024 })
     .default(64 * 1024)
@@ -30,7 +51,9 @@ export const postgresConfigSchema = z.object({
   POSTGRES_DANGEROUSLY_ALLOW_PRIVILEGED_ROLE: env
     .boolean()
     .default(false)
-    .describe('Serve even when the role is a superuser, may replicate, bypasses row security or is a member of pg_read_server_files and the like (logged as a warning at every start)'),
+    .describe(
+      'Serve even when the role is a superuser, may replicate, bypasses row security or is a member of pg_read_server_files and the like (logged as a warning at every start)',
+    ),
 });
 
 /** The parsed settings of the postgres plugin. */

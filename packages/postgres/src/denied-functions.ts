@@ -21,7 +21,16 @@ export interface DeniedFamily {
 export const DENIED_FUNCTION_FAMILIES: readonly DeniedFamily[] = [
   {
     what: 'server file access',
-    names: ['pg_read_file', 'pg_read_binary_file', 'pg_stat_file', 'pg_current_logfile', 'pg_show_all_file_settings', 'pg_hba_file_rules', 'pg_ident_file_mappings', 'pg_logdir_ls'],
+    names: [
+      'pg_read_file',
+      'pg_read_binary_file',
+      'pg_stat_file',
+      'pg_current_logfile',
+      'pg_show_all_file_settings',
+      'pg_hba_file_rules',
+      'pg_ident_file_mappings',
+      'pg_logdir_ls',
+    ],
     prefixes: ['pg_ls_', 'pg_file_'],
     catalog: true,
   },
@@ -29,31 +38,75 @@ export const DENIED_FUNCTION_FAMILIES: readonly DeniedFamily[] = [
   {
     what: 'replication slots and origins',
     names: ['pg_logical_emit_message'],
-    prefixes: ['pg_create_physical_replication_slot', 'pg_create_logical_replication_slot', 'pg_drop_replication_slot', 'pg_copy_', 'pg_replication_slot_advance', 'pg_logical_slot_', 'pg_replication_origin_'],
+    prefixes: [
+      'pg_create_physical_replication_slot',
+      'pg_create_logical_replication_slot',
+      'pg_drop_replication_slot',
+      'pg_copy_',
+      'pg_replication_slot_advance',
+      'pg_logical_slot_',
+      'pg_replication_origin_',
+    ],
     catalog: true,
   },
   {
     what: 'backend signalling',
-    names: ['pg_cancel_backend', 'pg_terminate_backend', 'pg_signal_backend', 'pg_log_backend_memory_contexts', 'pg_rotate_logfile', 'pg_promote'],
+    names: [
+      'pg_cancel_backend',
+      'pg_terminate_backend',
+      'pg_signal_backend',
+      'pg_log_backend_memory_contexts',
+      'pg_rotate_logfile',
+      'pg_promote',
+    ],
     prefixes: [],
     catalog: true,
   },
   { what: 'configuration changes and reload', names: ['pg_reload_conf', 'set_config'], prefixes: [], catalog: true },
   {
     what: 'WAL and backup control',
-    names: ['pg_switch_wal', 'pg_create_restore_point', 'pg_start_backup', 'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop', 'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_log_standby_snapshot'],
+    names: [
+      'pg_switch_wal',
+      'pg_create_restore_point',
+      'pg_start_backup',
+      'pg_stop_backup',
+      'pg_backup_start',
+      'pg_backup_stop',
+      'pg_wal_replay_pause',
+      'pg_wal_replay_resume',
+      'pg_log_standby_snapshot',
+    ],
     prefixes: ['pg_stat_reset'],
     catalog: true,
   },
   { what: 'advisory locks', names: [], prefixes: ['pg_advisory_', 'pg_try_advisory_'], catalog: true },
-  { what: 'statements run from text', names: ['query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'ts_stat'], prefixes: [], catalog: true },
-  { what: 'connections to other servers (dblink, postgres_fdw)', names: [], prefixes: ['dblink', 'postgres_fdw'], catalog: false },
+  {
+    what: 'statements run from text',
+    names: [
+      'query_to_xml',
+      'query_to_xmlschema',
+      'query_to_xml_and_xmlschema',
+      'cursor_to_xml',
+      'cursor_to_xmlschema',
+      'ts_stat',
+    ],
+    prefixes: [],
+    catalog: true,
+  },
+  {
+    what: 'connections to other servers (dblink, postgres_fdw)',
+    names: [],
+    prefixes: ['dblink', 'postgres_fdw'],
+    catalog: false,
+  },
 ];
 
 /** The family `name` (called as `schema.name`, or unqualified) belongs to, if any. */
 export function deniedFamily(schema: string | undefined, name: string): DeniedFamily | undefined {
   return DENIED_FUNCTION_FAMILIES.find(
-    (family) => (!family.catalog || schema === undefined || schema === 'pg_catalog') && (family.names.includes(name) || family.prefixes.some((prefix) => name.startsWith(prefix))),
+    (family) =>
+      (!family.catalog || schema === undefined || schema === 'pg_catalog') &&
+      (family.names.includes(name) || family.prefixes.some((prefix) => name.startsWith(prefix))),
   );
 }
 

@@ -13,7 +13,12 @@ export type { PostgresPluginOptions } from './plugin.js';
 export { TABLE_RESOURCE_TEMPLATE, tableResourceUri } from './resources.js';
 export { DENIED_FUNCTION_FAMILIES } from './denied-functions.js';
 export type { DeniedFamily } from './denied-functions.js';
-export { ALLOW_PRIVILEGED_ROLE_SETTING, PRIVILEGED_ROLES, revokeDeniedFunctionsSql, safeRoleSql } from './role-check.js';
+export {
+  ALLOW_PRIVILEGED_ROLE_SETTING,
+  PRIVILEGED_ROLES,
+  revokeDeniedFunctionsSql,
+  safeRoleSql,
+} from './role-check.js';
 export type { RoleInspection, SafeRoleOptions } from './role-check.js';
 export type { CutValue } from './result-budget.js';
 export { PostgresService } from './service.js';

@@ -68,7 +68,8 @@ export function postgres(options: PostgresPluginOptions = {}): Plugin<typeof pos
           scope.log.error({ err: unavailable }, 'embedded PostgreSQL failed');
         }
       } else {
-        unavailable = 'DATABASE_URL is not set, so there is no database to query. Set it to postgres://user:password@host:5432/db and restart the server.';
+        unavailable =
+          'DATABASE_URL is not set, so there is no database to query. Set it to postgres://user:password@host:5432/db and restart the server.';
       }
       const service = new PostgresService({
         connection: target?.connection ?? {},
@@ -100,11 +101,15 @@ export function postgres(options: PostgresPluginOptions = {}): Plugin<typeof pos
             await service.close().catch(() => undefined);
             throw error;
           }
-          scope.log.warn({ err: (error as Error).message }, 'could not check the database role at start; the first call checks it');
+          scope.log.warn(
+            { err: (error as Error).message },
+            'could not check the database role at start; the first call checks it',
+          );
         }
       }
       scope.readiness(() => service.health());
-      const backstopMs = config.POSTGRES_STATEMENT_TIMEOUT + config.POSTGRES_QUEUE_TIMEOUT + 2 * config.POSTGRES_CONNECT_TIMEOUT + 5_000;
+      const backstopMs =
+        config.POSTGRES_STATEMENT_TIMEOUT + config.POSTGRES_QUEUE_TIMEOUT + 2 * config.POSTGRES_CONNECT_TIMEOUT + 5_000;
       addTools(scope as never, () => service, { backstopMs });
       addSchemaResources(scope as never, () => service);
     },

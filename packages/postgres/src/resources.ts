@@ -35,7 +35,10 @@ export function addSchemaResources(scope: PluginScope<unknown>, access: ServiceA
     description: 'Columns, types, keys, constraints and indexes of one table or view, as JSON',
     mimeType: 'application/json',
     complete: {
-      schema: (value, _context, ctx) => quietly([], async () => (await listSchemas(access(), { signal: ctx.signal })).filter((s) => s.startsWith(value))),
+      schema: (value, _context, ctx) =>
+        quietly([], async () =>
+          (await listSchemas(access(), { signal: ctx.signal })).filter((s) => s.startsWith(value)),
+        ),
       table: (value, context, ctx) =>
         quietly([], async () => {
           const schema = context.arguments?.schema || undefined;
@@ -54,11 +57,15 @@ export function addSchemaResources(scope: PluginScope<unknown>, access: ServiceA
       ),
     read: async (uri, variables, ctx) => {
       try {
-        const described = await describeTable(access(), one(variables.table), one(variables.schema), { signal: ctx.signal });
+        const described = await describeTable(access(), one(variables.table), one(variables.schema), {
+          signal: ctx.signal,
+        });
         return [{ uri, mimeType: 'application/json', text: JSON.stringify(described, null, 2) }];
       } catch (error) {
-        if (error instanceof PostgresError && error.code === 'NOT_FOUND') throw new ResourceNotFoundError(uri, error.message);
-        if (error instanceof PostgresError) throw new ProtocolError(ProtocolErrorCode.InternalError, error.message, { uri, reason: error.code });
+        if (error instanceof PostgresError && error.code === 'NOT_FOUND')
+          throw new ResourceNotFoundError(uri, error.message);
+        if (error instanceof PostgresError)
+          throw new ProtocolError(ProtocolErrorCode.InternalError, error.message, { uri, reason: error.code });
         throw error;
       }
     },

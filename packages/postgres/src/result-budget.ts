@@ -10,7 +10,8 @@ export interface CutValue {
   bytes: number;
 }
 
-const NARROW = 'Narrow the query: select fewer columns, add a WHERE clause or a LIMIT, or cut long values in SQL (left(col, 1000), octet_length(col))';
+const NARROW =
+  'Narrow the query: select fewer columns, add a WHERE clause or a LIMIT, or cut long values in SQL (left(col, 1000), octet_length(col))';
 
 /** `1048576` → `1 MiB`; `600000000` → `572.2 MiB`. */
 export function formatBytes(bytes: number): string {
@@ -49,7 +50,10 @@ export function budgetNote(outcome: {
   cutValues: readonly { row: number; column: string; bytes: number }[];
 }): string | null {
   const parts: string[] = [];
-  if (outcome.truncatedBy === 'rows') parts.push(`TRUNCATED: the statement returned more than ${outcome.maxRows} rows. Add a LIMIT or a narrower WHERE clause to see the rest.`);
+  if (outcome.truncatedBy === 'rows')
+    parts.push(
+      `TRUNCATED: the statement returned more than ${outcome.maxRows} rows. Add a LIMIT or a narrower WHERE clause to see the rest.`,
+    );
   if (outcome.truncatedBy === 'bytes' && outcome.trip) {
     parts.push(
       `TRUNCATED: ${tripText(outcome.trip, outcome.maxBytes)} (POSTGRES_MAX_RESULT_BYTES), so the statement was stopped; ${outcome.rowCount} row(s) that fit are shown. ${NARROW}.`,
@@ -70,5 +74,9 @@ export function budgetNote(outcome: {
 
 /** The error of a catalog operation whose answer passed the budget (queries answer what fits instead). */
 export function tooLargeError(trip: GuardTrip, maxBytes: number, cause: unknown): PostgresError {
-  return new PostgresError('RESULT_TOO_LARGE', `The answer was stopped: ${tripText(trip, maxBytes)} (POSTGRES_MAX_RESULT_BYTES). ${NARROW}.`, { cause });
+  return new PostgresError(
+    'RESULT_TOO_LARGE',
+    `The answer was stopped: ${tripText(trip, maxBytes)} (POSTGRES_MAX_RESULT_BYTES). ${NARROW}.`,
+    { cause },
+  );
 }

@@ -106,7 +106,13 @@ export class ResultGuard {
       try {
         for (const listener of driver) listener.call(this.#stream, passed);
       } catch {
-        this.#stop({ reason: 'decode', announcedBytes: 0, receivedBytes: this.#receivedBytes, rows: this.#rows, messageLimit: this.#maxMessageBytes });
+        this.#stop({
+          reason: 'decode',
+          announcedBytes: 0,
+          receivedBytes: this.#receivedBytes,
+          rows: this.#rows,
+          messageLimit: this.#maxMessageBytes,
+        });
       }
     }
     if (this.#trip) this.#stream.destroy();
@@ -133,9 +139,20 @@ export class ResultGuard {
       const length = this.#header.readUInt32BE(1);
       const size = length + 1;
       const isRow = this.#header[0] === DATA_ROW;
-      const reason = isRow && this.#receivedBytes + size > this.#budget ? 'budget' : size > this.#maxMessageBytes ? 'message' : undefined;
+      const reason =
+        isRow && this.#receivedBytes + size > this.#budget
+          ? 'budget'
+          : size > this.#maxMessageBytes
+            ? 'message'
+            : undefined;
       if (reason) {
-        this.#stop({ reason, announcedBytes: size, receivedBytes: this.#receivedBytes, rows: this.#rows, messageLimit: this.#maxMessageBytes });
+        this.#stop({
+          reason,
+          announcedBytes: size,
+          receivedBytes: this.#receivedBytes,
+          rows: this.#rows,
+          messageLimit: this.#maxMessageBytes,
+        });
         // A header split across chunks was partly passed on already; the driver just never completes it.
         return chunk.subarray(0, Math.max(0, messageStart));
       }

@@ -25,7 +25,14 @@ export interface RoleInspection {
 
 /** Reads the attributes and memberships of the connection's role. */
 export async function inspectRole(client: pg.ClientBase): Promise<RoleInspection> {
-  const { rows } = await client.query<{ role: string; database: string; rolsuper: boolean; rolreplication: boolean; rolbypassrls: boolean; memberships: string[] }>(
+  const { rows } = await client.query<{
+    role: string;
+    database: string;
+    rolsuper: boolean;
+    rolreplication: boolean;
+    rolbypassrls: boolean;
+    memberships: string[];
+  }>(
     `SELECT current_user::text AS role, current_database()::text AS database, r.rolsuper, r.rolreplication, r.rolbypassrls,
             ARRAY(SELECT g.rolname::text FROM pg_roles g
                    WHERE g.rolname = ANY ($1::text[]) AND pg_has_role(current_user, g.oid, 'MEMBER') ORDER BY 1) AS memberships
@@ -67,7 +74,10 @@ function literal(text: string): string {
 export function safeRoleSql(options: SafeRoleOptions): string {
   const role = quoteIdent(options.role ?? 'trellis_reader');
   const password = options.password === undefined ? '' : ` PASSWORD ${literal(options.password)}`;
-  return [`CREATE ROLE ${role} LOGIN${password} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;`, readGrantsSql(options)].join('\n');
+  return [
+    `CREATE ROLE ${role} LOGIN${password} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;`,
+    readGrantsSql(options),
+  ].join('\n');
 }
 
 /** The GRANTs of {@link safeRoleSql} alone (they can run again on an existing role). */

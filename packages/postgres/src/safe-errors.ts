@@ -8,7 +8,17 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENOENT', 'EACCES']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENOENT',
+  'EACCES',
+]);
 // 57P01-03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection exceptions; 53300: too many connections.
 const CONNECTION_STATES = /^(57P0[123]|08...|53300|28...|3D000)$/;
 
@@ -24,14 +34,24 @@ export function isConnectionError(error: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   if (e.code && (CONNECTION_CODES.has(e.code) || CONNECTION_STATES.test(e.code))) return true;
   const message = e.message ?? '';
-  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Connection ended/i.test(message) || (e.errors?.some(isConnectionError) ?? false);
+  return (
+    /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Connection ended/i.test(
+      message,
+    ) ||
+    (e.errors?.some(isConnectionError) ?? false)
+  );
 }
 
 /** Whether a live pooled connection broke (worth one retry of a read-only statement). */
 export function isBrokenConnection(error: unknown): boolean {
   const e = error as PgLikeError | undefined;
   if (!e || typeof e !== 'object') return false;
-  return e.code === 'ECONNRESET' || e.code === 'EPIPE' || /^57P0[12]$/.test(e.code ?? '') || /Connection terminated|not queryable|Connection ended/i.test(e.message ?? '');
+  return (
+    e.code === 'ECONNRESET' ||
+    e.code === 'EPIPE' ||
+    /^57P0[12]$/.test(e.code ?? '') ||
+    /Connection terminated|not queryable|Connection ended/i.test(e.message ?? '')
+  );
 }
 
 const READ_ONLY_STATES = new Set(['25006', '25001']);
@@ -45,22 +65,41 @@ export function toPostgresError(error: unknown, secrets: readonly string[]): Pos
   const e = (error ?? {}) as PgLikeError & { detail?: string; hint?: string; position?: string };
   const raw = scrub(aggregateMessage(e), secrets);
   if (isConnectionError(error)) {
-    return new PostgresError('DB_UNAVAILABLE', `The database is unavailable (${raw}). Check that PostgreSQL is running and that DATABASE_URL points at it; the next call tries again.`, {
-      ...(e.code !== undefined && { sqlState: e.code }),
+    return new PostgresError(
+      'DB_UNAVAILABLE',
+      `The database is unavailable (${raw}). Check that PostgreSQL is running and that DATABASE_URL points at it; the next call tries again.`,
+      {
+        ...(e.code !== undefined && { sqlState: e.code }),
+        cause: error,
+      },
+    );
+  }
+  if (e.code && READ_ONLY_STATES.has(e.code)) {
+    return new PostgresError('READ_ONLY', `This tool is read-only: ${raw}. Only reading statements run here.`, {
+      sqlState: e.code,
       cause: error,
     });
   }
-  if (e.code && READ_ONLY_STATES.has(e.code)) {
-    return new PostgresError('READ_ONLY', `This tool is read-only: ${raw}. Only reading statements run here.`, { sqlState: e.code, cause: error });
-  }
   if (e.code === '57014') {
-    return new PostgresError('QUERY_CANCELLED', `The statement was cancelled (${raw}). Narrow the query (a WHERE clause, a LIMIT) or raise POSTGRES_STATEMENT_TIMEOUT.`, { sqlState: e.code, cause: error });
+    return new PostgresError(
+      'QUERY_CANCELLED',
+      `The statement was cancelled (${raw}). Narrow the query (a WHERE clause, a LIMIT) or raise POSTGRES_STATEMENT_TIMEOUT.`,
+      { sqlState: e.code, cause: error },
+    );
   }
-  const extras = [e.detail && `detail: ${scrub(e.detail, secrets)}`, e.hint && `hint: ${scrub(e.hint, secrets)}`, e.position && `at character ${e.position}`].filter(Boolean);
-  return new PostgresError('QUERY_FAILED', `PostgreSQL rejected the statement: ${raw}${e.code ? ` (SQLSTATE ${e.code})` : ''}${extras.length ? `; ${extras.join('; ')}` : ''}.`, {
-    ...(e.code !== undefined && { sqlState: e.code }),
-    cause: error,
-  });
+  const extras = [
+    e.detail && `detail: ${scrub(e.detail, secrets)}`,
+    e.hint && `hint: ${scrub(e.hint, secrets)}`,
+    e.position && `at character ${e.position}`,
+  ].filter(Boolean);
+  return new PostgresError(
+    'QUERY_FAILED',
+    `PostgreSQL rejected the statement: ${raw}${e.code ? ` (SQLSTATE ${e.code})` : ''}${extras.length ? `; ${extras.join('; ')}` : ''}.`,
+    {
+      ...(e.code !== undefined && { sqlState: e.code }),
+      cause: error,
+    },
+  );
 }
 
 function aggregateMessage(error: PgLikeError): string {

@@ -86,7 +86,10 @@ function cutLongValues(text: string, columns: number, maxValueBytes: number): st
   const index = Array.from({ length: columns }, (_, i) => i + 1);
   const sizes = index.map((i) => `octet_length(q.c${i}::text) AS s${i}`).join(', ');
   const outputs = index
-    .map((i) => `CASE WHEN z.s${i} > ${maxValueBytes} THEN NULL ELSE q.c${i} END, CASE WHEN z.s${i} > ${maxValueBytes} THEN left(q.c${i}::text, ${preview}) END, CASE WHEN z.s${i} > ${maxValueBytes} THEN z.s${i} END`)
+    .map(
+      (i) =>
+        `CASE WHEN z.s${i} > ${maxValueBytes} THEN NULL ELSE q.c${i} END, CASE WHEN z.s${i} > ${maxValueBytes} THEN left(q.c${i}::text, ${preview}) END, CASE WHEN z.s${i} > ${maxValueBytes} THEN z.s${i} END`,
+    )
     .join(', ');
   // OFFSET 0 keeps the statement a subquery of its own (a planner fence), so each value is computed once, not once per use.
   return `SELECT ${outputs} FROM (SELECT * FROM (${text}\n) AS statement OFFSET 0) AS q(${index.map((i) => `c${i}`).join(', ')}) CROSS JOIN LATERAL (SELECT ${sizes}) AS z`;
@@ -128,7 +131,9 @@ export class PostgresService {
       types: resultTypes,
     });
     // An idle connection whose server went away emits here; the pool drops it and opens a new one later.
-    this.pool.on('error', (error) => options.log.warn({ err: this.scrub(error.message) }, 'an idle database connection failed; it will be replaced'));
+    this.pool.on('error', (error) =>
+      options.log.warn({ err: this.scrub(error.message) }, 'an idle database connection failed; it will be replaced'),
+    );
     // Every pooled connection reads through a guard, before the driver buffers anything.
     this.pool.on('connect', (client) => {
       this.#guards.set(client, ResultGuard.install(client, MESSAGE_FLOOR));
@@ -162,63 +167,76 @@ export class PostgresService {
     const maxBytes = options.maxBytes ?? this.#options.maxBytes;
     const maxValueBytes = this.#options.maxValueBytes;
     const values = params.map(toParam);
-    return traceStatement(statement.kind, () => this.readOnly(async (client) => {
-      const guard = this.#guards.get(client)!;
-      // A SELECT is measured by PostgreSQL itself: each value longer than maxValueBytes comes back as a preview.
-      const shape = statement.kind === 'select' ? await describeStatement(client, statement.text) : undefined;
-      const wrapped = shape !== undefined && shape.length > 0;
-      const text = wrapped ? cutLongValues(statement.text, shape.length, maxValueBytes) : statement.text;
-      // A cursor always uses the extended protocol, which refuses a second statement in the text.
-      const cursor = client.query(new Cursor(text, values, { rowMode: 'array', types: resultTypes }));
-      const received: unknown[][] = [];
-      let fields: pg.FieldDef[] = [];
-      // Rows are taken as they are decoded, so a read cut short by the guard keeps the ones that arrived.
-      cursor.on('row', (row: unknown[], result: { fields: pg.FieldDef[] }) => {
-        fields = result.fields;
-        received.push(row);
-      });
-      try {
-        await new Promise<void>((resolve, reject) => {
-          cursor.read(maxRows + 1, (error, _rows, result) => {
-            if (error) return reject(error);
-            if (result?.fields) fields = result.fields;
-            resolve();
+    return traceStatement(statement.kind, () =>
+      this.readOnly(
+        async (client) => {
+          const guard = this.#guards.get(client)!;
+          // A SELECT is measured by PostgreSQL itself: each value longer than maxValueBytes comes back as a preview.
+          const shape = statement.kind === 'select' ? await describeStatement(client, statement.text) : undefined;
+          const wrapped = shape !== undefined && shape.length > 0;
+          const text = wrapped ? cutLongValues(statement.text, shape.length, maxValueBytes) : statement.text;
+          // A cursor always uses the extended protocol, which refuses a second statement in the text.
+          const cursor = client.query(new Cursor(text, values, { rowMode: 'array', types: resultTypes }));
+          const received: unknown[][] = [];
+          let fields: pg.FieldDef[] = [];
+          // Rows are taken as they are decoded, so a read cut short by the guard keeps the ones that arrived.
+          cursor.on('row', (row: unknown[], result: { fields: pg.FieldDef[] }) => {
+            fields = result.fields;
+            received.push(row);
           });
-        });
-        await cursor.close();
-      } catch (error) {
-        if (!guard.trip) throw error;
-      }
-      const trip = guard.trip;
-      const truncatedBy = trip ? 'bytes' : received.length > maxRows ? 'rows' : null;
-      const kept = received.length > maxRows ? received.slice(0, maxRows) : received;
-      const columnFields = wrapped ? shape : fields;
-      const names = uniqueNames(columnFields.map((f) => f.name));
-      const types = trip ? this.#typeNames : await this.#typeNamesOf(client, columnFields.map((f) => f.dataTypeID));
-      const cutValues: CutValue[] = [];
-      const rows = kept.map((row, r) =>
-        Object.fromEntries(
-          names.map((name, i) => {
-            if (!wrapped) return [name, jsonValue(row[i])];
-            const bytes = row[3 * i + 2];
-            if (bytes === null || bytes === undefined) return [name, jsonValue(row[3 * i])];
-            cutValues.push({ row: r, column: name, bytes: Number(bytes) });
-            return [name, row[3 * i + 1]];
-          }),
-        ),
-      );
-      return {
-        columns: columnFields.map((f, i) => ({ name: names[i]!, type: types.get(f.dataTypeID) ?? String(f.dataTypeID) })),
-        rows,
-        rowCount: rows.length,
-        truncated: truncatedBy !== null,
-        truncatedBy,
-        maxRows,
-        maxBytes,
-        cutValues,
-        note: budgetNote({ rowCount: rows.length, truncatedBy, maxRows, maxBytes, maxValueBytes, trip, cutValues }),
-      };
-    }, { ...options, maxBytes }));
+          try {
+            await new Promise<void>((resolve, reject) => {
+              cursor.read(maxRows + 1, (error, _rows, result) => {
+                if (error) return reject(error);
+                if (result?.fields) fields = result.fields;
+                resolve();
+              });
+            });
+            await cursor.close();
+          } catch (error) {
+            if (!guard.trip) throw error;
+          }
+          const trip = guard.trip;
+          const truncatedBy = trip ? 'bytes' : received.length > maxRows ? 'rows' : null;
+          const kept = received.length > maxRows ? received.slice(0, maxRows) : received;
+          const columnFields = wrapped ? shape : fields;
+          const names = uniqueNames(columnFields.map((f) => f.name));
+          const types = trip
+            ? this.#typeNames
+            : await this.#typeNamesOf(
+                client,
+                columnFields.map((f) => f.dataTypeID),
+              );
+          const cutValues: CutValue[] = [];
+          const rows = kept.map((row, r) =>
+            Object.fromEntries(
+              names.map((name, i) => {
+                if (!wrapped) return [name, jsonValue(row[i])];
+                const bytes = row[3 * i + 2];
+                if (bytes === null || bytes === undefined) return [name, jsonValue(row[3 * i])];
+                cutValues.push({ row: r, column: name, bytes: Number(bytes) });
+                return [name, row[3 * i + 1]];
+              }),
+            ),
+          );
+          return {
+            columns: columnFields.map((f, i) => ({
+              name: names[i]!,
+              type: types.get(f.dataTypeID) ?? String(f.dataTypeID),
+            })),
+            rows,
+            rowCount: rows.length,
+            truncated: truncatedBy !== null,
+            truncatedBy,
+            maxRows,
+            maxBytes,
+            cutValues,
+            note: budgetNote({ rowCount: rows.length, truncatedBy, maxRows, maxBytes, maxValueBytes, trip, cutValues }),
+          };
+        },
+        { ...options, maxBytes },
+      ),
+    );
   }
 
   /**
@@ -229,7 +247,8 @@ export class PostgresService {
    */
   async readOnly<T>(fn: (client: pg.PoolClient) => Promise<T>, options: OperationOptions = {}): Promise<T> {
     if (this.#options.unavailable !== undefined) throw new PostgresError('DB_UNAVAILABLE', this.#options.unavailable);
-    if (this.#closing.signal.aborted) throw new PostgresError('DB_UNAVAILABLE', 'The database connection is closing with the server.');
+    if (this.#closing.signal.aborted)
+      throw new PostgresError('DB_UNAVAILABLE', 'The database connection is closing with the server.');
     const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
     const maxBytes = options.maxBytes ?? this.#options.maxBytes;
     const work = (async () => {
@@ -257,7 +276,10 @@ export class PostgresService {
       release = await this.#slots.acquire({ signal, timeoutMs: this.#options.queueTimeoutMs });
     } catch (error) {
       if (error instanceof SemaphoreTimeoutError) {
-        throw new PostgresError('DB_UNAVAILABLE', `Every database connection stayed busy for ${this.#options.queueTimeoutMs} ms (${this.#slots.active} running, ${this.#slots.pending} waiting). Retry shortly.`);
+        throw new PostgresError(
+          'DB_UNAVAILABLE',
+          `Every database connection stayed busy for ${this.#options.queueTimeoutMs} ms (${this.#slots.active} running, ${this.#slots.pending} waiting). Retry shortly.`,
+        );
       }
       throw error;
     }
@@ -269,10 +291,16 @@ export class PostgresService {
     }
   }
 
-  async #inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal, maxBytes: number): Promise<T> {
+  async #inTransaction<T>(
+    client: pg.PoolClient,
+    fn: (client: pg.PoolClient) => Promise<T>,
+    signal: AbortSignal,
+    maxBytes: number,
+  ): Promise<T> {
     const log = this.#options.log;
     const guard = this.#guards.get(client)!;
-    const onClientError = (error: Error) => log.warn({ err: this.scrub(error.message) }, 'a database connection failed during a call');
+    const onClientError = (error: Error) =>
+      log.warn({ err: this.scrub(error.message) }, 'a database connection failed during a call');
     client.on('error', onClientError);
     let pid: number | undefined;
     let cancelling: Promise<void> | undefined;
@@ -281,7 +309,10 @@ export class PostgresService {
       if (pid !== undefined) cancelling ??= this.#cancelBackend(pid);
     };
     const onTrip = (trip: GuardTrip) => {
-      log.warn({ pid, reason: trip.reason, announcedBytes: trip.announcedBytes, receivedBytes: trip.receivedBytes }, 'a result passed its byte budget; cancelling the statement and dropping the connection');
+      log.warn(
+        { pid, reason: trip.reason, announcedBytes: trip.announcedBytes, receivedBytes: trip.receivedBytes },
+        'a result passed its byte budget; cancelling the statement and dropping the connection',
+      );
       broken ??= new Error('the connection was dropped by the result guard');
       onAbort();
     };
@@ -374,14 +405,21 @@ export class PostgresService {
 
   /** Cancels what backend `pid` runs, from a connection of its own (the pool may be full). */
   async #cancelBackend(pid: number): Promise<void> {
-    const canceller = new pg.Client({ ...this.#options.connection, connectionTimeoutMillis: this.#options.connectTimeoutMs, application_name: `${this.#options.applicationName}:cancel` });
+    const canceller = new pg.Client({
+      ...this.#options.connection,
+      connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      application_name: `${this.#options.applicationName}:cancel`,
+    });
     canceller.on('error', () => undefined);
     try {
       await canceller.connect();
       await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
       this.#options.log.debug({ pid }, 'cancelled a running statement');
     } catch (error) {
-      this.#options.log.warn({ pid, err: this.scrub((error as Error).message ?? String(error)) }, 'could not cancel a running statement');
+      this.#options.log.warn(
+        { pid, err: this.scrub((error as Error).message ?? String(error)) },
+        'could not cancel a running statement',
+      );
     } finally {
       await canceller.end().catch(() => undefined);
     }
@@ -390,7 +428,10 @@ export class PostgresService {
   async #typeNamesOf(client: pg.PoolClient, oids: number[]): Promise<Map<number, string>> {
     const missing = [...new Set(oids)].filter((oid) => !this.#typeNames.has(oid));
     if (missing.length > 0) {
-      const { rows } = await client.query<{ oid: number; name: string }>('SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1::oid[])', [missing]);
+      const { rows } = await client.query<{ oid: number; name: string }>(
+        'SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1::oid[])',
+        [missing],
+      );
       for (const row of rows) this.#typeNames.set(row.oid, row.name);
     }
     return this.#typeNames;
@@ -412,13 +453,20 @@ export class PostgresService {
     if (this.#options.unavailable !== undefined) return { ok: false, detail: this.#options.unavailable };
     if (this.#refusal !== undefined) return { ok: false, detail: this.#refusal };
     if (this.#closing.signal.aborted) return { ok: false, detail: 'closing' };
-    const probe = new pg.Client({ ...this.#options.connection, connectionTimeoutMillis: this.#options.connectTimeoutMs, application_name: `${this.#options.applicationName}:health` });
+    const probe = new pg.Client({
+      ...this.#options.connection,
+      connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      application_name: `${this.#options.applicationName}:health`,
+    });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
       await probe.query('SELECT 1');
       const { totalCount, idleCount } = this.pool;
-      return { ok: true, detail: `database answers; pool ${totalCount - idleCount} busy, ${idleCount} idle, ${this.#slots.pending} waiting` };
+      return {
+        ok: true,
+        detail: `database answers; pool ${totalCount - idleCount} busy, ${idleCount} idle, ${this.#slots.pending} waiting`,
+      };
     } catch (error) {
       return { ok: false, detail: toPostgresError(error, this.#secrets).message };
     } finally {

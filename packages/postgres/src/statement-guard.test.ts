@@ -17,18 +17,35 @@ describe('checkStatement (PostgreSQL grammar)', () => {
   });
 
   it('returns the statement alone (no semicolon, no trailing text), by UTF-8 extent', async () => {
-    await expect(checkStatement("  SELECT 'Grüße' AS x ; -- done")).resolves.toEqual({ kind: 'select', text: "  SELECT 'Grüße' AS x " });
+    await expect(checkStatement("  SELECT 'Grüße' AS x ; -- done")).resolves.toEqual({
+      kind: 'select',
+      text: "  SELECT 'Grüße' AS x ",
+    });
   });
 
-  it.each(["COPY (SELECT 1) TO PROGRAM 'id'", "LOAD 'auto_explain'", 'INSERT INTO t VALUES (1)', '/* x */ DELETE FROM t', 'CALL p()', 'DO $$ BEGIN END $$', 'EXPLAIN ANALYZE DELETE FROM t', 'SELECT 1 INTO t2', "SET ROLE postgres", 'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d'])(
-    'refuses %j as read-only',
-    async (sql) => {
-      await expect(checkStatement(sql)).rejects.toMatchObject({ code: 'READ_ONLY', message: expect.stringMatching(/read-only/) });
-    },
-  );
+  it.each([
+    "COPY (SELECT 1) TO PROGRAM 'id'",
+    "LOAD 'auto_explain'",
+    'INSERT INTO t VALUES (1)',
+    '/* x */ DELETE FROM t',
+    'CALL p()',
+    'DO $$ BEGIN END $$',
+    'EXPLAIN ANALYZE DELETE FROM t',
+    'SELECT 1 INTO t2',
+    'SET ROLE postgres',
+    'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d',
+  ])('refuses %j as read-only', async (sql) => {
+    await expect(checkStatement(sql)).rejects.toMatchObject({
+      code: 'READ_ONLY',
+      message: expect.stringMatching(/read-only/),
+    });
+  });
 
   it('refuses two statements, however hidden', async () => {
-    await expect(checkStatement('SELECT 1; /* ; */ SELECT 2')).rejects.toMatchObject({ code: 'READ_ONLY', message: expect.stringMatching(/one statement.*2/) });
+    await expect(checkStatement('SELECT 1; /* ; */ SELECT 2')).rejects.toMatchObject({
+      code: 'READ_ONLY',
+      message: expect.stringMatching(/one statement.*2/),
+    });
   });
 
   it.each([
@@ -53,11 +70,20 @@ describe('checkStatement (PostgreSQL grammar)', () => {
     ['EXPLAIN ANALYZE SELECT pg_advisory_lock(1)', 'advisory locks'],
     ['SELECT 1 WHERE EXISTS (SELECT "pg_catalog"."pg_ls_dir"($1))', 'server file access'],
   ])('refuses %j (%s)', async (sql, family) => {
-    await expect(checkStatement(sql)).rejects.toMatchObject({ code: 'FUNCTION_DENIED', message: expect.stringContaining(family) });
+    await expect(checkStatement(sql)).rejects.toMatchObject({
+      code: 'FUNCTION_DENIED',
+      message: expect.stringContaining(family),
+    });
   });
 
   it('says where the syntax is wrong, and that an empty text is empty', async () => {
-    await expect(checkStatement('SELEC 1')).rejects.toMatchObject({ code: 'QUERY_FAILED', message: expect.stringMatching(/syntax error at or near "SELEC" at character 1/) });
-    await expect(checkStatement(' -- nothing ')).rejects.toMatchObject({ code: 'QUERY_FAILED', message: expect.stringMatching(/empty/) });
+    await expect(checkStatement('SELEC 1')).rejects.toMatchObject({
+      code: 'QUERY_FAILED',
+      message: expect.stringMatching(/syntax error at or near "SELEC" at character 1/),
+    });
+    await expect(checkStatement(' -- nothing ')).rejects.toMatchObject({
+      code: 'QUERY_FAILED',
+      message: expect.stringMatching(/empty/),
+    });
   });
 });

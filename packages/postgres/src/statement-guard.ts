@@ -16,7 +16,11 @@ interface RawStatement {
   stmt_len?: number;
 }
 
-const KINDS: Record<string, CheckedStatement['kind']> = { SelectStmt: 'select', ExplainStmt: 'explain', VariableShowStmt: 'show' };
+const KINDS: Record<string, CheckedStatement['kind']> = {
+  SelectStmt: 'select',
+  ExplainStmt: 'explain',
+  VariableShowStmt: 'show',
+};
 
 let loaded: Promise<void> | undefined;
 
@@ -43,20 +47,39 @@ export async function checkStatement(sql: string): Promise<CheckedStatement> {
   } catch (error) {
     const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
     const at = position === undefined ? '' : ` at character ${position + 1}`;
-    throw new PostgresError('QUERY_FAILED', `PostgreSQL's parser rejected the statement: ${(error as Error).message}${at}.`, { sqlState: '42601', cause: error });
+    throw new PostgresError(
+      'QUERY_FAILED',
+      `PostgreSQL's parser rejected the statement: ${(error as Error).message}${at}.`,
+      { sqlState: '42601', cause: error },
+    );
   }
   const statements = tree.stmts ?? [];
-  if (statements.length === 0) throw new PostgresError('QUERY_FAILED', 'The SQL text is empty (only blanks or comments). Send one SELECT statement.');
-  if (statements.length > 1) throw new PostgresError('READ_ONLY', `This tool is read-only and runs one statement per call; this text holds ${statements.length}.`);
+  if (statements.length === 0)
+    throw new PostgresError(
+      'QUERY_FAILED',
+      'The SQL text is empty (only blanks or comments). Send one SELECT statement.',
+    );
+  if (statements.length > 1)
+    throw new PostgresError(
+      'READ_ONLY',
+      `This tool is read-only and runs one statement per call; this text holds ${statements.length}.`,
+    );
   const raw = statements[0]!;
   const [type, node] = Object.entries(raw.stmt ?? {})[0] ?? ['?', {}];
   const kind = KINDS[type];
   if (kind === undefined) {
-    throw new PostgresError('READ_ONLY', `This tool is read-only: ${describeStatement(type)} statements are refused. Only SELECT, WITH, VALUES, TABLE, EXPLAIN and SHOW run here.`);
+    throw new PostgresError(
+      'READ_ONLY',
+      `This tool is read-only: ${describeStatement(type)} statements are refused. Only SELECT, WITH, VALUES, TABLE, EXPLAIN and SHOW run here.`,
+    );
   }
   if (kind === 'explain') {
     const inner = Object.keys((node as { query?: Record<string, unknown> }).query ?? {})[0] ?? '?';
-    if (inner !== 'SelectStmt') throw new PostgresError('READ_ONLY', `This tool is read-only: EXPLAIN runs here for queries only, not for ${describeStatement(inner)}.`);
+    if (inner !== 'SelectStmt')
+      throw new PostgresError(
+        'READ_ONLY',
+        `This tool is read-only: EXPLAIN runs here for queries only, not for ${describeStatement(inner)}.`,
+      );
   }
   if (kind === 'select' && (node as { intoClause?: unknown }).intoClause !== undefined) {
     throw new PostgresError('READ_ONLY', 'This tool is read-only: SELECT … INTO creates a table and is refused.');
@@ -78,7 +101,11 @@ function refuseDeniedCalls(root: unknown): void {
     }
     if (node === null || typeof node !== 'object') continue;
     const write = WRITES.find((key) => key in node);
-    if (write) throw new PostgresError('READ_ONLY', `This tool is read-only: ${describeStatement(write)} is refused, also inside WITH.`);
+    if (write)
+      throw new PostgresError(
+        'READ_ONLY',
+        `This tool is read-only: ${describeStatement(write)} is refused, also inside WITH.`,
+      );
     const call = (node as { FuncCall?: { funcname?: { String?: { sval?: string } }[] } }).FuncCall;
     if (call?.funcname) {
       const parts = call.funcname.map((part) => part.String?.sval ?? '');
@@ -86,7 +113,10 @@ function refuseDeniedCalls(root: unknown): void {
       const schema = parts.length > 1 ? parts.at(-2) : undefined;
       const family = deniedFamily(schema, name);
       if (family) {
-        throw new PostgresError('FUNCTION_DENIED', `The function ${parts.join('.')}() is refused here (${family.what}). Query tables and views instead.`);
+        throw new PostgresError(
+          'FUNCTION_DENIED',
+          `The function ${parts.join('.')}() is refused here (${family.what}). Query tables and views instead.`,
+        );
       }
     }
     pending.push(...Object.values(node));

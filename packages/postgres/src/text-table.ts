@@ -20,6 +20,10 @@ export function textTable(headers: readonly string[], rows: readonly (readonly u
   if (headers.length === 0) return '(no columns)';
   const body = rows.map((row) => headers.map((_, i) => cell(row[i])));
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line)].join('\n');
 }

@@ -8,17 +8,34 @@ import { textTable } from './text-table.js';
 /** Gives the service, or throws the reason there is none (a `DB_UNAVAILABLE` error). */
 export type ServiceAccess = () => PostgresService;
 
-const identifier = (what: string) => z.string().min(1).max(63).describe(`${what} name, exactly as in the catalog (case-sensitive)`);
+const identifier = (what: string) =>
+  z.string().min(1).max(63).describe(`${what} name, exactly as in the catalog (case-sensitive)`);
 
-const tableEntry = z.object({ schema: z.string(), name: z.string(), kind: z.string(), estimatedRows: z.number().nullable(), comment: z.string().nullable() });
+const tableEntry = z.object({
+  schema: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  estimatedRows: z.number().nullable(),
+  comment: z.string().nullable(),
+});
 const description = z.object({
   schema: z.string(),
   name: z.string(),
   kind: z.string(),
   qualifiedName: z.string(),
-  columns: z.array(z.object({ name: z.string(), type: z.string(), nullable: z.boolean(), default: z.string().nullable(), comment: z.string().nullable() })),
+  columns: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      nullable: z.boolean(),
+      default: z.string().nullable(),
+      comment: z.string().nullable(),
+    }),
+  ),
   primaryKey: z.array(z.string()),
-  constraints: z.array(z.object({ name: z.string(), type: z.string(), columns: z.array(z.string()), definition: z.string() })),
+  constraints: z.array(
+    z.object({ name: z.string(), type: z.string(), columns: z.array(z.string()), definition: z.string() }),
+  ),
   indexes: z.array(z.object({ name: z.string(), unique: z.boolean(), primary: z.boolean(), definition: z.string() })),
 });
 const queryResult = z.object({
@@ -73,7 +90,8 @@ export function addTools(scope: PluginScope<unknown>, access: ServiceAccess, lim
   scope.tools.add({
     name: 'list_tables',
     title: 'List tables',
-    description: 'Lists the tables, views and materialized views of the database (every user schema, or one). Use describe_table for columns and keys.',
+    description:
+      'Lists the tables, views and materialized views of the database (every user schema, or one). Use describe_table for columns and keys.',
     input: z.object({ schema: identifier('Schema').optional() }),
     output: z.object({ tables: z.array(tableEntry) }),
     annotations,
@@ -82,16 +100,31 @@ export function addTools(scope: PluginScope<unknown>, access: ServiceAccess, lim
       answer(async () => {
         const tables = await listTables(access(), schema, { signal: ctx.signal });
         const where = schema === undefined ? 'the user schemas' : `schema ${schema}`;
-        const body = tables.length === 0 ? `No tables in ${where}.` : textTable(['schema', 'name', 'kind', '~rows'], tables.map((t) => [t.schema, t.name, t.kind, t.estimatedRows]));
-        return { content: [{ type: 'text' as const, text: `${tables.length} relation(s) in ${where}:\n\n${body}` }], structuredContent: { tables } };
+        const body =
+          tables.length === 0
+            ? `No tables in ${where}.`
+            : textTable(
+                ['schema', 'name', 'kind', '~rows'],
+                tables.map((t) => [t.schema, t.name, t.kind, t.estimatedRows]),
+              );
+        return {
+          content: [{ type: 'text' as const, text: `${tables.length} relation(s) in ${where}:\n\n${body}` }],
+          structuredContent: { tables },
+        };
       }),
   });
 
   scope.tools.add({
     name: 'describe_table',
     title: 'Describe a table',
-    description: 'Describes one table or view: columns with types, nullability and defaults, primary and foreign keys, constraints and indexes.',
-    input: z.object({ table: identifier('Table'), schema: identifier('Schema').optional().describe('Schema name; needed when the table name exists in several schemas') }),
+    description:
+      'Describes one table or view: columns with types, nullability and defaults, primary and foreign keys, constraints and indexes.',
+    input: z.object({
+      table: identifier('Table'),
+      schema: identifier('Schema')
+        .optional()
+        .describe('Schema name; needed when the table name exists in several schemas'),
+    }),
     output: description,
     annotations,
     timeoutMs: limits.backstopMs,
@@ -124,8 +157,12 @@ export function addTools(scope: PluginScope<unknown>, access: ServiceAccess, lim
       answer(async () => {
         const result = await access().query(sql, params ?? [], { signal: ctx.signal });
         const names = result.columns.map((c) => c.name);
-        const table = textTable(names, result.rows.map((row) => names.map((n) => row[n])));
-        const head = result.note === null ? `${result.rowCount} row(s).` : `${result.rowCount} row(s) shown.\n${result.note}`;
+        const table = textTable(
+          names,
+          result.rows.map((row) => names.map((n) => row[n])),
+        );
+        const head =
+          result.note === null ? `${result.rowCount} row(s).` : `${result.rowCount} row(s) shown.\n${result.note}`;
         return { content: [{ type: 'text' as const, text: `${head}\n\n${table}` }], structuredContent: result };
       }),
   });

@@ -6,33 +6,47 @@ import { metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } 
  * parameters (they may carry personal data). Through `@opentelemetry/api`,
  * which does nothing unless an app set up telemetry.
  */
-export function traceStatement<T extends { rowCount: number }>(kind: string | undefined, run: () => Promise<T>): Promise<T> {
+export function traceStatement<T extends { rowCount: number }>(
+  kind: string | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
   const operation = kind?.toUpperCase() ?? 'QUERY';
   const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation };
-  return trace.getTracer('@trellis/postgres').startActiveSpan(operation, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-    try {
-      const outcome = await run();
-      span.setAttribute('db.response.returned_rows', outcome.rowCount);
-      return outcome;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      span.setAttribute('error.type', typeof code === 'string' ? code : '_OTHER');
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return trace
+    .getTracer('@trellis/postgres')
+    .startActiveSpan(operation, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        const outcome = await run();
+        span.setAttribute('db.response.returned_rows', outcome.rowCount);
+        return outcome;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        span.setAttribute('error.type', typeof code === 'string' ? code : '_OTHER');
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
 }
 
 /**
  * `trellis.postgres.pool.connections` (used, idle) and `trellis.postgres.pool.waiting`: the pool's
  * usage, observed when telemetry collects. Returns what stops observing (at close).
  */
-export function observePool(service: { pool: { totalCount: number; idleCount: number }; load: { waiting: number } }): () => void {
+export function observePool(service: {
+  pool: { totalCount: number; idleCount: number };
+  load: { waiting: number };
+}): () => void {
   const meter = metrics.getMeter('@trellis/postgres');
-  const connections = meter.createObservableGauge('trellis.postgres.pool.connections', { description: 'Connections of the postgres plugin’s pool, by state', unit: '{connection}' });
-  const waiting = meter.createObservableGauge('trellis.postgres.pool.waiting', { description: 'Calls waiting for a pooled connection', unit: '{call}' });
+  const connections = meter.createObservableGauge('trellis.postgres.pool.connections', {
+    description: 'Connections of the postgres plugin’s pool, by state',
+    unit: '{connection}',
+  });
+  const waiting = meter.createObservableGauge('trellis.postgres.pool.waiting', {
+    description: 'Calls waiting for a pooled connection',
+    unit: '{call}',
+  });
   const observe = (result: BatchObservableResult) => {
     const { totalCount, idleCount } = service.pool;
     result.observe(connections, totalCount - idleCount, { state: 'used' });

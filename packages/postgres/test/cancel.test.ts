@@ -47,7 +47,10 @@ describe.each(['legacy', 'modern'] as const)('cancellation reaches the database 
       await eventually(async () => (await backendsRunning(db.url, SLEEP)) === 1, 'the statement to start');
       controller.abort();
       expect(await call).toBe('rejected');
-      await eventually(async () => (await backendsRunning(db.url, SLEEP)) === 0, 'the backend to stop running pg_sleep');
+      await eventually(
+        async () => (await backendsRunning(db.url, SLEEP)) === 0,
+        'the backend to stop running pg_sleep',
+      );
     } finally {
       await close();
     }
@@ -97,11 +100,21 @@ describe('cancellation', () => {
     const { client, close } = await connect(server);
     try {
       const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => client.callTool({ name: 'query', arguments: { sql: 'SELECT $1::int AS n, pg_sleep(0.02) IS NULL AS slept', params: [i] } })),
+        Array.from({ length: 50 }, (_, i) =>
+          client.callTool({
+            name: 'query',
+            arguments: { sql: 'SELECT $1::int AS n, pg_sleep(0.02) IS NULL AS slept', params: [i] },
+          }),
+        ),
       );
       expect(results.filter((r) => r.isError).map(textOf)).toEqual([]);
-      expect(results.map((r) => (r.structuredContent as { rows: { n: number }[] }).rows[0]!.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-      const [row] = await admin<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'trellis-postgres'");
+      expect(results.map((r) => (r.structuredContent as { rows: { n: number }[] }).rows[0]!.n)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+      const [row] = await admin<{ n: number }>(
+        db.url,
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'trellis-postgres'",
+      );
       expect(row!.n).toBeLessThanOrEqual(2);
     } finally {
       await close();
@@ -118,7 +131,9 @@ describe('cancellation', () => {
           name: 'count_backends',
           description: 'Counts backends through the shared pool',
           handler: async (_args, ctx) => {
-            const { rows } = await database.query('SELECT count(*)::int AS n FROM pg_stat_activity', [], { signal: ctx.signal });
+            const { rows } = await database.query('SELECT count(*)::int AS n FROM pg_stat_activity', [], {
+              signal: ctx.signal,
+            });
             return `backends: ${String(rows[0]!.n)}`;
           },
         });

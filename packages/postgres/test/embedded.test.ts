@@ -40,9 +40,16 @@ describe('embeddedPostgres', () => {
       const { rows: settings } = await client.query<{ listen_addresses: string }>('SHOW listen_addresses');
       expect(settings[0]!.listen_addresses).toBe('');
       // It hands out the read-only role, with the deny-listed functions revoked from PUBLIC.
-      const { rows: who } = await client.query<{ role: string; superuser: string }>("SELECT current_user::text AS role, current_setting('is_superuser') AS superuser");
+      const { rows: who } = await client.query<{ role: string; superuser: string }>(
+        "SELECT current_user::text AS role, current_setting('is_superuser') AS superuser",
+      );
       expect(who[0]).toEqual({ role: 'trellis_reader', superuser: 'off' });
-      for (const sql of ['SELECT pg_advisory_lock(1)', 'SELECT lo_creat(-1)', "SELECT set_config('work_mem', '1GB', false)", "SELECT pg_read_file('/etc/hostname')"]) {
+      for (const sql of [
+        'SELECT pg_advisory_lock(1)',
+        'SELECT lo_creat(-1)',
+        "SELECT set_config('work_mem', '1GB', false)",
+        "SELECT pg_read_file('/etc/hostname')",
+      ]) {
         await expect(client.query(sql)).rejects.toMatchObject({ code: '42501' });
       }
       await expect(client.query('CREATE TABLE mine (id int)')).rejects.toMatchObject({ code: '42501' });
@@ -53,16 +60,22 @@ describe('embeddedPostgres', () => {
     expect(existsSync(join(started.dataDir, 'postmaster.pid'))).toBe(false);
   });
 
-  it.runIf(process.getuid?.() === 0)('as root, explains when the postgres user cannot reach the state folder', async () => {
-    const hidden = join(tempDir(0o700), 'state');
-    mkdirSync(hidden);
-    const failure = await embeddedPostgres({ stateDir: hidden })
-      .start(log)
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-    expect(failure).toBeInstanceOf(PostgresError);
-    expect(failure).toMatchObject({ code: 'EMBEDDED_FAILED', message: expect.stringMatching(/postgres user.*cannot reach.*XDG_STATE_HOME/) });
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'as root, explains when the postgres user cannot reach the state folder',
+    async () => {
+      const hidden = join(tempDir(0o700), 'state');
+      mkdirSync(hidden);
+      const failure = await embeddedPostgres({ stateDir: hidden })
+        .start(log)
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failure).toBeInstanceOf(PostgresError);
+      expect(failure).toMatchObject({
+        code: 'EMBEDDED_FAILED',
+        message: expect.stringMatching(/postgres user.*cannot reach.*XDG_STATE_HOME/),
+      });
+    },
+  );
 });

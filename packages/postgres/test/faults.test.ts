@@ -24,7 +24,10 @@ const PASSWORD = 'hunter2-s3cret';
 describe('faults', () => {
   it('starts with the database unreachable: not ready, tools explain without the password', async () => {
     const port = await freePort();
-    server = await startServer({ DATABASE_URL: `postgres://app:${PASSWORD}@127.0.0.1:${port}/app`, POSTGRES_CONNECT_TIMEOUT: '2s' });
+    server = await startServer({
+      DATABASE_URL: `postgres://app:${PASSWORD}@127.0.0.1:${port}/app`,
+      POSTGRES_CONNECT_TIMEOUT: '2s',
+    });
     const readiness = await server.ready();
     expect(readiness.ready).toBe(false);
     const check = readiness.checks.find((c) => c.plugin === 'postgres')!;
@@ -120,7 +123,10 @@ describe('faults', () => {
     const ask = () => client.callTool({ name: 'query', arguments: { sql: 'SELECT 1 AS one' } });
     try {
       await Promise.all([ask(), ask()]);
-      await admin(db.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'trellis-postgres'");
+      await admin(
+        db.url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'trellis-postgres'",
+      );
       const results = await Promise.all([ask(), ask(), ask()]);
       expect(results.map((r) => r.isError ?? false)).toEqual([false, false, false]);
     } finally {

@@ -57,14 +57,21 @@ export const READER_PASSWORD = 'reader-s3cret';
  */
 export async function readerUrl(url: string, schemas: string[] = ['public'], role = 'trellis_reader'): Promise<string> {
   const target = new URL(url);
-  await admin(url, safeRoleSql({ role, password: READER_PASSWORD, database: decodeURIComponent(target.pathname.slice(1)), schemas }));
+  await admin(
+    url,
+    safeRoleSql({ role, password: READER_PASSWORD, database: decodeURIComponent(target.pathname.slice(1)), schemas }),
+  );
   target.username = role;
   target.password = READER_PASSWORD;
   return target.toString();
 }
 
 /** Runs SQL as the superuser, outside the server (fixtures and checks). */
-export async function admin<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function admin<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -5,7 +5,13 @@ import { createLogger, createServer, type TrellisServer } from '@trellis/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
 import pg from 'pg';
-import { ALLOW_PRIVILEGED_ROLE_SETTING, embeddedPostgres, postgres, PRIVILEGED_ROLES, type StartedPostgres } from '../src/index.js';
+import {
+  ALLOW_PRIVILEGED_ROLE_SETTING,
+  embeddedPostgres,
+  postgres,
+  PRIVILEGED_ROLES,
+  type StartedPostgres,
+} from '../src/index.js';
 import { admin, connect, eventually, READER_PASSWORD, readerUrl, startServer, textOf } from './helpers.js';
 
 let db: TestPostgres;
@@ -45,12 +51,17 @@ afterAll(async () => {
 
 /** A URL for a new login role made with `attributes`, then granted `memberOf`. */
 async function roleUrl(name: string, attributes: string, memberOf?: string): Promise<string> {
-  await admin(db.url, `CREATE ROLE ${name} LOGIN PASSWORD '${READER_PASSWORD}' ${attributes}; GRANT SELECT ON public.docs TO ${name};${memberOf ? ` GRANT ${memberOf} TO ${name};` : ''}`);
+  await admin(
+    db.url,
+    `CREATE ROLE ${name} LOGIN PASSWORD '${READER_PASSWORD}' ${attributes}; GRANT SELECT ON public.docs TO ${name};${memberOf ? ` GRANT ${memberOf} TO ${name};` : ''}`,
+  );
   return db.url.replace(`postgres:${db.password}@`, `${name}:${READER_PASSWORD}@`);
 }
 
 /** Starts a server logging at warn into a file; returns the server (or the start's error) and the log text. */
-async function startLogged(env: Record<string, string>): Promise<{ server?: TrellisServer; error?: Error; log: string }> {
+async function startLogged(
+  env: Record<string, string>,
+): Promise<{ server?: TrellisServer; error?: Error; log: string }> {
   const file = join(logs, `${Date.now()}-${Math.random()}.log`);
   const fd = openSync(file, 'w');
   const started = createServer({
@@ -93,7 +104,12 @@ describe('least privilege at start', () => {
   const cases: [string, string, string | undefined, RegExp][] = [
     ['replicator', 'REPLICATION', undefined, /has REPLICATION\./],
     ['bypasser', 'BYPASSRLS', undefined, /has BYPASSRLS\./],
-    ...PRIVILEGED_ROLES.map((role): [string, string, string | undefined, RegExp] => [`member_${role}`, '', role, new RegExp(`has member of ${role}\\.`)]),
+    ...PRIVILEGED_ROLES.map((role): [string, string, string | undefined, RegExp] => [
+      `member_${role}`,
+      '',
+      role,
+      new RegExp(`has member of ${role}\\.`),
+    ]),
   ];
   it.each(cases)('refuses %s', async (name, attributes, memberOf, message) => {
     const { error } = await startLogged({ DATABASE_URL: await roleUrl(name, attributes, memberOf) });
@@ -106,7 +122,9 @@ describe('least privilege at start', () => {
       const started = await startLogged({ DATABASE_URL: db.url, [ALLOW_PRIVILEGED_ROLE_SETTING]: 'true' });
       expect(started.error).toBeUndefined();
       server = started.server;
-      expect(started.log).toContain(`${ALLOW_PRIVILEGED_ROLE_SETTING} is set: serving a model with role \\"postgres\\", which has SUPERUSER`);
+      expect(started.log).toContain(
+        `${ALLOW_PRIVILEGED_ROLE_SETTING} is set: serving a model with role \\"postgres\\", which has SUPERUSER`,
+      );
       expect((await query('SELECT 1 AS one')).structuredContent).toMatchObject({ rows: [{ one: 1 }] });
       await server!.close({ graceMs: 100 });
       server = undefined;
@@ -124,7 +142,10 @@ describe('least privilege at start', () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/refuses to start: the database role "postgres" has SUPERUSER/);
     const readiness = await server.ready();
-    expect(readiness.checks.find((c) => c.plugin === 'postgres')).toMatchObject({ ok: false, detail: expect.stringMatching(/SUPERUSER/) });
+    expect(readiness.checks.find((c) => c.plugin === 'postgres')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/SUPERUSER/),
+    });
   });
 
   it('starts quietly with the README role', async () => {
@@ -193,7 +214,10 @@ describe.each([
     ["SELECT set_config('work_mem', '1GB', false)", 'configuration'],
     ['SELECT pg_switch_wal()', 'WAL'],
     ["SELECT dblink_exec('dbname=postgres', 'CREATE TABLE pwned (i int)')", 'connections to other servers'],
-    ["SELECT * FROM public.dblink('dbname=postgres', 'SELECT rolpassword FROM pg_authid') AS t(p text)", 'connections to other servers'],
+    [
+      "SELECT * FROM public.dblink('dbname=postgres', 'SELECT rolpassword FROM pg_authid') AS t(p text)",
+      'connections to other servers',
+    ],
     ['SELECT pg_advisory_lock(1)', 'advisory locks'],
     ["SELECT query_to_xml('SELECT pg_read_file(''/etc/passwd'')', true, true, '')", 'statements run from text'],
   ];
@@ -212,11 +236,17 @@ describe.each([
   it('a cancelled call stops its statement on the server (the plugin may still cancel its own)', async () => {
     server = await target.start({ POSTGRES_POOL_SIZE: '1' });
     const sleeping = async () =>
-      (await target.admin<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"))[0]!.n;
+      (
+        await target.admin<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+        )
+      )[0]!.n;
     const { client, close } = await connect(server);
     try {
       const controller = new AbortController();
-      const call = client.callTool({ name: 'query', arguments: { sql: 'SELECT pg_sleep(30)' } }, { signal: controller.signal }).catch(() => 'rejected');
+      const call = client
+        .callTool({ name: 'query', arguments: { sql: 'SELECT pg_sleep(30)' } }, { signal: controller.signal })
+        .catch(() => 'rejected');
       await eventually(async () => (await sleeping()) === 1, 'the statement to start');
       controller.abort();
       expect(await call).toBe('rejected');
@@ -232,7 +262,9 @@ describe.each([
     const sticky = await query('SELECT public.sticky() AS done');
     if (target.publicMayLock) expect(sticky.structuredContent).toMatchObject({ rows: [{ done: 1 }] });
     else expect(textOf(sticky)).toMatch(/permission denied for function pg_advisory_lock/);
-    const locks = await target.admin<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    const locks = await target.admin<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'",
+    );
     expect(locks[0]!.n).toBe(0);
     // The same (only) connection answers the next call with the default again.
     expect((await query('SHOW work_mem')).structuredContent).toEqual(before.structuredContent);
@@ -245,14 +277,25 @@ describe.each([
   ['the embedded default', embeddedDefault],
 ])('byte budgets, under %s', (_label, target) => {
   it('query: past the budget it answers the rows that fit and says how to narrow', async () => {
-    server = await target.start({ POSTGRES_MAX_RESULT_BYTES: '65536', POSTGRES_MAX_VALUE_BYTES: '1048576', POSTGRES_POOL_SIZE: '1' });
+    server = await target.start({
+      POSTGRES_MAX_RESULT_BYTES: '65536',
+      POSTGRES_MAX_VALUE_BYTES: '1048576',
+      POSTGRES_POOL_SIZE: '1',
+    });
     const result = await query("SELECT i, repeat('x', 10000) AS v FROM generate_series(1, 50) AS i");
     expect(result.isError).toBeFalsy();
-    const s = result.structuredContent as { rowCount: number; truncated: boolean; truncatedBy: string; maxBytes: number };
+    const s = result.structuredContent as {
+      rowCount: number;
+      truncated: boolean;
+      truncatedBy: string;
+      maxBytes: number;
+    };
     expect(s).toMatchObject({ truncated: true, truncatedBy: 'bytes', maxBytes: 65536 });
     expect(s.rowCount).toBeGreaterThan(3);
     expect(s.rowCount).toBeLessThan(7);
-    expect(textOf(result)).toMatch(/TRUNCATED: after \d+ row\(s\) .* the next row .* would pass the result budget of 64 KiB .*Narrow the query/);
+    expect(textOf(result)).toMatch(
+      /TRUNCATED: after \d+ row\(s\) .* the next row .* would pass the result budget of 64 KiB .*Narrow the query/,
+    );
     // The dropped connection was replaced: the next call works on the one-connection pool.
     expect((await query('SELECT 2 AS two')).structuredContent).toMatchObject({ rows: [{ two: 2 }] });
   });
@@ -260,7 +303,11 @@ describe.each([
   it('query: a value past the value limit comes back as a preview, cut by PostgreSQL', async () => {
     server = await target.start({ POSTGRES_MAX_VALUE_BYTES: '1000' });
     const result = await query("SELECT 7 AS id, repeat('ab', 5000) AS body, NULL::text AS nothing");
-    const s = result.structuredContent as { rows: { id: number; body: string; nothing: null }[]; cutValues: unknown[]; truncated: boolean };
+    const s = result.structuredContent as {
+      rows: { id: number; body: string; nothing: null }[];
+      cutValues: unknown[];
+      truncated: boolean;
+    };
     expect(s.truncated).toBe(false);
     expect(s.rows[0]!.id).toBe(7);
     expect(s.rows[0]!.body).toBe('ab'.repeat(500));
@@ -273,7 +320,9 @@ describe.each([
     // The limit of one message is the budget, or 256 KiB when the budget is smaller.
     server = await target.start({ POSTGRES_MAX_RESULT_BYTES: '65536', POSTGRES_POOL_SIZE: '1' });
     const result = await query("SELECT repeat('0123456789', 100000)::int");
-    expect(textOf(result)).toMatch(/TRUNCATED: the server sent a message of 976\.\d KiB, more than one answer may hold \(256 KiB\)/);
+    expect(textOf(result)).toMatch(
+      /TRUNCATED: the server sent a message of 976\.\d KiB, more than one answer may hold \(256 KiB\)/,
+    );
     expect((await query('SELECT 3 AS three')).structuredContent).toMatchObject({ rows: [{ three: 3 }] });
   });
 
@@ -284,7 +333,9 @@ describe.each([
       const described = await client.callTool({ name: 'describe_table', arguments: { table: 'docs' } });
       expect(described.isError).toBe(true);
       expect(textOf(described)).toMatch(/The answer was stopped: .*result budget of 64 KiB/);
-      await expect(client.readResource({ uri: 'postgres://schema/public/docs' })).rejects.toThrow(/The answer was stopped/);
+      await expect(client.readResource({ uri: 'postgres://schema/public/docs' })).rejects.toThrow(
+        /The answer was stopped/,
+      );
       const listed = await client.callTool({ name: 'list_tables', arguments: {} });
       expect(listed.isError).toBeFalsy();
     } finally {

@@ -9,7 +9,11 @@ let server: TrellisServer;
 beforeAll(async () => {
   db = await startTestPostgres();
   await admin(db.url, FIXTURE_SQL);
-  server = await startServer({ DATABASE_URL: await readerUrl(db.url, ['public', 'app', 'Weird Schema']), POSTGRES_MAX_ROWS: '50', POSTGRES_POOL_SIZE: '3' });
+  server = await startServer({
+    DATABASE_URL: await readerUrl(db.url, ['public', 'app', 'Weird Schema']),
+    POSTGRES_MAX_ROWS: '50',
+    POSTGRES_POOL_SIZE: '3',
+  });
 });
 
 afterAll(async () => {
@@ -54,7 +58,9 @@ describe.each(['legacy', 'modern'] as const)('tools over a real client (%s)', (e
     expect(textOf(all)).toMatch(/app\s+\| users/);
 
     const app = await call('list_tables', { schema: 'app' }, era);
-    expect((app.structuredContent as { tables: { schema: string }[] }).tables.every((t) => t.schema === 'app')).toBe(true);
+    expect((app.structuredContent as { tables: { schema: string }[] }).tables.every((t) => t.schema === 'app')).toBe(
+      true,
+    );
   });
 
   it('describe_table reports columns, keys and indexes', async () => {
@@ -69,7 +75,10 @@ describe.each(['legacy', 'modern'] as const)('tools over a real client (%s)', (e
     };
     expect(d.qualifiedName).toBe('"app"."orders"');
     expect(d.columns).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'user_id', type: 'integer', nullable: false }), expect.objectContaining({ name: 'total', type: 'numeric(10,2)' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'user_id', type: 'integer', nullable: false }),
+        expect.objectContaining({ name: 'total', type: 'numeric(10,2)' }),
+      ]),
     );
     expect(d.primaryKey).toEqual(['id']);
     expect(d.constraints.find((c) => c.type === 'foreign key')?.definition).toMatch(/REFERENCES app\.users\(id\)/);
@@ -78,14 +87,30 @@ describe.each(['legacy', 'modern'] as const)('tools over a real client (%s)', (e
   });
 
   it('query returns rows as structured content and a text table, with parameters', async () => {
-    const result = await call('query', { sql: 'SELECT id, name, born, meta, avatar, visits FROM app.users WHERE name = $1', params: ['Ada'] }, era);
+    const result = await call(
+      'query',
+      { sql: 'SELECT id, name, born, meta, avatar, visits FROM app.users WHERE name = $1', params: ['Ada'] },
+      era,
+    );
     expect(result.isError).toBeFalsy();
-    const s = result.structuredContent as { columns: { name: string; type: string }[]; rows: Record<string, unknown>[]; rowCount: number; truncated: boolean };
+    const s = result.structuredContent as {
+      columns: { name: string; type: string }[];
+      rows: Record<string, unknown>[];
+      rowCount: number;
+      truncated: boolean;
+    };
     expect(s.rowCount).toBe(1);
     expect(s.truncated).toBe(false);
     expect(s.columns.map((c) => c.type)).toEqual(['integer', 'text', 'date', 'jsonb', 'bytea', 'bigint']);
     // Dates stay as PostgreSQL prints them, bigints keep every digit, bytea is hex.
-    expect(s.rows[0]).toEqual({ id: 1, name: 'Ada', born: '1815-12-10', meta: { lang: 'en' }, avatar: '\\xdeadbeef', visits: '9007199254740993' });
+    expect(s.rows[0]).toEqual({
+      id: 1,
+      name: 'Ada',
+      born: '1815-12-10',
+      meta: { lang: 'en' },
+      avatar: '\\xdeadbeef',
+      visits: '9007199254740993',
+    });
     expect(textOf(result)).toMatch(/1 row\(s\)/);
     expect(textOf(result)).toMatch(/id \| name/);
   });
@@ -93,9 +118,15 @@ describe.each(['legacy', 'modern'] as const)('tools over a real client (%s)', (e
 
 describe('query', () => {
   it('treats parameters as values, never as SQL', async () => {
-    const result = await call('query', { sql: 'SELECT count(*)::int AS n FROM app.users WHERE name = $1', params: ["Ada' OR '1'='1"] });
+    const result = await call('query', {
+      sql: 'SELECT count(*)::int AS n FROM app.users WHERE name = $1',
+      params: ["Ada' OR '1'='1"],
+    });
     expect((result.structuredContent as { rows: { n: number }[] }).rows[0]!.n).toBe(0);
-    const typed = await call('query', { sql: 'SELECT $1::int + $2::int AS sum, $3::boolean AS flag, $4::text IS NULL AS empty', params: [40, 2, true, null] });
+    const typed = await call('query', {
+      sql: 'SELECT $1::int + $2::int AS sum, $3::boolean AS flag, $4::text IS NULL AS empty',
+      params: [40, 2, true, null],
+    });
     expect((typed.structuredContent as { rows: unknown[] }).rows[0]).toEqual({ sum: 42, flag: true, empty: true });
   });
 
@@ -129,7 +160,7 @@ describe('query', () => {
     ['DELETE', 'DELETE FROM app.users'],
     ['DROP', 'DROP TABLE app.orders'],
     ['CREATE', 'CREATE TABLE app.more (id int)'],
-    ['write in a CTE', "WITH gone AS (DELETE FROM app.orders RETURNING *) SELECT count(*) FROM gone"],
+    ['write in a CTE', 'WITH gone AS (DELETE FROM app.orders RETURNING *) SELECT count(*) FROM gone'],
     ['SELECT INTO', 'SELECT * INTO app.copy FROM app.users'],
     ['nextval', "SELECT nextval('app.counter')"],
     ['SET TRANSACTION READ WRITE', 'SET TRANSACTION READ WRITE'],
@@ -144,7 +175,10 @@ describe('query', () => {
     expect(result.isError).toBe(true);
     // The reader role may not even use the sequence: PostgreSQL says so before READ ONLY would.
     expect(textOf(result)).toMatch(/read-only|permission denied for sequence/i);
-    const [counts] = await admin<{ users: number; orders: number }>(db.url, 'SELECT (SELECT count(*)::int FROM app.users) AS users, (SELECT count(*)::int FROM app.orders) AS orders');
+    const [counts] = await admin<{ users: number; orders: number }>(
+      db.url,
+      'SELECT (SELECT count(*)::int FROM app.users) AS users, (SELECT count(*)::int FROM app.orders) AS orders',
+    );
     expect(counts).toEqual({ users: 2, orders: 2 });
   });
 });
@@ -194,23 +228,38 @@ describe.each(['legacy', 'modern'] as const)('schema resources (%s)', (era) => {
       const { resourceTemplates } = await client.listResourceTemplates();
       expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('postgres://schema/{schema}/{table}');
       const { resources } = await client.listResources();
-      expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['postgres://schema/app/users', 'postgres://schema/Weird%20Schema/evil%22%3B%20DROP%20TABLE%20app.users%3B%20--']));
+      expect(resources.map((r) => r.uri)).toEqual(
+        expect.arrayContaining([
+          'postgres://schema/app/users',
+          'postgres://schema/Weird%20Schema/evil%22%3B%20DROP%20TABLE%20app.users%3B%20--',
+        ]),
+      );
 
       const ref = { type: 'ref/resource' as const, uri: 'postgres://schema/{schema}/{table}' };
       const schemas = await client.complete({ ref, argument: { name: 'schema', value: 'ap' } });
       expect(schemas.completion.values).toEqual(['app']);
-      const tables = await client.complete({ ref, argument: { name: 'table', value: 'u' }, context: { arguments: { schema: 'app' } } });
+      const tables = await client.complete({
+        ref,
+        argument: { name: 'table', value: 'u' },
+        context: { arguments: { schema: 'app' } },
+      });
       expect(tables.completion.values).toEqual(['user_names', 'users']);
 
       const read = await client.readResource({ uri: 'postgres://schema/app/orders' });
       const item = read.contents[0] as { mimeType?: string; text: string };
       expect(item.mimeType).toBe('application/json');
-      const described = JSON.parse(item.text) as { columns: { name: string }[]; primaryKey: string[]; indexes: { name: string }[] };
+      const described = JSON.parse(item.text) as {
+        columns: { name: string }[];
+        primaryKey: string[];
+        indexes: { name: string }[];
+      };
       expect(described.columns.map((c) => c.name)).toEqual(['id', 'user_id', 'total']);
       expect(described.primaryKey).toEqual(['id']);
       expect(described.indexes.map((i) => i.name)).toContain('orders_user_idx');
 
-      await expect(client.readResource({ uri: 'postgres://schema/app/nope' })).rejects.toThrow(/No table or view named/);
+      await expect(client.readResource({ uri: 'postgres://schema/app/nope' })).rejects.toThrow(
+        /No table or view named/,
+      );
     } finally {
       await close();
     }

@@ -9,19 +9,29 @@ import { z } from 'zod';
  */
 export function promptArguments(promptName: string, schema: z.ZodObject | undefined): PromptArgument[] {
   if (schema === undefined) return [];
-  let json: { type?: unknown; properties?: Record<string, { type?: unknown; description?: string }>; required?: string[] };
+  let json: {
+    type?: unknown;
+    properties?: Record<string, { type?: unknown; description?: string }>;
+    required?: string[];
+  };
   try {
     json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as typeof json;
   } catch (error) {
-    throw new TypeError(`prompt "${promptName}": arguments must be a zod object of strings (${error instanceof Error ? error.message : String(error)})`);
+    throw new TypeError(
+      `prompt "${promptName}": arguments must be a zod object of strings (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   if (json.type !== 'object') {
-    throw new TypeError(`prompt "${promptName}": arguments must be a zod object of strings, got ${JSON.stringify(json.type ?? 'a union')}`);
+    throw new TypeError(
+      `prompt "${promptName}": arguments must be a zod object of strings, got ${JSON.stringify(json.type ?? 'a union')}`,
+    );
   }
   const required = new Set(json.required ?? []);
   return Object.entries(json.properties ?? {}).map(([name, property]) => {
     if (property.type !== undefined && property.type !== 'string') {
-      throw new TypeError(`prompt "${promptName}": argument "${name}" must take a string (MCP sends prompt arguments as strings), got ${JSON.stringify(property.type)}`);
+      throw new TypeError(
+        `prompt "${promptName}": argument "${name}" must take a string (MCP sends prompt arguments as strings), got ${JSON.stringify(property.type)}`,
+      );
     }
     return {
       name,

@@ -9,7 +9,8 @@ export type PromptArgs<Args> = Args extends z.ZodType ? z.output<Args> : Record<
  * What `get` may return: the messages, the messages with a description, or an
  * `input_required` result (2026-07-28 multi-round-trip), passed through untouched.
  */
-export type PromptReturn = PromptMessage[] | Pick<GetPromptResult, 'description' | 'messages' | '_meta'> | InputRequiredResult;
+export type PromptReturn =
+  PromptMessage[] | Pick<GetPromptResult, 'description' | 'messages' | '_meta'> | InputRequiredResult;
 
 type ArgumentName<Args> = Args extends z.ZodObject ? Extract<keyof z.input<Args>, string> : never;
 
@@ -44,7 +45,9 @@ export class PromptNameClashError extends Error {
     readonly existingOwner: string,
     readonly newOwner: string,
   ) {
-    super(`prompt "${promptName}" is registered by both "${existingOwner}" and "${newOwner}"; rename one or mount a plugin with a prefix`);
+    super(
+      `prompt "${promptName}" is registered by both "${existingOwner}" and "${newOwner}"; rename one or mount a plugin with a prefix`,
+    );
     this.name = 'PromptNameClashError';
   }
 }

@@ -1,10 +1,5 @@
 export { PromptNameClashError } from './define.js';
-export type {
-  AnyPromptSpec,
-  PromptArgs,
-  PromptReturn,
-  PromptSpec,
-} from './define.js';
+export type { AnyPromptSpec, PromptArgs, PromptReturn, PromptSpec } from './define.js';
 export { assistant, imageMessage, resourceMessage, user } from './messages.js';
 export type { PromptContent } from './messages.js';
 export { PromptRegistry } from './registry.js';

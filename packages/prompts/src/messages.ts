@@ -32,6 +32,11 @@ export function imageMessage(data: string | Uint8Array, mimeType: string, role: 
  * A message embedding a resource: text when `content` is a string, a base64 blob otherwise.
  * @example resourceMessage('file:///srv/docs/guide.md', guide, 'text/markdown')
  */
-export function resourceMessage(uri: string, content: string | Uint8Array, mimeType: string, role: Role = 'user'): PromptMessage {
+export function resourceMessage(
+  uri: string,
+  content: string | Uint8Array,
+  mimeType: string,
+  role: Role = 'user',
+): PromptMessage {
   return { role, content: embeddedResource(uri, content, mimeType) };
 }

@@ -27,7 +27,9 @@ function withArgs(registry = new PromptRegistry<Ctx>()) {
         arg1: (value) => ['alpha', 'beta', 'alphabet'].filter((v) => v.startsWith(value)),
         tone: () => ['formal', 'casual'],
       },
-      get: (args, c) => [user(`arg1=${args.arg1} arg2=${args.arg2} tone=${args.tone ?? '-'} lang=${args.lang} for ${c.user}`)],
+      get: (args, c) => [
+        user(`arg1=${args.arg1} arg2=${args.arg2} tone=${args.tone ?? '-'} lang=${args.lang} for ${c.user}`),
+      ],
     },
     'fixtures',
   );
@@ -46,7 +48,11 @@ async function rejection(promise: Promise<unknown>): Promise<ProtocolError> {
 describe('PromptRegistry: listing', () => {
   it('lists prompts with arguments derived from the zod object', () => {
     const registry = withArgs();
-    registry.add({ name: 'test_simple_prompt', description: 'A simple prompt', get: () => [user('This is a simple prompt for testing.')] });
+    registry.add({
+      name: 'test_simple_prompt',
+      description: 'A simple prompt',
+      get: () => [user('This is a simple prompt for testing.')],
+    });
     expect(registry.list()).toEqual({
       prompts: [
         {
@@ -111,11 +117,17 @@ describe('PromptRegistry: registration', () => {
     const registry = new PromptRegistry<Ctx>();
     expect(() => registry.add({ name: 'p', description: '', get: () => [] })).toThrow(/needs a description/);
     expect(() => registry.add({ name: '', description: 'd', get: () => [] })).toThrow(/prompt name "" is invalid/);
-    expect(() => registry.add({ name: 'p', description: 'd', arguments: z.object({ n: z.number() }), get: () => [] })).toThrow(
-      /argument "n" must take a string .* got "number"/,
-    );
     expect(() =>
-      registry.add({ name: 'p', description: 'd', arguments: z.object({ a: z.string() }), complete: { b: () => [] } as never, get: () => [] }),
+      registry.add({ name: 'p', description: 'd', arguments: z.object({ n: z.number() }), get: () => [] }),
+    ).toThrow(/argument "n" must take a string .* got "number"/);
+    expect(() =>
+      registry.add({
+        name: 'p',
+        description: 'd',
+        arguments: z.object({ a: z.string() }),
+        complete: { b: () => [] } as never,
+        get: () => [],
+      }),
     ).toThrow(/complete\.b names no argument \(its arguments: a\)/);
     expect(registry.size).toBe(0);
   });
@@ -124,12 +136,20 @@ describe('PromptRegistry: registration', () => {
 describe('PromptRegistry: get', () => {
   it('passes parsed arguments (defaults applied) and the context', async () => {
     const result = await withArgs().get('test_prompt_with_arguments', { arg1: 'testValue1', arg2: 'testValue2' }, ctx);
-    expect(result).toEqual({ messages: [{ role: 'user', content: { type: 'text', text: 'arg1=testValue1 arg2=testValue2 tone=- lang=en for ada' } }] });
+    expect(result).toEqual({
+      messages: [
+        { role: 'user', content: { type: 'text', text: 'arg1=testValue1 arg2=testValue2 tone=- lang=en for ada' } },
+      ],
+    });
   });
 
   it('accepts omitted arguments for a prompt without any', async () => {
     const registry = new PromptRegistry<Ctx>();
-    registry.add({ name: 'simple', description: 'Simple', get: () => ({ description: 'A greeting', messages: [user('hi'), assistant('hello')] }) });
+    registry.add({
+      name: 'simple',
+      description: 'Simple',
+      get: () => ({ description: 'A greeting', messages: [user('hi'), assistant('hello')] }),
+    });
     expect(await registry.get('simple', undefined, ctx)).toEqual({
       description: 'A greeting',
       messages: [
@@ -146,11 +166,16 @@ describe('PromptRegistry: get', () => {
     expect(missing.message).toBe(
       'Invalid arguments for prompt "test_prompt_with_arguments": arg1: is required (expected string); arg2: is required (expected string)',
     );
-    const bad = await rejection(registry.get('test_prompt_with_arguments', { arg1: 'x', arg2: 'ab', tone: 'angry' }, ctx));
+    const bad = await rejection(
+      registry.get('test_prompt_with_arguments', { arg1: 'x', arg2: 'ab', tone: 'angry' }, ctx),
+    );
     expect(bad.message).toContain('arg2: must be at least 3 characters long');
     expect(bad.message).toContain('tone: expected one of "formal", "casual"');
     expect(bad.message).not.toContain('arg1');
-    expect(bad.data).toMatchObject({ prompt: 'test_prompt_with_arguments', problems: [{ path: 'arg2' }, { path: 'tone' }] });
+    expect(bad.data).toMatchObject({
+      prompt: 'test_prompt_with_arguments',
+      problems: [{ path: 'arg2' }, { path: 'tone' }],
+    });
     const notObject = await rejection(registry.get('test_prompt_with_arguments', ['x'], ctx));
     expect(notObject.message).toContain('(arguments): expected an object of string values');
   });
@@ -172,16 +197,38 @@ describe('PromptRegistry: get', () => {
     registry.add({
       name: 'test_prompt_with_image',
       description: 'Shows an image',
-      get: () => [imageMessage(PNG, 'image/png'), resourceMessage('test://bytes', new Uint8Array([1, 2, 3]), 'application/octet-stream', 'assistant')],
+      get: () => [
+        imageMessage(PNG, 'image/png'),
+        resourceMessage('test://bytes', new Uint8Array([1, 2, 3]), 'application/octet-stream', 'assistant'),
+      ],
     });
-    const embedded = await registry.get('test_prompt_with_embedded_resource', { resourceUri: 'test://example-resource' }, ctx);
+    const embedded = await registry.get(
+      'test_prompt_with_embedded_resource',
+      { resourceUri: 'test://example-resource' },
+      ctx,
+    );
     expect(embedded).toMatchObject({
-      messages: [{ role: 'user', content: { type: 'resource', resource: { uri: 'test://example-resource', mimeType: 'text/plain', text: 'Embedded text' } } }, {}],
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'resource',
+            resource: { uri: 'test://example-resource', mimeType: 'text/plain', text: 'Embedded text' },
+          },
+        },
+        {},
+      ],
     });
     expect(await registry.get('test_prompt_with_image', undefined, ctx)).toEqual({
       messages: [
         { role: 'user', content: { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' } },
-        { role: 'assistant', content: { type: 'resource', resource: { uri: 'test://bytes', mimeType: 'application/octet-stream', blob: 'AQID' } } },
+        {
+          role: 'assistant',
+          content: {
+            type: 'resource',
+            resource: { uri: 'test://bytes', mimeType: 'application/octet-stream', blob: 'AQID' },
+          },
+        },
       ],
     });
   });
@@ -189,7 +236,12 @@ describe('PromptRegistry: get', () => {
   it('passes an input_required result through untouched', async () => {
     const registry = new PromptRegistry<Ctx>();
     const pending = inputRequired({
-      inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }) },
+      inputRequests: {
+        name: inputRequired.elicit({
+          message: 'Your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
+        }),
+      },
     });
     registry.add({ name: 'ask', description: 'Asks first', get: () => pending });
     expect(await registry.get('ask', {}, ctx)).toBe(pending);
@@ -199,13 +251,18 @@ describe('PromptRegistry: get', () => {
 describe('PromptRegistry: completion', () => {
   it('completes an argument, capping at 100 values', async () => {
     const registry = withArgs();
-    expect(await registry.complete('test_prompt_with_arguments', 'arg1', 'alp', {}, ctx)).toEqual({ values: ['alpha', 'alphabet'] });
+    expect(await registry.complete('test_prompt_with_arguments', 'arg1', 'alp', {}, ctx)).toEqual({
+      values: ['alpha', 'alphabet'],
+    });
     expect(await registry.complete('test_prompt_with_arguments', 'arg2', 'x', {}, ctx)).toEqual({ values: [] });
     registry.add({
       name: 'many',
       description: 'Many values',
       arguments: z.object({ n: z.string() }),
-      complete: { n: (value, context, c) => Array.from({ length: 120 }, (_, i) => `${c.user}:${context.arguments?.other ?? ''}:${value}${i}`) },
+      complete: {
+        n: (value, context, c) =>
+          Array.from({ length: 120 }, (_, i) => `${c.user}:${context.arguments?.other ?? ''}:${value}${i}`),
+      },
       get: () => [],
     });
     const many = await registry.complete('many', 'n', 'v', { arguments: { other: 'o' } }, ctx);

@@ -10,7 +10,14 @@ import {
 import { formatProblems } from '@trellis/tools';
 import type { z } from 'zod';
 import { parseArguments, promptArguments } from './arguments.js';
-import { assertPageSize, capCompletions, paginate, type Completer, type CompletionContext, type CompletionValues } from '@trellis/resources';
+import {
+  assertPageSize,
+  capCompletions,
+  paginate,
+  type Completer,
+  type CompletionContext,
+  type CompletionValues,
+} from '@trellis/resources';
 import { PromptNameClashError, type AnyPromptSpec, type PromptSpec } from './define.js';
 
 interface RegisteredPrompt<Ctx> {
@@ -63,7 +70,9 @@ export class PromptRegistry<Ctx extends { signal: AbortSignal }> {
     const args = promptArguments(spec.name, spec.arguments);
     for (const name of Object.keys(spec.complete ?? {})) {
       if (!args.some((a) => a.name === name)) {
-        throw new TypeError(`prompt "${spec.name}": complete.${name} names no argument (its arguments: ${args.map((a) => a.name).join(', ') || 'none'})`);
+        throw new TypeError(
+          `prompt "${spec.name}": complete.${name} names no argument (its arguments: ${args.map((a) => a.name).join(', ') || 'none'})`,
+        );
       }
     }
     const listing: Prompt = {
@@ -99,7 +108,12 @@ export class PromptRegistry<Ctx extends { signal: AbortSignal }> {
 
   /** One page of `prompts/list`, in registration order. */
   list(cursor?: string): ListPromptsResult {
-    const page = paginate([...this.#prompts.values()].map((p) => p.listing), cursor, this.#pageSize, 'prompts/list');
+    const page = paginate(
+      [...this.#prompts.values()].map((p) => p.listing),
+      cursor,
+      this.#pageSize,
+      'prompts/list',
+    );
     return { prompts: page.items, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
   }
 
@@ -113,10 +127,14 @@ export class PromptRegistry<Ctx extends { signal: AbortSignal }> {
     if (!prompt) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`, { prompt: name });
     const parsed = parseArguments(prompt.spec.arguments as z.ZodObject | undefined, rawArgs);
     if (!parsed.success) {
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for prompt "${name}": ${formatProblems(parsed.problems)}`, {
-        prompt: name,
-        problems: parsed.problems,
-      });
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Invalid arguments for prompt "${name}": ${formatProblems(parsed.problems)}`,
+        {
+          prompt: name,
+          problems: parsed.problems,
+        },
+      );
     }
     const returned = await prompt.spec.get(parsed.data, ctx);
     if (isInputRequiredResult(returned)) return returned;
@@ -129,15 +147,25 @@ export class PromptRegistry<Ctx extends { signal: AbortSignal }> {
    * `ref/prompt`). An unknown prompt or argument is an invalid-params error;
    * an argument without a completer gets no values.
    */
-  async complete(name: string, argName: string, value: string, context: CompletionContext, ctx: Ctx): Promise<CompletionValues> {
+  async complete(
+    name: string,
+    argName: string,
+    value: string,
+    context: CompletionContext,
+    ctx: Ctx,
+  ): Promise<CompletionValues> {
     const prompt = this.#prompts.get(name);
     if (!prompt) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`, { prompt: name });
     const names = (prompt.listing.arguments ?? []).map((a) => a.name);
     if (!names.includes(argName)) {
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Prompt "${name}" has no argument "${argName}" (its arguments: ${names.join(', ') || 'none'})`, {
-        prompt: name,
-        argument: argName,
-      });
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Prompt "${name}" has no argument "${argName}" (its arguments: ${names.join(', ') || 'none'})`,
+        {
+          prompt: name,
+          argument: argName,
+        },
+      );
     }
     const completer = (prompt.spec.complete as Record<string, Completer<Ctx> | undefined> | undefined)?.[argName];
     if (!completer) return { values: [] };

@@ -22,7 +22,8 @@ export function addNumbers() {
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
         handler({ a, b }) {
           const sum = a + b;
-          if (!Number.isFinite(sum)) throw new ToolError(`${a} + ${b} is too large to represent as a number; use smaller values.`);
+          if (!Number.isFinite(sum))
+            throw new ToolError(`${a} + ${b} is too large to represent as a number; use smaller values.`);
           return { content: [{ type: 'text', text: `${a} + ${b} = ${sum}` }], structuredContent: { sum } };
         },
       });

@@ -11,7 +11,9 @@ const config = defineConfig({
   HASH_AUDIT_LOG: env
     .string()
     .optional()
-    .describe('File that gets one JSON line per hash_file answer, written after the answer is sent (unset: no audit trail)'),
+    .describe(
+      'File that gets one JSON line per hash_file answer, written after the answer is sent (unset: no audit trail)',
+    ),
 });
 
 /**
@@ -43,7 +45,10 @@ export function hashFile() {
         }),
         output: z.object({
           uri: z.string().describe('The file:/// URI of the file hashed'),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256 digest, lower-case hex'),
+          sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/)
+            .describe('SHA-256 digest, lower-case hex'),
           bytes: z.number().int().min(0).describe('Bytes hashed'),
         }),
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -54,7 +59,10 @@ export function hashFile() {
           });
           let result: HashResult;
           try {
-            result = await hasher.run<HashResult>({ fd: handle.fd } satisfies HashJob, { signal: ctx.signal, name: 'hash_file' });
+            result = await hasher.run<HashResult>({ fd: handle.fd } satisfies HashJob, {
+              signal: ctx.signal,
+              name: 'hash_file',
+            });
           } finally {
             await handle.close();
           }
@@ -74,6 +82,9 @@ export function hashFile() {
 
 function toFileUri(path: string): string {
   if (path.startsWith('file:')) return path;
-  if (!isAbsolute(path)) throw new ToolError(`path must be absolute or a file:/// URI, got ${JSON.stringify(path)}; list the resources to see the files served`);
+  if (!isAbsolute(path))
+    throw new ToolError(
+      `path must be absolute or a file:/// URI, got ${JSON.stringify(path)}; list the resources to see the files served`,
+    );
   return pathToFileURL(path).href;
 }

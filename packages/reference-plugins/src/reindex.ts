@@ -37,7 +37,12 @@ export function reindexSearch() {
           });
           const summary = { documents: report.documents, changed: report.changed.length, buildMs: report.buildMs };
           return {
-            content: [{ type: 'text', text: `Re-indexed ${summary.documents} documents in ${summary.buildMs} ms (${summary.changed} added, removed or changed).` }],
+            content: [
+              {
+                type: 'text',
+                text: `Re-indexed ${summary.documents} documents in ${summary.buildMs} ms (${summary.changed} added, removed or changed).`,
+              },
+            ],
             structuredContent: summary,
           };
         },

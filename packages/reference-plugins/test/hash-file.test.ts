@@ -39,7 +39,11 @@ describe.each(['legacy', 'modern'] as const)('hash_file through a real client (%
     try {
       const byPath = await client.callTool({ name: 'hash_file', arguments: { path: join(root, 'nested', 'big.bin') } });
       expect(byPath.isError).toBeFalsy();
-      expect(byPath.structuredContent).toEqual({ uri: pathToFileURL(join(root, 'nested', 'big.bin')).href, sha256: sha256(big), bytes: big.length });
+      expect(byPath.structuredContent).toEqual({
+        uri: pathToFileURL(join(root, 'nested', 'big.bin')).href,
+        sha256: sha256(big),
+        bytes: big.length,
+      });
       const uri = pathToFileURL(join(root, 'hello.txt')).href;
       const byUri = await client.callTool({ name: 'hash_file', arguments: { path: uri } });
       expect(textOf(byUri)).toBe(`SHA-256 of ${uri} (5 bytes): ${sha256('hello')}`);
@@ -81,7 +85,12 @@ describe('hash_file follow-up', () => {
     await client.callTool({ name: 'hash_file', arguments: { path: join(root, 'hello.txt') } });
     await close();
     await server.close();
-    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines).toEqual([{ at: expect.any(String), uri: pathToFileURL(join(root, 'hello.txt')).href, sha256: sha256('hello'), bytes: 5 }]);
+    const lines = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { at: expect.any(String), uri: pathToFileURL(join(root, 'hello.txt')).href, sha256: sha256('hello'), bytes: 5 },
+    ]);
   });
 });

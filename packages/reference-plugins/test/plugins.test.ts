@@ -24,11 +24,14 @@ function serverWith(extraSources: Record<string, DashboardSource> = {}): Trellis
   return createServer({
     name: 'test',
     version: '0.0.0',
-    plugins: [files({ roots: [samples] }), search({ paths: [corpus] }), ...referencePlugins({ dashboard: { sources: extraSources } })],
+    plugins: [
+      files({ roots: [samples] }),
+      search({ paths: [corpus] }),
+      ...referencePlugins({ dashboard: { sources: extraSources } }),
+    ],
     configSources: { argv: [], env: { LOG_LEVEL: 'silent', REQUEST_STATE_SECRET: SECRET }, envFiles: [] },
   });
 }
-
 
 describe.each(['legacy', 'modern'] as const)('reference plugins through a real client (%s)', (era) => {
   let server: TrellisServer;
@@ -61,7 +64,10 @@ describe.each(['legacy', 'modern'] as const)('reference plugins through a real c
     const bad = await connection.client.callTool({ name: 'add_numbers', arguments: { a: 'two', b: 3 } });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(/a:/);
-    const huge = await connection.client.callTool({ name: 'add_numbers', arguments: { a: Number.MAX_VALUE, b: Number.MAX_VALUE } });
+    const huge = await connection.client.callTool({
+      name: 'add_numbers',
+      arguments: { a: Number.MAX_VALUE, b: Number.MAX_VALUE },
+    });
     expect(huge.isError).toBe(true);
     expect(textOf(huge)).toMatch(/too large/);
   });
@@ -79,14 +85,21 @@ describe.each(['legacy', 'modern'] as const)('reference plugins through a real c
     const text = (got.messages[0]!.content as { text: string }).text;
     expect(text).toContain(`\`\`\`\`typescript\n${code}\n\`\`\`\``);
     expect(text).toMatch(/security/);
-    const completion = await connection.client.complete({ ref: { type: 'ref/prompt', name: 'code_review' }, argument: { name: 'language', value: 'Ty' } });
+    const completion = await connection.client.complete({
+      ref: { type: 'ref/prompt', name: 'code_review' },
+      argument: { name: 'language', value: 'Ty' },
+    });
     expect(completion.completion.values).toEqual(['typescript']);
   });
 
   it('server_dashboard gathers every source at once and names the failures', async () => {
     const result = await connection.client.callTool({ name: 'server_dashboard', arguments: { timeout_ms: 300 } });
     expect(result.isError).toBeFalsy();
-    const data = result.structuredContent as { sources: Record<string, Record<string, unknown>>; failures: { source: string; error: string }[]; timeout_ms: number };
+    const data = result.structuredContent as {
+      sources: Record<string, Record<string, unknown>>;
+      failures: { source: string; error: string }[];
+      timeout_ms: number;
+    };
     expect(Object.keys(data.sources).sort()).toEqual(['config', 'files', 'os', 'process', 'search']);
     expect(data.failures).toEqual([
       { source: 'slow', error: 'slow timed out after 300 ms' },
@@ -126,7 +139,12 @@ describe('reference plugins set-up', () => {
   });
 
   it('the dashboard needs the search and files plugins', async () => {
-    const server = createServer({ name: 't', version: '0', plugins: [addNumbers(), codeReview(), serverDashboard()], configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] } });
+    const server = createServer({
+      name: 't',
+      version: '0',
+      plugins: [addNumbers(), codeReview(), serverDashboard()],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
+    });
     await expect(server.start()).rejects.toThrow(/search|files/);
   });
 

@@ -6,9 +6,12 @@ type Contents = ReadResourceResult['contents'];
 /** Turns what a read handler returned into `resources/read` contents for `uri`. */
 export function toContents(uri: string, returned: ResourceReturn, mimeType: string | undefined): Contents {
   if (typeof returned === 'string') return [{ uri, mimeType: mimeType ?? 'text/plain', text: returned }];
-  if (returned instanceof Uint8Array) return [{ uri, mimeType: mimeType ?? 'application/octet-stream', blob: toBase64(returned) }];
+  if (returned instanceof Uint8Array)
+    return [{ uri, mimeType: mimeType ?? 'application/octet-stream', blob: toBase64(returned) }];
   if (Array.isArray(returned)) return returned;
-  throw new TypeError(`the read handler for ${uri} returned ${typeof returned}; return a string, a Uint8Array or a contents array`);
+  throw new TypeError(
+    `the read handler for ${uri} returned ${typeof returned}; return a string, a Uint8Array or a contents array`,
+  );
 }
 
 /** Base64 without Node's Buffer, so the package root runs on any runtime. */

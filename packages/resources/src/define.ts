@@ -89,7 +89,9 @@ export class ResourceClashError extends Error {
     readonly existingOwner: string,
     readonly newOwner: string,
   ) {
-    super(`${kind === 'resource' ? 'resource' : 'resource template'} "${key}" is registered by both "${existingOwner}" and "${newOwner}"; change one or mount a plugin with a prefix`);
+    super(
+      `${kind === 'resource' ? 'resource' : 'resource template'} "${key}" is registered by both "${existingOwner}" and "${newOwner}"; change one or mount a plugin with a prefix`,
+    );
     this.name = 'ResourceClashError';
   }
 }

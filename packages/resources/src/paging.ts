@@ -30,7 +30,10 @@ export function assertPageSize(pageSize: number): number {
 }
 
 function encodeCursor(list: string, offset: number): string {
-  return btoa(JSON.stringify({ l: list, o: offset })).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(JSON.stringify({ l: list, o: offset }))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 function decodeCursor(cursor: string, list: string): number {
@@ -41,8 +44,17 @@ function decodeCursor(cursor: string, list: string): number {
     parsed = undefined;
   }
   const offset = (parsed as { o?: unknown } | undefined)?.o;
-  if ((parsed as { l?: unknown } | undefined)?.l !== list || typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid cursor for ${list}: pass a nextCursor from an earlier page, or none for the first page`, { cursor });
+  if (
+    (parsed as { l?: unknown } | undefined)?.l !== list ||
+    typeof offset !== 'number' ||
+    !Number.isSafeInteger(offset) ||
+    offset < 0
+  ) {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      `Invalid cursor for ${list}: pass a nextCursor from an earlier page, or none for the first page`,
+      { cursor },
+    );
   }
   return offset;
 }

@@ -36,8 +36,12 @@ describe('ResourceRegistry: reading', () => {
     const r = registry();
     r.add({ uri: 'test://png', name: 'png', mimeType: 'image/png', read: () => PNG });
     r.add({ uri: 'test://raw', name: 'raw', read: () => new Uint8Array([1, 2, 3]) });
-    expect((await r.read('test://png', ctx)).contents).toEqual([{ uri: 'test://png', mimeType: 'image/png', blob: 'iVBORw0KGgo=' }]);
-    expect((await r.read('test://raw', ctx)).contents).toEqual([{ uri: 'test://raw', mimeType: 'application/octet-stream', blob: 'AQID' }]);
+    expect((await r.read('test://png', ctx)).contents).toEqual([
+      { uri: 'test://png', mimeType: 'image/png', blob: 'iVBORw0KGgo=' },
+    ]);
+    expect((await r.read('test://raw', ctx)).contents).toEqual([
+      { uri: 'test://raw', mimeType: 'application/octet-stream', blob: 'AQID' },
+    ]);
   });
 
   it('passes a full contents array through', async () => {
@@ -56,7 +60,11 @@ describe('ResourceRegistry: reading', () => {
     r.addTemplate({ uriTemplate: 'test://template/{id}/data', name: 'data', mimeType: 'application/json', read });
     const result = await r.read('test://template/a%20b/data', ctx);
     expect(result.contents).toEqual([
-      { uri: 'test://template/a%20b/data', mimeType: 'application/json', text: '{"uri":"test://template/a%20b/data","id":"a b"}' },
+      {
+        uri: 'test://template/a%20b/data',
+        mimeType: 'application/json',
+        text: '{"uri":"test://template/a%20b/data","id":"a b"}',
+      },
     ]);
     expect(read).toHaveBeenCalledWith('test://template/a%20b/data', { id: 'a b' }, ctx);
   });
@@ -129,7 +137,13 @@ describe('ResourceRegistry: registration', () => {
     try {
       r.add({ uri: 'test://a', name: 'a2', read: () => '' }, 'beta');
     } catch (error) {
-      expect(error).toMatchObject({ code: 'RESOURCE_CLASH', kind: 'resource', key: 'test://a', existingOwner: 'alpha', newOwner: 'beta' });
+      expect(error).toMatchObject({
+        code: 'RESOURCE_CLASH',
+        kind: 'resource',
+        key: 'test://a',
+        existingOwner: 'alpha',
+        newOwner: 'beta',
+      });
       expect((error as Error).message).toContain('"alpha"');
       expect((error as Error).message).toContain('"beta"');
     }
@@ -150,9 +164,9 @@ describe('ResourceRegistry: registration', () => {
     expect(() => r.add({ uri: 'test://x', name: '', read: () => '' })).toThrow(/needs a name/);
     expect(() => r.add({ uri: 'test://x', name: 'x', cacheHint: { ttlMs: -1 }, read: () => '' })).toThrow(/ttlMs/);
     expect(() => r.addTemplate({ uriTemplate: 'notes://fixed', name: 'x', read: () => '' })).toThrow(/no variables/);
-    expect(() => r.addTemplate({ uriTemplate: 'notes://{id}', name: 'x', complete: { nope: () => [] }, read: () => '' })).toThrow(
-      /complete\.nope names no variable/,
-    );
+    expect(() =>
+      r.addTemplate({ uriTemplate: 'notes://{id}', name: 'x', complete: { nope: () => [] }, read: () => '' }),
+    ).toThrow(/complete\.nope names no variable/);
     expect(() => new ResourceRegistry({ pageSize: 0 })).toThrow(/pageSize must be a positive integer, got 0/);
   });
 
@@ -227,9 +241,17 @@ describe('ResourceRegistry: listing', () => {
 
   it('lists templates with their metadata', () => {
     const r = registry();
-    r.addTemplate({ uriTemplate: 'notes://{id}', name: 'notes', description: 'Notes by id', mimeType: 'text/plain', read: () => '' });
+    r.addTemplate({
+      uriTemplate: 'notes://{id}',
+      name: 'notes',
+      description: 'Notes by id',
+      mimeType: 'text/plain',
+      read: () => '',
+    });
     expect(r.listTemplates()).toEqual({
-      resourceTemplates: [{ uriTemplate: 'notes://{id}', name: 'notes', description: 'Notes by id', mimeType: 'text/plain' }],
+      resourceTemplates: [
+        { uriTemplate: 'notes://{id}', name: 'notes', description: 'Notes by id', mimeType: 'text/plain' },
+      ],
     });
   });
 });
@@ -242,7 +264,8 @@ describe('ResourceRegistry: completion', () => {
       name: 'repos',
       complete: {
         owner: (value) => ['ada', 'alan', 'grace'].filter((o) => o.startsWith(value)),
-        name: (value, context) => Array.from({ length: 150 }, (_, i) => `${context.arguments?.owner ?? '?'}-${value}${i}`),
+        name: (value, context) =>
+          Array.from({ length: 150 }, (_, i) => `${context.arguments?.owner ?? '?'}-${value}${i}`),
       },
       read: () => '',
     });
@@ -257,8 +280,12 @@ describe('ResourceRegistry: completion', () => {
     const r = registry();
     r.addTemplate({ uriTemplate: 'notes://{id}', name: 'notes', read: () => '' });
     expect(await r.complete('notes://{id}', 'id', '', {}, ctx)).toEqual({ values: [] });
-    expect((await rejection(r.complete('nope://{id}', 'id', '', {}, ctx))).message).toMatch(/Unknown resource template/);
-    expect((await rejection(r.complete('notes://{id}', 'other', '', {}, ctx))).message).toMatch(/has no variable "other" \(its variables: id\)/);
+    expect((await rejection(r.complete('nope://{id}', 'id', '', {}, ctx))).message).toMatch(
+      /Unknown resource template/,
+    );
+    expect((await rejection(r.complete('notes://{id}', 'other', '', {}, ctx))).message).toMatch(
+      /has no variable "other" \(its variables: id\)/,
+    );
   });
 });
 

@@ -12,7 +12,13 @@ import {
   type Variables,
 } from '@modelcontextprotocol/server';
 import { toContents } from './contents.js';
-import { ResourceClashError, type CompletionContext, type CompletionValues, type ResourceSpec, type ResourceTemplateSpec } from './define.js';
+import {
+  ResourceClashError,
+  type CompletionContext,
+  type CompletionValues,
+  type ResourceSpec,
+  type ResourceTemplateSpec,
+} from './define.js';
 import { FileAccessError } from './file-error.js';
 import { assertPageSize, paginate } from './paging.js';
 import { emit, SubscriptionTable } from './subscriptions.js';
@@ -114,7 +120,11 @@ export class ResourceRegistry<Ctx extends { signal: AbortSignal }> {
    * matching it. A template string gives its template's owner.
    */
   ownerOf(uriOrTemplate: string): string | undefined {
-    return this.#resources.get(uriOrTemplate)?.owner ?? this.#templates.get(uriOrTemplate)?.owner ?? this.#match(uriOrTemplate)?.entry.owner;
+    return (
+      this.#resources.get(uriOrTemplate)?.owner ??
+      this.#templates.get(uriOrTemplate)?.owner ??
+      this.#match(uriOrTemplate)?.entry.owner
+    );
   }
 
   /** Whether `read(uri)` would reach a handler: a fixed URI, or one some template matches. */
@@ -141,7 +151,9 @@ export class ResourceRegistry<Ctx extends { signal: AbortSignal }> {
     const listed = await Promise.all(templates.map((spec) => spec.list?.(ctx) ?? []));
     templates.forEach((spec, i) => {
       for (const entry of listed[i]!) {
-        push(spec.mimeType !== undefined && entry.mimeType === undefined ? { ...entry, mimeType: spec.mimeType } : entry);
+        push(
+          spec.mimeType !== undefined && entry.mimeType === undefined ? { ...entry, mimeType: spec.mimeType } : entry,
+        );
       }
     });
     const page = paginate(all, cursor, this.#pageSize, 'resources/list');
@@ -186,9 +198,18 @@ export class ResourceRegistry<Ctx extends { signal: AbortSignal }> {
    * `ref/resource`). An unknown template or variable is an invalid-params
    * error; a variable without a completer gets no values.
    */
-  async complete(uriTemplate: string, argName: string, value: string, context: CompletionContext, ctx: Ctx): Promise<CompletionValues> {
+  async complete(
+    uriTemplate: string,
+    argName: string,
+    value: string,
+    context: CompletionContext,
+    ctx: Ctx,
+  ): Promise<CompletionValues> {
     const entry = this.#templates.get(uriTemplate);
-    if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource template: ${uriTemplate}`, { uriTemplate });
+    if (!entry)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource template: ${uriTemplate}`, {
+        uriTemplate,
+      });
     if (!entry.template.variableNames.includes(argName)) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidParams,
@@ -286,7 +307,8 @@ function decodeVariables(uri: string, variables: Variables): Variables {
     }
   };
   const out: Variables = {};
-  for (const [name, value] of Object.entries(variables)) out[name] = Array.isArray(value) ? value.map(decode) : decode(value);
+  for (const [name, value] of Object.entries(variables))
+    out[name] = Array.isArray(value) ? value.map(decode) : decode(value);
   return out;
 }
 

@@ -5,10 +5,14 @@ const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
 
 export function assertResourceSpec(spec: ResourceSpec<unknown>): void {
   if (typeof spec.uri !== 'string' || !URI.test(spec.uri)) {
-    throw new TypeError(`resource uri ${JSON.stringify(spec.uri)} is invalid: expected an absolute URI such as "notes://today"`);
+    throw new TypeError(
+      `resource uri ${JSON.stringify(spec.uri)} is invalid: expected an absolute URI such as "notes://today"`,
+    );
   }
   if (UriTemplate.isTemplate(spec.uri)) {
-    throw new TypeError(`resource uri "${spec.uri}" contains a template expression; register it with addTemplate as { uriTemplate }`);
+    throw new TypeError(
+      `resource uri "${spec.uri}" contains a template expression; register it with addTemplate as { uriTemplate }`,
+    );
   }
   assertCommon(`resource "${spec.uri}"`, spec);
   if (spec.size !== undefined && !(Number.isSafeInteger(spec.size) && spec.size >= 0)) {
@@ -26,7 +30,9 @@ export function compileTemplate(spec: ResourceTemplateSpec<unknown>): UriTemplat
   try {
     template = new UriTemplate(spec.uriTemplate);
   } catch (error) {
-    throw new TypeError(`${what} is not a valid RFC 6570 template: ${error instanceof Error ? error.message : String(error)}`);
+    throw new TypeError(
+      `${what} is not a valid RFC 6570 template: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (template.variableNames.length === 0) {
     throw new TypeError(`${what} has no variables; register a fixed URI with add({ uri })`);
@@ -34,7 +40,9 @@ export function compileTemplate(spec: ResourceTemplateSpec<unknown>): UriTemplat
   assertCommon(what, spec);
   for (const variable of Object.keys(spec.complete ?? {})) {
     if (!template.variableNames.includes(variable)) {
-      throw new TypeError(`${what}: complete.${variable} names no variable of the template (its variables: ${template.variableNames.join(', ')})`);
+      throw new TypeError(
+        `${what}: complete.${variable} names no variable of the template (its variables: ${template.variableNames.join(', ')})`,
+      );
     }
   }
   return template;
@@ -50,6 +58,8 @@ function assertCommon(what: string, spec: { name: unknown; cacheHint?: CacheHint
     throw new TypeError(`${what}: cacheHint.ttlMs must be a non-negative integer, got ${String(hint.ttlMs)}`);
   }
   if (hint.cacheScope !== undefined && hint.cacheScope !== 'public' && hint.cacheScope !== 'private') {
-    throw new TypeError(`${what}: cacheHint.cacheScope must be "public" or "private", got ${JSON.stringify(hint.cacheScope)}`);
+    throw new TypeError(
+      `${what}: cacheHint.cacheScope must be "public" or "private", got ${JSON.stringify(hint.cacheScope)}`,
+    );
   }
 }

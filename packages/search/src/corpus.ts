@@ -43,7 +43,10 @@ const SKIPPED_DIRS = new Set(['node_modules']);
  * `node_modules` skipped, symlinks not followed). A missing root is an error
  * naming it; an unreadable or oversized file is skipped and reported.
  */
-export async function loadCorpus(roots: readonly string[], options: LoadOptions): Promise<{ documents: SourceDocument[]; skipped: SkippedFile[] }> {
+export async function loadCorpus(
+  roots: readonly string[],
+  options: LoadOptions,
+): Promise<{ documents: SourceDocument[]; skipped: SkippedFile[] }> {
   const files = await listCorpus(roots, options);
   const skipped: SkippedFile[] = [];
   let done = 0;
@@ -63,7 +66,8 @@ export async function loadCorpus(roots: readonly string[], options: LoadOptions)
     }),
     { concurrency: 16, ...(options.signal && { signal: options.signal }) },
   );
-  for (const { index, error } of failed) skipped.push({ path: files[index]!.file, reason: error instanceof Error ? error.message : String(error) });
+  for (const { index, error } of failed)
+    skipped.push({ path: files[index]!.file, reason: error instanceof Error ? error.message : String(error) });
   const documents = ok.map((r) => r.value).filter((d): d is SourceDocument => d !== undefined);
   documents.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { documents, skipped };
@@ -73,7 +77,10 @@ export async function loadCorpus(roots: readonly string[], options: LoadOptions)
  * What the corpus looks like on disk, cheaply: every file's path, size and modification
  * time. Two equal fingerprints mean nothing to re-index.
  */
-export async function corpusFingerprint(roots: readonly string[], options: Pick<LoadOptions, 'extensions' | 'signal'> = {}): Promise<string> {
+export async function corpusFingerprint(
+  roots: readonly string[],
+  options: Pick<LoadOptions, 'extensions' | 'signal'> = {},
+): Promise<string> {
   const files = await listCorpus(roots, options);
   const parts = await Promise.all(
     files.map(async ({ file }) => {
@@ -88,8 +95,12 @@ export async function corpusFingerprint(roots: readonly string[], options: Pick<
  * The files under the roots, each once: when roots nest (or repeat), a file belongs to
  * the first root listed that holds it.
  */
-async function listCorpus(roots: readonly string[], options: Pick<LoadOptions, 'extensions' | 'signal'>): Promise<{ path: string; file: string }[]> {
-  if (roots.length === 0) throw new SearchError('NO_PATHS', 'SEARCH_PATHS is empty: give one or more directories of markdown files to index');
+async function listCorpus(
+  roots: readonly string[],
+  options: Pick<LoadOptions, 'extensions' | 'signal'>,
+): Promise<{ path: string; file: string }[]> {
+  if (roots.length === 0)
+    throw new SearchError('NO_PATHS', 'SEARCH_PATHS is empty: give one or more directories of markdown files to index');
   const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase()));
   const labels = rootLabels(roots);
   const seen = new Set<string>();
@@ -97,7 +108,8 @@ async function listCorpus(roots: readonly string[], options: Pick<LoadOptions, '
   for (const [index, given] of roots.entries()) {
     const root = resolve(given);
     const info = await stat(root).catch(() => undefined);
-    if (!info?.isDirectory()) throw new SearchError('PATH_MISSING', `SEARCH_PATHS: ${JSON.stringify(given)} is not a directory`, given);
+    if (!info?.isDirectory())
+      throw new SearchError('PATH_MISSING', `SEARCH_PATHS: ${JSON.stringify(given)} is not a directory`, given);
     const label = labels[index]!;
     for (const file of await walk(root, extensions, options.signal)) {
       if (seen.has(file)) continue;
@@ -148,7 +160,13 @@ async function walk(root: string, extensions: Set<string>, signal?: AbortSignal)
  * fences) and finds the title: front matter `title`, else the first `#`
  * heading, else the file name.
  */
-export function parseDocument(path: string, absolutePath: string, text: string, mtime: Date, bytes: number): SourceDocument {
+export function parseDocument(
+  path: string,
+  absolutePath: string,
+  text: string,
+  mtime: Date,
+  bytes: number,
+): SourceDocument {
   let body = text.replace(/^\uFEFF/, '');
   const meta: Record<string, string> = {};
   const fence = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(body);

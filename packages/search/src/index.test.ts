@@ -4,7 +4,8 @@ import { parseDocument } from './corpus.js';
 import { makeSnippet } from './snippet.js';
 import { stem, tokenize } from './tokenize.js';
 
-const doc = (path: string, text: string, date = '2025-01-01') => parseDocument(path, `/corpus/${path}`, text, new Date(`${date}T00:00:00Z`), text.length);
+const doc = (path: string, text: string, date = '2025-01-01') =>
+  parseDocument(path, `/corpus/${path}`, text, new Date(`${date}T00:00:00Z`), text.length);
 
 describe('tokenize', () => {
   it('lower-cases, splits camelCase and snake_case, folds accents and drops stop words', () => {
@@ -12,7 +13,13 @@ describe('tokenize', () => {
   });
 
   it('stems plurals and -ing/-ed forms (Porter), so "tomato" meets "Tomatoes"', () => {
-    expect(['servers', 'queries', 'running', 'stopped', 'boxes'].map(stem)).toEqual(['server', 'queri', 'run', 'stop', 'box']);
+    expect(['servers', 'queries', 'running', 'stopped', 'boxes'].map(stem)).toEqual([
+      'server',
+      'queri',
+      'run',
+      'stop',
+      'box',
+    ]);
     expect(stem('tomatoes')).toBe(stem('tomato'));
     expect(stem('bus')).toBe('bus');
     expect(stem('v2')).toBe('v2');
@@ -38,7 +45,11 @@ describe('parseDocument', () => {
 describe('SearchIndex', () => {
   const index = new SearchIndex([
     doc('a.md', '# Semaphores\n\nLimit concurrency with a semaphore.', '2025-03-01'),
-    doc('b.md', '# Notes\n\nSometimes a semaphore appears in passing, among many other words about other things entirely.', '2026-01-01'),
+    doc(
+      'b.md',
+      '# Notes\n\nSometimes a semaphore appears in passing, among many other words about other things entirely.',
+      '2026-01-01',
+    ),
     doc('c.md', '---\ntags: [zoo]\n---\n# Zebras\n\nStripes everywhere.', '2024-01-01'),
   ]);
 
@@ -60,7 +71,10 @@ describe('SearchIndex', () => {
   });
 
   it('finds "tomato" in a document about "Tomatoes"', () => {
-    const veg = new SearchIndex([doc('t.md', '# Tomatoes\n\nGrowing tomatoes in pots.'), doc('p.md', '# Potatoes\n\nNothing red.')]);
+    const veg = new SearchIndex([
+      doc('t.md', '# Tomatoes\n\nGrowing tomatoes in pots.'),
+      doc('p.md', '# Potatoes\n\nNothing red.'),
+    ]);
     expect(veg.search('tomato').hits.map((h) => h.path)).toEqual(['t.md']);
   });
 

@@ -8,4 +8,11 @@ export type { SourceDocument, SkippedFile } from './corpus.js';
 export { SearchError } from './errors.js';
 export type { SearchErrorCode } from './errors.js';
 export { search, searchIndexKey } from './plugin.js';
-export type { ReindexOptions, ReindexProgress, ReindexReport, SearchIndexService, SearchPluginOptions, SearchStats } from './plugin.js';
+export type {
+  ReindexOptions,
+  ReindexProgress,
+  ReindexReport,
+  SearchIndexService,
+  SearchPluginOptions,
+  SearchStats,
+} from './plugin.js';

@@ -72,7 +72,10 @@ function configSchema(defaultPaths: string[]) {
       .default(defaultPaths)
       .describe('Directories of markdown/text documents indexed at start-up (comma-separated)'),
     // 2 MiB: far larger than any hand-written document; bigger files are usually generated data.
-    SEARCH_MAX_FILE_BYTES: env.number({ int: true, min: 1 }).default(MAX_FILE_BYTES).describe('Files larger than this are not indexed (bytes)'),
+    SEARCH_MAX_FILE_BYTES: env
+      .number({ int: true, min: 1 })
+      .default(MAX_FILE_BYTES)
+      .describe('Files larger than this are not indexed (bytes)'),
     // 30 s: edits show up in search within half a minute; a scan of sizes and dates is cheap.
     SEARCH_REINDEX_INTERVAL_MS: env
       .number({ int: true, min: 0 })
@@ -97,13 +100,18 @@ const searchInput = z.object({
   filters: z
     .object({
       path_prefix: z.string().min(1).optional().describe('Only documents whose path starts with this, e.g. "docs/"'),
-      modified_after: isoInstant.optional().describe('Only documents dated after this ISO date or date-time, e.g. 2026-01-31'),
+      modified_after: isoInstant
+        .optional()
+        .describe('Only documents dated after this ISO date or date-time, e.g. 2026-01-31'),
       tags: z.array(z.string().min(1)).max(20).optional().describe('Only documents carrying every one of these tags'),
     })
     .strict()
     .optional()
     .describe('Optional filters; all given ones must hold'),
-  sort_by: z.enum(['relevance', 'date', 'title']).default('relevance').describe('relevance (best first), date (newest first) or title (A–Z)'),
+  sort_by: z
+    .enum(['relevance', 'date', 'title'])
+    .default('relevance')
+    .describe('relevance (best first), date (newest first) or title (A–Z)'),
 });
 
 const hitSchema = z.object({
@@ -160,7 +168,15 @@ export function search(options: SearchPluginOptions = {}) {
         return { index, stats, fingerprint };
       };
       let current = await build({});
-      scope.log.info({ documents: current.stats.documents, terms: current.stats.terms, buildMs: current.stats.buildMs, skipped: current.stats.skipped.length }, 'search index built');
+      scope.log.info(
+        {
+          documents: current.stats.documents,
+          terms: current.stats.terms,
+          buildMs: current.stats.buildMs,
+          skipped: current.stats.skipped.length,
+        },
+        'search index built',
+      );
 
       // One re-index at a time: the periodic one and one asked for by a plugin never overlap.
       const oneAtATime = new Semaphore(1);
@@ -173,22 +189,34 @@ export function search(options: SearchPluginOptions = {}) {
           current = next;
           const changed = changedPaths(previous, next.index);
           for (const path of changed) if (next.index.document(path)) scope.resources.notifyUpdated(docUri(path));
-          scope.log.info({ documents: next.stats.documents, changed: changed.length, buildMs: next.stats.buildMs }, 'search index rebuilt');
+          scope.log.info(
+            { documents: next.stats.documents, changed: changed.length, buildMs: next.stats.buildMs },
+            'search index rebuilt',
+          );
           return { documents: next.stats.documents, changed, buildMs: next.stats.buildMs };
         } finally {
           release();
         }
       };
-      scope.provide(searchIndexKey, { stats: () => current.stats, search: (query, opts) => current.index.search(query, opts), reindex });
+      scope.provide(searchIndexKey, {
+        stats: () => current.stats,
+        search: (query, opts) => current.index.search(query, opts),
+        reindex,
+      });
 
       const intervalMs = scope.config.SEARCH_REINDEX_INTERVAL_MS;
       if (intervalMs > 0) {
         // A periodic job owned by the plugin: started here, stopped (and awaited) at close.
         const stop = new AbortController();
-        const loop = watchForChanges(intervalMs, stop.signal, async (signal) => {
-          const fingerprint = await corpusFingerprint(roots, { signal });
-          if (fingerprint !== current.fingerprint) await reindex({ signal });
-        }, (error) => scope.log.warn({ err: error }, 'search re-index failed; the previous index stays in use'));
+        const loop = watchForChanges(
+          intervalMs,
+          stop.signal,
+          async (signal) => {
+            const fingerprint = await corpusFingerprint(roots, { signal });
+            if (fingerprint !== current.fingerprint) await reindex({ signal });
+          },
+          (error) => scope.log.warn({ err: error }, 'search re-index failed; the previous index stays in use'),
+        );
         scope.onClose(async () => {
           stop.abort(new Error('the server is shutting down'));
           await loop;
@@ -210,13 +238,18 @@ export function search(options: SearchPluginOptions = {}) {
             sortBy: args.sort_by,
             filters: {
               ...(args.filters?.path_prefix !== undefined && { path_prefix: args.filters.path_prefix }),
-              ...(args.filters?.modified_after !== undefined && { modified_after: new Date(args.filters.modified_after) }),
+              ...(args.filters?.modified_after !== undefined && {
+                modified_after: new Date(args.filters.modified_after),
+              }),
               ...(args.filters?.tags !== undefined && { tags: args.filters.tags }),
             },
           });
           const hits = results.hits.map((hit) => ({ ...hit, uri: docUri(hit.path) }));
           return {
-            content: [text(describeResults(args.query, args.sort_by, results.total, hits)), ...hits.map((h) => resourceLink(h.uri, h.path, { title: h.title, mimeType: mimeTypeOf(h.path) }))],
+            content: [
+              text(describeResults(args.query, args.sort_by, results.total, hits)),
+              ...hits.map((h) => resourceLink(h.uri, h.path, { title: h.title, mimeType: mimeTypeOf(h.path) })),
+            ],
             structuredContent: { query: args.query, sort_by: args.sort_by, total: results.total, results: hits },
           };
         },
@@ -228,13 +261,27 @@ export function search(options: SearchPluginOptions = {}) {
         title: 'Indexed documents',
         description: 'The documents the search tool indexed, by the path it reports',
         mimeType: 'text/markdown',
-        complete: { path: (value) => current.index.paths().filter((p) => p.startsWith(value)).slice(0, 100) },
+        complete: {
+          path: (value) =>
+            current.index
+              .paths()
+              .filter((p) => p.startsWith(value))
+              .slice(0, 100),
+        },
         list: () =>
-          current.index.paths().map((path) => ({ uri: docUri(path), name: path, title: current.index.document(path)!.title, mimeType: mimeTypeOf(path) })),
+          current.index
+            .paths()
+            .map((path) => ({
+              uri: docUri(path),
+              name: path,
+              title: current.index.document(path)!.title,
+              mimeType: mimeTypeOf(path),
+            })),
         read(uri, variables) {
           const path = String(variables.path ?? '');
           const doc = current.index.document(path);
-          if (!doc) throw new ResourceNotFoundError(uri, `No indexed document at ${uri}; use the search tool to find one`);
+          if (!doc)
+            throw new ResourceNotFoundError(uri, `No indexed document at ${uri}; use the search tool to find one`);
           return [{ uri, mimeType: mimeTypeOf(path), text: doc.body }];
         },
       });
@@ -260,7 +307,12 @@ function changedPaths(before: SearchIndex, after: SearchIndex): string[] {
  * asyncio.sleep(...)` clean-up loop, with a way out). A failed check is reported and the
  * loop goes on; resolves once stopped, never rejects.
  */
-async function watchForChanges(intervalMs: number, signal: AbortSignal, check: (signal: AbortSignal) => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+async function watchForChanges(
+  intervalMs: number,
+  signal: AbortSignal,
+  check: (signal: AbortSignal) => Promise<void>,
+  onError: (error: unknown) => void,
+): Promise<void> {
   while (!signal.aborted) {
     try {
       await sleep(intervalMs, { signal });
@@ -276,11 +328,19 @@ function docUri(path: string): string {
   return `${DOC_URI}${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-function describeResults(query: string, sortBy: string, total: number, hits: readonly z.infer<typeof hitSchema>[]): string {
+function describeResults(
+  query: string,
+  sortBy: string,
+  total: number,
+  hits: readonly z.infer<typeof hitSchema>[],
+): string {
   if (total === 0) return `No documents match "${query}". Try other words or fewer filters.`;
   const lines = [`${hits.length} of ${total} result${total === 1 ? '' : 's'} for "${query}" (sorted by ${sortBy}):`];
   hits.forEach((hit, i) => {
-    lines.push(`${i + 1}. ${hit.title} — ${hit.path} (score ${hit.score}, ${hit.date.slice(0, 10)})`, `   ${hit.snippet}`);
+    lines.push(
+      `${i + 1}. ${hit.title} — ${hit.path} (score ${hit.score}, ${hit.date.slice(0, 10)})`,
+      `   ${hit.snippet}`,
+    );
   });
   return lines.join('\n');
 }

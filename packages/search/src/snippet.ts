@@ -22,7 +22,12 @@ export function makeSnippet(text: string, terms: ReadonlySet<string>, maxChars =
   if (text.length <= maxChars) return text;
   const hits: { at: number; term: string }[] = [];
   for (const match of text.matchAll(WORD)) {
-    const term = stem(match[0].normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase());
+    const term = stem(
+      match[0]
+        .normalize('NFKD')
+        .replace(/\p{M}+/gu, '')
+        .toLowerCase(),
+    );
     if (terms.has(term)) hits.push({ at: match.index, term });
   }
   let start = 0;

@@ -32,7 +32,11 @@ export function stem(word: string): string {
 export function tokenize(text: string): string[] {
   const terms: string[] = [];
   const spaced = text.replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2');
-  for (const match of spaced.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().matchAll(WORD)) {
+  for (const match of spaced
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .matchAll(WORD)) {
     const word = match[0];
     if (word.length > 64 || STOP_WORDS.has(word)) continue;
     terms.push(stem(word));

@@ -35,29 +35,51 @@ describe.each(['legacy', 'modern'] as const)('search plugin through a real clien
   it('returns ranked structured results with snippets and readable text', async () => {
     const result = await connection.client.callTool({ name: 'search', arguments: { query: 'task group' } });
     expect(result.isError).toBeFalsy();
-    const structured = result.structuredContent as { total: number; results: { path: string; uri: string; snippet: string; score: number; date: string; title: string }[] };
+    const structured = result.structuredContent as {
+      total: number;
+      results: { path: string; uri: string; snippet: string; score: number; date: string; title: string }[];
+    };
     expect(structured.total).toBe(2);
-    expect(structured.results[0]).toMatchObject({ path: 'guides/task-groups.md', title: 'Task groups', uri: 'search://docs/guides/task-groups.md', date: '2026-03-01T00:00:00.000Z' });
+    expect(structured.results[0]).toMatchObject({
+      path: 'guides/task-groups.md',
+      title: 'Task groups',
+      uri: 'search://docs/guides/task-groups.md',
+      date: '2026-03-01T00:00:00.000Z',
+    });
     expect(structured.results[0]!.snippet).toContain('task group');
     const [first] = result.content as { type: string; text: string }[];
     expect(first!.text).toContain('2 of 2 results for "task group"');
-    expect(result.content).toContainEqual(expect.objectContaining({ type: 'resource_link', uri: 'search://docs/guides/task-groups.md' }));
+    expect(result.content).toContainEqual(
+      expect.objectContaining({ type: 'resource_link', uri: 'search://docs/guides/task-groups.md' }),
+    );
   });
 
   it('indexes text files, skips dot folders, node_modules and other extensions', async () => {
     const result = await connection.client.callTool({ name: 'search', arguments: { query: 'zebras' } });
-    expect((result.structuredContent as { results: { path: string }[] }).results.map((r) => r.path)).toEqual(['notes.txt']);
+    expect((result.structuredContent as { results: { path: string }[] }).results.map((r) => r.path)).toEqual([
+      'notes.txt',
+    ]);
     const stats = await connection.client.callTool({ name: 'search', arguments: { query: 'group', limit: 100 } });
-    expect((stats.structuredContent as { results: { path: string }[] }).results.map((r) => r.path)).toEqual(['guides/task-groups.md']);
+    expect((stats.structuredContent as { results: { path: string }[] }).results.map((r) => r.path)).toEqual([
+      'guides/task-groups.md',
+    ]);
   });
 
   it('filters and sorts', async () => {
     const call = async (args: Record<string, unknown>) =>
-      ((await connection.client.callTool({ name: 'search', arguments: args })).structuredContent as { results: { path: string }[] }).results.map((r) => r.path);
+      (
+        (await connection.client.callTool({ name: 'search', arguments: args })).structuredContent as {
+          results: { path: string }[];
+        }
+      ).results.map((r) => r.path);
     expect(await call({ query: 'tasks', sort_by: 'date' })).toEqual(['guides/task-groups.md', 'guides/semaphores.md']);
     expect(await call({ query: 'tasks', sort_by: 'title' })).toEqual(['guides/semaphores.md', 'guides/task-groups.md']);
-    expect(await call({ query: 'tasks', filters: { modified_after: '2025-06-01' } })).toEqual(['guides/task-groups.md']);
-    expect(await call({ query: 'tasks', filters: { tags: ['concurrency'], path_prefix: 'guides/sem' } })).toEqual(['guides/semaphores.md']);
+    expect(await call({ query: 'tasks', filters: { modified_after: '2025-06-01' } })).toEqual([
+      'guides/task-groups.md',
+    ]);
+    expect(await call({ query: 'tasks', filters: { tags: ['concurrency'], path_prefix: 'guides/sem' } })).toEqual([
+      'guides/semaphores.md',
+    ]);
     expect(await call({ query: 'redacted', limit: 1 })).toEqual(['reference/config.md']);
   });
 
@@ -88,12 +110,20 @@ describe.each(['legacy', 'modern'] as const)('search plugin through a real clien
     const read = await connection.client.readResource({ uri: 'search://docs/guides/semaphores.md' });
     expect(read.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
     const notes = await connection.client.readResource({ uri: 'search://docs/notes.txt' });
-    expect(notes.contents[0]).toMatchObject({ mimeType: 'text/plain', text: 'Plain text notes about zebras and their stripes.' });
+    expect(notes.contents[0]).toMatchObject({
+      mimeType: 'text/plain',
+      text: 'Plain text notes about zebras and their stripes.',
+    });
     const { resources } = await connection.client.listResources();
     expect(resources.find((r) => r.uri === 'search://docs/notes.txt')).toMatchObject({ mimeType: 'text/plain' });
     expect((read.contents[0] as { text: string }).text).toContain('A semaphore limits');
-    await expect(connection.client.readResource({ uri: 'search://docs/nope.md' })).rejects.toThrow(/No indexed document|not found/i);
-    const completion = await connection.client.complete({ ref: { type: 'ref/resource', uri: 'search://docs/{+path}' }, argument: { name: 'path', value: 'guides/' } });
+    await expect(connection.client.readResource({ uri: 'search://docs/nope.md' })).rejects.toThrow(
+      /No indexed document|not found/i,
+    );
+    const completion = await connection.client.complete({
+      ref: { type: 'ref/resource', uri: 'search://docs/{+path}' },
+      argument: { name: 'path', value: 'guides/' },
+    });
     expect(completion.completion.values).toEqual(['guides/semaphores.md', 'guides/task-groups.md']);
   });
 });
@@ -101,7 +131,11 @@ describe.each(['legacy', 'modern'] as const)('search plugin through a real clien
 describe('search plugin set-up', () => {
   it('offers index statistics to plugins that depend on it', async () => {
     let stats: SearchStats | undefined;
-    const consumer = definePlugin({ name: 'consumer', dependsOn: ['search'], setup: (scope) => void (stats = scope.service(searchIndexKey).stats()) });
+    const consumer = definePlugin({
+      name: 'consumer',
+      dependsOn: ['search'],
+      setup: (scope) => void (stats = scope.service(searchIndexKey).stats()),
+    });
     const server = serverWith({}, [consumer]);
     await server.start();
     try {
@@ -115,13 +149,21 @@ describe('search plugin set-up', () => {
   it('reads SEARCH_PATHS over the default and reports oversized files as skipped', async () => {
     const other = makeCorpus({ 'only.md': '# Only\n\nunique words', 'big.md': `# Big\n\n${'x'.repeat(2000)}` });
     let stats: SearchStats | undefined;
-    const consumer = definePlugin({ name: 'consumer', dependsOn: ['search'], setup: (scope) => void (stats = scope.service(searchIndexKey).stats()) });
-    const server = serverWith({ SEARCH_PATHS: `${other.dir},${corpus.dir}`, SEARCH_MAX_FILE_BYTES: '1000' }, [consumer]);
+    const consumer = definePlugin({
+      name: 'consumer',
+      dependsOn: ['search'],
+      setup: (scope) => void (stats = scope.service(searchIndexKey).stats()),
+    });
+    const server = serverWith({ SEARCH_PATHS: `${other.dir},${corpus.dir}`, SEARCH_MAX_FILE_BYTES: '1000' }, [
+      consumer,
+    ]);
     await server.start();
     try {
       expect(stats!.documents).toBe(5);
       expect(stats!.skipped).toEqual([{ path: expect.stringMatching(/big\.md$/), reason: 'larger than 1000 bytes' }]);
-      const results = server.services.get(searchIndexKey.id)!.value as { search(q: string): { hits: { path: string }[] } };
+      const results = server.services.get(searchIndexKey.id)!.value as {
+        search(q: string): { hits: { path: string }[] };
+      };
       expect(results.search('unique').hits[0]!.path).toMatch(/^trellis-search-.*\/only\.md$/);
     } finally {
       await server.close();
@@ -130,8 +172,15 @@ describe('search plugin set-up', () => {
   });
 
   it('fails to start, naming SEARCH_PATHS, when a directory is missing or none is given', async () => {
-    await expect(serverWith({ SEARCH_PATHS: '/nonexistent/trellis-docs' }).start()).rejects.toThrow(/SEARCH_PATHS: "\/nonexistent\/trellis-docs" is not a directory/);
-    const empty = createServer({ name: 't', version: '0', plugins: [search()], configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] } });
+    await expect(serverWith({ SEARCH_PATHS: '/nonexistent/trellis-docs' }).start()).rejects.toThrow(
+      /SEARCH_PATHS: "\/nonexistent\/trellis-docs" is not a directory/,
+    );
+    const empty = createServer({
+      name: 't',
+      version: '0',
+      plugins: [search()],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
+    });
     await expect(empty.start()).rejects.toThrow(/SEARCH_PATHS is empty/);
   });
 });
@@ -143,7 +192,9 @@ describe('search plugin: nested roots and re-indexing', () => {
     try {
       const index = server.services.get(searchIndexKey.id)!.value as SearchIndexService;
       expect(index.stats().documents).toBe(4);
-      expect(index.search('semaphore').hits.map((h) => h.path)).toEqual([`${basename(corpus.dir)}/guides/semaphores.md`]);
+      expect(index.search('semaphore').hits.map((h) => h.path)).toEqual([
+        `${basename(corpus.dir)}/guides/semaphores.md`,
+      ]);
     } finally {
       await server.close();
     }

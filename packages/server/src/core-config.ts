@@ -8,15 +8,32 @@ export const coreConfigSchema = z.object({
     .default('info')
     .describe('Log level of the server log (stderr)'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json').describe('json for machines, pretty for a terminal'),
-  MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).default(256).describe('Tool calls running at once across the server'),
+  MAX_CONCURRENT_CALLS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(256)
+    .describe('Tool calls running at once across the server'),
   WORKER_THREADS: z.coerce
     .number()
     .int()
     .min(1)
     .default(availableParallelism())
     .describe("Most threads each plugin's worker pool runs (default: the CPUs this process may use)"),
-  QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000).describe('How long a call may wait for a free slot before a "busy" result (ms)'),
-  MAX_LIVE_TASKS: z.coerce.number().int().min(1).default(1_000).describe('Tasks working or waiting for input at once; past it a call is answered "busy" before any task is created'),
+  QUEUE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30_000)
+    .describe('How long a call may wait for a free slot before a "busy" result (ms)'),
+  MAX_LIVE_TASKS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1_000)
+    .describe(
+      'Tasks working or waiting for input at once; past it a call is answered "busy" before any task is created',
+    ),
   REQUEST_STATE_SECRET: z
     .string()
     .min(32)

@@ -14,7 +14,14 @@ describe('the error code catalog', () => {
   });
 
   it('agrees with the SDK on the codes both name', () => {
-    for (const name of ['ParseError', 'InvalidRequest', 'MethodNotFound', 'InvalidParams', 'InternalError', 'MissingRequiredClientCapability'] as const) {
+    for (const name of [
+      'ParseError',
+      'InvalidRequest',
+      'MethodNotFound',
+      'InvalidParams',
+      'InternalError',
+      'MissingRequiredClientCapability',
+    ] as const) {
       expect(ErrorCodes[name]).toBe(ProtocolErrorCode[name]);
     }
   });

@@ -12,7 +12,14 @@ import { CancelScope } from '@trellis/concurrency';
 import type { Connection } from './connection.js';
 import type { ProtocolEra, RequestContext } from './context.js';
 import type { Operation } from './middleware.js';
-import { serveOperation, serveToolCall, type OperationRequest, type PipelineHost, type ReplyChannel, type ToolCallRequest } from './pipeline.js';
+import {
+  serveOperation,
+  serveToolCall,
+  type OperationRequest,
+  type PipelineHost,
+  type ReplyChannel,
+  type ToolCallRequest,
+} from './pipeline.js';
 
 /** What flows back on the SDK's path: through the SDK's own request context. */
 class SdkReplyChannel implements ReplyChannel {
@@ -22,7 +29,8 @@ class SdkReplyChannel implements ReplyChannel {
   constructor(sdk: ServerContext) {
     this.#sdk = sdk;
     this.ask = {
-      elicit: (params: ElicitRequestFormParams, signal: AbortSignal): Promise<ElicitResult> => sdk.mcpReq.elicitInput(params as never, { signal }),
+      elicit: (params: ElicitRequestFormParams, signal: AbortSignal): Promise<ElicitResult> =>
+        sdk.mcpReq.elicitInput(params as never, { signal }),
       sample: async (params: CreateMessageRequest['params'], signal: AbortSignal): Promise<CreateMessageResult> =>
         (await sdk.mcpReq.requestSampling(params, { signal })) as CreateMessageResult,
     };
@@ -34,7 +42,15 @@ class SdkReplyChannel implements ReplyChannel {
 }
 
 /** The pipeline's request value for a request the SDK dispatched (recorded on its connection until `done`). */
-function fromSdk(connection: Connection, era: ProtocolEra, method: Operation, target: string | undefined, params: Record<string, unknown>, sdk: ServerContext, signal: AbortSignal): OperationRequest {
+function fromSdk(
+  connection: Connection,
+  era: ProtocolEra,
+  method: Operation,
+  target: string | undefined,
+  params: Record<string, unknown>,
+  sdk: ServerContext,
+  signal: AbortSignal,
+): OperationRequest {
   const req = sdk.mcpReq;
   return {
     id: req.id,
@@ -58,23 +74,42 @@ function fromSdk(connection: Connection, era: ProtocolEra, method: Operation, ta
  * the SDK's request into the pipeline's request value and its outcome back.
  * Returns a function that detaches what it attached (subscriptions, change listeners).
  */
-export function installHandlers(protocol: Server, host: PipelineHost, era: ProtocolEra, connection: Connection): () => void {
+export function installHandlers(
+  protocol: Server,
+  host: PipelineHost,
+  era: ProtocolEra,
+  connection: Connection,
+): () => void {
   const subscriberId = randomUUID();
 
-  async function serve<R>(operation: Operation, target: string | undefined, owner: string | undefined, params: Record<string, unknown>, sdk: ServerContext, final: (ctx: RequestContext) => Promise<R> | R): Promise<R> {
+  async function serve<R>(
+    operation: Operation,
+    target: string | undefined,
+    owner: string | undefined,
+    params: Record<string, unknown>,
+    sdk: ServerContext,
+    final: (ctx: RequestContext) => Promise<R> | R,
+  ): Promise<R> {
     connection.served = true;
     const tracked = connection.track(sdk.mcpReq.id, sdk.mcpReq.signal);
     try {
       const request = fromSdk(connection, era, operation, target, params, sdk, tracked.signal);
       const scope = new CancelScope([tracked.signal, host.shutdownSignal]);
-      return await serveOperation(host, request, new SdkReplyChannel(sdk), owner, scope, async (_host, _request, ctx) => final(ctx));
+      return await serveOperation(host, request, new SdkReplyChannel(sdk), owner, scope, async (_host, _request, ctx) =>
+        final(ctx),
+      );
     } finally {
       tracked.done();
     }
   }
 
   /** List operations skip the pipeline's context entirely when no middleware or observer wants one. */
-  function listing<R>(operation: Operation, params: Record<string, unknown>, sdk: ServerContext, list: (ctx?: RequestContext) => R | Promise<R>): Promise<R> {
+  function listing<R>(
+    operation: Operation,
+    params: Record<string, unknown>,
+    sdk: ServerContext,
+    list: (ctx?: RequestContext) => R | Promise<R>,
+  ): Promise<R> {
     if (host.middlewareFor(undefined).length === 0 && host.observers.length === 0) {
       connection.served = true;
       return Promise.resolve(list());
@@ -82,7 +117,9 @@ export function installHandlers(protocol: Server, host: PipelineHost, era: Proto
     return serve(operation, undefined, undefined, params, sdk, list);
   }
 
-  protocol.setRequestHandler('tools/list', (request, sdk) => listing('tools/list', request.params ?? {}, sdk, () => ({ tools: host.tools.list() })));
+  protocol.setRequestHandler('tools/list', (request, sdk) =>
+    listing('tools/list', request.params ?? {}, sdk, () => ({ tools: host.tools.list() })),
+  );
 
   protocol.setRequestHandler('tools/call', async (request, sdk) => {
     connection.served = true;
@@ -90,14 +127,22 @@ export function installHandlers(protocol: Server, host: PipelineHost, era: Proto
     const tracked = connection.track(sdk.mcpReq.id, sdk.mcpReq.signal);
     let outcome;
     try {
-      const call: ToolCallRequest = { ...fromSdk(connection, era, 'tools/call', name, request.params, sdk, tracked.signal), method: 'tools/call', target: name, arguments: request.params.arguments };
+      const call: ToolCallRequest = {
+        ...fromSdk(connection, era, 'tools/call', name, request.params, sdk, tracked.signal),
+        method: 'tools/call',
+        target: name,
+        arguments: request.params.arguments,
+      };
       outcome = await serveToolCall(host, call, new SdkReplyChannel(sdk));
     } finally {
       tracked.done();
     }
     switch (outcome.kind) {
       case 'result':
-        return protocol.projectCallToolResult(outcome.result, host.tools.describe(name)?.outputSchema as Record<string, unknown> | undefined) as never;
+        return protocol.projectCallToolResult(
+          outcome.result,
+          host.tools.describe(name)?.outputSchema as Record<string, unknown> | undefined,
+        ) as never;
       case 'input_required':
         // The SDK checks it against the request's capabilities (2026-07-28) or asks the client through its shim (older sessions).
         return outcome.result as never;
@@ -110,10 +155,22 @@ export function installHandlers(protocol: Server, host: PipelineHost, era: Proto
 
   // Templates may list their resources on demand, which needs a context (a signal, a log).
   protocol.setRequestHandler('resources/list', (request, sdk) =>
-    serve('resources/list', undefined, undefined, request.params ?? {}, sdk, (ctx) => host.resources.list(request.params?.cursor, ctx) as never),
+    serve(
+      'resources/list',
+      undefined,
+      undefined,
+      request.params ?? {},
+      sdk,
+      (ctx) => host.resources.list(request.params?.cursor, ctx) as never,
+    ),
   );
   protocol.setRequestHandler('resources/templates/list', (request, sdk) =>
-    listing('resources/templates/list', request.params ?? {}, sdk, () => host.resources.listTemplates(request.params?.cursor) as never),
+    listing(
+      'resources/templates/list',
+      request.params ?? {},
+      sdk,
+      () => host.resources.listTemplates(request.params?.cursor) as never,
+    ),
   );
   protocol.setRequestHandler('resources/read', (request, sdk) => {
     const { uri } = request.params;
@@ -144,7 +201,14 @@ export function installHandlers(protocol: Server, host: PipelineHost, era: Proto
   );
   protocol.setRequestHandler('prompts/get', (request, sdk) => {
     const { name } = request.params;
-    return serve('prompts/get', name, host.prompts.ownerOf(name), request.params, sdk, (ctx) => host.prompts.get(name, request.params.arguments, ctx) as never);
+    return serve(
+      'prompts/get',
+      name,
+      host.prompts.ownerOf(name),
+      request.params,
+      sdk,
+      (ctx) => host.prompts.get(name, request.params.arguments, ctx) as never,
+    );
   });
 
   protocol.setRequestHandler('completion/complete', (request, sdk) => {

@@ -30,7 +30,15 @@ export type { TransportKind } from './connection.js';
 export { ErrorCodes, httpStatusOfHandlerError } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';
 export { serveToolCall } from './pipeline.js';
-export type { OperationEnd, OperationObserver, OperationRequest, ReplyChannel, ServedOperation, ToolCallOutcome, ToolCallRequest } from './pipeline.js';
+export type {
+  OperationEnd,
+  OperationObserver,
+  OperationRequest,
+  ReplyChannel,
+  ServedOperation,
+  ToolCallOutcome,
+  ToolCallRequest,
+} from './pipeline.js';
 export { LOG_SEVERITY } from './request-context.js';
 export type { TaskOptions } from './task-calls.js';
 export type { PluginWorkerPool, PluginWorkerRunOptions, PluginWorkersOptions } from './workers.js';

@@ -7,7 +7,12 @@ const plugin = (name: string, dependsOn: string[] = []) => definePlugin({ name, 
 
 describe('orderPlugins', () => {
   it('puts dependencies first and keeps the app order otherwise', () => {
-    const ordered = orderPlugins([plugin('api', ['db', 'cache']), plugin('metrics'), plugin('cache', ['db']), plugin('db')]);
+    const ordered = orderPlugins([
+      plugin('api', ['db', 'cache']),
+      plugin('metrics'),
+      plugin('cache', ['db']),
+      plugin('db'),
+    ]);
     expect(ordered.map((p) => p.name)).toEqual(['db', 'cache', 'api', 'metrics']);
   });
 
@@ -38,12 +43,14 @@ describe('runMiddleware', () => {
 
   it('runs in onion order', async () => {
     const trace: string[] = [];
-    const layer = (name: string): Middleware => async (_op, next) => {
-      trace.push(`${name}>`);
-      const result = await next();
-      trace.push(`<${name}`);
-      return result;
-    };
+    const layer =
+      (name: string): Middleware =>
+      async (_op, next) => {
+        trace.push(`${name}>`);
+        const result = await next();
+        trace.push(`<${name}`);
+        return result;
+      };
     const result = await runMiddleware([layer('a'), layer('b')], op, async () => (trace.push('core'), 42));
     expect(result).toBe(42);
     expect(trace).toEqual(['a>', 'b>', 'core', '<b', '<a']);

@@ -9,13 +9,22 @@ import type { AnyPlugin } from './plugin.js';
 export function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
   const byName = new Map<string, AnyPlugin>();
   for (const plugin of plugins) {
-    if (byName.has(plugin.name)) throw new StartupError('PLUGIN_DUPLICATE', `plugin "${plugin.name}" is listed twice; mount one of them under another name`, plugin.name);
+    if (byName.has(plugin.name))
+      throw new StartupError(
+        'PLUGIN_DUPLICATE',
+        `plugin "${plugin.name}" is listed twice; mount one of them under another name`,
+        plugin.name,
+      );
     byName.set(plugin.name, plugin);
   }
   for (const plugin of plugins) {
     for (const dependency of plugin.dependsOn ?? []) {
       if (!byName.has(dependency)) {
-        throw new StartupError('PLUGIN_DEPENDENCY_MISSING', `plugin "${plugin.name}" depends on "${dependency}", which is not in the app's plugin list`, plugin.name);
+        throw new StartupError(
+          'PLUGIN_DEPENDENCY_MISSING',
+          `plugin "${plugin.name}" depends on "${dependency}", which is not in the app's plugin list`,
+          plugin.name,
+        );
       }
     }
   }
@@ -26,7 +35,11 @@ export function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
     if (seen === 'done') return;
     if (seen === 'visiting') {
       const cycle = [...path.slice(path.indexOf(plugin.name)), plugin.name].join(' → ');
-      throw new StartupError('PLUGIN_DEPENDENCY_CYCLE', `plugins depend on each other in a cycle: ${cycle}`, plugin.name);
+      throw new StartupError(
+        'PLUGIN_DEPENDENCY_CYCLE',
+        `plugins depend on each other in a cycle: ${cycle}`,
+        plugin.name,
+      );
     }
     state.set(plugin.name, 'visiting');
     for (const dependency of plugin.dependsOn ?? []) visit(byName.get(dependency)!, [...path, plugin.name]);
@@ -45,7 +58,12 @@ export async function withinDeadline(fn: () => unknown, ms: number): Promise<{ f
     timer.unref();
   });
   try {
-    return await Promise.race([Promise.resolve().then(fn).then(() => ({ finished: true as const })), deadline]);
+    return await Promise.race([
+      Promise.resolve()
+        .then(fn)
+        .then(() => ({ finished: true as const })),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -28,7 +28,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       ...(options.name !== undefined && { name: options.name }),
       base: { pid: process.pid },
       // Keys whose values are secrets are dropped wherever they appear in a log record.
-      redact: { paths: ['*.password', '*.token', '*.authorization', '*.Authorization', 'config.*_TOKEN', 'config.*_SECRET'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.password', '*.token', '*.authorization', '*.Authorization', 'config.*_TOKEN', 'config.*_SECRET'],
+        censor: '[redacted]',
+      },
     },
     stream,
   );

@@ -37,7 +37,11 @@ export class MiddlewareError extends Error {
 }
 
 /** Runs `final` inside `middlewares`, outermost first; `next()` may be called once. */
-export function runMiddleware(middlewares: readonly Middleware[], op: OperationContext, final: () => Promise<unknown>): Promise<unknown> {
+export function runMiddleware(
+  middlewares: readonly Middleware[],
+  op: OperationContext,
+  final: () => Promise<unknown>,
+): Promise<unknown> {
   if (middlewares.length === 0) return final();
   const dispatch = (index: number): Promise<unknown> => {
     if (index === middlewares.length) return final();

@@ -162,7 +162,11 @@ export interface PipelineHost {
 /** What the pipeline asks of the Tasks extension (`task-calls.ts`). */
 export interface TaskCallServing {
   /** Answers a call of a tool that may run as a task, or `undefined` when it is an ordinary call (no extension declared). */
-  call(request: ToolCallRequest, channel: ReplyChannel, options: NonNullable<ReturnType<ToolRegistry<RequestContext>['taskOptionsOf']>>): Promise<ToolCallOutcome | undefined>;
+  call(
+    request: ToolCallRequest,
+    channel: ReplyChannel,
+    options: NonNullable<ReturnType<ToolRegistry<RequestContext>['taskOptionsOf']>>,
+  ): Promise<ToolCallOutcome | undefined>;
 }
 
 interface Measure {
@@ -170,7 +174,13 @@ interface Measure {
 }
 
 /** The innermost step of an operation (the registry call), given everything it needs so that no closure is made per request. */
-export type OperationStep<R> = (host: PipelineHost, request: OperationRequest, ctx: RequestContext, scope: CancelScope, measure: Measure | undefined) => Promise<R>;
+export type OperationStep<R> = (
+  host: PipelineHost,
+  request: OperationRequest,
+  ctx: RequestContext,
+  scope: CancelScope,
+  measure: Measure | undefined,
+) => Promise<R>;
 
 /**
  * Serves one operation in `scope` (its signal follows `request.signal` and
@@ -195,12 +205,22 @@ export async function serveOperation<R>(
     const work =
       middlewares.length === 0
         ? step(host, request, ctx, scope, measure)
-        : (runMiddleware(middlewares, { operation: request.method, target: request.target, params: request.params, request: ctx }, () => step(host, request, ctx, scope, measure)) as Promise<R>);
+        : (runMiddleware(
+            middlewares,
+            { operation: request.method, target: request.target, params: request.params, request: ctx },
+            () => step(host, request, ctx, scope, measure),
+          ) as Promise<R>);
     const result = await scope.finish(work);
     if (ends) report(ends, { ...classify(result), queuedMs: measure!.queuedMs });
     return result;
   } catch (error) {
-    if (ends) report(ends, { outcome: 'error', code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError, error, queuedMs: measure!.queuedMs });
+    if (ends)
+      report(ends, {
+        outcome: 'error',
+        code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError,
+        error,
+        queuedMs: measure!.queuedMs,
+      });
     throw error;
   } finally {
     leave();
@@ -215,7 +235,11 @@ export async function serveOperation<R>(
  * connection of its own, the task's signal as `request.signal`, and a channel
  * whose `notify` records progress as the task's status.
  */
-export async function serveToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
+export async function serveToolCall(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  channel: ReplyChannel,
+): Promise<ToolCallOutcome> {
   const name = request.target;
   // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
   if (request.connection.transport !== 'task') {
@@ -230,11 +254,25 @@ export async function serveToolCall(host: PipelineHost, request: ToolCallRequest
     const scope = new ToolCallScope<ToolCallResult>([request.signal, host.shutdownSignal], (failures) =>
       host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error)),
     );
-    const result = await serveOperation(host, request, channel, host.tools.ownerOf(name), scope, callTool as OperationStep<ToolCallResult>, classifyToolResult);
+    const result = await serveOperation(
+      host,
+      request,
+      channel,
+      host.tools.ownerOf(name),
+      scope,
+      callTool as OperationStep<ToolCallResult>,
+      classifyToolResult,
+    );
     if (isInputRequiredResult(result)) return { kind: 'input_required', result };
     return { kind: 'result', result: result as CallToolResult };
   } catch (error) {
-    if (error instanceof ProtocolError) return { kind: 'error', code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) };
+    if (error instanceof ProtocolError)
+      return {
+        kind: 'error',
+        code: error.code,
+        message: error.message,
+        ...(error.data !== undefined && { data: error.data }),
+      };
     host.logger.error({ err: error, tool: name }, 'tools/call failed');
     return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
   }
@@ -249,7 +287,13 @@ function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome
   return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
 }
 
-async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: RequestContext, scope: CancelScope, measure: Measure | undefined): Promise<ToolCallResult> {
+async function callTool(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  ctx: RequestContext,
+  scope: CancelScope,
+  measure: Measure | undefined,
+): Promise<ToolCallResult> {
   const limiter = host.callLimiter;
   const name = request.target;
   let release = request.serverSlotHeld ? () => undefined : limiter.tryAcquire();
@@ -257,9 +301,12 @@ async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: Reque
     // Only a wait in the queue needs the request's signal (and a clock).
     const queuedAt = performance.now();
     try {
-      release = await observeQueueWait('server', () => limiter.acquire({ signal: scope.signal, timeoutMs: host.queueTimeoutMs }));
+      release = await observeQueueWait('server', () =>
+        limiter.acquire({ signal: scope.signal, timeoutMs: host.queueTimeoutMs }),
+      );
     } catch (error) {
-      if (error instanceof SemaphoreTimeoutError) return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
+      if (error instanceof SemaphoreTimeoutError)
+        return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
       throw error;
     } finally {
       if (measure) measure.queuedMs = performance.now() - queuedAt;
@@ -269,10 +316,15 @@ async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: Reque
     const result = await host.tools.call(name, request.arguments, {
       scope,
       context: (callScope) => (callScope === scope ? ctx : narrowContext(ctx, callScope)),
-      onError: (error, tool, expected) => (expected ? ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out') : ctx.log.error({ err: error, tool }, 'tool call failed')),
+      onError: (error, tool, expected) =>
+        expected
+          ? ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out')
+          : ctx.log.error({ err: error, tool }, 'tool call failed'),
     });
     if (isInputRequiredResult(result) && !host.tools.isInteractive(name)) {
-      return errorResult(`Tool "${name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`);
+      return errorResult(
+        `Tool "${name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`,
+      );
     }
     return result;
   } finally {
@@ -280,7 +332,11 @@ async function callTool(host: PipelineHost, request: ToolCallRequest, ctx: Reque
   }
 }
 
-function observe(host: PipelineHost, request: OperationRequest, _channel: ReplyChannel): ((end: OperationEnd) => void)[] | undefined {
+function observe(
+  host: PipelineHost,
+  request: OperationRequest,
+  _channel: ReplyChannel,
+): ((end: OperationEnd) => void)[] | undefined {
   const operation: ServedOperation = {
     method: request.method,
     target: request.target,

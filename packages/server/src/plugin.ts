@@ -70,7 +70,9 @@ export interface Plugin<Schema extends z.ZodObject | undefined = z.ZodObject | u
   readonly config?: Schema;
   /** Prefix for every tool, prompt and resource name (set by `mount`). */
   readonly prefix?: string;
-  setup(scope: PluginScope<Schema extends z.ZodObject ? z.output<Schema> : Record<string, never>>): void | Promise<void>;
+  setup(
+    scope: PluginScope<Schema extends z.ZodObject ? z.output<Schema> : Record<string, never>>,
+  ): void | Promise<void>;
 }
 
 /**
@@ -84,8 +86,13 @@ export interface Plugin<Schema extends z.ZodObject | undefined = z.ZodObject | u
  *   },
  * });
  */
-export function definePlugin<Schema extends z.ZodObject | undefined = undefined>(plugin: Plugin<Schema>): Plugin<Schema> {
-  if (!/^[a-z][a-z0-9._-]*$/i.test(plugin.name)) throw new TypeError(`plugin name ${JSON.stringify(plugin.name)} must start with a letter and use letters, digits, ".", "_" or "-"`);
+export function definePlugin<Schema extends z.ZodObject | undefined = undefined>(
+  plugin: Plugin<Schema>,
+): Plugin<Schema> {
+  if (!/^[a-z][a-z0-9._-]*$/i.test(plugin.name))
+    throw new TypeError(
+      `plugin name ${JSON.stringify(plugin.name)} must start with a letter and use letters, digits, ".", "_" or "-"`,
+    );
   if (typeof plugin.setup !== 'function') throw new TypeError(`plugin "${plugin.name}" needs a setup function`);
   return Object.freeze({ ...plugin });
 }
@@ -95,8 +102,12 @@ export function definePlugin<Schema extends z.ZodObject | undefined = undefined>
  * every resource URI prefixed `<scheme>://<prefix>/`, to resolve name clashes.
  * @example mount(search(), { prefix: 'docs' })   // tool "search" becomes "docs_search"
  */
-export function mount<S extends z.ZodObject | undefined>(plugin: Plugin<S>, options: { prefix: string; name?: string }): Plugin<S> {
-  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(options.prefix)) throw new TypeError(`mount prefix ${JSON.stringify(options.prefix)} must be letters, digits and "-"`);
+export function mount<S extends z.ZodObject | undefined>(
+  plugin: Plugin<S>,
+  options: { prefix: string; name?: string },
+): Plugin<S> {
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(options.prefix))
+    throw new TypeError(`mount prefix ${JSON.stringify(options.prefix)} must be letters, digits and "-"`);
   const prefix = plugin.prefix ? `${options.prefix}_${plugin.prefix}` : options.prefix;
   return Object.freeze({ ...plugin, name: options.name ?? `${options.prefix}/${plugin.name}`, prefix });
 }

@@ -27,7 +27,16 @@ export interface ContextInputs {
 }
 
 /** Severity order of MCP log levels. */
-export const LOG_SEVERITY: Readonly<Record<LoggingLevel, number>> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
+export const LOG_SEVERITY: Readonly<Record<LoggingLevel, number>> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
 
 /**
  * The one log-level policy: whether a client log line at `level` goes out for
@@ -104,7 +113,9 @@ class HandlerContext implements RequestContext {
   get clientCapabilities(): ClientCapabilities | undefined {
     if (this.#capabilities === null) {
       const { request } = this.#inputs;
-      this.#capabilities = (request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ?? request.connection.protocol?.getClientCapabilities();
+      this.#capabilities =
+        (request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ??
+        request.connection.protocol?.getClientCapabilities();
     }
     return this.#capabilities;
   }
@@ -113,7 +124,9 @@ class HandlerContext implements RequestContext {
   }
   get auth(): RequestContext['auth'] {
     const info = this.#inputs.request.auth;
-    return info ? { token: info.token, clientId: info.clientId, scopes: info.scopes, ...(info.extra && { extra: info.extra }) } : undefined;
+    return info
+      ? { token: info.token, clientId: info.clientId, scopes: info.scopes, ...(info.extra && { extra: info.extra }) }
+      : undefined;
   }
 
   narrowed(scope: CancelScope): HandlerContext {
@@ -138,7 +151,12 @@ class HandlerContext implements RequestContext {
     if (token === undefined || scope.aborted) return;
     await channel.notify({
       method: 'notifications/progress',
-      params: { progressToken: token, progress, ...(total !== undefined && { total }), ...(message !== undefined && { message }) },
+      params: {
+        progressToken: token,
+        progress,
+        ...(total !== undefined && { total }),
+        ...(message !== undefined && { message }),
+      },
     });
   }
   async clientLog(level: LoggingLevel, data: unknown): Promise<void> {
@@ -148,25 +166,36 @@ class HandlerContext implements RequestContext {
   }
   async elicit(params: Parameters<RequestContext['elicit']>[0]): Promise<ElicitResult> {
     const ask = this.#askChannel('elicitation', 'ctx.elicit()');
-    if (!this.clientCapabilities?.elicitation) throw new ToolError('This tool needs to ask the user, but the client did not declare the elicitation capability.');
+    if (!this.clientCapabilities?.elicitation)
+      throw new ToolError(
+        'This tool needs to ask the user, but the client did not declare the elicitation capability.',
+      );
     return ask.elicit({ mode: 'form', ...params } as never, this.#inputs.scope.signal);
   }
   async sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult> {
     const ask = this.#askChannel('sampling', 'ctx.sample()');
-    if (!this.clientCapabilities?.sampling) throw new ToolError('This tool needs the client to run a model, but the client did not declare the sampling capability.');
+    if (!this.clientCapabilities?.sampling)
+      throw new ToolError(
+        'This tool needs the client to run a model, but the client did not declare the sampling capability.',
+      );
     return ask.sample(params, this.#inputs.scope.signal);
   }
 
   #askChannel(what: string, call: string): NonNullable<ReplyChannel['ask']> {
     const { request, channel, host } = this.#inputs;
     if (request.method === 'tools/call' && !host.tools.isInteractive(request.target!)) {
-      throw new ToolError(`Tool "${request.target}" called ${call} but is not registered with \`interactive: true\`; tools that ask the client must declare it (they are then served where the client can be asked). This is a bug in the server.`);
+      throw new ToolError(
+        `Tool "${request.target}" called ${call} but is not registered with \`interactive: true\`; tools that ask the client must declare it (they are then served where the client can be asked). This is a bug in the server.`,
+      );
     }
     const version = request.envelope?.[PROTOCOL_VERSION_META_KEY];
     if (request.era === 'modern' || version !== undefined) {
-      throw new ToolError(`This request uses protocol ${String(version ?? '2026-07-28')}, which has no server-to-client ${what} requests; the tool must return inputRequired(...) instead.`);
+      throw new ToolError(
+        `This request uses protocol ${String(version ?? '2026-07-28')}, which has no server-to-client ${what} requests; the tool must return inputRequired(...) instead.`,
+      );
     }
-    if (!channel.ask) throw new ToolError(`This request was received where the server cannot ask the client (no ${what} channel).`);
+    if (!channel.ask)
+      throw new ToolError(`This request was received where the server cannot ask the client (no ${what} channel).`);
     return channel.ask;
   }
 }
@@ -178,6 +207,7 @@ export function buildRequestContext(inputs: ContextInputs): RequestContext {
 
 /** The same request's context for a narrower unit of work (a tool call with its own deadline). */
 export function narrowContext(ctx: RequestContext, scope: CancelScope): RequestContext {
-  if (!(ctx instanceof HandlerContext)) throw new TypeError('narrowContext needs a context made by buildRequestContext');
+  if (!(ctx instanceof HandlerContext))
+    throw new TypeError('narrowContext needs a context made by buildRequestContext');
   return ctx.narrowed(scope);
 }

@@ -20,7 +20,11 @@ function registering<T>(plugin: string, register: () => T): T {
   try {
     return register();
   } catch (error) {
-    if (error instanceof ToolNameClashError || error instanceof PromptNameClashError || error instanceof ResourceClashError) {
+    if (
+      error instanceof ToolNameClashError ||
+      error instanceof PromptNameClashError ||
+      error instanceof ResourceClashError
+    ) {
       throw new StartupError('NAME_CLASH', (error as Error).message, plugin, { cause: error });
     }
     throw error;
@@ -28,7 +32,12 @@ function registering<T>(plugin: string, register: () => T): T {
 }
 
 /** The scope one plugin sets itself up in: its own registrations, services and lifecycle. */
-export function createScope(server: TrellisServer, record: PluginRecord, config: unknown, log: Logger): PluginScope<unknown> {
+export function createScope(
+  server: TrellisServer,
+  record: PluginRecord,
+  config: unknown,
+  log: Logger,
+): PluginScope<unknown> {
   const { plugin } = record;
   const owner = plugin.name;
   const prefix = plugin.prefix;
@@ -45,11 +54,19 @@ export function createScope(server: TrellisServer, record: PluginRecord, config:
     },
     resources: {
       add(spec) {
-        registering(owner, () => server.resources.add({ ...spec, uri: prefixUri(prefix, spec.uri), name: prefixName(prefix, spec.name) }, owner));
+        registering(owner, () =>
+          server.resources.add(
+            { ...spec, uri: prefixUri(prefix, spec.uri), name: prefixName(prefix, spec.name) },
+            owner,
+          ),
+        );
       },
       template(spec) {
         registering(owner, () =>
-          server.resources.addTemplate({ ...spec, uriTemplate: prefixUri(prefix, spec.uriTemplate), name: prefixName(prefix, spec.name) }, owner),
+          server.resources.addTemplate(
+            { ...spec, uriTemplate: prefixUri(prefix, spec.uriTemplate), name: prefixName(prefix, spec.name) },
+            owner,
+          ),
         );
       },
       remove: (uri) => server.resources.remove(prefixUri(prefix, uri)),

@@ -30,7 +30,17 @@ export interface CreateServerOptions {
   /** Serve `config://settings` (the redacted configuration). Default true. */
   settingsResource?: boolean;
   /** 2026-07-28 cache hints per list operation and for `resources/read`. */
-  cacheHints?: Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list' | 'resources/read' | 'server/discover', CacheHint>>;
+  cacheHints?: Partial<
+    Record<
+      | 'tools/list'
+      | 'prompts/list'
+      | 'resources/list'
+      | 'resources/templates/list'
+      | 'resources/read'
+      | 'server/discover',
+      CacheHint
+    >
+  >;
   /** The Tasks extension, for tools that declare `taskSupport`: the task store and the live-task cap. */
   tasks?: TaskOptions;
   /** Extra capabilities to advertise (merged over the ones Trellis declares). */

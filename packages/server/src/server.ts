@@ -94,7 +94,11 @@ export class TrellisServer implements PipelineHost {
 
   /** Who answers: the identity stamped on 2026-07-28 results. */
   get serverInfo(): { name: string; version: string; title?: string } {
-    return { name: this.name, version: this.version, ...(this.#options.title !== undefined && { title: this.#options.title }) };
+    return {
+      name: this.name,
+      version: this.version,
+      ...(this.#options.title !== undefined && { title: this.#options.title }),
+    };
   }
 
   /** Every plugin, the settings resource included, in the order they set up. */
@@ -115,12 +119,14 @@ export class TrellisServer implements PipelineHost {
   }
 
   get config(): Readonly<Record<string, unknown>> {
-    if (!this.#config) throw new StartupError('SERVER_STATE', 'the configuration is read when the server starts; call start() first');
+    if (!this.#config)
+      throw new StartupError('SERVER_STATE', 'the configuration is read when the server starts; call start() first');
     return this.#config;
   }
 
   get logger(): Logger {
-    if (!this.#logger) throw new StartupError('SERVER_STATE', 'the logger exists once the server starts; call start() first');
+    if (!this.#logger)
+      throw new StartupError('SERVER_STATE', 'the logger exists once the server starts; call start() first');
     return this.#logger;
   }
 
@@ -153,21 +159,28 @@ export class TrellisServer implements PipelineHost {
    * the plugins already set up are closed again.
    */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new StartupError('SERVER_STATE', `start() was already called (state: ${this.#state})`);
+    if (this.#state !== 'new')
+      throw new StartupError('SERVER_STATE', `start() was already called (state: ${this.#state})`);
     this.#state = 'starting';
     const ordered = orderPlugins(this.plugins);
     const config = loadConfig(this.configSchema(), this.#options.configSources) as Readonly<Record<string, unknown>>;
     this.#config = config;
     const core = config as unknown as CoreConfig;
-    this.#logger = this.#options.logger ?? createLogger({ level: core.LOG_LEVEL, pretty: core.LOG_FORMAT === 'pretty', name: this.name });
+    this.#logger =
+      this.#options.logger ??
+      createLogger({ level: core.LOG_LEVEL, pretty: core.LOG_FORMAT === 'pretty', name: this.name });
     this.#background = new BackgroundTasks({ logger: this.#logger });
     this.#callLimiter = new Semaphore(this.#options.limits?.maxConcurrentCalls ?? core.MAX_CONCURRENT_CALLS);
     this.#queueTimeoutMs = this.#options.limits?.queueTimeoutMs ?? core.QUEUE_TIMEOUT_MS;
-    const codec = createRequestStateCodec({ key: core.REQUEST_STATE_SECRET ?? randomBytes(32).toString('base64url'), ttlSeconds: 900 });
+    const codec = createRequestStateCodec({
+      key: core.REQUEST_STATE_SECRET ?? randomBytes(32).toString('base64url'),
+      ttlSeconds: 900,
+    });
     this.#requestState = codec as unknown as StateCodec;
 
     const setupMs = this.#options.pluginSetupMs ?? 30_000;
-    if (!(setupMs > 0)) throw new TypeError(`option pluginSetupMs must be a positive number of milliseconds, got ${String(setupMs)}`);
+    if (!(setupMs > 0))
+      throw new TypeError(`option pluginSetupMs must be a positive number of milliseconds, got ${String(setupMs)}`);
     for (const plugin of ordered) this.#visible.set(plugin.name, new Set(plugin.dependsOn ?? []));
     for (const plugin of ordered) {
       const record: PluginRecord = { plugin, closers: [], checks: [] };
@@ -176,13 +189,22 @@ export class TrellisServer implements PipelineHost {
         const scope = createScope(this, record, config, this.#logger.child({ plugin: plugin.name }));
         const outcome = await withinDeadline(() => plugin.setup(scope as never), setupMs);
         if (!outcome.finished) {
-          throw new StartupError('PLUGIN_SETUP_TIMEOUT', `plugin "${plugin.name}" did not finish setting up within ${setupMs} ms (a connection that never answers?)`, plugin.name);
+          throw new StartupError(
+            'PLUGIN_SETUP_TIMEOUT',
+            `plugin "${plugin.name}" did not finish setting up within ${setupMs} ms (a connection that never answers?)`,
+            plugin.name,
+          );
         }
       } catch (error) {
         await this.#closePlugins(5_000);
         this.#state = 'closed';
         if (error instanceof StartupError) throw error;
-        throw new StartupError('PLUGIN_SETUP_FAILED', `plugin "${plugin.name}" failed to set up: ${error instanceof Error ? error.message : String(error)}`, plugin.name, { cause: error });
+        throw new StartupError(
+          'PLUGIN_SETUP_FAILED',
+          `plugin "${plugin.name}" failed to set up: ${error instanceof Error ? error.message : String(error)}`,
+          plugin.name,
+          { cause: error },
+        );
       }
     }
     // The tasks extension is loaded only when some tool may run as a task.
@@ -198,7 +220,11 @@ export class TrellisServer implements PipelineHost {
    */
   taskCalls(): Promise<TaskCalls> {
     this.#tasks ??= import('./task-calls.js').then(async ({ TaskCalls }) => {
-      const loaded = await TaskCalls.load(this, this.#options.tasks ?? {}, (this.config as unknown as CoreConfig).MAX_LIVE_TASKS);
+      const loaded = await TaskCalls.load(
+        this,
+        this.#options.tasks ?? {},
+        (this.config as unknown as CoreConfig).MAX_LIVE_TASKS,
+      );
       this.#tasksLoaded = loaded;
       for (const server of this.#live) {
         const connection = this.#connectionOf.get(server);
@@ -233,9 +259,14 @@ export class TrellisServer implements PipelineHost {
    * Only its handler table is built; no registry is rebuilt.
    */
   createProtocolServer(options: { era?: ProtocolEra; track?: boolean; connection?: Connection } = {}): Server {
-    if (this.#state !== 'running') throw new StartupError('SERVER_STATE', `the server is ${this.#state}; it serves requests only while running`);
+    if (this.#state !== 'running')
+      throw new StartupError('SERVER_STATE', `the server is ${this.#state}; it serves requests only while running`);
     const server = new Server(
-      { name: this.name, version: this.version, ...(this.#options.title !== undefined && { title: this.#options.title }) },
+      {
+        name: this.name,
+        version: this.version,
+        ...(this.#options.title !== undefined && { title: this.#options.title }),
+      },
       {
         capabilities: this.capabilities(),
         ...(this.#options.instructions !== undefined && { instructions: this.#options.instructions }),
@@ -312,7 +343,12 @@ export class TrellisServer implements PipelineHost {
   /** @internal Offers a service; a second provider of the same key fails the start. */
   provideService(owner: string, key: ServiceKey<unknown>, value: unknown): void {
     const existing = this.#services.get(key.id);
-    if (existing) throw new StartupError('SERVICE_DUPLICATE', `service "${key.id}" is provided by both "${existing.owner}" and "${owner}"`, owner);
+    if (existing)
+      throw new StartupError(
+        'SERVICE_DUPLICATE',
+        `service "${key.id}" is provided by both "${existing.owner}" and "${owner}"`,
+        owner,
+      );
     this.#services.set(key.id, { owner, value });
   }
 
@@ -324,9 +360,18 @@ export class TrellisServer implements PipelineHost {
   serviceFor<T>(owner: string | undefined, key: ServiceKey<T>): T {
     const entry = this.#services.get(key.id);
     const who = owner === undefined ? 'the server' : `plugin "${owner}"`;
-    if (!entry) throw new StartupError('SERVICE_MISSING', `${who} asked for service "${key.id}", which no plugin provides`, owner);
+    if (!entry)
+      throw new StartupError(
+        'SERVICE_MISSING',
+        `${who} asked for service "${key.id}", which no plugin provides`,
+        owner,
+      );
     if (owner !== undefined && entry.owner !== owner && !this.#visible.get(owner)?.has(entry.owner)) {
-      throw new StartupError('SERVICE_MISSING', `${who} uses service "${key.id}" of plugin "${entry.owner}" without listing it in dependsOn`, owner);
+      throw new StartupError(
+        'SERVICE_MISSING',
+        `${who} uses service "${key.id}" of plugin "${entry.owner}" without listing it in dependsOn`,
+        owner,
+      );
     }
     return entry.value as T;
   }
@@ -359,15 +404,24 @@ export class TrellisServer implements PipelineHost {
 
   /** Readiness of every plugin that reports it. */
   async ready(): Promise<Readiness> {
-    if (this.#state !== 'running') return { ready: false, checks: [{ plugin: 'server', ok: false, detail: this.#state }] };
+    if (this.#state !== 'running')
+      return { ready: false, checks: [{ plugin: 'server', ok: false, detail: this.#state }] };
     const checks = await Promise.all(
       this.#records.flatMap((record) =>
         record.checks.map(async (check) => {
           try {
             const state: ReadyState = await check();
-            return { plugin: record.plugin.name, ok: state.ok, ...(state.detail !== undefined && { detail: state.detail }) };
+            return {
+              plugin: record.plugin.name,
+              ok: state.ok,
+              ...(state.detail !== undefined && { detail: state.detail }),
+            };
           } catch (error) {
-            return { plugin: record.plugin.name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+            return {
+              plugin: record.plugin.name,
+              ok: false,
+              detail: error instanceof Error ? error.message : String(error),
+            };
           }
         }),
       ),
@@ -409,7 +463,8 @@ export class TrellisServer implements PipelineHost {
       this.#logger?.info({ inflight: this.#inflight, graceMs }, 'waiting for in-flight requests');
       await withinDeadline(() => this.#idle(), graceMs);
     }
-    if (this.#inflight > 0) this.#logger?.warn({ inflight: this.#inflight }, 'aborting in-flight requests after the grace period');
+    if (this.#inflight > 0)
+      this.#logger?.warn({ inflight: this.#inflight }, 'aborting in-flight requests after the grace period');
     // Tasks still running (or waiting for input) are cancelled with a reason tasks/get shows, before their signals abort.
     await this.#tasksLoaded?.runtime.shutdown('the server shut down before the task finished');
     this.#shutdown.abort(new Error(AbortReasons.shutdown));
@@ -433,7 +488,8 @@ export class TrellisServer implements PipelineHost {
       for (const close of [...record.closers].reverse()) {
         try {
           const outcome = await withinDeadline(close, deadlineMs);
-          if (!outcome.finished) this.#logger?.warn({ plugin: record.plugin.name, deadlineMs }, 'plugin close passed its deadline');
+          if (!outcome.finished)
+            this.#logger?.warn({ plugin: record.plugin.name, deadlineMs }, 'plugin close passed its deadline');
         } catch (error) {
           this.#logger?.error({ plugin: record.plugin.name, err: error }, 'plugin close failed');
         }

@@ -3,7 +3,13 @@ import type * as Tasks from '@trellis/tasks';
 import type { DetachedRound, ProgressUpdate, RoundOutcome, TaskRuntime, TaskStore } from '@trellis/tasks';
 import { Connection } from './connection.js';
 import { ErrorCodes } from './error-codes.js';
-import { serveToolCall, type ReplyChannel, type TaskCallServing, type ToolCallOutcome, type ToolCallRequest } from './pipeline.js';
+import {
+  serveToolCall,
+  type ReplyChannel,
+  type TaskCallServing,
+  type ToolCallOutcome,
+  type ToolCallRequest,
+} from './pipeline.js';
 import type { TrellisServer } from './server.js';
 
 /**
@@ -33,7 +39,11 @@ const DEFAULT_DETACH_MS = 200;
 const TASK_PROGRESS_TOKEN = 'dev.trellis/task';
 
 /** The client capability each kind of input request needs. */
-const CAPABILITY_FOR: Record<string, string> = { 'elicitation/create': 'elicitation', 'sampling/createMessage': 'sampling', 'roots/list': 'roots' };
+const CAPABILITY_FOR: Record<string, string> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
 
 /** Connections that own tasks (stdio, in-process): an id of their own, never shown to clients. */
 const connectionIds = new WeakMap<Connection, string>();
@@ -89,7 +99,11 @@ export class TaskCalls implements TaskCallServing {
     return null;
   }
 
-  async call(request: ToolCallRequest, channel: ReplyChannel, options: TaskToolOptions): Promise<ToolCallOutcome | undefined> {
+  async call(
+    request: ToolCallRequest,
+    channel: ReplyChannel,
+    options: TaskToolOptions,
+  ): Promise<ToolCallOutcome | undefined> {
     const declared = request.era === 'modern' && this.#module.declaresTasks(request.envelope);
     if (!declared) {
       if (options.support !== 'required') return undefined;
@@ -112,14 +126,22 @@ export class TaskCalls implements TaskCallServing {
         requestState: undefined,
         inlineProgress: (update) => {
           if (progressToken === undefined) return;
-          void channel.notify({ method: 'notifications/progress', params: { progressToken, progress: update.progress ?? 0, ...update } }).catch(() => undefined);
+          void channel
+            .notify({
+              method: 'notifications/progress',
+              params: { progressToken, progress: update.progress ?? 0, ...update },
+            })
+            .catch(() => undefined);
         },
         // The first round is the request's own (its verified requestState); later ones re-enter with the task's answers.
         run: (detached) => this.#round(request, channel, detached, round++ === 0),
       });
     } catch (error) {
       if (error instanceof this.#module.TaskLimitError) {
-        return { kind: 'result', result: { content: [{ type: 'text', text: `Server busy: ${error.message}.` }], isError: true } };
+        return {
+          kind: 'result',
+          result: { content: [{ type: 'text', text: `Server busy: ${error.message}.` }], isError: true },
+        };
       }
       throw error;
     }
@@ -131,15 +153,29 @@ export class TaskCalls implements TaskCallServing {
       case 'input_required':
         return {
           kind: 'input_required',
-          result: { resultType: 'input_required', inputRequests: outcome.inputRequests, ...(outcome.requestState !== undefined && { requestState: outcome.requestState }) } as never,
+          result: {
+            resultType: 'input_required',
+            inputRequests: outcome.inputRequests,
+            ...(outcome.requestState !== undefined && { requestState: outcome.requestState }),
+          } as never,
         };
       case 'error':
-        return { kind: 'error', code: outcome.code, message: outcome.message, ...(outcome.data !== undefined && { data: outcome.data }) };
+        return {
+          kind: 'error',
+          code: outcome.code,
+          message: outcome.message,
+          ...(outcome.data !== undefined && { data: outcome.data }),
+        };
     }
   }
 
   /** One round of a task: the same pipeline, as a request of the task's own. */
-  async #round(request: ToolCallRequest, channel: ReplyChannel, round: DetachedRound, first: boolean): Promise<RoundOutcome> {
+  async #round(
+    request: ToolCallRequest,
+    channel: ReplyChannel,
+    round: DetachedRound,
+    first: boolean,
+  ): Promise<RoundOutcome> {
     const core = this.#core;
     const leave = core.enterRequest();
     let release: (() => void) | undefined;
@@ -148,7 +184,9 @@ export class TaskCalls implements TaskCallServing {
       // signal (TTL, cancel), not the call queue timeout, and shows as its status.
       release = core.callLimiter.tryAcquire();
       if (!release) {
-        round.progress({ message: `queued: waiting for a free slot (${core.callLimiter.active} running, ${core.callLimiter.pending} ahead)` });
+        round.progress({
+          message: `queued: waiting for a free slot (${core.callLimiter.active} running, ${core.callLimiter.pending} ahead)`,
+        });
         release = await core.callLimiter.acquire({ signal: round.signal });
         round.progress({ message: 'running' });
       }
@@ -158,14 +196,17 @@ export class TaskCalls implements TaskCallServing {
         meta: { ...request.meta, progressToken: TASK_PROGRESS_TOKEN },
         connection: this.#connection,
         signal: round.signal,
-        ...(round.inputResponses !== undefined ? { inputResponses: round.inputResponses } : { inputResponses: undefined }),
+        ...(round.inputResponses !== undefined
+          ? { inputResponses: round.inputResponses }
+          : { inputResponses: undefined }),
         ...(requestState !== undefined && { requestState }),
         sdk: undefined,
         serverSlotHeld: true,
       };
       const outcome = await serveToolCall(core, taskRequest, taskChannel(channel, round));
       if (outcome.kind === 'error') return outcome;
-      if (outcome.kind !== 'input_required') return { kind: 'result', result: { ...outcome.result, resultType: 'complete' } };
+      if (outcome.kind !== 'input_required')
+        return { kind: 'result', result: { ...outcome.result, resultType: 'complete' } };
       const inputRequests = (outcome.result.inputRequests ?? {}) as Record<string, unknown>;
       // A task must not wait for an answer the client declared it cannot give (it would wait until its TTL).
       const missing = missingCapabilities(inputRequests, request.envelope);
@@ -177,7 +218,11 @@ export class TaskCalls implements TaskCallServing {
           data: { requiredCapabilities: missing },
         };
       }
-      return { kind: 'input_required', inputRequests, ...(outcome.result.requestState !== undefined && { requestState: outcome.result.requestState }) };
+      return {
+        kind: 'input_required',
+        inputRequests,
+        ...(outcome.result.requestState !== undefined && { requestState: outcome.result.requestState }),
+      };
     } catch (error) {
       if (round.signal.aborted) return { kind: 'error', code: ErrorCodes.InternalError, message: 'cancelled' };
       core.logger.error({ err: error, tool: request.target }, 'a task round failed');
@@ -206,7 +251,10 @@ function taskChannel(channel: ReplyChannel, round: DetachedRound): ReplyChannel 
 }
 
 /** The capabilities `inputRequests` need that the request's envelope does not declare, or `undefined`. */
-function missingCapabilities(inputRequests: Record<string, unknown>, envelope: Record<string, unknown> | undefined): Record<string, object> | undefined {
+function missingCapabilities(
+  inputRequests: Record<string, unknown>,
+  envelope: Record<string, unknown> | undefined,
+): Record<string, object> | undefined {
   const declared = (envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? {}) as Record<string, unknown>;
   const missing: Record<string, object> = {};
   for (const request of Object.values(inputRequests)) {

@@ -36,7 +36,10 @@ export interface PluginWorkerPool {
  * the fix), threads start on first use, and `close` stops them. Failures of the pool itself
  * become `ToolError`s so a tool call ends in a clear `isError` result, never a hang.
  */
-export function createPluginWorkerPool(worker: string, options: PluginWorkersOptions & { size: number; log: Logger }): { pool: PluginWorkerPool; close(): Promise<void> } {
+export function createPluginWorkerPool(
+  worker: string,
+  options: PluginWorkersOptions & { size: number; log: Logger },
+): { pool: PluginWorkerPool; close(): Promise<void> } {
   const filename = locateWorker(worker, options.from);
   const log = options.log.child({ worker });
   const pool = new WorkerPool({ filename, size: options.size, name: worker, logger: log });
@@ -50,13 +53,20 @@ export function createPluginWorkerPool(worker: string, options: PluginWorkersOpt
         } catch (error) {
           if (error instanceof WorkerStartError) {
             // Logged once by the pool, with its cause.
-            throw new ToolError(`The "${worker}" worker cannot start, so this cannot be done now; the server log has the details.`, { cause: error });
+            throw new ToolError(
+              `The "${worker}" worker cannot start, so this cannot be done now; the server log has the details.`,
+              { cause: error },
+            );
           }
           if (error instanceof WorkerCrashError) {
             log.error({ err: error, job: runOptions.name ?? worker }, error.message);
-            throw new ToolError(`The "${worker}" worker crashed while doing this; try again, and report it if it happens again.`, { cause: error });
+            throw new ToolError(
+              `The "${worker}" worker crashed while doing this; try again, and report it if it happens again.`,
+              { cause: error },
+            );
           }
-          if (error instanceof ClosedError) throw new ToolError('The server is shutting down; try again shortly.', { cause: error });
+          if (error instanceof ClosedError)
+            throw new ToolError('The server is shutting down; try again shortly.', { cause: error });
           throw error;
         }
       },

@@ -16,7 +16,12 @@ describe('the Tasks extension is loaded only when a tool declares task support',
       name: 'plain',
       version: '1.0.0',
       configSources: quiet,
-      plugins: [definePlugin({ name: 'p', setup: (scope) => scope.tools.add({ name: 'hi', description: 'hi', handler: () => 'hi' }) })],
+      plugins: [
+        definePlugin({
+          name: 'p',
+          setup: (scope) => scope.tools.add({ name: 'hi', description: 'hi', handler: () => 'hi' }),
+        }),
+      ],
     });
     await plain.start();
     expect(plain.capabilities().extensions).toBeUndefined();
@@ -27,7 +32,13 @@ describe('the Tasks extension is loaded only when a tool declares task support',
       name: 'tasks',
       version: '1.0.0',
       configSources: quiet,
-      plugins: [definePlugin({ name: 't', setup: (scope) => scope.tools.add({ name: 'job', description: 'job', taskSupport: 'optional', handler: () => 'done' }) })],
+      plugins: [
+        definePlugin({
+          name: 't',
+          setup: (scope) =>
+            scope.tools.add({ name: 'job', description: 'job', taskSupport: 'optional', handler: () => 'done' }),
+        }),
+      ],
     });
     await withTasks.start();
     expect(loads.count).toBe(1);

@@ -19,7 +19,10 @@ export class TaskLimitError extends TaskError {
     readonly live: number,
     readonly limit: number,
   ) {
-    super('TASK_LIMIT', `too many live tasks (${live} of ${limit}); no task was created — retry when some have finished`);
+    super(
+      'TASK_LIMIT',
+      `too many live tasks (${live} of ${limit}); no task was created — retry when some have finished`,
+    );
     this.name = 'TaskLimitError';
   }
 }

@@ -8,5 +8,24 @@ export type { MemoryTaskStoreOptions } from './memory-store.js';
 export { declaresTasks, installTaskMethods, missingTasksCapability } from './methods.js';
 export type { OwnerOf } from './methods.js';
 export { detailedView, statusMessageOf, TaskRuntime, taskView } from './runtime.js';
-export type { CallAnswer, CreateTaskResult, DetachedRound, DetailedTask, ProgressUpdate, RoundOutcome, RoundRunner, TaskCall, TaskRuntimeOptions } from './runtime.js';
-export type { AppliedResponses, Json, JsonObject, NewTask, TaskFailure, TaskPatch, TaskRecord, TaskStore } from './store.js';
+export type {
+  CallAnswer,
+  CreateTaskResult,
+  DetachedRound,
+  DetailedTask,
+  ProgressUpdate,
+  RoundOutcome,
+  RoundRunner,
+  TaskCall,
+  TaskRuntimeOptions,
+} from './runtime.js';
+export type {
+  AppliedResponses,
+  Json,
+  JsonObject,
+  NewTask,
+  TaskFailure,
+  TaskPatch,
+  TaskRecord,
+  TaskStore,
+} from './store.js';

@@ -47,8 +47,17 @@ export class MemoryTaskStore implements TaskStore {
     return structuredClone(task);
   }
 
-  async putInputRequests(id: string, requests: JsonObject, requestState: string | null): Promise<TaskRecord | undefined> {
-    return this.compareAndSet(id, ['working'], { status: 'input_required', inputRequests: requests, inputResponses: {}, requestState });
+  async putInputRequests(
+    id: string,
+    requests: JsonObject,
+    requestState: string | null,
+  ): Promise<TaskRecord | undefined> {
+    return this.compareAndSet(id, ['working'], {
+      status: 'input_required',
+      inputRequests: requests,
+      inputResponses: {},
+      requestState,
+    });
   }
 
   async applyInputResponses(id: string, responses: JsonObject): Promise<AppliedResponses | undefined> {
@@ -65,7 +74,11 @@ export class MemoryTaskStore implements TaskStore {
         accepted.push(key);
       }
       const resumed = Object.keys(pending).length === 0;
-      Object.assign(task, { inputRequests: resumed ? null : pending, inputResponses: collected, lastUpdatedAt: Date.now() });
+      Object.assign(task, {
+        inputRequests: resumed ? null : pending,
+        inputResponses: collected,
+        lastUpdatedAt: Date.now(),
+      });
       if (resumed) task.status = 'working';
       return { task: structuredClone(task), accepted, resumed };
     }

@@ -1,4 +1,10 @@
-import { CLIENT_CAPABILITIES_META_KEY, MissingRequiredClientCapabilityError, ProtocolError, type Server, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  type Server,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { TASKS_EXTENSION_ID, TaskWireCodes } from './codes.js';
 import { detailedView, type TaskRuntime } from './runtime.js';
@@ -7,7 +13,12 @@ import { detailedView, type TaskRuntime } from './runtime.js';
 export function declaresTasks(envelope: Record<string, unknown> | undefined): boolean {
   const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: Record<string, unknown> } | undefined;
   const extensions = capabilities?.extensions;
-  return typeof extensions === 'object' && extensions !== null && extensions[TASKS_EXTENSION_ID] !== undefined && extensions[TASKS_EXTENSION_ID] !== null;
+  return (
+    typeof extensions === 'object' &&
+    extensions !== null &&
+    extensions[TASKS_EXTENSION_ID] !== undefined &&
+    extensions[TASKS_EXTENSION_ID] !== null
+  );
 }
 
 /** The -32021 answer naming the extension the request must declare. */
@@ -25,7 +36,9 @@ function unknownTask(taskId: string): ProtocolError {
 
 const TaskIdParams = z.object({ taskId: z.string().min(1).max(256) }).passthrough();
 // The SDK lifts `inputResponses` out of the params (into `ctx.mcpReq.inputResponses`), as for any request.
-const UpdateParams = z.object({ taskId: z.string().min(1).max(256), inputResponses: z.record(z.string(), z.unknown()).optional() }).passthrough();
+const UpdateParams = z
+  .object({ taskId: z.string().min(1).max(256), inputResponses: z.record(z.string(), z.unknown()).optional() })
+  .passthrough();
 
 /** Who is asking, as the runtime compares owners. */
 export type OwnerOf = (ctx: ServerContext) => string | null;
@@ -39,7 +52,8 @@ export type OwnerOf = (ctx: ServerContext) => string | null;
 export function installTaskMethods(protocol: Server, runtime: TaskRuntime, ownerOf: OwnerOf): void {
   protocol.registerCapabilities({ extensions: { [TASKS_EXTENSION_ID]: {} } } as never);
   const gate = (ctx: ServerContext, method: string) => {
-    if (!declaresTasks(ctx.mcpReq.envelope as Record<string, unknown> | undefined)) throw missingTasksCapability(method);
+    if (!declaresTasks(ctx.mcpReq.envelope as Record<string, unknown> | undefined))
+      throw missingTasksCapability(method);
   };
 
   protocol.setRequestHandler('tasks/get', { params: TaskIdParams }, async (params, ctx) => {
@@ -53,9 +67,13 @@ export function installTaskMethods(protocol: Server, runtime: TaskRuntime, owner
     gate(ctx, 'tasks/update');
     const responses = ctx.mcpReq.inputResponses ?? params.inputResponses;
     if (!responses || typeof responses !== 'object' || Array.isArray(responses)) {
-      throw new ProtocolError(TaskWireCodes.InvalidParams, 'tasks/update needs inputResponses: an object of answers keyed like the task\'s inputRequests');
+      throw new ProtocolError(
+        TaskWireCodes.InvalidParams,
+        "tasks/update needs inputResponses: an object of answers keyed like the task's inputRequests",
+      );
     }
-    if (!(await runtime.update(params.taskId, ownerOf(ctx), responses as Record<string, unknown>))) throw unknownTask(params.taskId);
+    if (!(await runtime.update(params.taskId, ownerOf(ctx), responses as Record<string, unknown>)))
+      throw unknownTask(params.taskId);
     return {} as never;
   });
 

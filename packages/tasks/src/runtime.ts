@@ -78,7 +78,11 @@ export interface CreateTaskResult {
 }
 
 /** What `tasks/get` answers: the task, and its result, error or pending input inline. */
-export type DetailedTask = Omit<CreateTaskResult, 'resultType'> & { result?: JsonObject; error?: TaskFailure; inputRequests?: JsonObject };
+export type DetailedTask = Omit<CreateTaskResult, 'resultType'> & {
+  result?: JsonObject;
+  error?: TaskFailure;
+  inputRequests?: JsonObject;
+};
 
 export type CallAnswer = { kind: 'inline'; outcome: RoundOutcome } | { kind: 'task'; result: CreateTaskResult };
 
@@ -192,7 +196,14 @@ export class TaskRuntime {
     // The task is stored (and the cap checked) first: once it is announced, tasks/get must find it.
     await this.store.create(record, { liveLimit: this.#options.maxLiveTasks });
     const controller = new AbortController();
-    const local: LocalRun = { controller, run: call.run, ttlTimer: undefined, pendingStatus: undefined, statusTimer: undefined, lastStatusWrite: 0 };
+    const local: LocalRun = {
+      controller,
+      run: call.run,
+      ttlTimer: undefined,
+      pendingStatus: undefined,
+      statusTimer: undefined,
+      lastStatusWrite: 0,
+    };
     let attached = true;
     const onRequestAbort = () => {
       if (attached) controller.abort(call.requestSignal.reason);
@@ -216,7 +227,10 @@ export class TaskRuntime {
 
     if (call.detachAfterMs > 0) {
       let timer: NodeJS.Timeout | undefined;
-      const settled = await Promise.race([round.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(resolve, call.detachAfterMs, false)))]);
+      const settled = await Promise.race([
+        round.then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(resolve, call.detachAfterMs, false))),
+      ]);
       clearTimeout(timer);
       if (settled) {
         call.requestSignal.removeEventListener('abort', onRequestAbort);
@@ -227,11 +241,15 @@ export class TaskRuntime {
     attached = false;
     call.requestSignal.removeEventListener('abort', onRequestAbort);
     this.#runs.set(record.id, local);
-    local.ttlTimer = setTimeout(() => this.#abortLocal(record.id, 'the task passed its TTL'), Math.max(0, record.createdAt + record.ttlMs - Date.now()));
+    local.ttlTimer = setTimeout(
+      () => this.#abortLocal(record.id, 'the task passed its TTL'),
+      Math.max(0, record.createdAt + record.ttlMs - Date.now()),
+    );
     local.ttlTimer.unref();
     void round.then((outcome) => this.#settle(record.id, local, outcome));
     // What the handler reported while still in its request is where the task stands now.
-    if (lastMessage !== undefined) await this.store.compareAndSet(record.id, ['working'], { statusMessage: lastMessage });
+    if (lastMessage !== undefined)
+      await this.store.compareAndSet(record.id, ['working'], { statusMessage: lastMessage });
     const current = (await this.store.get(record.id)) ?? record;
     return { kind: 'task', result: { resultType: 'task', ...taskView(current) } as CreateTaskResult };
   }
@@ -252,7 +270,11 @@ export class TaskRuntime {
     const task = await this.get(id, owner);
     if (!task) return false;
     if (!isTerminal(task.status)) {
-      await this.store.compareAndSet(id, ['working', 'input_required'], { status: 'cancelled', statusMessage: reason, inputRequests: null });
+      await this.store.compareAndSet(id, ['working', 'input_required'], {
+        status: 'cancelled',
+        statusMessage: reason,
+        inputRequests: null,
+      });
       this.#abortLocal(id, reason, false);
     }
     return true;
@@ -288,7 +310,13 @@ export class TaskRuntime {
     clearInterval(this.#sweep);
     await Promise.all(
       [...this.#runs.keys()].map(async (id) => {
-        await this.store.compareAndSet(id, ['working', 'input_required'], { status: 'cancelled', statusMessage: reason, inputRequests: null }).catch(() => undefined);
+        await this.store
+          .compareAndSet(id, ['working', 'input_required'], {
+            status: 'cancelled',
+            statusMessage: reason,
+            inputRequests: null,
+          })
+          .catch(() => undefined);
         this.#abortLocal(id, reason, false);
       }),
     );
@@ -326,14 +354,28 @@ export class TaskRuntime {
       await this.#flushStatus(id, local);
       if (local.controller.signal.aborted) {
         const reason = local.controller.signal.reason;
-        await this.store.compareAndSet(id, ['working'], { status: 'cancelled', statusMessage: reason instanceof Error ? reason.message : String(reason ?? 'cancelled') });
+        await this.store.compareAndSet(id, ['working'], {
+          status: 'cancelled',
+          statusMessage: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
+        });
       } else if (outcome.kind === 'result') {
-        await this.store.compareAndSet(id, ['working'], { status: 'completed', result: asJson(outcome.result) as JsonObject });
+        await this.store.compareAndSet(id, ['working'], {
+          status: 'completed',
+          result: asJson(outcome.result) as JsonObject,
+        });
       } else if (outcome.kind === 'error') {
-        const error: TaskFailure = { code: outcome.code, message: outcome.message, ...(outcome.data !== undefined && { data: asJson(outcome.data) }) };
+        const error: TaskFailure = {
+          code: outcome.code,
+          message: outcome.message,
+          ...(outcome.data !== undefined && { data: asJson(outcome.data) }),
+        };
         await this.store.compareAndSet(id, ['working'], { status: 'failed', error });
       } else {
-        await this.store.putInputRequests(id, asJson(outcome.inputRequests) as JsonObject, outcome.requestState ?? null);
+        await this.store.putInputRequests(
+          id,
+          asJson(outcome.inputRequests) as JsonObject,
+          outcome.requestState ?? null,
+        );
         return; // parked: the run stays, for tasks/update to resume
       }
     } catch (error) {
@@ -368,14 +410,22 @@ export class TaskRuntime {
     if (message === undefined) return;
     local.pendingStatus = undefined;
     local.lastStatusWrite = Date.now();
-    await this.store.compareAndSet(id, ['working'], { statusMessage: message }).catch((error: unknown) => this.#options.logger.warn({ err: error, task: id }, 'task status write failed'));
+    await this.store
+      .compareAndSet(id, ['working'], { statusMessage: message })
+      .catch((error: unknown) => this.#options.logger.warn({ err: error, task: id }, 'task status write failed'));
   }
 
   #abortLocal(id: string, reason: string, markCancelled = true): void {
     const local = this.#runs.get(id);
     if (!local) return;
     if (markCancelled) {
-      void this.store.compareAndSet(id, ['working', 'input_required'], { status: 'cancelled', statusMessage: reason, inputRequests: null }).catch(() => undefined);
+      void this.store
+        .compareAndSet(id, ['working', 'input_required'], {
+          status: 'cancelled',
+          statusMessage: reason,
+          inputRequests: null,
+        })
+        .catch(() => undefined);
     }
     local.controller.abort(new Error(reason));
     // A parked task has no round running that would clean up after itself.

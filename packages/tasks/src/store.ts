@@ -49,7 +49,12 @@ export interface TaskRecord {
 export type NewTask = TaskRecord;
 
 /** Fields a status change may set at the same time. */
-export type TaskPatch = Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'inputRequests' | 'inputResponses' | 'requestState' | 'result' | 'error'>>;
+export type TaskPatch = Partial<
+  Pick<
+    TaskRecord,
+    'status' | 'statusMessage' | 'inputRequests' | 'inputResponses' | 'requestState' | 'result' | 'error'
+  >
+>;
 
 /** How applying a client's answers went. */
 export interface AppliedResponses {

@@ -47,7 +47,9 @@ describe('MemoryTaskStore', () => {
     const store = new MemoryTaskStore();
     const a = task();
     await store.create(a, { liveLimit: 10 });
-    expect(await store.compareAndSet(a.id, ['working'], { status: 'cancelled', statusMessage: 'stop' })).toMatchObject({ status: 'cancelled' });
+    expect(await store.compareAndSet(a.id, ['working'], { status: 'cancelled', statusMessage: 'stop' })).toMatchObject({
+      status: 'cancelled',
+    });
     expect(await store.compareAndSet(a.id, ['working'], { status: 'completed' })).toBeUndefined();
     expect((await store.get(a.id))?.statusMessage).toBe('stop');
   });
@@ -56,11 +58,23 @@ describe('MemoryTaskStore', () => {
     const store = new MemoryTaskStore();
     const a = task();
     await store.create(a, { liveLimit: 10 });
-    await store.putInputRequests(a.id, { first: { method: 'elicitation/create' }, second: { method: 'elicitation/create' } }, null);
+    await store.putInputRequests(
+      a.id,
+      { first: { method: 'elicitation/create' }, second: { method: 'elicitation/create' } },
+      null,
+    );
     const one = await store.applyInputResponses(a.id, { first: { action: 'accept' }, bogus: {} });
-    expect(one).toMatchObject({ accepted: ['first'], resumed: false, task: { status: 'input_required', inputRequests: { second: { method: 'elicitation/create' } } } });
+    expect(one).toMatchObject({
+      accepted: ['first'],
+      resumed: false,
+      task: { status: 'input_required', inputRequests: { second: { method: 'elicitation/create' } } },
+    });
     const two = await store.applyInputResponses(a.id, { second: { action: 'decline' } });
-    expect(two).toMatchObject({ accepted: ['second'], resumed: true, task: { status: 'working', inputRequests: null } });
+    expect(two).toMatchObject({
+      accepted: ['second'],
+      resumed: true,
+      task: { status: 'working', inputRequests: null },
+    });
     expect(two?.task.inputResponses).toEqual({ first: { action: 'accept' }, second: { action: 'decline' } });
   });
 

@@ -8,7 +8,12 @@ afterEach(async () => {
 });
 
 function runtime(maxLiveTasks = 10) {
-  const created = new TaskRuntime({ store: new MemoryTaskStore(), maxLiveTasks, logger: pino({ level: 'silent' }), statusWriteIntervalMs: 10 });
+  const created = new TaskRuntime({
+    store: new MemoryTaskStore(),
+    maxLiveTasks,
+    logger: pino({ level: 'silent' }),
+    statusWriteIntervalMs: 10,
+  });
   runtimes.push(created);
   return created;
 }
@@ -85,17 +90,29 @@ describe('TaskRuntime', () => {
     expect(await tasks.cancel(id, 'alice')).toBe(true);
     expect(await tasks.cancel(id, 'alice')).toBe(true);
     await until(async () => aborted);
-    expect(await tasks.get(id, 'alice')).toMatchObject({ status: 'cancelled', statusMessage: 'cancelled by the client' });
+    expect(await tasks.get(id, 'alice')).toMatchObject({
+      status: 'cancelled',
+      statusMessage: 'cancelled by the client',
+    });
   });
 
   it('aborts the handler when the TTL passes and forgets the task', async () => {
     const tasks = runtime();
     let reason: unknown;
     const answer = await tasks.call(
-      call((round) => new Promise((resolve) => round.signal.addEventListener('abort', () => ((reason = round.signal.reason), resolve({ kind: 'result', result: {} })))), {
-        ttlMs: 200,
-        detachAfterMs: 0,
-      }),
+      call(
+        (round) =>
+          new Promise((resolve) =>
+            round.signal.addEventListener(
+              'abort',
+              () => ((reason = round.signal.reason), resolve({ kind: 'result', result: {} })),
+            ),
+          ),
+        {
+          ttlMs: 200,
+          detachAfterMs: 0,
+        },
+      ),
     );
     const id = answer.kind === 'task' ? answer.result.taskId : '';
     expect(answer.kind === 'task' && answer.result.ttlMs).toBe(200);
@@ -120,7 +137,12 @@ describe('TaskRuntime', () => {
       call(
         async (round) => {
           seen.push(round.inputResponses);
-          if (!round.inputResponses?.a) return { kind: 'input_required', inputRequests: { a: { method: 'elicitation/create' }, b: { method: 'elicitation/create' } }, requestState: 's1' };
+          if (!round.inputResponses?.a)
+            return {
+              kind: 'input_required',
+              inputRequests: { a: { method: 'elicitation/create' }, b: { method: 'elicitation/create' } },
+              requestState: 's1',
+            };
           return { kind: 'result', result: { content: [{ type: 'text', text: `${round.requestState}` }] } };
         },
         { detachAfterMs: 0 },
@@ -138,11 +160,22 @@ describe('TaskRuntime', () => {
 
   it('shutdown cancels running and parked tasks with its reason', async () => {
     const tasks = runtime();
-    const running = await tasks.call(call((round) => new Promise((resolve) => round.signal.addEventListener('abort', () => resolve({ kind: 'result', result: {} }))), { detachAfterMs: 0 }));
-    const parked = await tasks.call(call(async () => ({ kind: 'input_required', inputRequests: { q: {} } }), { detachAfterMs: 0 }));
+    const running = await tasks.call(
+      call(
+        (round) =>
+          new Promise((resolve) =>
+            round.signal.addEventListener('abort', () => resolve({ kind: 'result', result: {} })),
+          ),
+        { detachAfterMs: 0 },
+      ),
+    );
+    const parked = await tasks.call(
+      call(async () => ({ kind: 'input_required', inputRequests: { q: {} } }), { detachAfterMs: 0 }),
+    );
     const ids = [running, parked].map((a) => (a.kind === 'task' ? a.result.taskId : ''));
     await until(async () => (await tasks.get(ids[1]!, null))?.status === 'input_required');
     await tasks.shutdown('the server shut down');
-    for (const id of ids) expect(await tasks.get(id, null)).toMatchObject({ status: 'cancelled', statusMessage: 'the server shut down' });
+    for (const id of ids)
+      expect(await tasks.get(id, null)).toMatchObject({ status: 'cancelled', statusMessage: 'the server shut down' });
   });
 });

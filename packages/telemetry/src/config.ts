@@ -7,12 +7,33 @@ import { defineConfig, env } from '@trellis/config';
  * other standard `OTEL_*` variables (headers, timeouts) itself.
  */
 export const telemetryConfigSchema = defineConfig({
-  METRICS: env.enum(['on', 'off']).default('off').describe('on: Prometheus text at /metrics and a live status page at /status (HTTP transport, behind the same auth as /mcp, or on METRICS_PORT)'),
-  METRICS_PORT: env.port().optional().describe('Serve /metrics and /status on a port of their own (no auth; bound to METRICS_HOST) instead of beside /mcp'),
+  METRICS: env
+    .enum(['on', 'off'])
+    .default('off')
+    .describe(
+      'on: Prometheus text at /metrics and a live status page at /status (HTTP transport, behind the same auth as /mcp, or on METRICS_PORT)',
+    ),
+  METRICS_PORT: env
+    .port()
+    .optional()
+    .describe(
+      'Serve /metrics and /status on a port of their own (no auth; bound to METRICS_HOST) instead of beside /mcp',
+    ),
   METRICS_HOST: env.string().default('127.0.0.1').describe('Address METRICS_PORT binds'),
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.url({ protocols: ['http', 'https'] }).optional().describe('OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); traces go to /v1/traces, metrics to /v1/metrics'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.url({ protocols: ['http', 'https'] }).optional().describe('Full OTLP/HTTP URL for traces (overrides OTEL_EXPORTER_OTLP_ENDPOINT)'),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: env.url({ protocols: ['http', 'https'] }).optional().describe('Full OTLP/HTTP URL for metrics (overrides OTEL_EXPORTER_OTLP_ENDPOINT)'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env
+    .url({ protocols: ['http', 'https'] })
+    .optional()
+    .describe(
+      'OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); traces go to /v1/traces, metrics to /v1/metrics',
+    ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env
+    .url({ protocols: ['http', 'https'] })
+    .optional()
+    .describe('Full OTLP/HTTP URL for traces (overrides OTEL_EXPORTER_OTLP_ENDPOINT)'),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: env
+    .url({ protocols: ['http', 'https'] })
+    .optional()
+    .describe('Full OTLP/HTTP URL for metrics (overrides OTEL_EXPORTER_OTLP_ENDPOINT)'),
   OTEL_METRIC_EXPORT_INTERVAL: env.duration().default(60_000).describe('How often metrics are pushed over OTLP'),
   OTEL_SERVICE_NAME: env.string().optional().describe('service.name of the exported telemetry; default: the app name'),
   OTEL_SDK_DISABLED: env.boolean().default(false).describe('true: no telemetry at all, whatever else is set'),

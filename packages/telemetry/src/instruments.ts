@@ -1,6 +1,13 @@
 import type { Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 import { ATTR } from './conventions.js';
-import { DURATION_BUCKETS_S, METRIC_CALL_OUTCOMES, METRIC_CALLS_IN_FLIGHT, METRIC_OPERATION_DURATION, METRIC_SESSION_DURATION, METRIC_SESSIONS_OPEN } from './conventions.js';
+import {
+  DURATION_BUCKETS_S,
+  METRIC_CALL_OUTCOMES,
+  METRIC_CALLS_IN_FLIGHT,
+  METRIC_OPERATION_DURATION,
+  METRIC_SESSION_DURATION,
+  METRIC_SESSIONS_OPEN,
+} from './conventions.js';
 
 /** Calls in flight per tool, counted in plain JavaScript and read by the SDK only when it collects. */
 export class InFlightCalls {
@@ -42,17 +49,24 @@ export interface Instruments {
 export function createInstruments(meter: Meter): Instruments {
   // Observed at collection: the hot path only bumps numbers in maps (a record into the SDK costs far more).
   const inFlight = new InFlightCalls();
-  meter.createObservableUpDownCounter(METRIC_CALLS_IN_FLIGHT, { description: 'tools/call requests being served now', unit: '{call}' }).addCallback((result) => {
-    for (const [tool, count] of inFlight.entries()) result.observe(count, { [ATTR.toolName]: tool });
-  });
-  const outcomes = new CallOutcomes();
   meter
-    .createObservableCounter(METRIC_CALL_OUTCOMES, {
-      description: 'tools/call requests served, by tool and outcome (ok, tool_error, timeout, busy, cancelled, invalid_arguments, internal, protocol_error)',
+    .createObservableUpDownCounter(METRIC_CALLS_IN_FLIGHT, {
+      description: 'tools/call requests being served now',
       unit: '{call}',
     })
     .addCallback((result) => {
-      for (const { tool, outcome, count } of outcomes.values()) result.observe(count, { [ATTR.toolName]: tool, [ATTR.outcome]: outcome });
+      for (const [tool, count] of inFlight.entries()) result.observe(count, { [ATTR.toolName]: tool });
+    });
+  const outcomes = new CallOutcomes();
+  meter
+    .createObservableCounter(METRIC_CALL_OUTCOMES, {
+      description:
+        'tools/call requests served, by tool and outcome (ok, tool_error, timeout, busy, cancelled, invalid_arguments, internal, protocol_error)',
+      unit: '{call}',
+    })
+    .addCallback((result) => {
+      for (const { tool, outcome, count } of outcomes.values())
+        result.observe(count, { [ATTR.toolName]: tool, [ATTR.outcome]: outcome });
     });
   return {
     operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
@@ -61,12 +75,16 @@ export function createInstruments(meter: Meter): Instruments {
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
     }),
     sessionDuration: meter.createHistogram(METRIC_SESSION_DURATION, {
-      description: 'The duration of an MCP session (an older-protocol HTTP session or a stdio connection) as observed on the server',
+      description:
+        'The duration of an MCP session (an older-protocol HTTP session or a stdio connection) as observed on the server',
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
     }),
     callsInFlight: inFlight,
     callOutcomes: outcomes,
-    sessionsOpen: meter.createUpDownCounter(METRIC_SESSIONS_OPEN, { description: 'Older-protocol HTTP sessions and stdio connections open now', unit: '{session}' }),
+    sessionsOpen: meter.createUpDownCounter(METRIC_SESSIONS_OPEN, {
+      description: 'Older-protocol HTTP sessions and stdio connections open now',
+      unit: '{session}',
+    }),
   };
 }

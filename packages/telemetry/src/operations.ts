@@ -1,4 +1,15 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { Middleware, OperationContext } from '@trellis/server';
 import { failureKindOf } from '@trellis/tools';
 import { ATTR, TOOL_ERROR } from './conventions.js';
@@ -53,13 +64,20 @@ interface Ending {
 function endingOf(result: unknown): Ending {
   const kind = failureKindOf(result);
   if (kind) return { errorType: TOOL_ERROR, outcome: kind };
-  if (typeof result === 'object' && result !== null && (result as { isError?: unknown }).isError === true) return { errorType: TOOL_ERROR, outcome: TOOL_ERROR };
+  if (typeof result === 'object' && result !== null && (result as { isError?: unknown }).isError === true)
+    return { errorType: TOOL_ERROR, outcome: TOOL_ERROR };
   return { outcome: 'ok' };
 }
 
 function failureOf(error: unknown): Ending {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'number') return { errorType: String(code), statusCode: String(code), message: (error as Error).message, outcome: 'protocol_error' };
+  if (typeof code === 'number')
+    return {
+      errorType: String(code),
+      statusCode: String(code),
+      message: (error as Error).message,
+      outcome: 'protocol_error',
+    };
   return { errorType: '_OTHER', message: error instanceof Error ? error.message : String(error), outcome: 'internal' };
 }
 
@@ -94,14 +112,20 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
     let active: Context | undefined;
     if (tracer) {
       const ambient = context.active();
-      const parent = meta && typeof meta.traceparent === 'string' ? propagation.extract(ROOT_CONTEXT, meta, metaGetter) : undefined;
+      const parent =
+        meta && typeof meta.traceparent === 'string' ? propagation.extract(ROOT_CONTEXT, meta, metaGetter) : undefined;
       const ambientSpan = trace.getSpanContext(ambient);
       // The MCP parent wins; the transport's context (an HTTP request's) is a link, as the conventions say.
-      const links: Link[] | undefined = parent && ambientSpan ? [{ context: ambientSpan, attributes: { 'trellis.link': 'transport' } }] : undefined;
+      const links: Link[] | undefined =
+        parent && ambientSpan ? [{ context: ambientSpan, attributes: { 'trellis.link': 'transport' } }] : undefined;
       const attributes: Attributes = { ...base, [ATTR.requestId]: String(request.requestId) };
       if (request.sessionId !== undefined) attributes[ATTR.sessionId] = request.sessionId;
       if (method === 'resources/read' && op.target !== undefined) attributes[ATTR.resourceUri] = op.target;
-      span = tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes, ...(links && { links }) }, parent ?? ambient);
+      span = tracer.startSpan(
+        spanName,
+        { kind: SpanKind.SERVER, attributes, ...(links && { links }) },
+        parent ?? ambient,
+      );
       active = trace.setSpan(parent ?? ambient, span);
     }
 
@@ -115,7 +139,8 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
       throw error;
     } finally {
       const seconds = (performance.now() - startedAt) / 1000;
-      const attributes: Attributes = ending!.errorType === undefined ? base : { ...base, [ATTR.errorType]: ending!.errorType };
+      const attributes: Attributes =
+        ending!.errorType === undefined ? base : { ...base, [ATTR.errorType]: ending!.errorType };
       if (ending!.statusCode !== undefined) attributes[ATTR.statusCode] = ending!.statusCode;
       instruments.operationDuration.record(seconds, attributes);
       if (tool !== undefined) {
@@ -126,7 +151,10 @@ export function operationTelemetry(options: OperationTelemetryOptions): Middlewa
         if (ending!.errorType !== undefined) {
           span.setAttribute(ATTR.errorType, ending!.errorType);
           if (ending!.statusCode !== undefined) span.setAttribute(ATTR.statusCode, ending!.statusCode);
-          span.setStatus({ code: SpanStatusCode.ERROR, ...(ending!.message !== undefined && { message: ending!.message }) });
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            ...(ending!.message !== undefined && { message: ending!.message }),
+          });
         }
         if (tool !== undefined && ending!.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending!.outcome);
         span.end();

@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as NodeHttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -67,22 +72,32 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
   const { config, log } = options;
   const otlp = otlpEndpoints(config);
   const resource = defaultResource().merge(
-    resourceFromAttributes({ 'service.name': config.OTEL_SERVICE_NAME ?? options.serviceName, ...(options.serviceVersion !== undefined && { 'service.version': options.serviceVersion }) }),
+    resourceFromAttributes({
+      'service.name': config.OTEL_SERVICE_NAME ?? options.serviceName,
+      ...(options.serviceVersion !== undefined && { 'service.version': options.serviceVersion }),
+    }),
   );
 
   let tracerProvider: BasicTracerProvider | undefined;
   let contextManager: AsyncLocalStorageContextManager | undefined;
   if (otlp.traces) {
-    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.traces }))] });
+    tracerProvider = new BasicTracerProvider({
+      resource,
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.traces }))],
+    });
     contextManager = new AsyncLocalStorageContextManager().enable();
     if (!trace.setGlobalTracerProvider(tracerProvider) || !context.setGlobalContextManager(contextManager)) {
       await tracerProvider.shutdown();
       contextManager.disable();
       trace.disable();
       context.disable();
-      throw new TelemetryStartError('OpenTelemetry tracing is already set up in this process (one telemetry plugin per process)');
+      throw new TelemetryStartError(
+        'OpenTelemetry tracing is already set up in this process (one telemetry plugin per process)',
+      );
     }
-    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    propagation.setGlobalPropagator(
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    );
   }
 
   const readers: IMetricReader[] = [];
@@ -92,14 +107,21 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
     readers.push(prometheus);
   }
   if (otlp.metrics) {
-    readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: otlp.metrics }), exportIntervalMillis: config.OTEL_METRIC_EXPORT_INTERVAL }));
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: otlp.metrics }),
+        exportIntervalMillis: config.OTEL_METRIC_EXPORT_INTERVAL,
+      }),
+    );
   }
   const meterProvider = new MeterProvider({ resource, readers });
   if (!metrics.setGlobalMeterProvider(meterProvider)) {
     await meterProvider.shutdown();
     await tracerProvider?.shutdown();
     disableGlobals(contextManager);
-    throw new TelemetryStartError('OpenTelemetry metrics are already set up in this process (one telemetry plugin per process)');
+    throw new TelemetryStartError(
+      'OpenTelemetry metrics are already set up in this process (one telemetry plugin per process)',
+    );
   }
   const instruments = createInstruments(meterProvider.getMeter('@trellis/telemetry'));
   const tracer = tracerProvider?.getTracer('@trellis/telemetry');
@@ -110,7 +132,9 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
     if (!prometheus) return false;
     if (path === '/metrics') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end('{"error":"method_not_allowed"}');
+        res
+          .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' })
+          .end('{"error":"method_not_allowed"}');
         return true;
       }
       prometheus.getMetricsRequestHandler(req, res);
@@ -129,7 +153,8 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
   if (prometheus && config.METRICS_PORT !== undefined) {
     const server = createHttpServer((req, res) => {
       const path = pathOf(req.url);
-      if (!handleTelemetryPath(path, req, res)) res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+      if (!handleTelemetryPath(path, req, res))
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -168,7 +193,9 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
         if (done) return;
         done = true;
         instruments.sessionsOpen.add(-1);
-        instruments.sessionDuration.record((performance.now() - opened) / 1000, { 'network.transport': options.networkTransport });
+        instruments.sessionDuration.record((performance.now() - opened) / 1000, {
+          'network.transport': options.networkTransport,
+        });
       };
     },
     shutdown() {
@@ -182,7 +209,8 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
         }
         // Flushes buffered spans and a last metrics export; a collector that is down must not hold shutdown.
         const results = await Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()]);
-        for (const result of results) if (result.status === 'rejected') log.warn({ err: result.reason }, 'telemetry did not flush at shutdown');
+        for (const result of results)
+          if (result.status === 'rejected') log.warn({ err: result.reason }, 'telemetry did not flush at shutdown');
         disableGlobals(contextManager);
       })();
       return closed;

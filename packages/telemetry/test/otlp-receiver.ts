@@ -38,7 +38,11 @@ export interface OtlpReceiver {
 function attributesOf(list: OtlpAttribute[] | undefined): ReceivedSpan['attributes'] {
   const out: ReceivedSpan['attributes'] = {};
   for (const { key, value } of list ?? []) {
-    out[key] = value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.doubleValue ?? value.boolValue;
+    out[key] =
+      value.stringValue ??
+      (value.intValue !== undefined ? Number(value.intValue) : undefined) ??
+      value.doubleValue ??
+      value.boolValue;
   }
   return out;
 }
@@ -59,17 +63,23 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       if (req.url === '/v1/traces') {
-        for (const resource of (body.resourceSpans ?? []) as { scopeSpans?: { spans?: Record<string, unknown>[] }[] }[]) {
+        for (const resource of (body.resourceSpans ?? []) as {
+          scopeSpans?: { spans?: Record<string, unknown>[] }[];
+        }[]) {
           for (const scope of resource.scopeSpans ?? []) {
             for (const span of scope.spans ?? []) {
               spans.push({
                 traceId: span.traceId as string,
                 spanId: span.spanId as string,
-                ...(typeof span.parentSpanId === 'string' && span.parentSpanId !== '' && { parentSpanId: span.parentSpanId }),
+                ...(typeof span.parentSpanId === 'string' &&
+                  span.parentSpanId !== '' && { parentSpanId: span.parentSpanId }),
                 name: span.name as string,
                 kind: span.kind as number,
                 attributes: attributesOf(span.attributes as OtlpAttribute[]),
-                links: ((span.links ?? []) as { traceId: string; spanId: string }[]).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
+                links: ((span.links ?? []) as { traceId: string; spanId: string }[]).map((l) => ({
+                  traceId: l.traceId,
+                  spanId: l.spanId,
+                })),
                 status: (span.status ?? {}) as ReceivedSpan['status'],
               });
             }

@@ -81,16 +81,22 @@ describe('/status in headless Chromium', () => {
       const response = await page.goto(`${origin}/status`);
       expect(response?.status()).toBe(200);
       const rate = page.locator('[data-chart="rate"]');
-      await expect.poll(async () => Number(await rate.getAttribute('data-updates')), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+      await expect
+        .poll(async () => Number(await rate.getAttribute('data-updates')), { timeout: 20_000 })
+        .toBeGreaterThanOrEqual(2);
       const canvas = page.locator('[data-chart="latency"] canvas');
       const firstDrawing = await canvas.evaluate((c) => (c as HTMLCanvasElement).toDataURL());
       const firstPoints = Number(await rate.getAttribute('data-points'));
-      await expect.poll(async () => Number(await rate.getAttribute('data-updates')), { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
+      await expect
+        .poll(async () => Number(await rate.getAttribute('data-updates')), { timeout: 20_000 })
+        .toBeGreaterThanOrEqual(5);
 
       mkdirSync(SCREENSHOT_DIR, { recursive: true });
       await page.screenshot({ path: new URL('status-page.png', SCREENSHOT_DIR).pathname, fullPage: true });
       const wide = await page.evaluate(() =>
-        [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391).map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > 391)
+          .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
       );
       expect({ wide, consoleErrors }).toEqual({ wide: [], consoleErrors: [] });
 
@@ -103,7 +109,6 @@ describe('/status in headless Chromium', () => {
       expect(await page.locator('#summary').textContent()).toMatch(/operations, \d+ failed/);
       // Readable on a phone: nothing wider than the screen.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-
     } finally {
       stop = true;
       await load;

@@ -26,7 +26,9 @@ const report = () =>
         description: 'Counts rows and fetches a page',
         input: z.object({ url: z.string(), secret: z.string() }),
         handler: async ({ url, secret }, ctx) => {
-          const { rows } = await db.query('SELECT count(*)::int AS n FROM generate_series(1, $1::int) AS g', [3], { signal: ctx.signal });
+          const { rows } = await db.query('SELECT count(*)::int AS n FROM generate_series(1, $1::int) AS g', [3], {
+            signal: ctx.signal,
+          });
           const page = await http.request(`${url}?token=${secret}`, { signal: ctx.signal });
           return `rows=${(rows[0] as { n: number }).n} status=${page.status}`;
         },
@@ -59,12 +61,28 @@ describe('traces over OTLP/HTTP', () => {
     const server = createServer({
       name: 'traced',
       version: '1.2.3',
-      plugins: [telemetry({ serviceName: 'traced', serviceVersion: '1.2.3', onStart: (runtime) => (metricsUrl = runtime.metricsUrl) }), postgres(), httpClient(), report()],
+      plugins: [
+        telemetry({
+          serviceName: 'traced',
+          serviceVersion: '1.2.3',
+          onStart: (runtime) => (metricsUrl = runtime.metricsUrl),
+        }),
+        postgres(),
+        httpClient(),
+        report(),
+      ],
       configSources: {
         argv: [],
         envFiles: [],
         // The throwaway cluster's only role is a superuser; this test is about spans, not least privilege.
-        env: { DATABASE_URL: pg.url, POSTGRES_DANGEROUSLY_ALLOW_PRIVILEGED_ROLE: 'true', HTTP_ALLOW_HOSTS: new URL(targetOrigin).host, LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env },
+        env: {
+          DATABASE_URL: pg.url,
+          POSTGRES_DANGEROUSLY_ALLOW_PRIVILEGED_ROLE: 'true',
+          HTTP_ALLOW_HOSTS: new URL(targetOrigin).host,
+          LOG_LEVEL: 'silent',
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          ...env,
+        },
       },
     });
     await server.start();
@@ -82,7 +100,11 @@ describe('traces over OTLP/HTTP', () => {
         _meta: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`, tracestate: 'rojo=00f067aa0ba902b7' },
       });
       expect(textOf(result)).toBe('rows=3 status=200');
-      const failed = await client.callTool({ name: 'report', arguments: { url: 42 } as never, _meta: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` } });
+      const failed = await client.callTool({
+        name: 'report',
+        arguments: { url: 42 } as never,
+        _meta: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` },
+      });
       expect(failed.isError).toBe(true);
       exposition = await (await fetch(metricsUrl!)).text();
     } finally {
@@ -129,7 +151,9 @@ describe('traces over OTLP/HTTP', () => {
     expect(exposition).toMatch(/^trellis_postgres_pool_connections\{state="idle"\} \d+$/m);
     expect(exposition).toMatch(/^trellis_postgres_pool_waiting 0$/m);
     expect(exposition).toMatch(/^trellis_http_connections\{state="connected"\} \d+$/m);
-    expect(exposition).toMatch(/^trellis_calls_total\{gen_ai_tool_name="report",trellis_outcome="invalid_arguments"\} 1$/m);
+    expect(exposition).toMatch(
+      /^trellis_calls_total\{gen_ai_tool_name="report",trellis_outcome="invalid_arguments"\} 1$/m,
+    );
   }, 60_000);
 
   it('starts a new trace when _meta carries none, and sets nothing up when telemetry is off', async () => {
@@ -151,7 +175,9 @@ describe('traces over OTLP/HTTP', () => {
     const count = receiver.spans.length;
     try {
       const { client, close } = await connectInProcess(quiet, { era: 'modern' });
-      expect(textOf(await client.callTool({ name: 'report', arguments: { url: `${targetOrigin}/page`, secret: 'x' } }))).toBe('rows=3 status=200');
+      expect(
+        textOf(await client.callTool({ name: 'report', arguments: { url: `${targetOrigin}/page`, secret: 'x' } })),
+      ).toBe('rows=3 status=200');
       await close();
     } finally {
       await quiet.close({ graceMs: 1_000 });

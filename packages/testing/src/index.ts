@@ -32,7 +32,10 @@ export interface InProcessConnection {
  * const result = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
  * await close();
  */
-export async function connectInProcess(server: TrellisServer, options: InProcessOptions = {}): Promise<InProcessConnection> {
+export async function connectInProcess(
+  server: TrellisServer,
+  options: InProcessOptions = {},
+): Promise<InProcessConnection> {
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   const handle = serveStdio(server, {
@@ -64,7 +67,11 @@ export async function connectInProcess(server: TrellisServer, options: InProcess
  * @example
  * const text = await withClient(server, { era: 'modern' }, async (client) => textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } })));
  */
-export async function withClient<T>(server: TrellisServer, options: InProcessOptions, body: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  server: TrellisServer,
+  options: InProcessOptions,
+  body: (client: Client) => Promise<T>,
+): Promise<T> {
   const connection = await connectInProcess(server, options);
   try {
     return await body(connection.client);

@@ -62,7 +62,9 @@ let bundle: string;
 
 beforeAll(async () => {
   const tsupDir = dirname(createRequire(import.meta.url).resolve('tsup/package.json'));
-  const esbuild = createRequire(join(tsupDir, 'package.json'))('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> };
+  const esbuild = createRequire(join(tsupDir, 'package.json'))('esbuild') as {
+    build(options: Record<string, unknown>): Promise<unknown>;
+  };
   workdir = mkdtempSync(join(tmpdir(), 'trellis-testing-apps-'));
   dist = join(workdir, 'dist');
   mkdirSync(dist);
@@ -86,7 +88,8 @@ afterAll(() => {
   if (workdir) rmSync(workdir, { recursive: true, force: true });
 });
 
-const textOf = (result: { content?: { text?: string }[] }) => (result.content ?? []).map((c) => c.text ?? '').join('\n');
+const textOf = (result: { content?: { text?: string }[] }) =>
+  (result.content ?? []).map((c) => c.text ?? '').join('\n');
 const ERA: Record<string, string> = { v1: 'legacy', v2: 'legacy', 'v2-modern': 'modern' };
 
 async function exercise(app: BundleConnection): Promise<void> {
@@ -122,7 +125,9 @@ describe('startHttpBundle', () => {
       expect(app.transport).toBe('http');
       await exercise(app);
       // Only PATH, HOME, quiet logs and the given variables reach the app.
-      expect(textOf(await app.callTool({ name: 'getenv', arguments: { name: 'TRELLIS_TESTING_CANARY' } }))).toBe('(unset)');
+      expect(textOf(await app.callTool({ name: 'getenv', arguments: { name: 'TRELLIS_TESTING_CANARY' } }))).toBe(
+        '(unset)',
+      );
       expect(textOf(await app.callTool({ name: 'getenv', arguments: { name: 'NO_COLOR' } }))).toBe('1');
     } finally {
       await app.close();
@@ -150,7 +155,12 @@ describe('startHttpBundle', () => {
 
 describe('connectBundle over stdio', () => {
   it.each(CLIENT_KINDS)('spawns the bundle for the %s client', async (kind) => {
-    const app = await connectBundle({ bundle, transport: 'stdio', client: kind, env: { FIXTURE_GREETING: 'howdy', LOG_LEVEL: 'info' } });
+    const app = await connectBundle({
+      bundle,
+      transport: 'stdio',
+      client: kind,
+      env: { FIXTURE_GREETING: 'howdy', LOG_LEVEL: 'info' },
+    });
     try {
       expect(app.kind).toBe(kind);
       await exercise(app);
@@ -162,12 +172,18 @@ describe('connectBundle over stdio', () => {
   it('validates its options, naming the one that is wrong', async () => {
     await expect(connectBundle({ transport: 'http', client: 'v2' })).rejects.toThrow(/option "url"/);
     await expect(connectBundle({ transport: 'stdio', client: 'v2' })).rejects.toThrow(/option "bundle"/);
-    await expect(connectBundle({ transport: 'pipe', client: 'v2', bundle } as never)).rejects.toThrow(/option "transport"/);
-    await expect(connectBundle({ transport: 'stdio', client: 'v3', bundle } as never)).rejects.toThrow(/option "client"/);
+    await expect(connectBundle({ transport: 'pipe', client: 'v2', bundle } as never)).rejects.toThrow(
+      /option "transport"/,
+    );
+    await expect(connectBundle({ transport: 'stdio', client: 'v3', bundle } as never)).rejects.toThrow(
+      /option "client"/,
+    );
   });
 
   it('puts what the app wrote to stderr in the error when it cannot connect', async () => {
-    await expect(connectBundle({ bundle, transport: 'stdio', client: 'v2', env: { LOG_LEVEL: 'loud' } })).rejects.toThrow(/LOG_LEVEL/);
+    await expect(
+      connectBundle({ bundle, transport: 'stdio', client: 'v2', env: { LOG_LEVEL: 'loud' } }),
+    ).rejects.toThrow(/LOG_LEVEL/);
   });
 });
 
@@ -188,8 +204,15 @@ describe('copyDistAlone', () => {
     try {
       expect(readdirSync(copy.home)).toEqual(['dist']);
       expect(readdirSync(copy.dist).sort()).toEqual(['asset.txt', 'main.js']);
-      for (let dir = copy.home; dir !== dirname(dir); dir = dirname(dir)) expect(existsSync(join(dir, 'node_modules')), dir).toBe(false);
-      const app = await connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2-modern', env: { PATH: dirname(process.execPath) } });
+      for (let dir = copy.home; dir !== dirname(dir); dir = dirname(dir))
+        expect(existsSync(join(dir, 'node_modules')), dir).toBe(false);
+      const app = await connectBundle({
+        bundle: copy.main,
+        cwd: copy.home,
+        transport: 'stdio',
+        client: 'v2-modern',
+        env: { PATH: dirname(process.execPath) },
+      });
       try {
         expect(textOf(await app.callTool({ name: 'asset', arguments: {} }))).toBe('shipped beside the bundle');
       } finally {
@@ -220,32 +243,53 @@ describe('inspectorCli (the MCP Inspector on Node 22)', () => {
     const listed = await inspectorCli([process.execPath, bundle, '--method', 'tools/list']);
     expect(listed.code).toBe(0);
     expect((listed.json.tools as { name: string }[]).map((t) => t.name)).toContain('greet');
-    const called = await inspectorCli([process.execPath, bundle, '--method', 'tools/call', '--tool-name', 'greet', '--tool-arg', 'name=Ada'], {
-      serverEnv: { FIXTURE_GREETING: 'hey' },
-    });
+    const called = await inspectorCli(
+      [process.execPath, bundle, '--method', 'tools/call', '--tool-name', 'greet', '--tool-arg', 'name=Ada'],
+      {
+        serverEnv: { FIXTURE_GREETING: 'hey' },
+      },
+    );
     expect(textOf(called.json as { content?: { text?: string }[] })).toBe('hey, Ada');
   });
 
   it('lists and calls tools over HTTP', { timeout: 180_000 }, async () => {
     const listed = await inspectorCli([http.url, '--transport', 'http', '--method', 'tools/list']);
     expect((listed.json.tools as { name: string }[]).map((t) => t.name)).toContain('greet');
-    const called = await inspectorCli([http.url, '--transport', 'http', '--method', 'tools/call', '--tool-name', 'greet', '--tool-arg', 'name=Ada']);
+    const called = await inspectorCli([
+      http.url,
+      '--transport',
+      'http',
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'greet',
+      '--tool-arg',
+      'name=Ada',
+    ]);
     expect(textOf(called.json as { content?: { text?: string }[] })).toBe('howdy, Ada');
   });
 
   it('rejects with INSPECTOR_NO_JSON when the Inspector prints no result', { timeout: 180_000 }, async () => {
-    const failure = await inspectorCli([process.execPath, join(workdir, 'missing.js'), '--method', 'tools/list'], { timeoutMs: 60_000 }).catch((error: unknown) => error);
+    const failure = await inspectorCli([process.execPath, join(workdir, 'missing.js'), '--method', 'tools/list'], {
+      timeoutMs: 60_000,
+    }).catch((error: unknown) => error);
     expect((failure as AppProcessError).code).toBe('INSPECTOR_NO_JSON');
   });
 });
 
 describe('the ./apps subpath', () => {
   const root = join(import.meta.dirname, '..');
-  const exportsMap = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> }).exports;
+  const exportsMap = (
+    JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> }
+  ).exports;
 
   it('is in the exports map with the same shape as the root entry', () => {
     expect(Object.keys(exportsMap['./apps']!)).toEqual(Object.keys(exportsMap['.']!));
-    expect(exportsMap['./apps']).toEqual({ '@trellis/source': './src/apps/index.ts', types: './dist/apps.d.ts', default: './dist/apps.js' });
+    expect(exportsMap['./apps']).toEqual({
+      '@trellis/source': './src/apps/index.ts',
+      types: './dist/apps.d.ts',
+      default: './dist/apps.js',
+    });
     expect(existsSync(join(root, exportsMap['./apps']!['@trellis/source']!))).toBe(true);
   });
 

@@ -1,5 +1,14 @@
 import type { Client } from '@modelcontextprotocol/client';
-import { acceptedContent, definePlugin, inputRequired, MissingRequiredClientCapabilityError, ToolError, type OperationEnd, type ServedOperation, type TrellisServer } from '@trellis/server';
+import {
+  acceptedContent,
+  definePlugin,
+  inputRequired,
+  MissingRequiredClientCapabilityError,
+  ToolError,
+  type OperationEnd,
+  type ServedOperation,
+  type TrellisServer,
+} from '@trellis/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { connectInProcess } from '../src/index.js';
@@ -61,7 +70,9 @@ function countingPlugin(runs: Map<string, number>) {
           const got = acceptedContent(ctx.inputResponses, 'name') as { name?: string } | undefined;
           count(got ? 'input_required_declared:answered' : 'input_required_declared:asked');
           if (got?.name) return `Hello, ${got.name}!`;
-          return inputRequired({ inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) } });
+          return inputRequired({
+            inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) },
+          });
         },
       });
       scope.tools.add({
@@ -69,7 +80,9 @@ function countingPlugin(runs: Map<string, number>) {
         description: 'Answers input_required without declaring interactive',
         handler: () => {
           count('input_required_undeclared');
-          return inputRequired({ inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) } });
+          return inputRequired({
+            inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) },
+          });
         },
       });
       scope.tools.add({
@@ -119,7 +132,9 @@ async function transcript(client: Client, era: (typeof ERAS)[number]): Promise<u
       seen.push({ error: { code: e.code, message: e.message, data: e.data } });
     }
   };
-  await settle(() => client.callTool({ name: 'chatty', arguments: { n: 21 } }, { onprogress: (p) => void seen.push({ progress: p }) }));
+  await settle(() =>
+    client.callTool({ name: 'chatty', arguments: { n: 21 } }, { onprogress: (p) => void seen.push({ progress: p }) }),
+  );
   await settle(() => client.callTool({ name: 'chatty', arguments: { n: 'x' } }));
   await settle(() => client.callTool({ name: 'fails', arguments: { bug: true } }));
   await settle(() => client.callTool({ name: 'fails', arguments: { bug: false } }));
@@ -140,7 +155,8 @@ describe.each(ERAS)('the one pipeline (%s)', (era) => {
       // On 2026-07-28 stdio the SDK pins the connection with the first request it serves.
       await client.listTools();
       expect(textOf(await client.callTool({ name: 'which_path', arguments: {} }))).toBe('fast');
-      if (era === 'legacy') expect(textOf(await client.callTool({ name: 'asks_declared', arguments: {} }))).toBe('sdk:Ada');
+      if (era === 'legacy')
+        expect(textOf(await client.callTool({ name: 'asks_declared', arguments: {} }))).toBe('sdk:Ada');
     });
     await withClient(server, { era, capabilities, fastPath: false }, async (client) => {
       await client.listTools();

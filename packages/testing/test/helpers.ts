@@ -20,7 +20,10 @@ export class LogCapture {
   }
 }
 
-export async function startServer(plugins: AnyPlugin[], options: Partial<CreateServerOptions> = {}): Promise<{ server: TrellisServer; logs: LogCapture }> {
+export async function startServer(
+  plugins: AnyPlugin[],
+  options: Partial<CreateServerOptions> = {},
+): Promise<{ server: TrellisServer; logs: LogCapture }> {
   const logs = new LogCapture();
   const server = createServer({
     name: 'test-server',

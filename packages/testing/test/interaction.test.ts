@@ -1,4 +1,10 @@
-import { acceptedContent, definePlugin, inputRequired, MissingRequiredClientCapabilityError, type TrellisServer } from '@trellis/server';
+import {
+  acceptedContent,
+  definePlugin,
+  inputRequired,
+  MissingRequiredClientCapabilityError,
+  type TrellisServer,
+} from '@trellis/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startServer, textOf, withClient } from './helpers.js';
@@ -30,7 +36,10 @@ const interactive = () =>
         description: 'Asks the client model to summarise',
         input: z.object({ text: z.string() }),
         handler: async ({ text }, ctx) => {
-          const reply = await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: `Summarise: ${text}` } }], maxTokens: 50 });
+          const reply = await ctx.sample({
+            messages: [{ role: 'user', content: { type: 'text', text: `Summarise: ${text}` } }],
+            maxTokens: 50,
+          });
           return `model said: ${(reply.content as { text?: string }).text}`;
         },
       });
@@ -41,14 +50,17 @@ const interactive = () =>
         handler: (_args, ctx) => {
           const answer = acceptedContent(ctx.inputResponses, 'name') as { name?: string } | undefined;
           if (answer?.name) return `Hello, ${answer.name}!`;
-          return inputRequired({ inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) } });
+          return inputRequired({
+            inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: NAME_SCHEMA }) },
+          });
         },
       });
       scope.tools.add({
         name: 'needs_sampling',
         description: 'Needs the sampling capability',
         handler: (_args, ctx) => {
-          if (!ctx.clientCapabilities?.sampling) throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
+          if (!ctx.clientCapabilities?.sampling)
+            throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
           return 'client can sample';
         },
       });
@@ -95,9 +107,14 @@ describe('elicitation and sampling, request-from-server style (older protocol)',
       client.setRequestHandler('sampling/createMessage', async (request) => ({
         role: 'assistant',
         model: 'test-model',
-        content: { type: 'text', text: `summary of ${(request.params.messages[0]!.content as { text: string }).text.length} chars` },
+        content: {
+          type: 'text',
+          text: `summary of ${(request.params.messages[0]!.content as { text: string }).text.length} chars`,
+        },
       }));
-      expect(textOf(await client.callTool({ name: 'summarise_push', arguments: { text: 'hello' } }))).toBe('model said: summary of 16 chars');
+      expect(textOf(await client.callTool({ name: 'summarise_push', arguments: { text: 'hello' } }))).toBe(
+        'model said: summary of 16 chars',
+      );
     });
   });
 
@@ -150,7 +167,10 @@ describe('client log notifications', () => {
     running = server;
     await withClient(server, { era: 'legacy' }, async (client) => {
       const seen: string[] = [];
-      client.setNotificationHandler('notifications/message', (n) => void seen.push(`${n.params.level}:${String(n.params.data)}`));
+      client.setNotificationHandler(
+        'notifications/message',
+        (n) => void seen.push(`${n.params.level}:${String(n.params.data)}`),
+      );
       await client.setLoggingLevel('info');
       await client.callTool({ name: 'chatty', arguments: {} });
       await new Promise((r) => setTimeout(r, 30));
@@ -190,7 +210,12 @@ describe('multi-round-trip request state', () => {
     const tampered = `${minted.slice(0, -2)}xx`;
     await withClient(server, { era: 'modern', capabilities: { elicitation: { form: {} } } }, async (client) => {
       const error = await client
-        .callTool({ name: 'two_step', arguments: {}, inputResponses: { name: { action: 'accept', content: { name: 'Eve' } } }, requestState: tampered } as never)
+        .callTool({
+          name: 'two_step',
+          arguments: {},
+          inputResponses: { name: { action: 'accept', content: { name: 'Eve' } } },
+          requestState: tampered,
+        } as never)
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: -32602 });
     });

@@ -8,7 +8,12 @@ const echo = (name = 'echo') =>
   definePlugin({
     name,
     setup(scope) {
-      scope.tools.add({ name: 'echo', description: 'Echoes text', input: z.object({ text: z.string() }), handler: ({ text }) => text });
+      scope.tools.add({
+        name: 'echo',
+        description: 'Echoes text',
+        input: z.object({ text: z.string() }),
+        handler: ({ text }) => text,
+      });
     },
   });
 
@@ -42,7 +47,10 @@ describe('plugin composition', () => {
   it('a dependency cycle is named', async () => {
     const a = definePlugin({ name: 'a', dependsOn: ['b'], setup() {} });
     const b = definePlugin({ name: 'b', dependsOn: ['a'], setup() {} });
-    await expect(startServer([a, b])).rejects.toMatchObject({ code: 'PLUGIN_DEPENDENCY_CYCLE', message: expect.stringContaining('a → b → a') });
+    await expect(startServer([a, b])).rejects.toMatchObject({
+      code: 'PLUGIN_DEPENDENCY_CYCLE',
+      message: expect.stringContaining('a → b → a'),
+    });
   });
 
   it('a failing setup stops the start, names the plugin and closes those already set up', async () => {
@@ -62,20 +70,33 @@ describe('plugin composition', () => {
     expect(closed).toEqual(['fine']);
   });
 
-  it.each(['prompt', 'resource', 'template'] as const)('a %s clash between plugins fails the start with NAME_CLASH naming both', async (kind) => {
-    const register = (name: string) =>
-      definePlugin({
-        name,
-        setup(scope) {
-          if (kind === 'prompt') scope.prompts.add({ name: 'same', description: 'Same prompt', get: () => [{ role: 'user', content: { type: 'text', text: 'hi' } }] });
-          else if (kind === 'resource') scope.resources.add({ uri: 'memo://same', name: `same-${name}`, read: () => 'x' });
-          else scope.resources.template({ uriTemplate: 'memo://{id}', name: `same-${name}`, read: () => 'x' });
-        },
+  it.each(['prompt', 'resource', 'template'] as const)(
+    'a %s clash between plugins fails the start with NAME_CLASH naming both',
+    async (kind) => {
+      const register = (name: string) =>
+        definePlugin({
+          name,
+          setup(scope) {
+            if (kind === 'prompt')
+              scope.prompts.add({
+                name: 'same',
+                description: 'Same prompt',
+                get: () => [{ role: 'user', content: { type: 'text', text: 'hi' } }],
+              });
+            else if (kind === 'resource')
+              scope.resources.add({ uri: 'memo://same', name: `same-${name}`, read: () => 'x' });
+            else scope.resources.template({ uriTemplate: 'memo://{id}', name: `same-${name}`, read: () => 'x' });
+          },
+        });
+      const error = await startServer([register('first'), register('second')]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StartupError);
+      expect(error).toMatchObject({
+        code: 'NAME_CLASH',
+        plugin: 'second',
+        message: expect.stringMatching(/"first".*"second"/),
       });
-    const error = await startServer([register('first'), register('second')]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StartupError);
-    expect(error).toMatchObject({ code: 'NAME_CLASH', plugin: 'second', message: expect.stringMatching(/"first".*"second"/) });
-  });
+    },
+  );
 
   it('a setup that passes its deadline stops the start, names the plugin and closes those already set up', async () => {
     const closed: string[] = [];
@@ -95,14 +116,22 @@ describe('plugin composition', () => {
     const stranger = definePlugin({
       name: 'stranger',
       setup(scope) {
-        scope.tools.add({ name: 'peek', description: 'Reads a service it did not depend on', handler: (_args, ctx) => ctx.service(Secret) });
+        scope.tools.add({
+          name: 'peek',
+          description: 'Reads a service it did not depend on',
+          handler: (_args, ctx) => ctx.service(Secret),
+        });
       },
     });
     const friend = definePlugin({
       name: 'friend',
       dependsOn: ['owner'],
       setup(scope) {
-        scope.tools.add({ name: 'read', description: 'Reads a service it depends on', handler: (_args, ctx) => ctx.service(Secret).length.toString() });
+        scope.tools.add({
+          name: 'read',
+          description: 'Reads a service it depends on',
+          handler: (_args, ctx) => ctx.service(Secret).length.toString(),
+        });
       },
     });
     const { server } = await startServer([owner, stranger, friend]);
@@ -171,21 +200,32 @@ describe('plugin composition', () => {
     });
     await server.close({ pluginCloseMs: 50 });
     expect(events).toEqual(['setup provider', 'setup consumer', 'close consumer', 'close provider (hangs)']);
-    expect(logs.records.some((r) => r.msg === 'plugin close passed its deadline' && r.plugin === 'provider')).toBe(true);
+    expect(logs.records.some((r) => r.msg === 'plugin close passed its deadline' && r.plugin === 'provider')).toBe(
+      true,
+    );
   });
 
   it('a service used without dependsOn is refused', async () => {
     const Key = serviceKey<number>('secret-number');
     const provider = definePlugin({ name: 'provider', setup: (scope) => scope.provide(Key, 42) });
     const sneaky = definePlugin({ name: 'sneaky', setup: (scope) => void scope.service(Key) });
-    await expect(startServer([provider, sneaky])).rejects.toMatchObject({ code: 'SERVICE_MISSING', message: expect.stringContaining('without listing it in dependsOn') });
+    await expect(startServer([provider, sneaky])).rejects.toMatchObject({
+      code: 'SERVICE_MISSING',
+      message: expect.stringContaining('without listing it in dependsOn'),
+    });
   });
 
   it('reports readiness from every plugin', async () => {
     let healthy = false;
-    const db = definePlugin({ name: 'db', setup: (scope) => scope.readiness(() => ({ ok: healthy, detail: healthy ? 'connected' : 'connection refused' })) });
+    const db = definePlugin({
+      name: 'db',
+      setup: (scope) => scope.readiness(() => ({ ok: healthy, detail: healthy ? 'connected' : 'connection refused' })),
+    });
     const { server } = await startServer([db]);
-    expect(await server.ready()).toEqual({ ready: false, checks: [{ plugin: 'db', ok: false, detail: 'connection refused' }] });
+    expect(await server.ready()).toEqual({
+      ready: false,
+      checks: [{ plugin: 'db', ok: false, detail: 'connection refused' }],
+    });
     healthy = true;
     expect((await server.ready()).ready).toBe(true);
     await server.close();
@@ -228,7 +268,8 @@ describe('middleware', () => {
       name: 'guard',
       setup(scope) {
         scope.useGlobal(async function deny(op, next) {
-          if (op.operation === 'tools/call' && op.target === 'echo') return { content: [{ type: 'text', text: 'denied by policy' }], isError: true };
+          if (op.operation === 'tools/call' && op.target === 'echo')
+            return { content: [{ type: 'text', text: 'denied by policy' }], isError: true };
           return next();
         });
       },
@@ -255,7 +296,9 @@ describe('configuration', () => {
     });
 
   it('hands each plugin its typed configuration and serves config://settings redacted', async () => {
-    const { server } = await startServer([configured()], { configSources: { argv: [], env: { API_TOKEN: 'sk-live-123456', RETRIES: '5' }, envFiles: [] } });
+    const { server } = await startServer([configured()], {
+      configSources: { argv: [], env: { API_TOKEN: 'sk-live-123456', RETRIES: '5' }, envFiles: [] },
+    });
     await withClient(server, { era: 'modern' }, async (client) => {
       expect(textOf(await client.callTool({ name: 'retries', arguments: {} }))).toBe('5');
       const read = await client.readResource({ uri: 'config://settings' });

@@ -25,8 +25,17 @@ const reviewPrompts = () =>
         }),
         complete: { language: (value) => LANGUAGES.filter((l) => l.startsWith(value)) },
         get: ({ language, code, focus }) => [
-          { role: 'user', content: { type: 'text', text: `Review this ${language} code${focus ? ` for ${focus}` : ''}:\n${code}` } },
-          { role: 'user', content: { type: 'resource', resource: { uri: 'style://guide', mimeType: 'text/plain', text: 'Prefer clarity.' } } },
+          {
+            role: 'user',
+            content: { type: 'text', text: `Review this ${language} code${focus ? ` for ${focus}` : ''}:\n${code}` },
+          },
+          {
+            role: 'user',
+            content: {
+              type: 'resource',
+              resource: { uri: 'style://guide', mimeType: 'text/plain', text: 'Prefer clarity.' },
+            },
+          },
           { role: 'user', content: { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' } },
         ],
       });
@@ -57,7 +66,10 @@ describe.each(ERAS)('prompts over the %s protocol', (era) => {
     const { server } = await startServer([reviewPrompts()]);
     running = server;
     await withClient(server, { era }, async (client) => {
-      const { messages } = await client.getPrompt({ name: 'code_review', arguments: { language: 'python', code: 'print(1)' } });
+      const { messages } = await client.getPrompt({
+        name: 'code_review',
+        arguments: { language: 'python', code: 'print(1)' },
+      });
       expect(messages.map((m) => m.content.type)).toEqual(['text', 'resource', 'image']);
       expect((messages[0]!.content as { text: string }).text).toContain('Review this python code');
     });
@@ -67,7 +79,9 @@ describe.each(ERAS)('prompts over the %s protocol', (era) => {
     const { server } = await startServer([reviewPrompts()]);
     running = server;
     await withClient(server, { era }, async (client) => {
-      const error = (await client.getPrompt({ name: 'code_review', arguments: { language: '' } }).catch((e: unknown) => e)) as { code: number; message: string };
+      const error = (await client
+        .getPrompt({ name: 'code_review', arguments: { language: '' } })
+        .catch((e: unknown) => e)) as { code: number; message: string };
       expect(error.code).toBe(-32602);
       expect(error.message).toContain('language');
       expect(error.message).toContain('code');
@@ -79,7 +93,10 @@ describe.each(ERAS)('prompts over the %s protocol', (era) => {
     const { server } = await startServer([reviewPrompts()]);
     running = server;
     await withClient(server, { era }, async (client) => {
-      const { completion } = await client.complete({ ref: { type: 'ref/prompt', name: 'code_review' }, argument: { name: 'language', value: 'ty' } });
+      const { completion } = await client.complete({
+        ref: { type: 'ref/prompt', name: 'code_review' },
+        argument: { name: 'language', value: 'ty' },
+      });
       expect(completion.values).toEqual(['typescript']);
     });
   });

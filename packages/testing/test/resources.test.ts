@@ -16,8 +16,19 @@ const notes = () =>
         ['alpha', 'first note'],
         ['beta', 'second note'],
       ]);
-      scope.resources.add({ uri: 'notes://readme', name: 'readme', description: 'About notes', mimeType: 'text/plain', read: () => 'Notes are kept in memory.' });
-      scope.resources.add({ uri: 'notes://logo', name: 'logo', mimeType: 'image/png', read: () => new Uint8Array([137, 80, 78, 71]) });
+      scope.resources.add({
+        uri: 'notes://readme',
+        name: 'readme',
+        description: 'About notes',
+        mimeType: 'text/plain',
+        read: () => 'Notes are kept in memory.',
+      });
+      scope.resources.add({
+        uri: 'notes://logo',
+        name: 'logo',
+        mimeType: 'image/png',
+        read: () => new Uint8Array([137, 80, 78, 71]),
+      });
       scope.resources.template({
         uriTemplate: 'notes://note/{id}',
         name: 'note',
@@ -57,7 +68,15 @@ describe.each(ERAS)('resources over the %s protocol', (era) => {
     running = server;
     await withClient(server, { era }, async (client) => {
       const { resources } = await client.listResources();
-      expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['notes://readme', 'notes://logo', 'notes://note/alpha', 'notes://note/beta', 'config://settings']));
+      expect(resources.map((r) => r.uri)).toEqual(
+        expect.arrayContaining([
+          'notes://readme',
+          'notes://logo',
+          'notes://note/alpha',
+          'notes://note/beta',
+          'config://settings',
+        ]),
+      );
       const { resourceTemplates } = await client.listResourceTemplates();
       expect(resourceTemplates).toEqual([expect.objectContaining({ uriTemplate: 'notes://note/{id}', name: 'note' })]);
     });
@@ -68,9 +87,13 @@ describe.each(ERAS)('resources over the %s protocol', (era) => {
     running = server;
     await withClient(server, { era }, async (client) => {
       const text = await client.readResource({ uri: 'notes://readme' });
-      expect(text.contents).toEqual([{ uri: 'notes://readme', mimeType: 'text/plain', text: 'Notes are kept in memory.' }]);
+      expect(text.contents).toEqual([
+        { uri: 'notes://readme', mimeType: 'text/plain', text: 'Notes are kept in memory.' },
+      ]);
       const blob = await client.readResource({ uri: 'notes://logo' });
-      expect(blob.contents).toEqual([{ uri: 'notes://logo', mimeType: 'image/png', blob: Buffer.from([137, 80, 78, 71]).toString('base64') }]);
+      expect(blob.contents).toEqual([
+        { uri: 'notes://logo', mimeType: 'image/png', blob: Buffer.from([137, 80, 78, 71]).toString('base64') },
+      ]);
       const note = await client.readResource({ uri: 'notes://note/beta' });
       expect(note.contents[0]).toMatchObject({ uri: 'notes://note/beta', text: 'second note' });
     });
@@ -82,7 +105,9 @@ describe.each(ERAS)('resources over the %s protocol', (era) => {
     await withClient(server, { era }, async (client) => {
       const error = await client.readResource({ uri: 'notes://missing' }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: -32602 });
-      expect(JSON.stringify((error as { data?: unknown }).data ?? (error as Error).message)).toContain('notes://missing');
+      expect(JSON.stringify((error as { data?: unknown }).data ?? (error as Error).message)).toContain(
+        'notes://missing',
+      );
     });
   });
 
@@ -90,7 +115,10 @@ describe.each(ERAS)('resources over the %s protocol', (era) => {
     const { server } = await startServer([notes()]);
     running = server;
     await withClient(server, { era }, async (client) => {
-      const { completion } = await client.complete({ ref: { type: 'ref/resource', uri: 'notes://note/{id}' }, argument: { name: 'id', value: 'al' } });
+      const { completion } = await client.complete({
+        ref: { type: 'ref/resource', uri: 'notes://note/{id}' },
+        argument: { name: 'id', value: 'al' },
+      });
       expect(completion.values).toEqual(['alpha']);
     });
   });

@@ -37,7 +37,10 @@ function groupTools(timeoutMs: number | undefined) {
       });
       add('gathered_failures', async (_args, ctx) => {
         // gather(..., return_exceptions=True): every handle observed through allSettled.
-        const settled = await Promise.allSettled([ctx.group.spawn(async () => 'ok'), ctx.group.spawn(async () => Promise.reject(new Error('part failed')))]);
+        const settled = await Promise.allSettled([
+          ctx.group.spawn(async () => 'ok'),
+          ctx.group.spawn(async () => Promise.reject(new Error('part failed'))),
+        ]);
         return settled.map((s) => s.status).join(',');
       });
       add('unobserved_failure', (_args, ctx) => {
@@ -100,36 +103,39 @@ afterAll(async () => {
 });
 
 describe.each(ERAS)('task groups in a tool call (%s)', (era) => {
-  it.each(['', '_timed'])('follow the documented rules (suffix "%s"), never answering a JSON-RPC error', async (suffix) => {
-    await withClient(server, { era }, async (client) => {
-      const call = (name: string) => client.callTool({ name: `${name}${suffix}`, arguments: {} });
+  it.each(['', '_timed'])(
+    'follow the documented rules (suffix "%s"), never answering a JSON-RPC error',
+    async (suffix) => {
+      await withClient(server, { era }, async (client) => {
+        const call = (name: string) => client.callTool({ name: `${name}${suffix}`, arguments: {} });
 
-      const observed = await call('observed_failure');
-      expect([observed.isError, textOf(observed)]).toEqual([undefined, 'recovered']);
+        const observed = await call('observed_failure');
+        expect([observed.isError, textOf(observed)]).toEqual([undefined, 'recovered']);
 
-      const gathered = await call('gathered_failures');
-      expect([gathered.isError, textOf(gathered)]).toEqual([undefined, 'fulfilled,rejected']);
+        const gathered = await call('gathered_failures');
+        expect([gathered.isError, textOf(gathered)]).toEqual([undefined, 'fulfilled,rejected']);
 
-      const unobserved = await call('unobserved_failure');
-      expect(unobserved.isError).toBe(true);
-      expect(textOf(unobserved)).toContain('a task it started failed with an internal error');
-      expect(textOf(unobserved)).not.toContain('secret child detail');
-      expect(logs.text()).toContain('secret child detail');
+        const unobserved = await call('unobserved_failure');
+        expect(unobserved.isError).toBe(true);
+        expect(textOf(unobserved)).toContain('a task it started failed with an internal error');
+        expect(textOf(unobserved)).not.toContain('secret child detail');
+        expect(logs.text()).toContain('secret child detail');
 
-      const told = await call('unobserved_tool_error');
-      expect([told.isError, textOf(told)]).toEqual([true, 'The index is offline; try again in a minute.']);
+        const told = await call('unobserved_tool_error');
+        expect([told.isError, textOf(told)]).toEqual([true, 'The index is offline; try again in a minute.']);
 
-      expect(textOf(await call('siblings'))).toBe('sibling aborted: true');
+        expect(textOf(await call('siblings'))).toBe('sibling aborted: true');
 
-      const late = await call('late_child');
-      expect(textOf(late)).toBe('answered before the child finished');
-      expect(state.lateChildDone).toBe(true);
+        const late = await call('late_child');
+        expect(textOf(late)).toBe('answered before the child finished');
+        expect(state.lateChildDone).toBe(true);
 
-      const failed = await call('handler_fails');
-      expect([failed.isError, textOf(failed)]).toEqual([true, 'The handler gave up.']);
-      expect(state.orphanAborted).toBe(true);
-    });
-  });
+        const failed = await call('handler_fails');
+        expect([failed.isError, textOf(failed)]).toEqual([true, 'The handler gave up.']);
+        expect(state.orphanAborted).toBe(true);
+      });
+    },
+  );
 });
 
 describe('an expected tool timeout', () => {
@@ -147,7 +153,9 @@ describe('an expected tool timeout', () => {
     });
     const started = await startServer([slow]);
     try {
-      const result = await withClient(started.server, { era: 'legacy' }, (client) => client.callTool({ name: 'too_slow', arguments: {} }));
+      const result = await withClient(started.server, { era: 'legacy' }, (client) =>
+        client.callTool({ name: 'too_slow', arguments: {} }),
+      );
       expect(result.isError).toBe(true);
       expect(textOf(result)).toContain('timed out');
       const records = started.logs.records.filter((r) => r.tool === 'too_slow');

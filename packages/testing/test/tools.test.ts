@@ -97,7 +97,10 @@ describe.each(ERAS)('tools over the %s protocol', (era) => {
       const search = tools.find((t) => t.name === 'search')!;
       expect(search.description).toBe('Searches');
       expect(search.inputSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['query'] });
-      expect(tools.find((t) => t.name === 'add')!.outputSchema).toMatchObject({ type: 'object', properties: { sum: { type: 'number' } } });
+      expect(tools.find((t) => t.name === 'add')!.outputSchema).toMatchObject({
+        type: 'object',
+        properties: { sum: { type: 'number' } },
+      });
       expect(tools.find((t) => t.name === 'ping_tool')!.inputSchema).toEqual({ type: 'object', properties: {} });
     });
   });
@@ -116,7 +119,10 @@ describe.each(ERAS)('tools over the %s protocol', (era) => {
     const { server } = await startServer([toolsPlugin()]);
     running = server;
     await withClient(server, { era }, async (client) => {
-      const result = await client.callTool({ name: 'search', arguments: { query: '', limit: 500, sort_by: 'size', extra: true } });
+      const result = await client.callTool({
+        name: 'search',
+        arguments: { query: '', limit: 500, sort_by: 'size', extra: true },
+      });
       expect(result.isError).toBe(true);
       const message = textOf(result);
       expect(message).toContain('query: must be at least 1 characters long');
@@ -181,7 +187,10 @@ describe.each(ERAS)('tools over the %s protocol', (era) => {
     running = server;
     await withClient(server, { era }, async (client) => {
       const seen: number[] = [];
-      const result = await client.callTool({ name: 'progress', arguments: {} }, { onprogress: (p) => seen.push(p.progress) });
+      const result = await client.callTool(
+        { name: 'progress', arguments: {} },
+        { onprogress: (p) => seen.push(p.progress) },
+      );
       expect(textOf(result)).toBe('done');
       expect(seen).toEqual([0, 50, 100]);
     });
@@ -192,7 +201,9 @@ describe.each(ERAS)('tools over the %s protocol', (era) => {
     running = server;
     await withClient(server, { era }, async (client) => {
       const result = await client.callTool({ name: 'picture', arguments: {} });
-      expect(result.content).toEqual([{ type: 'image', data: Buffer.from([137, 80, 78, 71]).toString('base64'), mimeType: 'image/png' }]);
+      expect(result.content).toEqual([
+        { type: 'image', data: Buffer.from([137, 80, 78, 71]).toString('base64'), mimeType: 'image/png' },
+      ]);
     });
   });
 });
@@ -284,7 +295,9 @@ describe('limits', () => {
       await new Promise((r) => setTimeout(r, 20));
       const second = await client.callTool({ name: 'one_at_a_time', arguments: {} });
       expect(second.isError).toBe(true);
-      expect(textOf(second)).toMatch(/Server busy: tool "one_at_a_time" is at its concurrency limit \(1 running, 0 waiting\).*Retry in about \d+ s/);
+      expect(textOf(second)).toMatch(
+        /Server busy: tool "one_at_a_time" is at its concurrency limit \(1 running, 0 waiting\).*Retry in about \d+ s/,
+      );
       release();
       expect(textOf(await first)).toBe('done');
     });

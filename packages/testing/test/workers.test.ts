@@ -24,8 +24,13 @@ const crunching = (worker = 'crunch') =>
         description: 'Runs a job on the worker pool',
         input: z.object({ op: z.enum(['square', 'spin', 'exit']), n: z.number().default(0) }),
         handler: async (job, ctx) => {
-          const { value, threadId: ran } = await pool.run<{ value: number; threadId: number }>(job, { signal: ctx.signal });
-          return { content: [{ type: 'text', text: String(value) }], structuredContent: { value, offThread: ran !== threadId, size: pool.size } };
+          const { value, threadId: ran } = await pool.run<{ value: number; threadId: number }>(job, {
+            signal: ctx.signal,
+          });
+          return {
+            content: [{ type: 'text', text: String(value) }],
+            structuredContent: { value, offThread: ran !== threadId, size: pool.size },
+          };
         },
       });
     },
@@ -33,7 +38,9 @@ const crunching = (worker = 'crunch') =>
 
 describe.each(ERAS)('scope.workers: a plugin worker pool through a real client (%s)', (era) => {
   it('runs jobs on worker threads, sized by WORKER_THREADS', async () => {
-    const { server } = await startServer([crunching()], { configSources: { argv: [], env: { WORKER_THREADS: '3' }, envFiles: [] } });
+    const { server } = await startServer([crunching()], {
+      configSources: { argv: [], env: { WORKER_THREADS: '3' }, envFiles: [] },
+    });
     running = server;
     await withClient(server, { era }, async (client) => {
       const result = await client.callTool({ name: 'crunch', arguments: { op: 'square', n: 7 } });
@@ -61,7 +68,9 @@ describe.each(ERAS)('scope.workers: a plugin worker pool through a real client (
     await withClient(server, { era }, async (client) => {
       const crashed = await client.callTool({ name: 'crunch', arguments: { op: 'exit' } });
       expect(crashed.isError).toBe(true);
-      expect(textOf(crashed)).toBe('The "crunch" worker crashed while doing this; try again, and report it if it happens again.');
+      expect(textOf(crashed)).toBe(
+        'The "crunch" worker crashed while doing this; try again, and report it if it happens again.',
+      );
       expect(logs.text()).toMatch(/worker exited with code: 9/);
       expect(textOf(await client.callTool({ name: 'crunch', arguments: { op: 'square', n: 4 } }))).toBe('16');
     });
@@ -74,7 +83,9 @@ describe.each(ERAS)('scope.workers: a plugin worker pool through a real client (
       for (let i = 0; i < 2; i++) {
         const result = await client.callTool({ name: 'crunch', arguments: { op: 'square', n: 2 } });
         expect(result.isError).toBe(true);
-        expect(textOf(result)).toBe('The "broken" worker cannot start, so this cannot be done now; the server log has the details.');
+        expect(textOf(result)).toBe(
+          'The "broken" worker cannot start, so this cannot be done now; the server log has the details.',
+        );
       }
       expect(textOf(await client.callTool({ name: 'crunch', arguments: { op: 'square' } }))).not.toMatch(/left-pad/);
       expect(logs.text()).toMatch(/worker pool \\"broken\\" cannot start a worker: Cannot find package \\"left-pad\\"/);
@@ -87,7 +98,9 @@ describe('scope.workers at start-up', () => {
     await expect(startServer([crunching('resize')])).rejects.toMatchObject({
       code: 'WORKER_NOT_FOUND',
       plugin: 'crunching',
-      message: expect.stringMatching(/plugin "crunching": worker "resize" not found .* declare it in .*worker-plugin\/package\.json/),
+      message: expect.stringMatching(
+        /plugin "crunching": worker "resize" not found .* declare it in .*worker-plugin\/package\.json/,
+      ),
     });
   });
 

@@ -16,7 +16,10 @@ class ChildHandle<T> extends Promise<T> {
   }
   record: ChildRecord | undefined;
 
-  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     if (this.record) this.record.observed = true;
     return super.then(onFulfilled, onRejected);
   }

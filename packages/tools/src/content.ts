@@ -32,7 +32,11 @@ export function embeddedResource(uri: string, content: string | Uint8Array, mime
 }
 
 /** A link to a resource the client may read later. */
-export function resourceLink(uri: string, name: string, extra: Omit<ResourceLink, 'type' | 'uri' | 'name'> = {}): ResourceLink {
+export function resourceLink(
+  uri: string,
+  name: string,
+  extra: Omit<ResourceLink, 'type' | 'uri' | 'name'> = {},
+): ResourceLink {
   return { type: 'resource_link', uri, name, ...extra };
 }
 

@@ -113,7 +113,9 @@ export class ToolNameClashError extends Error {
     readonly existingOwner: string,
     readonly newOwner: string,
   ) {
-    super(`tool "${toolName}" is registered by both "${existingOwner}" and "${newOwner}"; rename one or mount a plugin with a prefix`);
+    super(
+      `tool "${toolName}" is registered by both "${existingOwner}" and "${newOwner}"; rename one or mount a plugin with a prefix`,
+    );
     this.name = 'ToolNameClashError';
   }
 }

@@ -1,7 +1,15 @@
 export { ToolCallScope } from './call-scope.js';
 export { audio, embeddedResource, image, resourceLink, text } from './content.js';
 export { ToolError, ToolNameClashError } from './define.js';
-export type { AnyToolSpec, TaskSupport, ToolArgs, ToolResult, ToolReturn, ToolSpec, ToolTaskOptions } from './define.js';
+export type {
+  AnyToolSpec,
+  TaskSupport,
+  ToolArgs,
+  ToolResult,
+  ToolReturn,
+  ToolSpec,
+  ToolTaskOptions,
+} from './define.js';
 export { describeIssues, formatProblems } from './issues.js';
 export type { FieldProblem } from './issues.js';
 export { ToolRegistry, busyResult, errorResult, failureKindOf } from './registry.js';

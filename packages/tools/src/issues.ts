@@ -12,7 +12,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): FieldProble
   const problems: FieldProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push({ path: joinPath([...issue.path, key]), message: 'is not a known argument' });
+      for (const key of issue.keys)
+        problems.push({ path: joinPath([...issue.path, key]), message: 'is not a known argument' });
       continue;
     }
     problems.push({ path: joinPath(issue.path), message: explain(issue) });
@@ -40,7 +41,9 @@ function explain(issue: z.core.$ZodIssue): string {
     case 'invalid_type': {
       // zod leaves `input` out of issues unless asked; its message names what it received.
       const received = 'input' in issue ? describeValue(issue.input) : /received (\w+)/.exec(issue.message)?.[1];
-      return received === undefined || received === 'undefined' ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${received}`;
+      return received === undefined || received === 'undefined'
+        ? `is required (expected ${issue.expected})`
+        : `expected ${issue.expected}, got ${received}`;
     }
     case 'too_small':
       return bound('at least', issue.origin, issue.minimum, issue.inclusive);

@@ -13,22 +13,37 @@ describe('ToolRegistry', () => {
   it('refuses a second tool of the same name, naming both owners', () => {
     const registry = new ToolRegistry<Ctx>();
     registry.add({ name: 'echo', description: 'Echo', handler: () => 'x' }, 'plugin-a');
-    expect(() => registry.add({ name: 'echo', description: 'Echo', handler: () => 'y' }, 'plugin-b')).toThrow(ToolNameClashError);
-    expect(() => registry.add({ name: 'echo', description: 'Echo', handler: () => 'y' }, 'plugin-b')).toThrow(/"plugin-a" and "plugin-b"/);
+    expect(() => registry.add({ name: 'echo', description: 'Echo', handler: () => 'y' }, 'plugin-b')).toThrow(
+      ToolNameClashError,
+    );
+    expect(() => registry.add({ name: 'echo', description: 'Echo', handler: () => 'y' }, 'plugin-b')).toThrow(
+      /"plugin-a" and "plugin-b"/,
+    );
   });
 
   it('validates names, descriptions and options when a tool is added', () => {
     const registry = new ToolRegistry<Ctx>();
-    expect(() => registry.add({ name: 'has space', description: 'x', handler: () => '' })).toThrow(/tool name "has space" is invalid/);
+    expect(() => registry.add({ name: 'has space', description: 'x', handler: () => '' })).toThrow(
+      /tool name "has space" is invalid/,
+    );
     expect(() => registry.add({ name: 'nodesc', description: ' ', handler: () => '' })).toThrow(/needs a description/);
-    expect(() => registry.add({ name: 'c', description: 'x', concurrency: 0, handler: () => '' })).toThrow(/concurrency must be a positive integer/);
-    expect(() => registry.add({ name: 'u', description: 'x', input: z.string() as never, handler: () => '' })).toThrow(/must be a zod object/);
+    expect(() => registry.add({ name: 'c', description: 'x', concurrency: 0, handler: () => '' })).toThrow(
+      /concurrency must be a positive integer/,
+    );
+    expect(() => registry.add({ name: 'u', description: 'x', input: z.string() as never, handler: () => '' })).toThrow(
+      /must be a zod object/,
+    );
   });
 
   it('keeps 2020-12 features of zod schemas: $defs and additionalProperties', () => {
     const registry = new ToolRegistry<Ctx>();
     const Address = z.object({ street: z.string() }).meta({ id: 'registry_test_address' });
-    registry.add({ name: 'geo', description: 'x', input: z.strictObject({ home: Address, work: Address.optional() }), handler: () => '' });
+    registry.add({
+      name: 'geo',
+      description: 'x',
+      input: z.strictObject({ home: Address, work: Address.optional() }),
+      handler: () => '',
+    });
     const [tool] = registry.list();
     expect(tool!.inputSchema).toMatchObject({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -79,8 +94,16 @@ describe('ToolRegistry', () => {
 
   it('adds a text block for structured content that has none', async () => {
     const registry = new ToolRegistry<Ctx>();
-    registry.add({ name: 's', description: 'x', output: z.object({ n: z.number() }), handler: () => ({ structuredContent: { n: 1 } }) });
-    expect(await call(registry, 's', undefined)).toEqual({ structuredContent: { n: 1 }, content: [{ type: 'text', text: '{"n":1}' }] });
+    registry.add({
+      name: 's',
+      description: 'x',
+      output: z.object({ n: z.number() }),
+      handler: () => ({ structuredContent: { n: 1 } }),
+    });
+    expect(await call(registry, 's', undefined)).toEqual({
+      structuredContent: { n: 1 },
+      content: [{ type: 'text', text: '{"n":1}' }],
+    });
   });
 
   it('reports a handler bug to onError and hides it from the result', async () => {

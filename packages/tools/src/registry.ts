@@ -8,7 +8,14 @@ import {
   type InputRequiredResult,
   type Tool,
 } from '@modelcontextprotocol/server';
-import { observeQueueWait, Semaphore, SemaphoreTimeoutError, TimeoutError, withTimeout, type CancelScope } from '@trellis/concurrency';
+import {
+  observeQueueWait,
+  Semaphore,
+  SemaphoreTimeoutError,
+  TimeoutError,
+  withTimeout,
+  type CancelScope,
+} from '@trellis/concurrency';
 import { ToolCallScope } from './call-scope.js';
 import type { z } from 'zod';
 import { text } from './content.js';
@@ -78,16 +85,22 @@ export class ToolRegistry<Ctx> {
       throw new TypeError(`tool "${spec.name}": timeoutMs must be a positive number, got ${spec.timeoutMs}`);
     }
     if (spec.taskSupport !== undefined && !['forbidden', 'optional', 'required'].includes(spec.taskSupport)) {
-      throw new TypeError(`tool "${spec.name}": taskSupport must be "forbidden", "optional" or "required", got ${JSON.stringify(spec.taskSupport)}`);
+      throw new TypeError(
+        `tool "${spec.name}": taskSupport must be "forbidden", "optional" or "required", got ${JSON.stringify(spec.taskSupport)}`,
+      );
     }
     for (const key of ['ttlMs', 'pollIntervalMs', 'detachAfterMs'] as const) {
       const value = spec.task?.[key];
       if (value !== undefined && !(Number.isInteger(value) && value >= (key === 'detachAfterMs' ? 0 : 1))) {
-        throw new TypeError(`tool "${spec.name}": task.${key} must be a ${key === 'detachAfterMs' ? 'non-negative' : 'positive'} integer (ms), got ${value}`);
+        throw new TypeError(
+          `tool "${spec.name}": task.${key} must be a ${key === 'detachAfterMs' ? 'non-negative' : 'positive'} integer (ms), got ${value}`,
+        );
       }
     }
-    if (spec.input && spec.inputSchema) throw new TypeError(`tool "${spec.name}": give either input (zod) or inputSchema (JSON Schema), not both`);
-    if (spec.inputSchema && spec.inputSchema.type !== 'object') throw new TypeError(`tool "${spec.name}": inputSchema must have type "object"`);
+    if (spec.input && spec.inputSchema)
+      throw new TypeError(`tool "${spec.name}": give either input (zod) or inputSchema (JSON Schema), not both`);
+    if (spec.inputSchema && spec.inputSchema.type !== 'object')
+      throw new TypeError(`tool "${spec.name}": inputSchema must have type "object"`);
     const inputSchema = spec.inputSchema ?? toolJsonSchema(spec.name, spec.input, 'input');
     const outputSchema = spec.output ? toolJsonSchema(spec.name, spec.output, 'output') : undefined;
     const listing: Tool = {
@@ -150,7 +163,8 @@ export class ToolRegistry<Ctx> {
 
   /** Whether any registered tool may run as a task. */
   get hasTaskTools(): boolean {
-    for (const tool of this.#tools.values()) if (tool.spec.taskSupport === 'optional' || tool.spec.taskSupport === 'required') return true;
+    for (const tool of this.#tools.values())
+      if (tool.spec.taskSupport === 'optional' || tool.spec.taskSupport === 'required') return true;
     return false;
   }
 
@@ -186,16 +200,24 @@ export class ToolRegistry<Ctx> {
 
     const parsed = await tool.validate(rawArgs);
     if (!parsed.success) {
-      return withFailureKind(errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`), 'invalid_arguments');
+      return withFailureKind(
+        errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`),
+        'invalid_arguments',
+      );
     }
 
     let release: (() => void) | undefined;
     if (tool.limiter) {
       const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
       try {
-        release = tool.limiter.tryAcquire() ?? (await observeQueueWait(`tool ${name}`, () => tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs })));
+        release =
+          tool.limiter.tryAcquire() ??
+          (await observeQueueWait(`tool ${name}`, () =>
+            tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }),
+          ));
       } catch (error) {
-        if (error instanceof SemaphoreTimeoutError) return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
+        if (error instanceof SemaphoreTimeoutError)
+          return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
         throw error;
       }
     }
@@ -206,7 +228,9 @@ export class ToolRegistry<Ctx> {
       const returned = spec.timeoutMs
         ? await withTimeout(
             (signal) => {
-              const scope = new ToolCallScope([signal], (failures) => this.unobservedChildResult(name, failures, options.onError));
+              const scope = new ToolCallScope([signal], (failures) =>
+                this.unobservedChildResult(name, failures, options.onError),
+              );
               return scope.finish(invoke(() => spec.handler(parsed.data as never, options.context(scope))));
             },
             { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
@@ -226,11 +250,17 @@ export class ToolRegistry<Ctx> {
    * never observed them: an `isError` result with a safe message (a
    * `ToolError`'s own message; anything else only in the log).
    */
-  unobservedChildResult(name: string, failures: readonly unknown[], onError?: ToolCallOptions<Ctx>['onError']): CallToolResult {
+  unobservedChildResult(
+    name: string,
+    failures: readonly unknown[],
+    onError?: ToolCallOptions<Ctx>['onError'],
+  ): CallToolResult {
     for (const failure of failures) if (!(failure instanceof ToolError)) onError?.(failure, name);
     const told = failures.find((failure): failure is ToolError => failure instanceof ToolError);
     if (told) return errorResult(told.message);
-    return errorResult(`Tool "${name}" failed: a task it started failed with an internal error; the details are in the server log.`);
+    return errorResult(
+      `Tool "${name}" failed: a task it started failed with an internal error; the details are in the server log.`,
+    );
   }
 
   #finish(tool: RegisteredTool<Ctx>, returned: ToolReturn<unknown>, options: ToolCallOptions<Ctx>): ToolCallResult {
@@ -242,8 +272,13 @@ export class ToolRegistry<Ctx> {
       const checked = (tool.spec.output as z.ZodType).safeParse(result.structuredContent);
       if (!checked.success) {
         const problems = formatProblems(describeIssues(checked.error.issues));
-        options.onError?.(new Error(`structured content does not match the output schema: ${problems}`), tool.spec.name);
-        return errorResult(`Tool "${tool.spec.name}" produced a result that does not match its output schema (${problems}). This is a bug in the server; the details are in its log.`);
+        options.onError?.(
+          new Error(`structured content does not match the output schema: ${problems}`),
+          tool.spec.name,
+        );
+        return errorResult(
+          `Tool "${tool.spec.name}" produced a result that does not match its output schema (${problems}). This is a bug in the server; the details are in its log.`,
+        );
       }
     }
     const content = result.content ?? [];
@@ -266,7 +301,9 @@ function jsonSchemaValidator(schema: Record<string, unknown>): (raw: unknown) =>
     const result = await standard.validate(raw ?? {});
     if (!result.issues) return { success: true, data: result.value };
     const problems = result.issues.map((issue) => ({
-      path: issue.path?.length ? issue.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.') : '(arguments)',
+      path: issue.path?.length
+        ? issue.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.')
+        : '(arguments)',
       message: issue.message,
     }));
     return { success: false, message: formatProblems(problems) };
@@ -275,7 +312,8 @@ function jsonSchemaValidator(schema: Record<string, unknown>): (raw: unknown) =>
 
 function parseArgs(schema: z.ZodType | undefined, raw: unknown): ParsedArgs {
   if (schema === undefined) {
-    if (raw === undefined || raw === null || (typeof raw === 'object' && !Array.isArray(raw))) return { success: true, data: {} };
+    if (raw === undefined || raw === null || (typeof raw === 'object' && !Array.isArray(raw)))
+      return { success: true, data: {} };
     return { success: false, message: 'arguments must be an object' };
   }
   const result = schema.safeParse(raw ?? {});
@@ -301,19 +339,26 @@ function withFailureKind<R extends object>(result: R, kind: ToolFailureKind): R 
 
 /** Why Trellis turned this call into an `isError` result, if it did. */
 export function failureKindOf(result: unknown): ToolFailureKind | undefined {
-  return typeof result === 'object' && result !== null ? (result as { [FAILURE_KIND]?: ToolFailureKind })[FAILURE_KIND] : undefined;
+  return typeof result === 'object' && result !== null
+    ? (result as { [FAILURE_KIND]?: ToolFailureKind })[FAILURE_KIND]
+    : undefined;
 }
 
 /** The result a call gets when a concurrency limit's queue waited too long. */
 export function busyResult(what: string, active: number, pending: number, waitedMs: number): CallToolResult {
   const retryAfterMs = Math.max(1000, Math.min(30_000, Math.round(waitedMs / 2)));
-  return withFailureKind({
-    content: [
-      text(`Server busy: ${what} is at its concurrency limit (${active} running, ${pending} waiting) and this call waited ${waitedMs} ms. Retry in about ${Math.ceil(retryAfterMs / 1000)} s.`),
-    ],
-    isError: true,
-    _meta: { 'dev.trellis/retryAfterMs': retryAfterMs },
-  }, 'busy');
+  return withFailureKind(
+    {
+      content: [
+        text(
+          `Server busy: ${what} is at its concurrency limit (${active} running, ${pending} waiting) and this call waited ${waitedMs} ms. Retry in about ${Math.ceil(retryAfterMs / 1000)} s.`,
+        ),
+      ],
+      isError: true,
+      _meta: { 'dev.trellis/retryAfterMs': retryAfterMs },
+    },
+    'busy',
+  );
 }
 
 function invoke<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -329,7 +374,10 @@ function failureResult<Ctx>(name: string, error: unknown, options: ToolCallOptio
   if (error instanceof ToolError) return errorResult(error.message);
   if (error instanceof TimeoutError && !options.scope.aborted) {
     options.onError?.(error, name, true);
-    return withFailureKind(errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`), 'timeout');
+    return withFailureKind(
+      errorResult(`Tool "${name}" timed out: ${error.message}. Try a smaller request.`),
+      'timeout',
+    );
   }
   if (options.scope.aborted) {
     const reason: unknown = options.scope.reason;
@@ -337,5 +385,8 @@ function failureResult<Ctx>(name: string, error: unknown, options: ToolCallOptio
     return withFailureKind(errorResult(`Tool "${name}" was stopped: ${why}.`), 'cancelled');
   }
   options.onError?.(error, name);
-  return withFailureKind(errorResult(`Tool "${name}" failed with an internal error; the details are in the server log.`), 'internal');
+  return withFailureKind(
+    errorResult(`Tool "${name}" failed with an internal error; the details are in the server log.`),
+    'internal',
+  );
 }

@@ -6,7 +6,13 @@ describe('tools that may run as tasks', () => {
     const tools = new ToolRegistry();
     tools.add({ name: 'plain', description: 'd', handler: () => 'x' });
     tools.add({ name: 'never', description: 'd', taskSupport: 'forbidden', handler: () => 'x' });
-    tools.add({ name: 'maybe', description: 'd', taskSupport: 'optional', task: { ttlMs: 60_000, detachAfterMs: 0 }, handler: () => 'x' });
+    tools.add({
+      name: 'maybe',
+      description: 'd',
+      taskSupport: 'optional',
+      task: { ttlMs: 60_000, detachAfterMs: 0 },
+      handler: () => 'x',
+    });
     expect(tools.describe('maybe')).toMatchObject({ execution: { taskSupport: 'optional' } });
     expect(tools.describe('plain')).not.toHaveProperty('execution');
     expect(tools.taskOptionsOf('maybe')).toEqual({ support: 'optional', ttlMs: 60_000, detachAfterMs: 0 });
@@ -19,8 +25,20 @@ describe('tools that may run as tasks', () => {
 
   it('refuses a bad taskSupport or task option at registration, naming the tool', () => {
     const tools = new ToolRegistry();
-    expect(() => tools.add({ name: 'a', description: 'd', taskSupport: 'sometimes' as never, handler: () => 'x' })).toThrow(/tool "a": taskSupport must be/);
-    expect(() => tools.add({ name: 'b', description: 'd', taskSupport: 'optional', task: { ttlMs: 0 }, handler: () => 'x' })).toThrow(/tool "b": task.ttlMs must be a positive integer/);
-    expect(() => tools.add({ name: 'c', description: 'd', taskSupport: 'optional', task: { detachAfterMs: -1 }, handler: () => 'x' })).toThrow(/tool "c": task.detachAfterMs must be a non-negative integer/);
+    expect(() =>
+      tools.add({ name: 'a', description: 'd', taskSupport: 'sometimes' as never, handler: () => 'x' }),
+    ).toThrow(/tool "a": taskSupport must be/);
+    expect(() =>
+      tools.add({ name: 'b', description: 'd', taskSupport: 'optional', task: { ttlMs: 0 }, handler: () => 'x' }),
+    ).toThrow(/tool "b": task.ttlMs must be a positive integer/);
+    expect(() =>
+      tools.add({
+        name: 'c',
+        description: 'd',
+        taskSupport: 'optional',
+        task: { detachAfterMs: -1 },
+        handler: () => 'x',
+      }),
+    ).toThrow(/tool "c": task.detachAfterMs must be a non-negative integer/);
   });
 });

@@ -1,7 +1,14 @@
 import { request as httpRequest } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { PassThrough } from 'node:stream';
-import { acceptedContent, createServer, definePlugin, inputRequired, MissingRequiredClientCapabilityError, type TrellisServer } from '@trellis/server';
+import {
+  acceptedContent,
+  createServer,
+  definePlugin,
+  inputRequired,
+  MissingRequiredClientCapabilityError,
+  type TrellisServer,
+} from '@trellis/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpTransport, type HttpTransport } from '../src/http/index.js';
 import { serveStdio } from '../src/stdio/index.js';
@@ -48,7 +55,10 @@ function ownershipPlugin(seen: Observed) {
         interactive: true,
         handler: async (_args, ctx) => {
           count('asks');
-          const answer = await ctx.elicit({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } });
+          const answer = await ctx.elicit({
+            message: 'Your name?',
+            requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
+          });
           return `hi ${String(answer.content?.name)}`;
         },
       });
@@ -60,7 +70,14 @@ function ownershipPlugin(seen: Observed) {
           const got = acceptedContent(ctx.inputResponses, 'name') as { name?: string } | undefined;
           count(got ? 'input_required:answered' : 'input_required:asked');
           if (got?.name) return `hello ${got.name}`;
-          return inputRequired({ inputRequests: { name: inputRequired.elicit({ message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }) } });
+          return inputRequired({
+            inputRequests: {
+              name: inputRequired.elicit({
+                message: 'Your name?',
+                requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
+              }),
+            },
+          });
         },
       });
       scope.tools.add({
@@ -86,7 +103,12 @@ afterEach(async () => {
 
 async function start(): Promise<Observed> {
   const seen: Observed = { runs: new Map(), reasons: [], started: 0 };
-  server = createServer({ name: 'ownership', version: '1.0.0', plugins: [ownershipPlugin(seen)], configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] } });
+  server = createServer({
+    name: 'ownership',
+    version: '1.0.0',
+    plugins: [ownershipPlugin(seen)],
+    configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
+  });
   await server.start();
   return seen;
 }
@@ -99,12 +121,21 @@ async function listen(): Promise<string> {
 
 async function openSession(url: string): Promise<Record<string, string>> {
   const opened = await raw(url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
-  const headers = { ...JSON_HEADERS, 'mcp-session-id': opened.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-11-25' };
-  await raw(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const headers = {
+    ...JSON_HEADERS,
+    'mcp-session-id': opened.headers['mcp-session-id'] as string,
+    'mcp-protocol-version': '2025-11-25',
+  };
+  await raw(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   return headers;
 }
 
-const legacyCall = (name: string, id: number | string = 1) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
+const legacyCall = (name: string, id: number | string = 1) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
 
 /** Starts a POST and returns a function that drops its connection. */
 function postAndDrop(url: string, headers: Record<string, string>, body: string): () => void {
@@ -139,15 +170,25 @@ describe.each(['legacy', 'modern'] as const)('through the SDK client over HTTP (
   it('runs each handler once per request: a question to the client, input_required, a protocol error', async () => {
     const seen = await start();
     const url = await listen();
-    const client = new Client({ name: 'counting', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, ...(era === 'modern' && { versionNegotiation: { mode: { pin: '2026-07-28' } } }) });
+    const client = new Client(
+      { name: 'counting', version: '1.0.0' },
+      {
+        capabilities: { elicitation: { form: {} } },
+        ...(era === 'modern' && { versionNegotiation: { mode: { pin: '2026-07-28' } } }),
+      },
+    );
     client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     try {
       if (era === 'legacy') {
-        expect((await client.callTool({ name: 'asks', arguments: {} })).content).toEqual([{ type: 'text', text: 'hi Ada' }]);
+        expect((await client.callTool({ name: 'asks', arguments: {} })).content).toEqual([
+          { type: 'text', text: 'hi Ada' },
+        ]);
         expect(seen.runs.get('asks')).toBe(1);
       }
-      expect((await client.callTool({ name: 'input_required', arguments: {} })).content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+      expect((await client.callTool({ name: 'input_required', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'hello Ada' },
+      ]);
       expect([seen.runs.get('input_required:asked'), seen.runs.get('input_required:answered')]).toEqual([1, 1]);
       await expect(client.callTool({ name: 'needs_sampling', arguments: {} })).rejects.toMatchObject({ code: -32021 });
       expect(seen.runs.get('needs_sampling')).toBe(1);
@@ -202,34 +243,41 @@ describe('the owner of a call in flight aborts it', () => {
     await pending;
   });
 
-  it.each(['legacy', 'modern'] as const)('stdio (%s): closing stdin aborts the calls of the connection, fast path and SDK path alike', async (era) => {
-    const seen = await start();
-    const input = new PassThrough();
-    const output = new PassThrough();
-    const lines: Record<string, unknown>[] = [];
-    output.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-    });
-    const handle = serveStdio(server!, { input, output, stdoutGuard: false });
-    const send = (message: unknown) => input.write(`${JSON.stringify(message)}\n`);
-    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
-    if (era === 'legacy') {
-      send(JSON.parse(initializeBody(0)));
-      await eventually(() => lines.some((l) => l.id === 0));
-      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-      send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {} } });
-    } else {
-      // The first 2026-07-28 request is served by the SDK (it pins the era); the second takes the fast path.
-      send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {}, _meta: envelope } });
-      await eventually(() => seen.started === 1);
-      send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'hold', arguments: {}, _meta: envelope } });
-    }
-    const expected = era === 'legacy' ? 1 : 2;
-    await eventually(() => seen.started === expected);
-    input.end();
-    await handle.closed;
-    await eventually(() => seen.reasons.length === expected);
-    expect(new Set(seen.reasons)).toEqual(new Set(['the client closed the connection (stdin ended)']));
-    await eventually(() => server!.inflight === 0);
-  });
+  it.each(['legacy', 'modern'] as const)(
+    'stdio (%s): closing stdin aborts the calls of the connection, fast path and SDK path alike',
+    async (era) => {
+      const seen = await start();
+      const input = new PassThrough();
+      const output = new PassThrough();
+      const lines: Record<string, unknown>[] = [];
+      output.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      });
+      const handle = serveStdio(server!, { input, output, stdoutGuard: false });
+      const send = (message: unknown) => input.write(`${JSON.stringify(message)}\n`);
+      const envelope = {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': {},
+      };
+      if (era === 'legacy') {
+        send(JSON.parse(initializeBody(0)));
+        await eventually(() => lines.some((l) => l.id === 0));
+        send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {} } });
+      } else {
+        // The first 2026-07-28 request is served by the SDK (it pins the era); the second takes the fast path.
+        send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {}, _meta: envelope } });
+        await eventually(() => seen.started === 1);
+        send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'hold', arguments: {}, _meta: envelope } });
+      }
+      const expected = era === 'legacy' ? 1 : 2;
+      await eventually(() => seen.started === expected);
+      input.end();
+      await handle.closed;
+      await eventually(() => seen.reasons.length === expected);
+      expect(new Set(seen.reasons)).toEqual(new Set(['the client closed the connection (stdin ended)']));
+      await eventually(() => server!.inflight === 0);
+    },
+  );
 });

@@ -15,7 +15,19 @@ describe('run(): the shared command line', () => {
     const raw = new RawChild(fixture, ['--help'], baseEnv);
     expect((await raw.exit).code).toBe(0);
     const help = raw.lines.join('\n');
-    for (const item of ['--transport', 'TRELLIS_TRANSPORT', '--port', 'PORT', '--host', 'HOST', '--log-level', 'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'STDIO_MAX_MESSAGE_BYTES', 'The transport tests fixture.']) {
+    for (const item of [
+      '--transport',
+      'TRELLIS_TRANSPORT',
+      '--port',
+      'PORT',
+      '--host',
+      'HOST',
+      '--log-level',
+      'LOG_LEVEL',
+      'SHUTDOWN_GRACE_MS',
+      'STDIO_MAX_MESSAGE_BYTES',
+      'The transport tests fixture.',
+    ]) {
       expect(help).toContain(item);
     }
     expect(help).toMatch(/default: "?stdio"?/);
@@ -80,7 +92,9 @@ describe('run(): the shared command line', () => {
     await raw.stderrIncludes('"mcpServers"');
     const url = /serving MCP on (http:\/\/\S+)/.exec(raw.stderr)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    const config = JSON.parse(raw.stderr.slice(raw.stderr.indexOf('{'), raw.stderr.lastIndexOf('}') + 1)) as { mcpServers: Record<string, { type: string; url: string }> };
+    const config = JSON.parse(raw.stderr.slice(raw.stderr.indexOf('{'), raw.stderr.lastIndexOf('}') + 1)) as {
+      mcpServers: Record<string, { type: string; url: string }>;
+    };
     expect(config.mcpServers.fixture).toEqual({ type: 'http', url });
     expect(raw.lines).toEqual([]);
     raw.child.kill('SIGTERM');
@@ -100,7 +114,15 @@ describe('run() in process', () => {
     const codes: number[] = [];
     const app = await run(
       { name: 'inproc', version: '0.0.1', plugins: [] },
-      { argv: ['--log-level', 'verbose'], env: { SHUTDOWN_GRACE_MS: 'later' }, envFiles: [], stdout, stderr, exit: (code) => codes.push(code), signals: false },
+      {
+        argv: ['--log-level', 'verbose'],
+        env: { SHUTDOWN_GRACE_MS: 'later' },
+        envFiles: [],
+        stdout,
+        stderr,
+        exit: (code) => codes.push(code),
+        signals: false,
+      },
     );
     expect(await app.exited).toBe(2);
     expect(codes).toEqual([2]);

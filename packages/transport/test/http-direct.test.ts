@@ -13,7 +13,11 @@ async function session(url: string): Promise<Record<string, string>> {
   const opened = await raw(url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
   const id = opened.headers['mcp-session-id'] as string;
   const headers = { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' };
-  await raw(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await raw(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   return headers;
 }
 
@@ -24,11 +28,19 @@ describe('older-protocol tool calls served directly on a session', () => {
     const app = await startApp();
     apps.push(app);
     const headers = await session(app.http.url);
-    const call = await raw(app.http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'hello' } }) });
+    const call = await raw(app.http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'hello' } }),
+    });
     expect(call.status).toBe(200);
     expect(call.headers['content-type']).toContain('application/json');
     expect(call.json()).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'hello' }] } });
-    const unknown = await raw(app.http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'nope' } }) });
+    const unknown = await raw(app.http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'nope' } }),
+    });
     expect(unknown.json()).toMatchObject({ id: 8, error: { code: -32602 } });
   });
 
@@ -36,9 +48,17 @@ describe('older-protocol tool calls served directly on a session', () => {
     const app = await startApp();
     apps.push(app);
     const headers = await session(app.http.url);
-    const pending = raw(app.http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'slow' } }) });
+    const pending = raw(app.http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'slow' } }),
+    });
     await app.probe.started;
-    const cancel = await raw(app.http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow-1' } }) });
+    const cancel = await raw(app.http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow-1' } }),
+    });
     expect(cancel.status).toBe(202);
     await eventually(() => app.probe.aborted);
     expect((await pending).status).toBe(202);
@@ -51,7 +71,10 @@ describe('older-protocol tool calls served directly on a session', () => {
     await client.connect(new V1Transport(new URL(app.http.url)));
     try {
       const logs: string[] = [];
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(`${n.params.level}:${String(n.params.data)}`));
+      client.setNotificationHandler(
+        LoggingMessageNotificationSchema,
+        (n) => void logs.push(`${n.params.level}:${String(n.params.data)}`),
+      );
       await client.setLoggingLevel('warning');
       expect(textOf(await client.callTool({ name: 'chatter', arguments: {} }))).toBe('chattered');
       await eventually(() => logs.length > 0);
@@ -76,10 +99,23 @@ describe('older-protocol tool calls served directly on a session', () => {
 });
 
 describe('2026-07-28 tool calls served directly', () => {
-  const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
-  const headersFor = (name: string) => ({ ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name });
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  const headersFor = (name: string) => ({
+    ...JSON_HEADERS,
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': name,
+  });
   const callBody = (name: string, id: number, meta: Record<string, unknown> = {}) =>
-    JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, _meta: { ...envelope, ...meta } } });
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name, arguments: {}, _meta: { ...envelope, ...meta } },
+    });
 
   it('answers JSON encoded as the SDK does, and an event stream once the tool reports progress', async () => {
     const app = await startApp();
@@ -90,9 +126,17 @@ describe('2026-07-28 tool calls served directly', () => {
     expect(plain.json()).toEqual({
       jsonrpc: '2.0',
       id: 1,
-      result: { content: [{ type: 'text', text: 'hello' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'http-test', version: '1.0.0' } } },
+      result: {
+        content: [{ type: 'text', text: 'hello' }],
+        resultType: 'complete',
+        _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'http-test', version: '1.0.0' } },
+      },
     });
-    const steps = await raw(app.http.url, { method: 'POST', headers: headersFor('steps'), body: callBody('steps', 2, { progressToken: 'p' }) });
+    const steps = await raw(app.http.url, {
+      method: 'POST',
+      headers: headersFor('steps'),
+      body: callBody('steps', 2, { progressToken: 'p' }),
+    });
     expect(steps.headers['content-type']).toContain('text/event-stream');
     const events = steps.body
       .split('\n')
@@ -107,7 +151,11 @@ describe('2026-07-28 tool calls served directly', () => {
     apps.push(app);
     const unknown = await raw(app.http.url, { method: 'POST', headers: headersFor('nope'), body: callBody('nope', 3) });
     expect(unknown.json()).toMatchObject({ id: 3, error: { code: -32602 } });
-    const mismatch = await raw(app.http.url, { method: 'POST', headers: headersFor('other'), body: callBody('hello', 4) });
+    const mismatch = await raw(app.http.url, {
+      method: 'POST',
+      headers: headersFor('other'),
+      body: callBody('hello', 4),
+    });
     expect(mismatch.status).toBe(400);
     expect(mismatch.json()).toMatchObject({ id: 4, error: { code: -32020 } });
   });

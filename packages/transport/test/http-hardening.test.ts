@@ -2,7 +2,15 @@ import { createServer as createNodeServer, request as httpRequest, type Server a
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, initializeBody, JSON_HEADERS, modernCall, startApp, type RawResponse, type TestApp } from './fixtures/http-harness.js';
+import {
+  eventually,
+  initializeBody,
+  JSON_HEADERS,
+  modernCall,
+  startApp,
+  type RawResponse,
+  type TestApp,
+} from './fixtures/http-harness.js';
 import { buildFixture, RawChild } from './fixtures/stdio-harness.js';
 
 const apps: TestApp[] = [];
@@ -36,11 +44,18 @@ describe('oversized bodies (server in its own process)', () => {
     const limit = 4 * MiB;
     for (const size of [limit + 1, limit + 512 * 1024, 8 * MiB, 16 * MiB, 32 * MiB]) {
       // A JSON string, as SDK clients send it.
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hello', arguments: { pad: 'x'.repeat(size) } } });
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'hello', arguments: { pad: 'x'.repeat(size) } },
+      });
       const res = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body });
       expect(res.status, `${size} bytes`).toBe(413);
       expect(res.headers.get('connection')).toBe('close');
-      expect(await res.json()).toMatchObject({ error: { code: -32000, message: expect.stringContaining(`exceeds ${limit} bytes`) } });
+      expect(await res.json()).toMatchObject({
+        error: { code: -32000, message: expect.stringContaining(`exceeds ${limit} bytes`) },
+      });
     }
     const call = modernCall('hello');
     const after = await fetch(url, { method: 'POST', headers: call.headers, body: call.body });
@@ -55,7 +70,9 @@ function rawSocket(url: string): Promise<{ socket: Socket; received: () => strin
   return new Promise((resolve, reject) => {
     const started = Date.now();
     let text = '';
-    const socket = connect({ host: hostname, port: Number(port) }, () => resolve({ socket, received: () => text, closed }));
+    const socket = connect({ host: hostname, port: Number(port) }, () =>
+      resolve({ socket, received: () => text, closed }),
+    );
     const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - started)));
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => (text += chunk));
@@ -68,7 +85,9 @@ describe('slow and endless clients', () => {
   it('cuts a body dribbled a byte at a time once the request timeout passes (408), and a slow header too', async () => {
     const { http } = await app({ requestTimeoutMs: 1_500, headersTimeoutMs: 1_000 });
     const { socket, received, closed } = await rawSocket(http.url);
-    socket.write(`POST /mcp HTTP/1.1\r\nHost: ${new URL(http.url).host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    socket.write(
+      `POST /mcp HTTP/1.1\r\nHost: ${new URL(http.url).host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+    );
     const dribble = setInterval(() => socket.writable && socket.write(' '), 100);
     try {
       // Cut after ~1.5 s (+ Node's check interval); without the timeout it would hold for 5 minutes.
@@ -80,7 +99,10 @@ describe('slow and endless clients', () => {
 
     const slowHeaders = await rawSocket(http.url);
     slowHeaders.socket.write('POST /mcp HTTP/1.1\r\n');
-    const headerDribble = setInterval(() => slowHeaders.socket.writable && slowHeaders.socket.write('X-Slow: 1\r\n'), 100);
+    const headerDribble = setInterval(
+      () => slowHeaders.socket.writable && slowHeaders.socket.write('X-Slow: 1\r\n'),
+      100,
+    );
     try {
       expect(await slowHeaders.closed).toBeLessThan(8_000);
     } finally {
@@ -91,7 +113,9 @@ describe('slow and endless clients', () => {
   it('stops discarding an endless refused body at maxDrainBytes and closes the connection', async () => {
     const { http } = await app({ maxBodyBytes: 1024, maxDrainBytes: 256 * 1024 });
     const { socket, received, closed } = await rawSocket(http.url);
-    socket.write(`POST /mcp HTTP/1.1\r\nHost: ${new URL(http.url).host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(
+      `POST /mcp HTTP/1.1\r\nHost: ${new URL(http.url).host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
     const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
     let sent = 0;
     const pump = setInterval(() => {
@@ -117,20 +141,30 @@ describe('HTTP timeout options', () => {
     const { resolveHttpOptions, httpOptionsFromConfig } = await import('../src/http/options.js');
     const defaults = resolveHttpOptions({});
     expect(defaults).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
-    expect(() => resolveHttpOptions({ headersTimeoutMs: 20_000, requestTimeoutMs: 5_000 })).toThrow(/headersTimeoutMs \(20000\) must not exceed requestTimeoutMs \(5000\)/);
+    expect(() => resolveHttpOptions({ headersTimeoutMs: 20_000, requestTimeoutMs: 5_000 })).toThrow(
+      /headersTimeoutMs \(20000\) must not exceed requestTimeoutMs \(5000\)/,
+    );
     expect(() => resolveHttpOptions({ requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs must be an integer/);
     expect(resolveHttpOptions({ requestTimeoutMs: 4_000 }).headersTimeoutMs).toBe(4_000);
-    expect(httpOptionsFromConfig({ REQUEST_TIMEOUT_MS: 1_000, HEADERS_TIMEOUT_MS: 500, KEEP_ALIVE_TIMEOUT_MS: 2_000 })).toMatchObject({ requestTimeoutMs: 1_000, headersTimeoutMs: 500, keepAliveTimeoutMs: 2_000 });
+    expect(
+      httpOptionsFromConfig({ REQUEST_TIMEOUT_MS: 1_000, HEADERS_TIMEOUT_MS: 500, KEEP_ALIVE_TIMEOUT_MS: 2_000 }),
+    ).toMatchObject({ requestTimeoutMs: 1_000, headersTimeoutMs: 500, keepAliveTimeoutMs: 2_000 });
     expect(resolveHttpOptions({ maxSessions: 50 }).maxSessionsPerClient).toBe(50);
     expect(defaults.maxSessionsPerClient).toBe(2_000);
-    expect(() => resolveHttpOptions({ trustProxy: ['10.0.0.0/33'] })).toThrow(/trustProxy: "10.0.0.0\/33" is not an IP address, a CIDR range/);
+    expect(() => resolveHttpOptions({ trustProxy: ['10.0.0.0/33'] })).toThrow(
+      /trustProxy: "10.0.0.0\/33" is not an IP address, a CIDR range/,
+    );
     expect(() => resolveHttpOptions({ trustProxy: ['nginx'] })).toThrow(/trustProxy: "nginx"/);
-    expect(httpOptionsFromConfig({ TRUST_PROXY: ['loopback'], MAX_SESSIONS_PER_CLIENT: 7 })).toMatchObject({ trustProxy: ['loopback'], maxSessionsPerClient: 7 });
+    expect(httpOptionsFromConfig({ TRUST_PROXY: ['loopback'], MAX_SESSIONS_PER_CLIENT: 7 })).toMatchObject({
+      trustProxy: ['loopback'],
+      maxSessionsPerClient: 7,
+    });
   });
 
   it('finds the client address past trusted proxies only', async () => {
     const { clientAddress, trustedProxies } = await import('../src/http/client-address.js');
-    const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as never;
+    const req = (remoteAddress: string, xff?: string) =>
+      ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as never;
     const proxies = trustedProxies(['10.0.0.0/8', '::1']);
     expect(clientAddress(req('::ffff:203.0.113.1', '1.2.3.4'), proxies)).toBe('203.0.113.1');
     expect(clientAddress(req('10.1.1.1', '198.51.100.7, 10.2.2.2'), proxies)).toBe('198.51.100.7');
@@ -143,14 +177,24 @@ describe('HTTP timeout options', () => {
 });
 
 /** A request sent from a chosen loopback address (the server still listens on 127.0.0.1 only). */
-function from(localAddress: string, url: string, init: { headers?: Record<string, string>; body?: string; method?: string } = {}): Promise<RawResponse> {
+function from(
+  localAddress: string,
+  url: string,
+  init: { headers?: Record<string, string>; body?: string; method?: string } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: init.method ?? 'POST', headers: { ...JSON_HEADERS, ...init.headers }, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
-    });
+    const req = httpRequest(
+      url,
+      { method: init.method ?? 'POST', headers: { ...JSON_HEADERS, ...init.headers }, localAddress, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(init.body ?? initializeBody());
   });
@@ -163,15 +207,32 @@ async function usedSession(address: string, url: string): Promise<string> {
   const init = await from(address, url);
   expect(init.status).toBe(200);
   const id = init.headers['mcp-session-id'] as string;
-  await from(address, url, { headers: SESSION(id), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-  expect((await from(address, url, { headers: SESSION(id), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) })).status).toBe(200);
+  await from(address, url, {
+    headers: SESSION(id),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  expect(
+    (
+      await from(address, url, {
+        headers: SESSION(id),
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      })
+    ).status,
+  ).toBe(200);
   return id;
 }
 
-async function flood(address: string, url: string, count: number, headers: Record<string, string> = {}): Promise<RawResponse[]> {
+async function flood(
+  address: string,
+  url: string,
+  count: number,
+  headers: Record<string, string> = {},
+): Promise<RawResponse[]> {
   const answers: RawResponse[] = [];
   for (let i = 0; i < count; i += 10) {
-    answers.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => from(address, url, { headers })))));
+    answers.push(
+      ...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => from(address, url, { headers })))),
+    );
   }
   return answers;
 }
@@ -187,14 +248,22 @@ describe('session fairness', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(refused[0]!.json()).toMatchObject({
       id: 1,
-      error: { code: -32000, message: expect.stringMatching(/maximum of 20 \(maxSessionsPerClient, MAX_SESSIONS_PER_CLIENT\).*retry in \d+ s/), data: { limit: 'maxSessionsPerClient', max: 20, retryAfterSeconds: retryAfter } },
+      error: {
+        code: -32000,
+        message: expect.stringMatching(
+          /maximum of 20 \(maxSessionsPerClient, MAX_SESSIONS_PER_CLIENT\).*retry in \d+ s/,
+        ),
+        data: { limit: 'maxSessionsPerClient', max: 20, retryAfterSeconds: retryAfter },
+      },
     });
     const other = await from('127.0.0.2', http.url);
     expect(other.status).toBe(200);
     expect(other.headers['mcp-session-id']).toBeDefined();
     // Closing a session frees a place for its client.
     const first = answers.find((a) => a.status === 200)!.headers['mcp-session-id'] as string;
-    expect((await from('127.0.0.1', http.url, { method: 'DELETE', headers: SESSION(first), body: '' })).status).toBe(200);
+    expect((await from('127.0.0.1', http.url, { method: 'DELETE', headers: SESSION(first), body: '' })).status).toBe(
+      200,
+    );
     expect((await from('127.0.0.1', http.url)).status).toBe(200);
   });
 
@@ -206,8 +275,22 @@ describe('session fairness', () => {
     expect(http.sessions).toBeLessThanOrEqual(12);
     // The oldest bare sessions went first.
     const oldest = answers[0]!.headers['mcp-session-id'] as string;
-    expect((await from('127.0.0.1', http.url, { headers: SESSION(oldest), body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }) })).status).toBe(404);
-    expect((await from('127.0.0.2', http.url, { headers: SESSION(used), body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }) })).status).toBe(200);
+    expect(
+      (
+        await from('127.0.0.1', http.url, {
+          headers: SESSION(oldest),
+          body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await from('127.0.0.2', http.url, {
+          headers: SESSION(used),
+          body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+        })
+      ).status,
+    ).toBe(200);
     expect((await from('127.0.0.2', http.url)).status).toBe(200);
   });
 
@@ -219,18 +302,31 @@ describe('session fairness', () => {
     const retryAfter = Number(refused.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(60);
     expect(retryAfter).toBeLessThanOrEqual(120);
-    expect(refused.json()).toMatchObject({ error: { message: expect.stringMatching(/maximum of 3 sessions \(maxSessions, MAX_SESSIONS\), all in use; retry in \d+ s/), data: { limit: 'maxSessions', max: 3 } } });
+    expect(refused.json()).toMatchObject({
+      error: {
+        message: expect.stringMatching(
+          /maximum of 3 sessions \(maxSessions, MAX_SESSIONS\), all in use; retry in \d+ s/,
+        ),
+        data: { limit: 'maxSessions', max: 3 },
+      },
+    });
   });
 
   it('behind a trusted proxy, counts the X-Forwarded-For client; without one, ignores the header', async () => {
     const trusting = await app({ maxSessionsPerClient: 2, trustProxy: ['loopback'] });
     const viaProxy = (client: string) => ({ 'x-forwarded-for': `${client}, 127.0.0.9` });
-    expect((await flood('127.0.0.1', trusting.http.url, 3, viaProxy('203.0.113.5'))).map((a) => a.status).sort()).toEqual([200, 200, 429]);
+    expect(
+      (await flood('127.0.0.1', trusting.http.url, 3, viaProxy('203.0.113.5'))).map((a) => a.status).sort(),
+    ).toEqual([200, 200, 429]);
     expect((await from('127.0.0.1', trusting.http.url, { headers: viaProxy('203.0.113.6') })).status).toBe(200);
 
     const plain = await app({ maxSessionsPerClient: 2 });
-    expect((await flood('127.0.0.1', plain.http.url, 2, { 'x-forwarded-for': '203.0.113.5' })).map((a) => a.status)).toEqual([200, 200]);
-    expect((await from('127.0.0.1', plain.http.url, { headers: { 'x-forwarded-for': '203.0.113.6' } })).status).toBe(429);
+    expect(
+      (await flood('127.0.0.1', plain.http.url, 2, { 'x-forwarded-for': '203.0.113.5' })).map((a) => a.status),
+    ).toEqual([200, 200]);
+    expect((await from('127.0.0.1', plain.http.url, { headers: { 'x-forwarded-for': '203.0.113.6' } })).status).toBe(
+      429,
+    );
   });
 });
 
@@ -266,7 +362,13 @@ describe('JWT identities and JWKS readiness', () => {
     if (jwks.listening) await stopJwks();
   });
 
-  const sign = (claims: JWTPayload) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(audience).setExpirationTime('5m').sign(privateKey);
+  const sign = (claims: JWTPayload) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setExpirationTime('5m')
+      .sign(privateKey);
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const whoami = (url: string, token: string) => {
     const call = modernCall('whoami');
@@ -282,8 +384,12 @@ describe('JWT identities and JWKS readiness', () => {
     expect(init.status).toBe(200);
     const session = SESSION(init.headers['mcp-session-id'] as string);
     const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-    expect((await from('127.0.0.1', http.url, { headers: { ...session, ...bearer(first) }, body: list })).status).toBe(200);
-    expect((await from('127.0.0.1', http.url, { headers: { ...session, ...bearer(second) }, body: list })).status).toBe(404);
+    expect((await from('127.0.0.1', http.url, { headers: { ...session, ...bearer(first) }, body: list })).status).toBe(
+      200,
+    );
+    expect((await from('127.0.0.1', http.url, { headers: { ...session, ...bearer(second) }, body: list })).status).toBe(
+      404,
+    );
     // No stable identity at all: refused.
     const anonymous = await from('127.0.0.1', http.url, { headers: bearer(await sign({})) });
     expect(anonymous.status).toBe(401);
@@ -306,7 +412,9 @@ describe('JWT identities and JWKS readiness', () => {
     expect(refused.headers['www-authenticate']).toMatch(/names no subject \(sub\) or client \(client_id\)/);
     expect((await from('127.0.0.1', http.url, { headers: bearer(await sign({ sub: 'user-1' })) })).status).toBe(200);
     const { resolveHttpOptions } = await import('../src/http/options.js');
-    expect(() => resolveHttpOptions({ jwt: { jwksUrl, subjectless: 'nobody' as never } })).toThrow(/jwt.subjectless must be "token-id" or "refuse"/);
+    expect(() => resolveHttpOptions({ jwt: { jwksUrl, subjectless: 'nobody' as never } })).toThrow(
+      /jwt.subjectless must be "token-id" or "refuse"/,
+    );
   });
 
   it('reports the JWKS in /readyz: not ready while it cannot be fetched, ready again when it can', async () => {
@@ -318,7 +426,10 @@ describe('JWT identities and JWKS readiness', () => {
     try {
       let answer: Response | undefined;
       await eventually(async () => (answer = await fetch(readyz)).status === 503, 10_000);
-      expect(await answer!.json()).toEqual({ ready: false, checks: [{ plugin: 'http', ok: false, detail: expect.stringContaining(`JWKS at ${issuer} cannot be fetched`) }] });
+      expect(await answer!.json()).toEqual({
+        ready: false,
+        checks: [{ plugin: 'http', ok: false, detail: expect.stringContaining(`JWKS at ${issuer} cannot be fetched`) }],
+      });
     } finally {
       await listenJwks(port);
     }

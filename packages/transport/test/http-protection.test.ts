@@ -23,16 +23,28 @@ async function app(options: Parameters<typeof startApp>[0] = {}) {
 }
 
 const hostOf = (url: string) => new URL(url).host;
-const textOf = (result: unknown) => ((result as { content: { text: string }[] }).content[0]!.text);
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
 
 describe('DNS rebinding protection', () => {
   it('refuses a foreign Host or Origin with 403 and accepts localhost', async () => {
     const { http } = await app();
-    const evilHost = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, host: 'evil.example.com' }, body: initializeBody() });
+    const evilHost = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, host: 'evil.example.com' },
+      body: initializeBody(),
+    });
     expect(evilHost.status).toBe(403);
-    const evilOrigin = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'http://evil.example.com' }, body: initializeBody() });
+    const evilOrigin = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, origin: 'http://evil.example.com' },
+      body: initializeBody(),
+    });
     expect(evilOrigin.status).toBe(403);
-    const ok = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, host: hostOf(http.url), origin: 'http://localhost:5173' }, body: initializeBody() });
+    const ok = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, host: hostOf(http.url), origin: 'http://localhost:5173' },
+      body: initializeBody(),
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -40,18 +52,33 @@ describe('DNS rebinding protection', () => {
     const { http } = await app({ allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] });
     const local = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
     expect(local.status).toBe(403);
-    const listed = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, host: 'mcp.example.com', origin: 'https://app.example.com' }, body: initializeBody() });
+    const listed = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, host: 'mcp.example.com', origin: 'https://app.example.com' },
+      body: initializeBody(),
+    });
     expect(listed.status).toBe(200);
-    const otherOrigin = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, host: 'mcp.example.com', origin: 'https://evil.example.com' }, body: initializeBody() });
+    const otherOrigin = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, host: 'mcp.example.com', origin: 'https://evil.example.com' },
+      body: initializeBody(),
+    });
     expect(otherOrigin.status).toBe(403);
   });
 
   it('refuses to start on a non-loopback address with neither an allow-list nor auth', async () => {
-    const server = createServer({ name: 't', version: '1.0.0', plugins: [], configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] } });
+    const server = createServer({
+      name: 't',
+      version: '1.0.0',
+      plugins: [],
+      configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
+    });
     expect(() => createHttpTransport(server, { host: '0.0.0.0' })).toThrow(HttpConfigError);
     expect(() => createHttpTransport(server, { host: '0.0.0.0' })).toThrow(/ALLOWED_HOSTS.*AUTH_TOKEN/s);
     expect(() => createHttpTransport(server, { host: '0.0.0.0', allowedHosts: ['mcp.example.com'] })).not.toThrow();
-    expect(() => createHttpTransport(server, { host: '0.0.0.0', authToken: 'a-long-enough-secret-token' })).not.toThrow();
+    expect(() =>
+      createHttpTransport(server, { host: '0.0.0.0', authToken: 'a-long-enough-secret-token' }),
+    ).not.toThrow();
   });
 });
 
@@ -61,7 +88,11 @@ describe('request checks', () => {
     const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(4096) } });
     const declared = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: big });
     expect(declared.status).toBe(413);
-    const chunked = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, 'transfer-encoding': 'chunked' }, body: big });
+    const chunked = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'transfer-encoding': 'chunked' },
+      body: big,
+    });
     expect(chunked.status).toBe(413);
     const small = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
     expect(small.status).toBe(200);
@@ -69,7 +100,11 @@ describe('request checks', () => {
 
   it('answers a non-JSON content type with 415, an unknown method with 405 + Allow, bad JSON with 400 (-32700)', async () => {
     const { http } = await app();
-    const text = await raw(http.url, { method: 'POST', headers: { 'content-type': 'text/plain', accept: JSON_HEADERS.accept }, body: initializeBody() });
+    const text = await raw(http.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', accept: JSON_HEADERS.accept },
+      body: initializeBody(),
+    });
     expect(text.status).toBe(415);
     const put = await raw(http.url, { method: 'PUT', headers: JSON_HEADERS, body: '{}' });
     expect(put.status).toBe(405);
@@ -81,7 +116,11 @@ describe('request checks', () => {
 
   it('leaves the Accept check to the SDK (406 without text/event-stream on a session request)', async () => {
     const { http } = await app();
-    const res = await raw(http.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/html' }, body: initializeBody() });
+    const res = await raw(http.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/html' },
+      body: initializeBody(),
+    });
     expect(res.status).toBe(406);
   });
 
@@ -101,7 +140,10 @@ describe('health', () => {
     probe.ready = false;
     const notReady = await raw(new URL('/readyz', http.url).href);
     expect(notReady.status).toBe(503);
-    expect(notReady.json()).toEqual({ ready: false, checks: [{ plugin: 'http-test', ok: false, detail: 'database unreachable' }] });
+    expect(notReady.json()).toEqual({
+      ready: false,
+      checks: [{ plugin: 'http-test', ok: false, detail: 'database unreachable' }],
+    });
   });
 });
 
@@ -113,7 +155,11 @@ describe('bearer token auth', () => {
     const missing = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
     expect(missing.status).toBe(401);
     expect(missing.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
-    const wrong = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${token}x` }, body: initializeBody() });
+    const wrong = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${token}x` },
+      body: initializeBody(),
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.body).not.toContain(token);
   });
@@ -122,7 +168,10 @@ describe('bearer token auth', () => {
     const { http } = await app({ authToken: token });
     const headers = { authorization: `Bearer ${token}` };
 
-    const modern = new Client({ name: 'modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const modern = new Client(
+      { name: 'modern', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await modern.connect(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers } }));
     closers.push(() => modern.close());
     expect(JSON.parse(textOf(await modern.callTool({ name: 'whoami' })))).toMatchObject({ clientId: 'static-token' });
@@ -130,7 +179,9 @@ describe('bearer token auth', () => {
     const legacy = new V1Client({ name: 'v1', version: '1.0.0' });
     await legacy.connect(new V1Transport(new URL(http.url), { requestInit: { headers } }));
     closers.push(() => legacy.close());
-    expect(JSON.parse(textOf(await legacy.callTool({ name: 'whoami', arguments: {} })))).toMatchObject({ clientId: 'static-token' });
+    expect(JSON.parse(textOf(await legacy.callTool({ name: 'whoami', arguments: {} })))).toMatchObject({
+      clientId: 'static-token',
+    });
   });
 });
 
@@ -176,17 +227,32 @@ describe('OAuth 2.1 resource server (JWT + JWKS)', () => {
     const { http } = await jwtApp();
     const prm = await raw(new URL('/.well-known/oauth-protected-resource', http.url).href);
     expect(prm.status).toBe(200);
-    expect(prm.json()).toMatchObject({ resource: audience, authorization_servers: [issuer], bearer_methods_supported: ['header'] });
+    expect(prm.json()).toMatchObject({
+      resource: audience,
+      authorization_servers: [issuer],
+      bearer_methods_supported: ['header'],
+    });
     expect((await raw(new URL('/.well-known/oauth-protected-resource/mcp', http.url).href)).status).toBe(200);
     const missing = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
     expect(missing.status).toBe(401);
-    expect(missing.headers['www-authenticate']).toContain('resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
+    expect(missing.headers['www-authenticate']).toContain(
+      'resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"',
+    );
   });
 
   it('refuses tokens that are expired, for another audience, or signed by an unknown key', async () => {
     const { http } = await jwtApp();
-    for (const token of [await sign({ exp: Math.floor(Date.now() / 1000) - 60 }), await sign({ aud: 'https://other.example.com' }), await sign({ key: otherKey }), 'not-a-jwt']) {
-      const res = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${token}` }, body: initializeBody() });
+    for (const token of [
+      await sign({ exp: Math.floor(Date.now() / 1000) - 60 }),
+      await sign({ aud: 'https://other.example.com' }),
+      await sign({ key: otherKey }),
+      'not-a-jwt',
+    ]) {
+      const res = await raw(http.url, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+        body: initializeBody(),
+      });
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/invalid_token/);
     }
@@ -195,16 +261,31 @@ describe('OAuth 2.1 resource server (JWT + JWKS)', () => {
   it('accepts a valid token; the handler sees its client, scopes and subject', async () => {
     const { http } = await jwtApp();
     const token = await sign();
-    const client = new Client({ name: 'modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-    await client.connect(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    const client = new Client(
+      { name: 'modern', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(http.url), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
     closers.push(() => client.close());
-    expect(JSON.parse(textOf(await client.callTool({ name: 'whoami' })))).toEqual({ clientId: 'client-1', scopes: ['mcp:tools', 'read'], sub: 'user-42' });
+    expect(JSON.parse(textOf(await client.callTool({ name: 'whoami' })))).toEqual({
+      clientId: 'client-1',
+      scopes: ['mcp:tools', 'read'],
+      sub: 'user-42',
+    });
   });
 
   it('serves an older-protocol session only to the principal that opened it', async () => {
     const { http } = await jwtApp();
     const first = await sign();
-    const init = await raw(http.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${first}` }, body: initializeBody() });
+    const init = await raw(http.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${first}` },
+      body: initializeBody(),
+    });
     expect(init.status).toBe(200);
     const sessionId = init.headers['mcp-session-id'] as string;
     const other = await new SignJWT({ client_id: 'client-2' })
@@ -216,7 +297,12 @@ describe('OAuth 2.1 resource server (JWT + JWKS)', () => {
       .sign(privateKey);
     const res = await raw(http.url, {
       method: 'POST',
-      headers: { ...JSON_HEADERS, authorization: `Bearer ${other}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+      headers: {
+        ...JSON_HEADERS,
+        authorization: `Bearer ${other}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
     });
     expect(res.status).toBe(404);

@@ -4,7 +4,15 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkMcpParamHeaders } from '../src/http/mcp-param.js';
-import { eventually, initializeBody, JSON_HEADERS, modernCall, raw, startApp, type TestApp } from './fixtures/http-harness.js';
+import {
+  eventually,
+  initializeBody,
+  JSON_HEADERS,
+  modernCall,
+  raw,
+  startApp,
+  type TestApp,
+} from './fixtures/http-harness.js';
 
 const apps: TestApp[] = [];
 const closers: (() => Promise<unknown>)[] = [];
@@ -20,7 +28,10 @@ async function app(options: Parameters<typeof startApp>[0] = {}) {
 }
 
 async function modernClient(url: string) {
-  const client = new Client({ name: 'modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const client = new Client(
+    { name: 'modern', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   closers.push(() => client.close());
   return client;
@@ -34,7 +45,7 @@ async function v1Client(url: string) {
   return { client, transport };
 }
 
-const textOf = (result: unknown) => ((result as { content: { text: string }[] }).content[0]!.text);
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
 
 describe('both protocol eras on /mcp', () => {
   it('serves a 2026-07-28 client statelessly (no session is kept)', async () => {
@@ -77,7 +88,9 @@ describe('streamed responses', () => {
 
     const { client } = await v1Client(http.url);
     const legacySeen: number[] = [];
-    const legacy = await client.callTool({ name: 'steps', arguments: {} }, undefined, { onprogress: (p) => legacySeen.push(p.progress) });
+    const legacy = await client.callTool({ name: 'steps', arguments: {} }, undefined, {
+      onprogress: (p) => legacySeen.push(p.progress),
+    });
     expect(textOf(legacy)).toBe('stepped');
     expect(legacySeen).toEqual([1, 2, 3]);
   });
@@ -88,11 +101,19 @@ describe('change notifications', () => {
     const { http } = await app();
     const controller = new AbortController();
     closers.push(async () => controller.abort());
-    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    const envelope = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
     const res = await fetch(http.url, {
       method: 'POST',
       headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: envelope } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'subscriptions/listen',
+        params: { notifications: { toolsListChanged: true }, _meta: envelope },
+      }),
       signal: controller.signal,
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
@@ -126,7 +147,11 @@ describe('older-protocol sessions', () => {
 
   it('answers a request without a session id (other than initialize) with 400', async () => {
     const { http } = await app();
-    const res = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const res = await raw(http.url, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatch(/Mcp-Session-Id/);
   });
@@ -154,7 +179,10 @@ describe('older-protocol sessions', () => {
     const refused = await raw(http.url, { method: 'POST', headers: JSON_HEADERS, body: initializeBody() });
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBeDefined();
-    expect(refused.json()).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/maximum of 2 sessions/) }, id: 1 });
+    expect(refused.json()).toMatchObject({
+      error: { code: -32000, message: expect.stringMatching(/maximum of 2 sessions/) },
+      id: 1,
+    });
     await expect(v1Client(http.url)).rejects.toThrow();
     expect(http.sessions).toBe(2);
 
@@ -199,7 +227,12 @@ describe('cancellation by disconnect', () => {
     const { http, probe } = await app();
     const call = modernCall('slow');
     const controller = new AbortController();
-    const pending = fetch(http.url, { method: 'POST', headers: call.headers, body: call.body, signal: controller.signal }).then(
+    const pending = fetch(http.url, {
+      method: 'POST',
+      headers: call.headers,
+      body: call.body,
+      signal: controller.signal,
+    }).then(
       (res) => res.text(),
       () => 'disconnected',
     );
@@ -213,7 +246,12 @@ describe('cancellation by disconnect', () => {
 
 describe('Mcp-Param headers (SEP-2243)', () => {
   const lookup = () => ({ inputSchema: { properties: { region: { type: 'string', 'x-mcp-header': 'Region' } } } });
-  const body = (region?: string) => ({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'geo', arguments: region === undefined ? {} : { region } } });
+  const body = (region?: string) => ({
+    jsonrpc: '2.0',
+    id: 4,
+    method: 'tools/call',
+    params: { name: 'geo', arguments: region === undefined ? {} : { region } },
+  });
 
   it('accepts a header that mirrors the argument, plain or Base64-wrapped', () => {
     expect(checkMcpParamHeaders({ 'mcp-param-region': 'eu-west' }, body('eu-west'), lookup)).toBeUndefined();
@@ -225,6 +263,8 @@ describe('Mcp-Param headers (SEP-2243)', () => {
   it('rejects a missing, mismatched or badly encoded header', () => {
     expect(checkMcpParamHeaders({}, body('eu'), lookup)).toMatchObject({ id: 4, header: 'Mcp-Param-Region' });
     expect(checkMcpParamHeaders({ 'mcp-param-region': 'us' }, body('eu'), lookup)?.message).toMatch(/does not match/);
-    expect(checkMcpParamHeaders({ 'mcp-param-region': '=?base64?***?=' }, body('eu'), lookup)?.message).toMatch(/Base64/);
+    expect(checkMcpParamHeaders({ 'mcp-param-region': '=?base64?***?=' }, body('eu'), lookup)?.message).toMatch(
+      /Base64/,
+    );
   });
 });

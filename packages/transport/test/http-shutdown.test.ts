@@ -17,12 +17,15 @@ async function app() {
   return started;
 }
 
-const textOf = (result: unknown) => ((result as { content: { text: string }[] }).content[0]!.text);
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
 
 describe('graceful shutdown', () => {
   it('lets a slow 2026-07-28 call finish within the grace period, then stops listening', async () => {
     const { http, server, probe } = await app();
-    const client = new Client({ name: 'modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const client = new Client(
+      { name: 'modern', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
     closers.push(() => client.close());
     const call = client.callTool({ name: 'slow' });
@@ -30,7 +33,9 @@ describe('graceful shutdown', () => {
 
     const closed = http.close({ graceMs: 10_000 });
     // New work is refused while the call drains.
-    const ready = await raw(new URL('/readyz', http.url).href, { headers: { connection: 'close' } }).catch(() => undefined);
+    const ready = await raw(new URL('/readyz', http.url).href, { headers: { connection: 'close' } }).catch(
+      () => undefined,
+    );
     if (ready) expect(ready.status).toBe(503);
     probe.release();
 
@@ -43,7 +48,10 @@ describe('graceful shutdown', () => {
 
   it('aborts a 2026-07-28 call still running past the deadline; the client gets an answer', async () => {
     const { http, server, probe } = await app();
-    const client = new Client({ name: 'modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const client = new Client(
+      { name: 'modern', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
     closers.push(() => client.close());
     const call = client.callTool({ name: 'slow' }).then(

@@ -23,7 +23,12 @@ async function gone(pid: number, timeoutMs = 15_000): Promise<void> {
 
 describe('stdio through real SDK clients', () => {
   it('serves a 2025-era client (SDK v1): initialize, list, call, and exits when the client closes', async () => {
-    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const transport = new StdioClientTransportV1({
+      command: process.execPath,
+      args: [fixture],
+      env: baseEnv,
+      stderr: 'pipe',
+    });
     const client = new ClientV1({ name: 'v1-client', version: '1.0.0' });
     await client.connect(transport);
     expect(client.getServerVersion()?.name).toBe('fixture');
@@ -39,8 +44,16 @@ describe('stdio through real SDK clients', () => {
   });
 
   it('serves a 2026-07-28 client (SDK v2, version pinned) on the same kind of stream', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
-    const client = new Client({ name: 'v2-client', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [fixture],
+      env: baseEnv,
+      stderr: 'pipe',
+    });
+    const client = new Client(
+      { name: 'v2-client', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await client.connect(transport);
     expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
     const { tools } = await client.listTools();
@@ -53,30 +66,40 @@ describe('stdio through real SDK clients', () => {
   });
 
   it('refuses an oversized call with an error for that request, then keeps serving (SDK v1)', async () => {
-    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: { ...baseEnv, STDIO_MAX_MESSAGE_BYTES: '65536' }, stderr: 'pipe' });
+    const transport = new StdioClientTransportV1({
+      command: process.execPath,
+      args: [fixture],
+      env: { ...baseEnv, STDIO_MAX_MESSAGE_BYTES: '65536' },
+      stderr: 'pipe',
+    });
     const client = new ClientV1({ name: 'v1-client', version: '1.0.0' });
     await client.connect(transport);
-    await expect(client.callTool({ name: 'echo', arguments: { text: 'x'.repeat(1024 * 1024) } })).rejects.toThrow(/too large/i);
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'x'.repeat(1024 * 1024) } })).rejects.toThrow(
+      /too large/i,
+    );
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
     await client.close();
   });
 });
 
 describe('stdio framing with raw lines', () => {
-  it.each(['trace', 'debug', 'info', 'warn', 'error'])('keeps stdout to protocol messages only at LOG_LEVEL=%s', async (level) => {
-    const raw = new RawChild(fixture, [], { ...baseEnv, LOG_LEVEL: level });
-    await raw.initialize();
-    expect((await raw.request('tools/call', { name: 'chatty', arguments: {} })).result).toBeDefined();
-    raw.write('this is not json\n');
-    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'x' } })).result)).toBe('x');
-    raw.child.stdin.end();
-    expect((await raw.exit).code).toBe(0);
-    expect(raw.partial).toBe('');
-    expect(raw.lines.length).toBeGreaterThanOrEqual(4);
-    for (const line of raw.lines) expect((JSON.parse(line) as Message).jsonrpc).toBe('2.0');
-    expect(raw.stderr).toContain('stray console.log from a tool');
-    expect(raw.stderr).toContain('stray stdout write from a tool');
-  });
+  it.each(['trace', 'debug', 'info', 'warn', 'error'])(
+    'keeps stdout to protocol messages only at LOG_LEVEL=%s',
+    async (level) => {
+      const raw = new RawChild(fixture, [], { ...baseEnv, LOG_LEVEL: level });
+      await raw.initialize();
+      expect((await raw.request('tools/call', { name: 'chatty', arguments: {} })).result).toBeDefined();
+      raw.write('this is not json\n');
+      expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'x' } })).result)).toBe('x');
+      raw.child.stdin.end();
+      expect((await raw.exit).code).toBe(0);
+      expect(raw.partial).toBe('');
+      expect(raw.lines.length).toBeGreaterThanOrEqual(4);
+      for (const line of raw.lines) expect((JSON.parse(line) as Message).jsonrpc).toBe('2.0');
+      expect(raw.stderr).toContain('stray console.log from a tool');
+      expect(raw.stderr).toContain('stray stdout write from a tool');
+    },
+  );
 
   it('answers a malformed line with -32700 (id null) and serves the next request', async () => {
     const raw = new RawChild(fixture, [], baseEnv);
@@ -102,7 +125,11 @@ describe('stdio framing with raw lines', () => {
       { line: '{"jsonrpc":"2.0","id":18446744073709551616,"method":"tools/list"}', id: null, code: -32600 },
       { line: '{"jsonrpc":"2.0","id":"arr","method":"tools/list","params":[1,2]}', id: 'arr', code: -32600 },
       { line: '{"jsonrpc":"2.0","id":"both","method":"tools/list","result":{}}', id: 'both', code: -32600 },
-      { line: '{"jsonrpc":"2.0","id":"err","method":"tools/list","error":{"code":1,"message":"x"}}', id: 'err', code: -32600 },
+      {
+        line: '{"jsonrpc":"2.0","id":"err","method":"tools/list","error":{"code":1,"message":"x"}}',
+        id: 'err',
+        code: -32600,
+      },
       { line: '{"jsonrpc":"2.0","id":null,"method":"tools/list"}', id: null, code: -32600 },
       { line: '{"jsonrpc":"2.0","id":true,"method":"tools/list"}', id: null, code: -32600 },
       { line: '{"jsonrpc":"2.0","id":"nomethod"}', id: 'nomethod', code: -32600 },
@@ -122,7 +149,13 @@ describe('stdio framing with raw lines', () => {
     expect((await raw.request('tools/list')).result?.tools).toBeDefined();
     // Every refusal the transport made left a log line naming why.
     await raw.stderrIncludes('cannot carry a method together with a result');
-    for (const text of ['id must be a string or an integer', 'params must be an object', 'batches are not supported', 'Parse error']) expect(raw.stderr).toContain(text);
+    for (const text of [
+      'id must be a string or an integer',
+      'params must be an object',
+      'batches are not supported',
+      'Parse error',
+    ])
+      expect(raw.stderr).toContain(text);
     raw.child.stdin.end();
     expect((await raw.exit).code).toBe(0);
   });
@@ -132,7 +165,12 @@ describe('stdio framing with raw lines', () => {
     await raw.initialize();
     const refused = raw.next((m) => m.id === 'big');
     // The id comes after a large params object, as SDK clients serialize it.
-    const big = JSON.stringify({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo', arguments: { text: 'y'.repeat(3 * 1024 * 1024), id: 'decoy' } }, id: 'big' });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'y'.repeat(3 * 1024 * 1024), id: 'decoy' } },
+      id: 'big',
+    });
     for (let i = 0; i < big.length; i += 100_000) raw.write(big.slice(i, i + 100_000));
     raw.write('\n');
     const error = (await refused).error!;
@@ -146,16 +184,25 @@ describe('stdio framing with raw lines', () => {
 
   it('serves a raw 2026-07-28 exchange (enveloped requests, no initialize)', async () => {
     const raw = new RawChild(fixture, [], baseEnv);
-    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    const envelope = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
     const discover = await raw.request('server/discover', { _meta: envelope });
     expect(discover.error).toBeUndefined();
     const call = await raw.request('tools/call', { name: 'echo', arguments: { text: 'modern' }, _meta: envelope });
     expect(textOf(call.result)).toBe('modern');
     // The connection is pinned to 2026-07-28: a late initialize is refused.
-    const late = await raw.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+    const late = await raw.request('initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'raw', version: '1' },
+    });
     expect(late.error).toBeDefined();
     raw.write('not json either\n');
-    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'again' }, _meta: envelope })).result)).toBe('again');
+    expect(
+      textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'again' }, _meta: envelope })).result),
+    ).toBe('again');
     raw.child.stdin.end();
     expect((await raw.exit).code).toBe(0);
   });
@@ -181,16 +228,26 @@ describe('stdio framing with raw lines', () => {
 
 describe('older-protocol tool calls served directly (no per-message SDK validation)', () => {
   it('carries progress and log notifications, honouring the level the client set (SDK v1)', async () => {
-    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const transport = new StdioClientTransportV1({
+      command: process.execPath,
+      args: [fixture],
+      env: baseEnv,
+      stderr: 'pipe',
+    });
     const client = new ClientV1({ name: 'v1-client', version: '1.0.0' });
     await client.connect(transport);
     try {
       const logs: string[] = [];
       const { LoggingMessageNotificationSchema } = await import('@modelcontextprotocol/sdk/types.js');
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(`${n.params.level}:${String(n.params.data)}`));
+      client.setNotificationHandler(
+        LoggingMessageNotificationSchema,
+        (n) => void logs.push(`${n.params.level}:${String(n.params.data)}`),
+      );
       await client.setLoggingLevel('info');
       const progress: number[] = [];
-      const result = await client.callTool({ name: 'progressive', arguments: {} }, undefined, { onprogress: (p) => progress.push(p.progress) });
+      const result = await client.callTool({ name: 'progressive', arguments: {} }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      });
       expect(textOf(result)).toBe('progressed');
       expect(progress).toEqual([1, 2, 3]);
       expect(logs).toEqual(['info:progressive started']);
@@ -206,7 +263,9 @@ describe('older-protocol tool calls served directly (no per-message SDK validati
     await raw.stderrIncludes('FIXTURE slow started cancelled');
     raw.notify('notifications/cancelled', { requestId: 'slow-1', reason: 'user pressed stop' });
     await raw.stderrIncludes('FIXTURE slow aborted cancelled');
-    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'still here' } })).result)).toBe('still here');
+    expect(textOf((await raw.request('tools/call', { name: 'echo', arguments: { text: 'still here' } })).result)).toBe(
+      'still here',
+    );
     expect(raw.lines.some((line) => line.includes('"slow-1"'))).toBe(false);
     raw.child.stdin.end();
     expect((await raw.exit).code).toBe(0);
@@ -215,15 +274,25 @@ describe('older-protocol tool calls served directly (no per-message SDK validati
   it('answers an unknown tool with invalid params, and a malformed call through the SDK', async () => {
     const raw = new RawChild(fixture, [], baseEnv);
     await raw.initialize();
-    expect((await raw.request('tools/call', { name: 'nope', arguments: {} })).error).toMatchObject({ code: -32602, message: expect.stringContaining('nope') });
+    expect((await raw.request('tools/call', { name: 'nope', arguments: {} })).error).toMatchObject({
+      code: -32602,
+      message: expect.stringContaining('nope'),
+    });
     expect((await raw.request('tools/call', { name: 42 })).error?.code).toBe(-32602);
-    expect((await raw.request('tools/call', { name: 'echo', arguments: { text: 1 } })).result).toMatchObject({ isError: true });
+    expect((await raw.request('tools/call', { name: 'echo', arguments: { text: 1 } })).result).toMatchObject({
+      isError: true,
+    });
     raw.child.stdin.end();
     expect((await raw.exit).code).toBe(0);
   });
 
   it('serves an interactive tool through the SDK, whose shim asks the client and re-enters the handler with the answer', async () => {
-    const transport = new StdioClientTransportV1({ command: process.execPath, args: [fixture], env: baseEnv, stderr: 'pipe' });
+    const transport = new StdioClientTransportV1({
+      command: process.execPath,
+      args: [fixture],
+      env: baseEnv,
+      stderr: 'pipe',
+    });
     const client = new ClientV1({ name: 'v1-client', version: '1.0.0' }, { capabilities: { elicitation: {} } });
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Ada' } }));
@@ -249,19 +318,32 @@ describe('2026-07-28 tool calls served directly', () => {
     expect(first.result).toMatchObject({ content: [{ type: 'text', text: 'one' }], resultType: 'complete' });
     const second = await raw.request('tools/call', { name: 'echo', arguments: { text: 'two' }, _meta: envelope() });
     expect(second.result).toEqual(first.result && { ...first.result, content: [{ type: 'text', text: 'two' }] });
-    expect((second.result?._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toEqual({ name: 'fixture', version: '1.0.0' });
+    expect((second.result?._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toEqual({
+      name: 'fixture',
+      version: '1.0.0',
+    });
 
     const before = raw.lines.length;
-    await raw.request('tools/call', { name: 'progressive', arguments: {}, _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'info', progressToken: 'p1' }) });
+    await raw.request('tools/call', {
+      name: 'progressive',
+      arguments: {},
+      _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'info', progressToken: 'p1' }),
+    });
     const sent = raw.lines.slice(before).map((line) => JSON.parse(line) as Message);
-    expect(sent.filter((m) => m.method === 'notifications/message').map((m) => (m as unknown as { params: { data: string } }).params.data)).toEqual(['progressive started']);
+    expect(
+      sent
+        .filter((m) => m.method === 'notifications/message')
+        .map((m) => (m as unknown as { params: { data: string } }).params.data),
+    ).toEqual(['progressive started']);
     expect(sent.filter((m) => m.method === 'notifications/progress')).toHaveLength(3);
 
     const quiet = raw.lines.length;
     await raw.request('tools/call', { name: 'progressive', arguments: {}, _meta: envelope() });
     expect(raw.lines.slice(quiet).some((line) => line.includes('notifications/message'))).toBe(false);
 
-    expect((await raw.request('tools/call', { name: 'nope', arguments: {}, _meta: envelope() })).error).toMatchObject({ code: -32602 });
+    expect((await raw.request('tools/call', { name: 'nope', arguments: {}, _meta: envelope() })).error).toMatchObject({
+      code: -32602,
+    });
     raw.child.stdin.end();
     expect((await raw.exit).code).toBe(0);
   });
@@ -269,8 +351,15 @@ describe('2026-07-28 tool calls served directly', () => {
   it('routes interactive tools to the SDK: input_required returned when the envelope allows it, -32021 when not', async () => {
     const raw = new RawChild(fixture, [], baseEnv);
     await raw.request('tools/call', { name: 'echo', arguments: { text: 'pin' }, _meta: envelope() });
-    const asked = await raw.request('tools/call', { name: 'ask_name', arguments: {}, _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } }) });
-    expect(asked.result).toMatchObject({ resultType: 'input_required', inputRequests: { name: { method: 'elicitation/create' } } });
+    const asked = await raw.request('tools/call', {
+      name: 'ask_name',
+      arguments: {},
+      _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } }),
+    });
+    expect(asked.result).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { name: { method: 'elicitation/create' } },
+    });
     const refused = await raw.request('tools/call', { name: 'ask_name', arguments: {}, _meta: envelope() });
     expect(refused.error?.code).toBe(-32021);
     const answered = await raw.request('tools/call', {

@@ -1,7 +1,11 @@
 import { createServer as createNodeServer, type Server as NodeServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createTaskSessionFromClient, type RawClientDispatch, type TaskEnabledSession } from '@modelcontextprotocol/ext-tasks/client';
+import {
+  createTaskSessionFromClient,
+  type RawClientDispatch,
+  type TaskEnabledSession,
+} from '@modelcontextprotocol/ext-tasks/client';
 import type { JsonValue, TaskId } from '@modelcontextprotocol/ext-tasks/core';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -37,7 +41,8 @@ function taskTools(probe: Probe) {
     setup(scope) {
       scope.tools.add({
         name: 'work',
-        description: 'Works for `ms` milliseconds in 50 ms steps, reporting progress; a child in ctx.group waits with it',
+        description:
+          'Works for `ms` milliseconds in 50 ms steps, reporting progress; a child in ctx.group waits with it',
         input: z.object({ ms: z.number().int().min(0) }),
         taskSupport: 'optional',
         task: { pollIntervalMs: 50 },
@@ -55,7 +60,9 @@ function taskTools(probe: Probe) {
               await sleep(50, { signal: ctx.signal });
             }
           } catch (error) {
-            probe.aborts.push(ctx.signal.reason instanceof Error ? ctx.signal.reason.message : String(ctx.signal.reason));
+            probe.aborts.push(
+              ctx.signal.reason instanceof Error ? ctx.signal.reason.message : String(ctx.signal.reason),
+            );
             throw error;
           }
           finished();
@@ -72,7 +79,12 @@ function taskTools(probe: Probe) {
           const a = acceptedContent(ctx.inputResponses, 'a');
           const b = acceptedContent(ctx.inputResponses, 'b');
           if (a && b) return `a=${String(a.name)} b=${String(b.name)}`;
-          return inputRequired({ inputRequests: { a: inputRequired.elicit({ message: 'a?', requestedSchema: NAME }), b: inputRequired.elicit({ message: 'b?', requestedSchema: NAME }) } });
+          return inputRequired({
+            inputRequests: {
+              a: inputRequired.elicit({ message: 'a?', requestedSchema: NAME }),
+              b: inputRequired.elicit({ message: 'b?', requestedSchema: NAME }),
+            },
+          });
         },
       });
       scope.tools.add({
@@ -81,7 +93,9 @@ function taskTools(probe: Probe) {
         taskSupport: 'optional',
         task: { detachAfterMs: 0, ttlMs: 300 },
         handler: async (_args, ctx) => {
-          await sleep(60_000, { signal: ctx.signal }).catch(() => probe.aborts.push(String((ctx.signal.reason as Error).message)));
+          await sleep(60_000, { signal: ctx.signal }).catch(() =>
+            probe.aborts.push(String((ctx.signal.reason as Error).message)),
+          );
           return 'never';
         },
       });
@@ -95,7 +109,12 @@ function taskTools(probe: Probe) {
           throw new TypeError('a bug');
         },
       });
-      scope.tools.add({ name: 'only_task', description: 'Runs only as a task', taskSupport: 'required', handler: () => 'ok' });
+      scope.tools.add({
+        name: 'only_task',
+        description: 'Runs only as a task',
+        taskSupport: 'required',
+        handler: () => 'ok',
+      });
     },
   });
 }
@@ -113,15 +132,22 @@ afterEach(async () => {
   for (const http of apps.splice(0)) await http.close({ graceMs: 0 }).catch(() => undefined);
 });
 
-async function startApp(options: { store?: TaskStore; maxLiveTasks?: number; maxConcurrentCalls?: number; http?: HttpTransportOptions } = {}): Promise<App> {
+async function startApp(
+  options: { store?: TaskStore; maxLiveTasks?: number; maxConcurrentCalls?: number; http?: HttpTransportOptions } = {},
+): Promise<App> {
   const probe: Probe = { aborts: [], childAborts: 0, started: 0 };
   const server = createServer({
     name: 'tasks-test',
     version: '1.0.0',
     plugins: [taskTools(probe)],
     configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
-    tasks: { ...(options.store && { store: options.store }), ...(options.maxLiveTasks && { maxLiveTasks: options.maxLiveTasks }) },
-    ...(options.maxConcurrentCalls && { limits: { maxConcurrentCalls: options.maxConcurrentCalls, queueTimeoutMs: 100 } }),
+    tasks: {
+      ...(options.store && { store: options.store }),
+      ...(options.maxLiveTasks && { maxLiveTasks: options.maxLiveTasks }),
+    },
+    ...(options.maxConcurrentCalls && {
+      limits: { maxConcurrentCalls: options.maxConcurrentCalls, queueTimeoutMs: 100 },
+    }),
   });
   await server.start();
   const http = createHttpTransport(server, { port: 0, host: '127.0.0.1', ...options.http });
@@ -138,10 +164,20 @@ function httpDispatch(url: string, headers: Record<string, string> = {}): RawCli
     const name = method === 'tools/call' ? params?.name : method.startsWith('tasks/') ? params?.taskId : undefined;
     id += 1;
     // Header names are case-insensitive: the requester's own routing headers replace ours.
-    const sent = new Headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': method });
+    const sent = new Headers({
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+    });
     if (typeof name === 'string') sent.set('mcp-name', name);
     for (const [key, value] of Object.entries({ ...headers, ...options?.context?.headers })) sent.set(key, value);
-    const response = await fetch(url, { method: 'POST', ...(options?.signal && { signal: options.signal }), headers: sent, body: JSON.stringify({ jsonrpc: '2.0', id, method, params }) });
+    const response = await fetch(url, {
+      method: 'POST',
+      ...(options?.signal && { signal: options.signal }),
+      headers: sent,
+      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+    });
     const text = await response.text();
     const message = (
       response.headers.get('content-type')?.includes('text/event-stream')
@@ -152,19 +188,31 @@ function httpDispatch(url: string, headers: Record<string, string> = {}): RawCli
             .find((m) => m.id === id)
         : JSON.parse(text)
     ) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
-    return message.error ? { kind: 'error', error: message.error as never } : { kind: 'result', result: message.result as never };
+    return message.error
+      ? { kind: 'error', error: message.error as never }
+      : { kind: 'result', result: message.result as never };
   };
 }
 
 /** An SDK v2 client at 2026-07-28 declaring the extension, and the official requester on it. */
-async function requester(url: string, headers: Record<string, string> = {}): Promise<{ client: Client; session: TaskEnabledSession }> {
+async function requester(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ client: Client; session: TaskEnabledSession }> {
   const capabilities = { elicitation: {}, extensions: { [TASKS]: {} } };
-  const client = new Client({ name: 'tasks-test', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const client = new Client(
+    { name: 'tasks-test', version: '1.0.0' },
+    { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   const session = createTaskSessionFromClient(client, {
     endpointId: url,
     rawDispatch: httpDispatch(url, headers),
-    v2RequestFraming: { protocolVersion: '2026-07-28', clientInfo: { name: 'tasks-test', version: '1.0.0' }, clientCapabilities: capabilities },
+    v2RequestFraming: {
+      protocolVersion: '2026-07-28',
+      clientInfo: { name: 'tasks-test', version: '1.0.0' },
+      clientCapabilities: capabilities,
+    },
   });
   closers.push(async () => {
     await session.close();
@@ -173,7 +221,11 @@ async function requester(url: string, headers: Record<string, string> = {}): Pro
   return { client, session };
 }
 
-async function startTask(session: TaskEnabledSession, name: string, args: Readonly<Record<string, JsonValue>> = {}): Promise<TaskId> {
+async function startTask(
+  session: TaskEnabledSession,
+  name: string,
+  args: Readonly<Record<string, JsonValue>> = {},
+): Promise<TaskId> {
   const execution = await session.callTool(name, args);
   if (execution.kind !== 'task') throw new Error(`${name} answered inline`);
   // Release the requester's own driving: the test polls and answers through the task controller.
@@ -194,7 +246,9 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     // The client hands the task off and goes away; the task does not.
     await execution.handoff((persisted) => void (reference = persisted));
     const taskId = reference!.taskId;
-    await eventually(async () => /worked \d+ of 1500 ms/.test((await first.session.task(taskId).snapshot()).statusMessage ?? ''));
+    await eventually(async () =>
+      /worked \d+ of 1500 ms/.test((await first.session.task(taskId).snapshot()).statusMessage ?? ''),
+    );
     await first.session.close();
     await first.client.close();
 
@@ -211,7 +265,13 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const { session } = await requester(url);
     const execution = await session.callTool('work', { ms: 0 });
     expect(execution.kind).toBe('immediate');
-    expect(textOf((await execution.settle()).outcome.status === 'completed' ? ((await execution.result()) as { result: unknown }).result : undefined)).toBe('worked 0 ms');
+    expect(
+      textOf(
+        (await execution.settle()).outcome.status === 'completed'
+          ? ((await execution.result()) as { result: unknown }).result
+          : undefined,
+      ),
+    ).toBe('worked 0 ms');
   });
 
   it('cancels a running task: its handler and the children in ctx.group see the abort; a second cancel is a no-op', async () => {
@@ -256,7 +316,10 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const { session } = await requester(url);
     const outcome = await session.task(await startTask(session, 'broken')).result();
     expect(outcome.status).toBe('completed');
-    const result = (outcome.status === 'completed' ? outcome.result : undefined) as { isError?: boolean; content: { text: string }[] };
+    const result = (outcome.status === 'completed' ? outcome.result : undefined) as {
+      isError?: boolean;
+      content: { text: string }[];
+    };
     expect(result.isError).toBe(true);
     expect(result.content[0]!.text).toMatch(/internal error/);
   });
@@ -269,7 +332,13 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     await eventually(() => probe.aborts.length === 1);
     expect(probe.aborts[0]).toMatch(/TTL/);
     await eventually(async () => {
-      const error = await session.task(id).snapshot().then(() => undefined, (e: unknown) => e as { code?: number });
+      const error = await session
+        .task(id)
+        .snapshot()
+        .then(
+          () => undefined,
+          (e: unknown) => e as { code?: number },
+        );
       return error?.code === -32602;
     });
   });
@@ -281,7 +350,10 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const refused = await session.callTool('work', { ms: 30_000 });
     expect(refused.kind).toBe('immediate');
     const outcome = await refused.result();
-    const result = outcome.status === 'completed' ? (outcome.result as { isError?: boolean; content: { text: string }[] }) : undefined;
+    const result =
+      outcome.status === 'completed'
+        ? (outcome.result as { isError?: boolean; content: { text: string }[] })
+        : undefined;
     expect(result?.isError).toBe(true);
     expect(result?.content[0]?.text).toMatch(/too many live tasks \(2 of 2\)/);
     expect(probe.started).toBe(2);
@@ -295,7 +367,11 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const second = await startTask(session, 'work', { ms: 100 });
     // The call queue times out after 100 ms; a task's wait is bounded by its TTL instead.
     await sleep(400);
-    await eventually(async () => (await session.task(second).snapshot()).statusMessage === 'queued: waiting for a free slot (1 running, 0 ahead)');
+    await eventually(
+      async () =>
+        (await session.task(second).snapshot()).statusMessage ===
+        'queued: waiting for a free slot (1 running, 0 ahead)',
+    );
     expect((await session.task(second).snapshot()).status).toBe('working');
     expect(probe.started).toBe(1);
     await session.task(first).cancel();
@@ -304,12 +380,19 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
 
   it('fails a task that asks for input the client did not declare, instead of waiting for it', async () => {
     const { url } = await startApp();
-    const client = new Client({ name: 'no-elicitation', version: '1.0.0' }, { capabilities: { extensions: { [TASKS]: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const client = new Client(
+      { name: 'no-elicitation', version: '1.0.0' },
+      { capabilities: { extensions: { [TASKS]: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     const session = createTaskSessionFromClient(client, {
       endpointId: url,
       rawDispatch: httpDispatch(url),
-      v2RequestFraming: { protocolVersion: '2026-07-28', clientInfo: { name: 'no-elicitation', version: '1.0.0' }, clientCapabilities: { extensions: { [TASKS]: {} } } },
+      v2RequestFraming: {
+        protocolVersion: '2026-07-28',
+        clientInfo: { name: 'no-elicitation', version: '1.0.0' },
+        clientCapabilities: { extensions: { [TASKS]: {} } },
+      },
     });
     closers.push(async () => {
       await session.close();
@@ -317,7 +400,10 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     });
     const outcome = await session.task(await startTask(session, 'ask_twice')).result();
     expect(outcome.status).toBe('failed');
-    expect(outcome.status === 'failed' && outcome.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { elicitation: {} } } });
+    expect(outcome.status === 'failed' && outcome.error).toMatchObject({
+      code: -32021,
+      data: { requiredCapabilities: { elicitation: {} } },
+    });
   });
 
   it('cancels running tasks at shutdown with a reason another instance on the same store shows', async () => {
@@ -333,7 +419,10 @@ describe('tasks through the official requester (ext-tasks) at 2026-07-28', () =>
     const second = await startApp({ store });
     const other = await requester(second.url);
     expect((await other.session.task(done).snapshot()).status).toBe('completed');
-    expect(await other.session.task(stuck).snapshot()).toMatchObject({ status: 'cancelled', statusMessage: 'the server shut down before the task finished' });
+    expect(await other.session.task(stuck).snapshot()).toMatchObject({
+      status: 'cancelled',
+      statusMessage: 'the server shut down before the task finished',
+    });
   });
 });
 
@@ -346,12 +435,17 @@ describe('tasks for clients without the extension', () => {
     expect(textOf(await legacy.callTool({ name: 'work', arguments: { ms: 400 } }))).toBe('worked 400 ms');
     expect(await legacy.callTool({ name: 'broken', arguments: {} })).toMatchObject({ isError: true });
 
-    const modern = new Client({ name: 'plain', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const modern = new Client(
+      { name: 'plain', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await modern.connect(new StreamableHTTPClientTransport(new URL(url)));
     closers.push(() => modern.close());
     expect(textOf(await modern.callTool({ name: 'work', arguments: { ms: 400 } }))).toBe('worked 400 ms');
     await expect(modern.callTool({ name: 'only_task' })).rejects.toMatchObject({ code: -32021 });
-    await expect(modern.request({ method: 'tasks/get', params: { taskId: 'x' } } as never, z.object({}).passthrough() as never)).rejects.toMatchObject({ code: -32021 });
+    await expect(
+      modern.request({ method: 'tasks/get', params: { taskId: 'x' } } as never, z.object({}).passthrough() as never),
+    ).rejects.toMatchObject({ code: -32021 });
   });
 });
 
@@ -378,21 +472,38 @@ describe('tasks with auth on', () => {
   });
 
   const tokenFor = (client: string, subject: string) =>
-    new SignJWT({ client_id: client }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(audience).setSubject(subject).setExpirationTime('5m').sign(privateKey);
+    new SignJWT({ client_id: client })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(subject)
+      .setExpirationTime('5m')
+      .sign(privateKey);
 
   it('shows, updates and cancels a task only for the principal that created it; anyone else gets the unknown-task error', async () => {
-    const { url } = await startApp({ http: { jwt: { jwksUrl: `${issuer}/jwks.json`, issuer, audience }, publicUrl: audience } });
+    const { url } = await startApp({
+      http: { jwt: { jwksUrl: `${issuer}/jwks.json`, issuer, audience }, publicUrl: audience },
+    });
     const owner = await requester(url, { authorization: `Bearer ${await tokenFor('client-1', 'alice')}` });
     const intruder = await requester(url, { authorization: `Bearer ${await tokenFor('client-2', 'mallory')}` });
     const id = await startTask(owner.session, 'ask_twice');
     await eventually(async () => (await owner.session.task(id).snapshot()).status === 'input_required');
 
-    const refused = async (attempt: Promise<unknown>) => expect(await attempt.then(() => 'answered', (e: { code?: number; message?: string }) => `${e.code}: ${e.message}`)).toBe(`-32602: Unknown task: ${id}`);
+    const refused = async (attempt: Promise<unknown>) =>
+      expect(
+        await attempt.then(
+          () => 'answered',
+          (e: { code?: number; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      ).toBe(`-32602: Unknown task: ${id}`);
     await refused(intruder.session.task(id).snapshot());
     await refused(intruder.session.task(id).update({ a: { action: 'accept', content: { name: 'x' } } }));
     await refused(intruder.session.task(id).cancel());
     // Exactly what an id that never existed gets: nothing tells the two apart.
-    const unknown = await intruder.session.task('no-such-task' as TaskId).snapshot().catch((e: { code?: number; message?: string }) => e);
+    const unknown = await intruder.session
+      .task('no-such-task' as TaskId)
+      .snapshot()
+      .catch((e: { code?: number; message?: string }) => e);
     expect(unknown).toMatchObject({ code: -32602, message: 'Unknown task: no-such-task' });
 
     const view = await owner.session.task(id).snapshot();

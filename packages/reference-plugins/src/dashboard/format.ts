@@ -28,7 +28,9 @@ const LINES: Record<string, (data: Data) => string> = {
   process(d) {
     const memory = obj(d.memory_mib);
     const delay = d.event_loop_delay_ms === null ? undefined : obj(d.event_loop_delay_ms);
-    const loop = delay ? `, event-loop delay p50 ${String(delay.p50)} ms / p99 ${String(delay.p99)} ms` : ', event-loop delay not sampled yet';
+    const loop = delay
+      ? `, event-loop delay p50 ${String(delay.p50)} ms / p99 ${String(delay.p99)} ms`
+      : ', event-loop delay not sampled yet';
     return `pid ${String(d.pid)}, Node ${String(d.node)}, up ${duration(Number(d.uptime_s))}, RSS ${String(memory.rss)} MiB, heap ${String(memory.heap_used)}/${String(memory.heap_total)} MiB${loop}`;
   },
   os(d) {
@@ -52,7 +54,11 @@ const LINES: Record<string, (data: Data) => string> = {
 };
 
 /** The dashboard as text for a model or a person. */
-export function formatDashboard(sources: Record<string, unknown>, failures: readonly SourceFailure[], elapsedMs: number): string {
+export function formatDashboard(
+  sources: Record<string, unknown>,
+  failures: readonly SourceFailure[],
+  elapsedMs: number,
+): string {
   const total = Object.keys(sources).length + failures.length;
   const lines = [`Server dashboard: ${total} sources gathered at once in ${elapsedMs} ms, ${failures.length} failed.`];
   for (const [name, data] of Object.entries(sources)) {

@@ -21,8 +21,12 @@ const BUILT_IN = ['process', 'os', 'search', 'files', 'config'] as const;
 const output = z.object({
   // JSON values, not `unknown`: a schema with no keyword at all constrains nothing, and strict
   // schema linters (the Inspector's --strict) flag it.
-  sources: z.record(z.string(), z.record(z.string(), z.json())).describe('Data of each source that answered in time (an object of JSON values), by name'),
-  failures: z.array(z.object({ source: z.string(), error: z.string() })).describe('Sources that failed or passed their deadline'),
+  sources: z
+    .record(z.string(), z.record(z.string(), z.json()))
+    .describe('Data of each source that answered in time (an object of JSON values), by name'),
+  failures: z
+    .array(z.object({ source: z.string(), error: z.string() }))
+    .describe('Sources that failed or passed their deadline'),
   timeout_ms: z.number(),
   elapsed_ms: z.number(),
 });
@@ -38,8 +42,10 @@ const output = z.object({
 export function serverDashboard(options: ServerDashboardOptions = {}) {
   const extra = options.sources ?? {};
   for (const [name, source] of Object.entries(extra)) {
-    if ((BUILT_IN as readonly string[]).includes(name)) throw new TypeError(`serverDashboard: source "${name}" is built in; give the extra source another name`);
-    if (typeof source !== 'function') throw new TypeError(`serverDashboard: source "${name}" must be a function, got ${typeof source}`);
+    if ((BUILT_IN as readonly string[]).includes(name))
+      throw new TypeError(`serverDashboard: source "${name}" is built in; give the extra source another name`);
+    if (typeof source !== 'function')
+      throw new TypeError(`serverDashboard: source "${name}" must be a function, got ${typeof source}`);
   }
   return definePlugin({
     name: 'server-dashboard',
@@ -66,19 +72,35 @@ export function serverDashboard(options: ServerDashboardOptions = {}) {
           `Shows the state of this server, gathering ${names.join(', ')} at once; each source has its own deadline (timeout_ms). ` +
           'Sources that fail or run late are listed under failures; the others are still returned.',
         input: z.object({
-          timeout_ms: z.number().int().min(1).max(30_000).default(1000).describe('Deadline of each source, in milliseconds (1–30000)'),
+          timeout_ms: z
+            .number()
+            .int()
+            .min(1)
+            .max(30_000)
+            .default(1000)
+            .describe('Deadline of each source, in milliseconds (1–30000)'),
         }),
         output,
         annotations: { readOnlyHint: true, openWorldHint: false },
         async handler({ timeout_ms }, ctx) {
           const started = performance.now();
           const { ok, failed } = await settleAll(
-            names.map((name) => (signal: AbortSignal) => withTimeout(async (deadline) => sources[name]!({ signal: deadline, settings: () => ctx.settings() }), { ms: timeout_ms, name, signal })),
+            names.map(
+              (name) => (signal: AbortSignal) =>
+                withTimeout(async (deadline) => sources[name]!({ signal: deadline, settings: () => ctx.settings() }), {
+                  ms: timeout_ms,
+                  name,
+                  signal,
+                }),
+            ),
             { signal: ctx.signal },
           );
           const gathered: Record<string, unknown> = {};
           for (const { index, value } of ok) gathered[names[index]!] = value;
-          const failures: SourceFailure[] = failed.map(({ index, error }) => ({ source: names[index]!, error: error instanceof Error ? error.message : String(error) }));
+          const failures: SourceFailure[] = failed.map(({ index, error }) => ({
+            source: names[index]!,
+            error: error instanceof Error ? error.message : String(error),
+          }));
           for (const failure of failures) ctx.log.warn(failure, 'dashboard source failed');
           const elapsed = Math.round(performance.now() - started);
           return {

@@ -36,10 +36,22 @@ export function processSource(loopDelay: IntervalHistogram, resolutionMs: number
       pid: process.pid,
       node: process.version,
       uptime_s: round(process.uptime()),
-      memory_mib: { rss: mib(memory.rss), heap_used: mib(memory.heapUsed), heap_total: mib(memory.heapTotal), external: mib(memory.external) },
+      memory_mib: {
+        rss: mib(memory.rss),
+        heap_used: mib(memory.heapUsed),
+        heap_total: mib(memory.heapTotal),
+        external: mib(memory.external),
+      },
       cpu_ms: { user: round(cpu.user / 1000), system: round(cpu.system / 1000) },
       event_loop_delay_ms: sampled
-        ? { min: ms(loopDelay.min), mean: ms(loopDelay.mean), p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), samples: loopDelay.count }
+        ? {
+            min: ms(loopDelay.min),
+            mean: ms(loopDelay.mean),
+            p50: ms(loopDelay.percentile(50)),
+            p99: ms(loopDelay.percentile(99)),
+            max: ms(loopDelay.max),
+            samples: loopDelay.count,
+          }
         : null,
     };
   };

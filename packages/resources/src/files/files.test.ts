@@ -29,7 +29,15 @@ beforeAll(() => {
   root = join(base, 'root');
   root2 = join(base, 'root2');
   outside = join(base, 'outside');
-  for (const dir of [root, root2, outside, join(root, 'docs'), join(root, 'a b'), join(root, '.hidden'), join(root, 'node_modules', 'pkg')]) {
+  for (const dir of [
+    root,
+    root2,
+    outside,
+    join(root, 'docs'),
+    join(root, 'a b'),
+    join(root, '.hidden'),
+    join(root, 'node_modules', 'pkg'),
+  ]) {
     mkdirSync(dir, { recursive: true });
   }
   writeFileSync(join(root, 'notes.txt'), 'hello from notes');
@@ -81,14 +89,28 @@ async function expectRefused(uri: string, code: FileAccessCode): Promise<FileAcc
 
 describe('fileResources: reading', () => {
   it('reads text files as text with a MIME type from the extension', async () => {
-    expect(await read(url(join(root, 'notes.txt')))).toEqual({ uri: url(join(root, 'notes.txt')), mimeType: 'text/plain', text: 'hello from notes' });
-    expect(await read(url(join(root, 'docs', 'readme.md')))).toMatchObject({ mimeType: 'text/markdown', text: '# Readme' });
+    expect(await read(url(join(root, 'notes.txt')))).toEqual({
+      uri: url(join(root, 'notes.txt')),
+      mimeType: 'text/plain',
+      text: 'hello from notes',
+    });
+    expect(await read(url(join(root, 'docs', 'readme.md')))).toMatchObject({
+      mimeType: 'text/markdown',
+      text: '# Readme',
+    });
     expect(await read(url(join(root, 'Makefile')))).toMatchObject({ mimeType: 'text/plain', text: 'all:\n\ttrue\n' });
   });
 
   it('reads binary files as base64 blobs with their MIME type', async () => {
-    expect(await read(url(join(root, 'image.png')))).toEqual({ uri: url(join(root, 'image.png')), mimeType: 'image/png', blob: PNG.toString('base64') });
-    expect(await read(url(join(root, 'data.bin')))).toMatchObject({ mimeType: 'application/octet-stream', blob: 'AAEC/w==' });
+    expect(await read(url(join(root, 'image.png')))).toEqual({
+      uri: url(join(root, 'image.png')),
+      mimeType: 'image/png',
+      blob: PNG.toString('base64'),
+    });
+    expect(await read(url(join(root, 'data.bin')))).toMatchObject({
+      mimeType: 'application/octet-stream',
+      blob: 'AAEC/w==',
+    });
     expect(await read(url(join(root, 'latin1.txt')))).toMatchObject({ mimeType: 'text/plain', blob: 'Y2Fm6Q==' });
   });
 
@@ -108,7 +130,9 @@ describe('fileResources: reading', () => {
   it('stops reading when the request is aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('client cancelled'));
-    await expect(Promise.resolve(files.read(url(join(root, 'notes.txt')), {}, { signal: controller.signal }))).rejects.toThrow('client cancelled');
+    await expect(
+      Promise.resolve(files.read(url(join(root, 'notes.txt')), {}, { signal: controller.signal })),
+    ).rejects.toThrow('client cancelled');
   });
 
   it('answers NOT_FOUND for a missing file and NOT_A_FILE for directories and FIFOs', async () => {
@@ -165,18 +189,32 @@ describe('fileResources: traversal', () => {
   it('refuses over-long and over-deep paths before touching the file system, at a cost independent of their length', async () => {
     const huge = `${url(root)}/${'missing/'.repeat(50_000)}x.txt`;
     const started = performance.now();
-    const error = await Promise.resolve().then(() => files.read(huge, {}, ctx)).then(() => undefined, (e: unknown) => e as FileAccessError);
+    const error = await Promise.resolve()
+      .then(() => files.read(huge, {}, ctx))
+      .then(
+        () => undefined,
+        (e: unknown) => e as FileAccessError,
+      );
     expect(performance.now() - started).toBeLessThan(500);
-    expect(error).toMatchObject({ code: 'BAD_PATH', message: expect.stringMatching(/paths are limited to 4096 bytes \(maxPathBytes\)/) });
+    expect(error).toMatchObject({
+      code: 'BAD_PATH',
+      message: expect.stringMatching(/paths are limited to 4096 bytes \(maxPathBytes\)/),
+    });
     expect(error!.message.length).toBeLessThan(500);
     expect(error!.uri.length).toBeLessThan(300);
     await expectRefused(`${url(root)}/${'d/'.repeat(70)}x.txt`, 'BAD_PATH');
-    await expect(files.read(`${url(root)}/${'d/'.repeat(70)}x.txt`, {}, ctx)).rejects.toThrow(/segments, over the limit of 64 \(maxPathDepth\)/);
+    await expect(files.read(`${url(root)}/${'d/'.repeat(70)}x.txt`, {}, ctx)).rejects.toThrow(
+      /segments, over the limit of 64 \(maxPathDepth\)/,
+    );
     await expect(files.read(`${url(root)}/${'n'.repeat(256)}`, {}, ctx)).rejects.toThrow(/limited to 255 bytes/);
     // The decoded length counts bytes: 18 names of 80 three-byte characters are 4320 bytes in 1458 characters.
-    await expect(files.read(`${url(root)}/${Array(18).fill('€'.repeat(80)).join('/')}`, {}, ctx)).rejects.toThrow(/bytes long, over the limit of 4096/);
+    await expect(files.read(`${url(root)}/${Array(18).fill('€'.repeat(80)).join('/')}`, {}, ctx)).rejects.toThrow(
+      /bytes long, over the limit of 4096/,
+    );
     const strict = fileResources<Ctx>({ roots: [root], maxPathBytes: 1024, maxPathDepth: 3 });
-    await expect(strict.read(`${url(root)}/a/b/c/d.txt`, {}, ctx)).rejects.toThrow(/over the limit of 3 \(maxPathDepth\)/);
+    await expect(strict.read(`${url(root)}/a/b/c/d.txt`, {}, ctx)).rejects.toThrow(
+      /over the limit of 3 \(maxPathDepth\)/,
+    );
     // Within the limits, a missing file is still NOT_FOUND.
     await expectRefused(`${url(root)}/${'deep/'.repeat(40)}missing.txt`, 'NOT_FOUND');
   });
@@ -209,8 +247,23 @@ describe('fileResources: through the registry', () => {
   it('lists files breadth first, skipping dot entries, node_modules and symlinks', async () => {
     const { resources } = await registry().list(undefined, ctx);
     const names = resources.map((r) => r.name);
-    expect(names).toEqual(['Makefile', 'big.txt', 'data.bin', 'exact.txt', 'image.png', 'latin1.txt', 'notes.txt', 'a b/c d.txt', 'docs/readme.md', 'other.txt']);
-    expect(resources.find((r) => r.name === 'image.png')).toEqual({ uri: url(join(root, 'image.png')), name: 'image.png', mimeType: 'image/png' });
+    expect(names).toEqual([
+      'Makefile',
+      'big.txt',
+      'data.bin',
+      'exact.txt',
+      'image.png',
+      'latin1.txt',
+      'notes.txt',
+      'a b/c d.txt',
+      'docs/readme.md',
+      'other.txt',
+    ]);
+    expect(resources.find((r) => r.name === 'image.png')).toEqual({
+      uri: url(join(root, 'image.png')),
+      name: 'image.png',
+      mimeType: 'image/png',
+    });
     expect(resources.find((r) => r.name === 'Makefile')).not.toHaveProperty('mimeType');
   });
 
@@ -228,7 +281,19 @@ describe('fileResources: through the registry', () => {
     expect(await complete(rel.slice(0, -2))).toEqual([`${rel}/`, `${root2.slice(1)}/`]);
     // The FIFO and the symlinks that leave the root are not offered.
     expect(await complete(`${rel}/`)).toEqual(
-      ['Makefile', 'a b/', 'big.txt', 'data.bin', 'docs/', 'exact.txt', 'image.png', 'latin1.txt', 'link-in.txt', 'node_modules/', 'notes.txt'].map((n) => `${rel}/${n}`),
+      [
+        'Makefile',
+        'a b/',
+        'big.txt',
+        'data.bin',
+        'docs/',
+        'exact.txt',
+        'image.png',
+        'latin1.txt',
+        'link-in.txt',
+        'node_modules/',
+        'notes.txt',
+      ].map((n) => `${rel}/${n}`),
     );
     expect(await complete(`${rel}/do`)).toEqual([`${rel}/docs/`]);
     expect(await complete(`${rel}/docs/`)).toEqual([`${rel}/docs/readme.md`]);
@@ -243,6 +308,8 @@ describe('fileResources: through the registry', () => {
     expect(() => fileResources({ roots: [join(base, 'nope')] })).toThrow(/does not exist/);
     expect(() => fileResources({ roots: [join(root, 'notes.txt')] })).toThrow(/is not a directory/);
     expect(() => fileResources({ roots: [root], maxBytes: 0 })).toThrow(/maxBytes must be an integer ≥ 1, got 0/);
-    expect(() => fileResources({ roots: [root], maxPathDepth: 0 })).toThrow(/maxPathDepth must be an integer ≥ 1, got 0/);
+    expect(() => fileResources({ roots: [root], maxPathDepth: 0 })).toThrow(
+      /maxPathDepth must be an integer ≥ 1, got 0/,
+    );
   });
 });

@@ -38,7 +38,9 @@ export interface FileResourcesOptions {
  * @example
  * registry.addTemplate(fileResources({ roots: ['./docs'], maxBytes: 512 * 1024 }), 'files');
  */
-export function fileResources<Ctx extends { signal?: AbortSignal }>(options: FileResourcesOptions): ResourceTemplateSpec<Ctx> {
+export function fileResources<Ctx extends { signal?: AbortSignal }>(
+  options: FileResourcesOptions,
+): ResourceTemplateSpec<Ctx> {
   const roots = resolveRoots(options.roots);
   const maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 1024 * 1024, 1);
   const listLimit = positiveInteger('listLimit', options.listLimit ?? 1000, 0);
@@ -63,7 +65,13 @@ export function fileResources<Ctx extends { signal?: AbortSignal }>(options: Fil
       const type = fileType(real);
       const text = type.text ? asText(bytes) : undefined;
       if (text !== undefined) return [{ uri, mimeType: type.mime ?? 'text/plain', text }];
-      return [{ uri, mimeType: type.mime ?? 'application/octet-stream', blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }];
+      return [
+        {
+          uri,
+          mimeType: type.mime ?? 'application/octet-stream',
+          blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+        },
+      ];
     },
   };
 }

@@ -16,7 +16,8 @@ export function resolveRoots(roots: readonly string[]): Root[] {
     throw new TypeError('fileResources: roots must be a non-empty array of directory paths');
   }
   return roots.map((root) => {
-    if (typeof root !== 'string' || root === '') throw new TypeError(`fileResources: roots must be directory paths, got ${JSON.stringify(root)}`);
+    if (typeof root !== 'string' || root === '')
+      throw new TypeError(`fileResources: roots must be directory paths, got ${JSON.stringify(root)}`);
     const given = resolve(root);
     let real: string;
     try {
@@ -24,7 +25,8 @@ export function resolveRoots(roots: readonly string[]): Root[] {
     } catch {
       throw new TypeError(`fileResources: root ${JSON.stringify(root)} does not exist`);
     }
-    if (!statSync(real).isDirectory()) throw new TypeError(`fileResources: root ${JSON.stringify(root)} is not a directory`);
+    if (!statSync(real).isDirectory())
+      throw new TypeError(`fileResources: root ${JSON.stringify(root)} is not a directory`);
     return { given, real };
   });
 }
@@ -62,7 +64,10 @@ export function pathFromUri(uri: string, limits: PathLimits = DEFAULT_PATH_LIMIT
   if (!uri.startsWith('file:///')) throw bad('expected a URI of the form file:///absolute/path');
   const raw = uri.slice('file://'.length);
   // Each byte of the path takes at most three characters ("%XX") in the URI.
-  if (raw.length > 3 * limits.maxPathBytes) throw bad(`the URI is ${uri.length} characters long; paths are limited to ${limits.maxPathBytes} bytes (maxPathBytes)`);
+  if (raw.length > 3 * limits.maxPathBytes)
+    throw bad(
+      `the URI is ${uri.length} characters long; paths are limited to ${limits.maxPathBytes} bytes (maxPathBytes)`,
+    );
   if (/[?#\\]/.test(raw)) throw bad('a file URI may not contain "?", "#" or "\\"');
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw bad('control characters (such as NUL) are not allowed');
   if (/%(2f|5c|2e|00)/i.test(raw)) throw bad('percent-encoded "/", "\\", "." and NUL are not allowed');
@@ -73,13 +78,17 @@ export function pathFromUri(uri: string, limits: PathLimits = DEFAULT_PATH_LIMIT
     throw bad('malformed percent-encoding');
   }
   const bytes = Buffer.byteLength(decoded);
-  if (bytes > limits.maxPathBytes) throw bad(`the path is ${bytes} bytes long, over the limit of ${limits.maxPathBytes} (maxPathBytes)`);
+  if (bytes > limits.maxPathBytes)
+    throw bad(`the path is ${bytes} bytes long, over the limit of ${limits.maxPathBytes} (maxPathBytes)`);
   if (/%[0-9a-f]{2}/i.test(decoded)) throw bad('double percent-encoding is not allowed');
   if (/[\u0000-\u001f\u007f\\]/.test(decoded)) throw bad('encoded control characters and backslashes are not allowed');
   const segments = decoded.split('/').slice(1);
-  if (segments.length > limits.maxPathDepth) throw bad(`the path has ${segments.length} segments, over the limit of ${limits.maxPathDepth} (maxPathDepth)`);
-  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw bad('empty, "." and ".." path segments are not allowed');
-  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) throw bad(`a file or directory name is limited to ${MAX_SEGMENT_BYTES} bytes`);
+  if (segments.length > limits.maxPathDepth)
+    throw bad(`the path has ${segments.length} segments, over the limit of ${limits.maxPathDepth} (maxPathDepth)`);
+  if (segments.some((s) => s === '' || s === '.' || s === '..'))
+    throw bad('empty, "." and ".." path segments are not allowed');
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES))
+    throw bad(`a file or directory name is limited to ${MAX_SEGMENT_BYTES} bytes`);
   if (sep === '\\') {
     if (!/^\/[A-Za-z]:\//.test(decoded)) throw bad('expected a drive letter, as in file:///C:/data/notes.txt');
     return decoded.slice(1).split('/').join(sep);
@@ -119,7 +128,8 @@ export async function resolveInside(roots: readonly Root[], path: string, uri: s
       if (ancestor === undefined || !insideAny(roots, ancestor, 'real')) throw outside(uri, roots);
       throw new FileAccessError('NOT_FOUND', `No file at ${uri}`, uri);
     }
-    if (code === 'ELOOP') throw new FileAccessError('BAD_PATH', `Refused ${uri}: too many levels of symbolic links`, uri);
+    if (code === 'ELOOP')
+      throw new FileAccessError('BAD_PATH', `Refused ${uri}: too many levels of symbolic links`, uri);
     throw new FileAccessError('NOT_FOUND', `Cannot read ${uri} (${code ?? 'error'})`, uri, { cause: error });
   }
   if (!insideAny(roots, real, 'real')) throw outside(uri, roots);
@@ -146,20 +156,33 @@ const CHUNK = 64 * 1024;
  * swapped for a symlink in between, the descriptor and the path no longer name the same
  * file and the open is refused. The caller closes the handle.
  */
-export async function openInside(roots: readonly Root[], path: string, real: string, uri: string, maxBytes = Infinity): Promise<FileHandle> {
+export async function openInside(
+  roots: readonly Root[],
+  path: string,
+  real: string,
+  uri: string,
+  maxBytes = Infinity,
+): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     handle = await open(real, OPEN_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FileAccessError('NOT_FOUND', `No file at ${uri}`, uri);
-    if (code === 'ELOOP') throw new FileAccessError('BAD_PATH', `Refused ${uri}: the path changed while it was being opened`, uri);
-    if (code === 'ENXIO' || code === 'EISDIR') throw new FileAccessError('NOT_A_FILE', `Refused ${uri}: not a regular file`, uri);
+    if (code === 'ELOOP')
+      throw new FileAccessError('BAD_PATH', `Refused ${uri}: the path changed while it was being opened`, uri);
+    if (code === 'ENXIO' || code === 'EISDIR')
+      throw new FileAccessError('NOT_A_FILE', `Refused ${uri}: not a regular file`, uri);
     throw new FileAccessError('NOT_FOUND', `Cannot read ${uri} (${code ?? 'error'})`, uri, { cause: error });
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new FileAccessError('NOT_A_FILE', `Refused ${uri}: ${info.isDirectory() ? 'it is a directory' : 'not a regular file'}`, uri);
+    if (!info.isFile())
+      throw new FileAccessError(
+        'NOT_A_FILE',
+        `Refused ${uri}: ${info.isDirectory() ? 'it is a directory' : 'not a regular file'}`,
+        uri,
+      );
     if (info.size > maxBytes) throw tooLarge(uri, maxBytes, info.size);
     const again = await resolveInside(roots, path, uri);
     const check = await stat(again);
@@ -174,7 +197,14 @@ export async function openInside(roots: readonly Root[], path: string, real: str
 /**
  * Reads a regular file of at most `maxBytes`, opened by {@link openInside}.
  */
-export async function readInside(roots: readonly Root[], path: string, real: string, uri: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readInside(
+  roots: readonly Root[],
+  path: string,
+  real: string,
+  uri: string,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   const handle = await openInside(roots, path, real, uri, maxBytes);
   try {
     // Read to the end, not to the size seen by stat: the file may have grown since.
@@ -198,7 +228,11 @@ export async function readInside(roots: readonly Root[], path: string, real: str
 
 function tooLarge(uri: string, maxBytes: number, size?: number): FileAccessError {
   const actual = size === undefined ? 'larger than' : `${formatBytes(size)}, over`;
-  return new FileAccessError('TOO_LARGE', `Refused ${uri}: the file is ${actual} the limit of ${formatBytes(maxBytes)} (maxBytes ${maxBytes})`, uri);
+  return new FileAccessError(
+    'TOO_LARGE',
+    `Refused ${uri}: the file is ${actual} the limit of ${formatBytes(maxBytes)} (maxBytes ${maxBytes})`,
+    uri,
+  );
 }
 
 function formatBytes(n: number): string {

@@ -49,7 +49,12 @@ export async function listFiles(roots: readonly Root[], limit: number, signal?: 
  * start with the typed prefix (directories end with `/`). Dot entries appear
  * only once a `.` is typed; symlinks that leave the roots never appear.
  */
-export async function completePath(roots: readonly Root[], value: string, signal?: AbortSignal, maxPathBytes = DEFAULT_PATH_LIMITS.maxPathBytes): Promise<string[]> {
+export async function completePath(
+  roots: readonly Root[],
+  value: string,
+  signal?: AbortSignal,
+  maxPathBytes = DEFAULT_PATH_LIMITS.maxPathBytes,
+): Promise<string[]> {
   // A value longer than any path that can be read completes to nothing, at no cost.
   if (value.length > maxPathBytes || /[\u0000-\u001f\\]/.test(value)) return [];
   const typed = `/${value}`;

@@ -1,5 +1,12 @@
 import type { CollectionResult, DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
-import { ATTR, DURATION_BUCKETS_S, METRIC_CALL_OUTCOMES, METRIC_CALLS_IN_FLIGHT, METRIC_OPERATION_DURATION, METRIC_SESSIONS_OPEN } from '../conventions.js';
+import {
+  ATTR,
+  DURATION_BUCKETS_S,
+  METRIC_CALL_OUTCOMES,
+  METRIC_CALLS_IN_FLIGHT,
+  METRIC_OPERATION_DURATION,
+  METRIC_SESSIONS_OPEN,
+} from '../conventions.js';
 
 /** Queue waits are recorded by `@trellis/server` through the OpenTelemetry API. */
 const METRIC_QUEUE_WAIT = 'trellis.queue.wait';
@@ -60,7 +67,11 @@ export function statusSnapshot(collection: CollectionResult, startedAt: number):
           if (failed) snapshot.failures += count;
           const tool = attributes[ATTR.toolName];
           if (attributes[ATTR.method] === 'tools/call' && typeof tool === 'string') {
-            const figures = (snapshot.tools[tool] ??= { calls: 0, errors: 0, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0) });
+            const figures = (snapshot.tools[tool] ??= {
+              calls: 0,
+              errors: 0,
+              buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0),
+            });
             figures.calls += count;
             if (failed) figures.errors += count;
             histogram.buckets.counts.forEach((n, i) => (figures.buckets[i] = (figures.buckets[i] ?? 0) + n));

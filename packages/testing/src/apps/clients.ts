@@ -52,11 +52,21 @@ export interface ResourceContents {
 
 /** What both SDK lines' clients offer, as far as app tests use it. */
 export interface AppClient {
-  listTools(): Promise<{ tools: { name: string; description?: string; inputSchema: Record<string, unknown>; outputSchema?: Record<string, unknown> }[] }>;
+  listTools(): Promise<{
+    tools: {
+      name: string;
+      description?: string;
+      inputSchema: Record<string, unknown>;
+      outputSchema?: Record<string, unknown>;
+    }[];
+  }>;
   callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<ToolCallResult>;
   listResources(): Promise<{ resources: { uri: string; name: string; mimeType?: string }[] }>;
   readResource(params: { uri: string }): Promise<{ contents: ResourceContents[] }>;
-  getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<{ messages: { role: string; content: ContentBlock }[] }>;
+  getPrompt(params: {
+    name: string;
+    arguments?: Record<string, string>;
+  }): Promise<{ messages: { role: string; content: ContentBlock }[] }>;
   complete(params: {
     ref: { type: 'ref/prompt'; name: string } | { type: 'ref/resource'; uri: string };
     argument: { name: string; value: string };
@@ -88,13 +98,19 @@ function makeClient(kind: ClientKind): SdkClient {
 
 function validate(options: ConnectBundleOptions): void {
   if (!options || (options.transport !== 'stdio' && options.transport !== 'http')) {
-    throw new TypeError(`connectBundle: option "transport" must be 'stdio' or 'http', got ${String(options?.transport)}`);
+    throw new TypeError(
+      `connectBundle: option "transport" must be 'stdio' or 'http', got ${String(options?.transport)}`,
+    );
   }
   if (options.client !== 'v1' && options.client !== 'v2' && options.client !== 'v2-modern') {
-    throw new TypeError(`connectBundle: option "client" must be 'v1', 'v2' or 'v2-modern', got ${String(options.client)}`);
+    throw new TypeError(
+      `connectBundle: option "client" must be 'v1', 'v2' or 'v2-modern', got ${String(options.client)}`,
+    );
   }
-  if (options.transport === 'stdio' && !options.bundle) throw new TypeError('connectBundle: option "bundle" (the path of dist/main.js) is required over stdio');
-  if (options.transport === 'http' && !options.url) throw new TypeError('connectBundle: option "url" (the MCP endpoint) is required over HTTP');
+  if (options.transport === 'stdio' && !options.bundle)
+    throw new TypeError('connectBundle: option "bundle" (the path of dist/main.js) is required over stdio');
+  if (options.transport === 'http' && !options.url)
+    throw new TypeError('connectBundle: option "url" (the MCP endpoint) is required over HTTP');
 }
 
 /**
@@ -131,7 +147,10 @@ export async function connectBundle(options: ConnectBundleOptions): Promise<Bund
   } catch (error) {
     await client.close().catch(() => undefined);
     const detail = log ? `\n--- app stderr ---\n${log}` : '';
-    throw new Error(`connectBundle (${options.client} over ${options.transport}): ${(error as Error).message}${detail}`, { cause: error });
+    throw new Error(
+      `connectBundle (${options.client} over ${options.transport}): ${(error as Error).message}${detail}`,
+      { cause: error },
+    );
   }
   return {
     kind: options.client,

@@ -22,9 +22,15 @@ export interface DistCopy {
  * try { await connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2' }); } finally { copy.remove(); }
  */
 export function copyDistAlone(dist: string, prefix = 'trellis-dist-alone-'): DistCopy {
-  if (!existsSync(join(dist, 'main.js'))) throw new TypeError(`copyDistAlone: ${dist} holds no main.js (build the app first)`);
+  if (!existsSync(join(dist, 'main.js')))
+    throw new TypeError(`copyDistAlone: ${dist} holds no main.js (build the app first)`);
   const home = mkdtempSync(join(tmpdir(), prefix));
   const copy = join(home, 'dist');
   cpSync(dist, copy, { recursive: true });
-  return { home, dist: copy, main: join(copy, 'main.js'), remove: () => rmSync(home, { recursive: true, force: true }) };
+  return {
+    home,
+    dist: copy,
+    main: join(copy, 'main.js'),
+    remove: () => rmSync(home, { recursive: true, force: true }),
+  };
 }

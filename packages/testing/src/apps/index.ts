@@ -2,7 +2,15 @@
 // (dist/main.js) as a process, with the official clients of both SDK lines and the
 // MCP Inspector. Kept off the root entry, which stays free of child processes.
 export { CLIENT_KINDS, connectBundle } from './clients.js';
-export type { AppClient, BundleConnection, ClientKind, ConnectBundleOptions, ContentBlock, ResourceContents, ToolCallResult } from './clients.js';
+export type {
+  AppClient,
+  BundleConnection,
+  ClientKind,
+  ConnectBundleOptions,
+  ContentBlock,
+  ResourceContents,
+  ToolCallResult,
+} from './clients.js';
 export { copyDistAlone } from './dist.js';
 export type { DistCopy } from './dist.js';
 export { inspectorCli, prepareInspector } from './inspector.js';

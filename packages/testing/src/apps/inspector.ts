@@ -24,7 +24,9 @@ function installerPath(): string {
     const candidate = join(dir, 'tools', 'conformance.mjs');
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error(`tools/conformance.mjs not found above ${import.meta.dirname}: the Inspector helpers run inside the Trellis workspace only`);
+  throw new Error(
+    `tools/conformance.mjs not found above ${import.meta.dirname}: the Inspector helpers run inside the Trellis workspace only`,
+  );
 }
 
 /**
@@ -34,7 +36,9 @@ function installerPath(): string {
  */
 export function prepareInspector(): Promise<InspectorTools> {
   tools ??= (async () => {
-    const installer = (await import(pathToFileURL(installerPath()).href)) as { ensureConformanceTools(): Promise<InspectorTools> };
+    const installer = (await import(pathToFileURL(installerPath()).href)) as {
+      ensureConformanceTools(): Promise<InspectorTools>;
+    };
     return installer.ensureConformanceTools();
   })();
   // A failed install is not cached: the next caller tries again.
@@ -70,24 +74,29 @@ export async function inspectorCli(args: string[], options: InspectorOptions = {
   const { node, inspector } = await prepareInspector();
   const envFlags = Object.entries(options.serverEnv ?? {}).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
   const timeoutMs = options.timeoutMs ?? 90_000;
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    // Plain output; without FORCE_COLOR (vitest sets it), or Node warns on stderr that NO_COLOR is ignored.
-    const { FORCE_COLOR: _forced, ...env } = process.env;
-    const child = spawn(node, [inspector, '--cli', ...args, ...envFlags], { env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString('utf8')).slice(-20_000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, stdout: out, stderr: err });
-    });
-  });
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      // Plain output; without FORCE_COLOR (vitest sets it), or Node warns on stderr that NO_COLOR is ignored.
+      const { FORCE_COLOR: _forced, ...env } = process.env;
+      const child = spawn(node, [inspector, '--cli', ...args, ...envFlags], {
+        env: { ...env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString('utf8')).slice(-20_000)));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once('close', (exitCode) => {
+        clearTimeout(timer);
+        resolve({ code: exitCode, stdout: out, stderr: err });
+      });
+    },
+  );
   let json: unknown;
   try {
     json = JSON.parse(stdout);
@@ -95,7 +104,11 @@ export async function inspectorCli(args: string[], options: InspectorOptions = {
     json = undefined;
   }
   if (typeof json !== 'object' || json === null) {
-    throw new AppProcessError('INSPECTOR_NO_JSON', `the Inspector printed no JSON object (exit ${code}) for: ${args.join(' ')}`, `${stdout}\n${stderr}`);
+    throw new AppProcessError(
+      'INSPECTOR_NO_JSON',
+      `the Inspector printed no JSON object (exit ${code}) for: ${args.join(' ')}`,
+      `${stdout}\n${stderr}`,
+    );
   }
   return { code, stdout, stderr, json: json as Record<string, unknown> };
 }

@@ -25,7 +25,13 @@ const OUTPUT_LIMIT = 20_000;
  * spawn(process.execPath, [bundle], { env: bundleEnv({ DATABASE_URL: db.url }) });
  */
 export function bundleEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', NO_COLOR: '1', ...extra };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    LOG_LEVEL: 'warn',
+    NO_COLOR: '1',
+    ...extra,
+  };
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (for "nothing listens here" cases). */
@@ -77,13 +83,20 @@ export interface HttpBundle {
  * try { await fetch(`${app.base}/readyz`); } finally { await app.stop(); }
  */
 export async function startHttpBundle(options: StartHttpBundleOptions): Promise<HttpBundle> {
-  if (typeof options?.bundle !== 'string' || options.bundle === '') throw new TypeError(`startHttpBundle: option "bundle" must be the path of dist/main.js, got ${String(options?.bundle)}`);
+  if (typeof options?.bundle !== 'string' || options.bundle === '')
+    throw new TypeError(
+      `startHttpBundle: option "bundle" must be the path of dist/main.js, got ${String(options?.bundle)}`,
+    );
   const { bundle, env = {}, port = 0, cwd, args = [], startTimeoutMs = 30_000, killAfterMs = 15_000 } = options;
-  const child = spawn(process.execPath, [bundle, '--transport', 'http', '--host', '127.0.0.1', '--port', String(port), ...args], {
-    env: bundleEnv(env),
-    ...(cwd && { cwd }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bundle, '--transport', 'http', '--host', '127.0.0.1', '--port', String(port), ...args],
+    {
+      env: bundleEnv(env),
+      ...(cwd && { cwd }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async (): Promise<number | null> => {
@@ -98,7 +111,9 @@ export async function startHttpBundle(options: StartHttpBundleOptions): Promise<
   };
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
-      void stop().then(() => reject(new AppProcessError('BUNDLE_NO_URL', `${bundle} announced no URL within ${startTimeoutMs} ms`, log)));
+      void stop().then(() =>
+        reject(new AppProcessError('BUNDLE_NO_URL', `${bundle} announced no URL within ${startTimeoutMs} ms`, log)),
+      );
     }, startTimeoutMs);
     const keep = (chunk: Buffer) => {
       log = (log + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
@@ -135,7 +150,12 @@ export interface BundleRun {
  * @example
  * const { status, stderr } = runBundle(BUNDLE, [], { HTTP_ALLOW_HOSTS: 'http://bad/' });
  */
-export function runBundle(bundle: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 30_000): BundleRun {
+export function runBundle(
+  bundle: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): BundleRun {
   const result = spawnSync(process.execPath, [bundle, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',

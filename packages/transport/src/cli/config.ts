@@ -8,8 +8,17 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../stdio/line-transport.js';
  * the two share the key.
  */
 export const transportConfigSchema = defineConfig({
-  TRELLIS_TRANSPORT: env.enum(['stdio', 'http']).default('stdio').meta({ flag: '--transport', description: 'stdio (for a desktop client that starts the server) or http (a network service)' }),
-  SHUTDOWN_GRACE_MS: env.duration().default(10_000).describe('How long in-flight calls may finish at shutdown before they are aborted'),
+  TRELLIS_TRANSPORT: env
+    .enum(['stdio', 'http'])
+    .default('stdio')
+    .meta({
+      flag: '--transport',
+      description: 'stdio (for a desktop client that starts the server) or http (a network service)',
+    }),
+  SHUTDOWN_GRACE_MS: env
+    .duration()
+    .default(10_000)
+    .describe('How long in-flight calls may finish at shutdown before they are aborted'),
   STDIO_MAX_MESSAGE_BYTES: env
     .number({ int: true, min: 1024 })
     .default(DEFAULT_MAX_MESSAGE_BYTES)

@@ -1,6 +1,12 @@
 import type { Readable, Writable } from 'node:stream';
 import { ConfigClashError, ConfigError, formatHelp, wantsHelp, type ConfigSchema } from '@trellis/config';
-import { createServer, StartupError, type AnyPlugin, type CreateServerOptions, type TrellisServer } from '@trellis/server';
+import {
+  createServer,
+  StartupError,
+  type AnyPlugin,
+  type CreateServerOptions,
+  type TrellisServer,
+} from '@trellis/server';
 import { serveStdio, type StdioHandle } from '../stdio/serve.js';
 import { guardStdout } from '../stdio/stdout-guard.js';
 import { transportConfigSchema, type TransportConfig } from './config.js';
@@ -99,7 +105,11 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
       ...(app.title !== undefined && { title: app.title }),
       ...(app.instructions !== undefined && { instructions: app.instructions }),
       ...(app.limits && { limits: app.limits }),
-      configSchemas: [{ owner: 'transport', schema: transportConfigSchema }, httpSchemaPart, ...(app.configSchemas ?? [])],
+      configSchemas: [
+        { owner: 'transport', schema: transportConfigSchema },
+        httpSchemaPart,
+        ...(app.configSchemas ?? []),
+      ],
       configSources: {
         argv,
         ...(io.env && { env: io.env }),
@@ -108,7 +118,13 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
       },
     });
     if (wantsHelp(argv)) {
-      stdout.write(formatHelp({ name: app.name, ...(app.description !== undefined && { description: app.description }), schema: server.configSchema() }));
+      stdout.write(
+        formatHelp({
+          name: app.name,
+          ...(app.description !== undefined && { description: app.description }),
+          schema: server.configSchema(),
+        }),
+      );
       exit(0);
       return { server: undefined, shutdown: async () => 0, exited };
     }
@@ -123,7 +139,8 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
     stdout,
     divert: stderr,
     onStray: () => {
-      if (server.state === 'running') server.logger.warn('something wrote to stdout; diverted to stderr to keep stdout clean');
+      if (server.state === 'running')
+        server.logger.warn('something wrote to stdout; diverted to stderr to keep stdout clean');
     },
   });
   try {
@@ -132,7 +149,10 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
     guard.restore();
     if (error instanceof ConfigError || error instanceof ConfigClashError) return fail(EXIT_BAD_CONFIG, error.message);
     if (error instanceof StartupError) return fail(EXIT_START_FAILED, `${app.name} could not start: ${error.message}`);
-    return fail(EXIT_START_FAILED, `${app.name} could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return fail(
+      EXIT_START_FAILED,
+      `${app.name} could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
   }
 
   const config = server.config as unknown as TransportConfig;
@@ -229,5 +249,7 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
 /** The URL, and a client configuration ready to paste. */
 function describeHttp(name: string, url: string): string {
   const clientConfig = { mcpServers: { [name]: { type: 'http', url } } };
-  return [`${name} is serving MCP on ${url}`, 'Client configuration:', JSON.stringify(clientConfig, null, 2), ''].join('\n');
+  return [`${name} is serving MCP on ${url}`, 'Client configuration:', JSON.stringify(clientConfig, null, 2), ''].join(
+    '\n',
+  );
 }

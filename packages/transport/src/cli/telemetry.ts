@@ -19,9 +19,14 @@ export interface TelemetryHook {
 
 export function telemetryHook(app: { name: string; version: string; plugins: readonly AnyPlugin[] }): TelemetryHook {
   // An app that composes telemetry itself keeps its own.
-  if (app.plugins.some((plugin) => plugin.name === 'telemetry')) return { plugins: [], http: () => undefined, sessionOpened: () => undefined };
+  if (app.plugins.some((plugin) => plugin.name === 'telemetry'))
+    return { plugins: [], http: () => undefined, sessionOpened: () => undefined };
   let runtime: TelemetryRuntime | undefined;
-  const plugin = telemetry({ serviceName: app.name, serviceVersion: app.version, onStart: (started) => (runtime = started) });
+  const plugin = telemetry({
+    serviceName: app.name,
+    serviceVersion: app.version,
+    onStart: (started) => (runtime = started),
+  });
   return {
     plugins: [plugin as AnyPlugin],
     http: () =>

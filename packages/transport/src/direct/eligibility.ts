@@ -33,13 +33,22 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  *   MCP headers agree with the body (2026-07-28: `MCP-Protocol-Version`,
  *   `Mcp-Method`, `Mcp-Name`, no session; older: a supported version if any).
  */
-export function takesFastPath(core: TrellisServer, connection: Connection, message: unknown, headers?: IncomingHttpHeaders): message is JSONRPCRequest {
+export function takesFastPath(
+  core: TrellisServer,
+  connection: Connection,
+  message: unknown,
+  headers?: IncomingHttpHeaders,
+): message is JSONRPCRequest {
   if (!isPlainObject(message) || message.method !== 'tools/call' || message.jsonrpc !== '2.0') return false;
   const id = message.id;
   if (typeof id !== 'string' && typeof id !== 'number') return false;
   const params = message.params;
   if (!isPlainObject(params) || typeof params.name !== 'string' || 'task' in params) return false;
-  if ((params.arguments !== undefined && !isPlainObject(params.arguments)) || (params._meta !== undefined && !isPlainObject(params._meta))) return false;
+  if (
+    (params.arguments !== undefined && !isPlainObject(params.arguments)) ||
+    (params._meta !== undefined && !isPlainObject(params._meta))
+  )
+    return false;
   if (!pinned(connection) || connection.has(id)) return false;
   const name = params.name;
   if (core.tools.isInteractive(name) || core.tools.declaresHeaders(name)) return false;
@@ -47,7 +56,8 @@ export function takesFastPath(core: TrellisServer, connection: Connection, messa
   if (connection.era === 'legacy') {
     if (meta && PROTOCOL_VERSION_META_KEY in meta) return false;
   } else {
-    if (meta?.[PROTOCOL_VERSION_META_KEY] !== MODERN_REVISION || !isPlainObject(meta[CLIENT_CAPABILITIES_META_KEY])) return false;
+    if (meta?.[PROTOCOL_VERSION_META_KEY] !== MODERN_REVISION || !isPlainObject(meta[CLIENT_CAPABILITIES_META_KEY]))
+      return false;
     if ('inputResponses' in params || 'requestState' in params) return false;
     const level = meta[LOG_LEVEL_META_KEY];
     if (level !== undefined && !(typeof level === 'string' && level in LOG_SEVERITY)) return false;
@@ -66,6 +76,12 @@ function httpHeadersAgree(headers: IncomingHttpHeaders, connection: Connection, 
   const accept = headers.accept ?? '';
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
   const version = headers['mcp-protocol-version'];
-  if (connection.era === 'legacy') return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
-  return version === MODERN_REVISION && headers['mcp-method'] === 'tools/call' && headers['mcp-name'] === name && headers['mcp-session-id'] === undefined;
+  if (connection.era === 'legacy')
+    return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+  return (
+    version === MODERN_REVISION &&
+    headers['mcp-method'] === 'tools/call' &&
+    headers['mcp-name'] === name &&
+    headers['mcp-session-id'] === undefined
+  );
 }

@@ -1,5 +1,17 @@
-import { SERVER_INFO_META_KEY, type AuthInfo, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/server';
-import { ErrorCodes, httpStatusOfHandlerError, serveToolCall, type Connection, type ToolCallRequest, type TrellisServer } from '@trellis/server';
+import {
+  SERVER_INFO_META_KEY,
+  type AuthInfo,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/server';
+import {
+  ErrorCodes,
+  httpStatusOfHandlerError,
+  serveToolCall,
+  type Connection,
+  type ToolCallRequest,
+  type TrellisServer,
+} from '@trellis/server';
 import { isPlainObject } from './eligibility.js';
 
 const RESERVED = 'io.modelcontextprotocol/';
@@ -26,7 +38,11 @@ export async function serveFastCall(
   send: (message: JSONRPCMessage) => void | Promise<void>,
   auth?: AuthInfo,
 ): Promise<FastAnswer> {
-  const params = message.params as { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> };
+  const params = message.params as {
+    name: string;
+    arguments?: Record<string, unknown>;
+    _meta?: Record<string, unknown>;
+  };
   const era = connection.era ?? 'legacy';
   // Held for the call: the connection may drop its protocol object if it closes meanwhile.
   const protocol = connection.protocol!;
@@ -55,7 +71,9 @@ export async function serveFastCall(
       auth,
       signal: tracked.signal,
     };
-    outcome = await serveToolCall(core, call, { notify: async (notification) => send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage) });
+    outcome = await serveToolCall(core, call, {
+      notify: async (notification) => send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage),
+    });
   } finally {
     tracked.done();
   }
@@ -63,18 +81,46 @@ export async function serveFastCall(
   if (tracked.signal.aborted) return { message: undefined, status: 202 };
   switch (outcome.kind) {
     case 'result': {
-      const projected = protocol.projectCallToolResult(outcome.result, core.tools.describe(params.name)?.outputSchema as Record<string, unknown> | undefined) as Record<string, unknown>;
-      return { message: { jsonrpc: '2.0', id: message.id, result: era === 'modern' ? encodeModern(projected, core) : projected } as JSONRPCMessage, status: 200 };
+      const projected = protocol.projectCallToolResult(
+        outcome.result,
+        core.tools.describe(params.name)?.outputSchema as Record<string, unknown> | undefined,
+      ) as Record<string, unknown>;
+      return {
+        message: {
+          jsonrpc: '2.0',
+          id: message.id,
+          result: era === 'modern' ? encodeModern(projected, core) : projected,
+        } as JSONRPCMessage,
+        status: 200,
+      };
     }
     case 'task':
       // The call became a task (the Tasks extension, 2026-07-28 only): the flat CreateTaskResult.
-      return { message: { jsonrpc: '2.0', id: message.id, result: encodeModern(outcome.result, core) } as JSONRPCMessage, status: 200 };
+      return {
+        message: { jsonrpc: '2.0', id: message.id, result: encodeModern(outcome.result, core) } as JSONRPCMessage,
+        status: 200,
+      };
     case 'input_required':
       // Only interactive tools may answer input_required, and they never take the fast path (the pipeline turns it into an isError).
-      return { message: { jsonrpc: '2.0', id: message.id, error: { code: ErrorCodes.InternalError, message: 'Internal error' } }, status: 200 };
+      return {
+        message: {
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: ErrorCodes.InternalError, message: 'Internal error' },
+        },
+        status: 200,
+      };
     case 'error':
       return {
-        message: { jsonrpc: '2.0', id: message.id, error: { code: outcome.code, message: outcome.message, ...(outcome.data !== undefined && { data: outcome.data }) } },
+        message: {
+          jsonrpc: '2.0',
+          id: message.id,
+          error: {
+            code: outcome.code,
+            message: outcome.message,
+            ...(outcome.data !== undefined && { data: outcome.data }),
+          },
+        },
         status: era === 'modern' ? httpStatusOfHandlerError(outcome.code) : 200,
       };
   }
@@ -83,5 +129,9 @@ export async function serveFastCall(
 /** A 2026-07-28 answer as the SDK encodes it: its kind, and who answered. */
 function encodeModern(result: Record<string, unknown>, core: TrellisServer): Record<string, unknown> {
   const meta = isPlainObject(result._meta) ? result._meta : undefined;
-  return { ...result, resultType: result.resultType === 'task' ? 'task' : 'complete', _meta: { ...meta, [SERVER_INFO_META_KEY]: core.serverInfo } };
+  return {
+    ...result,
+    resultType: result.resultType === 'task' ? 'task' : 'complete',
+    _meta: { ...meta, [SERVER_INFO_META_KEY]: core.serverInfo },
+  };
 }

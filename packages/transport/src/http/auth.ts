@@ -35,15 +35,27 @@ export type SubjectlessTokenPolicy = 'token-id' | 'refuse';
 /** Who a token's holder is, or why there is no stable answer. */
 function identityOf(payload: JWTPayload, policy: SubjectlessTokenPolicy): { clientId: string; sub?: string } {
   const { client_id: clientId, azp } = payload as { client_id?: unknown; azp?: unknown };
-  const client = typeof clientId === 'string' && clientId !== '' ? clientId : typeof azp === 'string' && azp !== '' ? azp : undefined;
+  const client =
+    typeof clientId === 'string' && clientId !== ''
+      ? clientId
+      : typeof azp === 'string' && azp !== ''
+        ? azp
+        : undefined;
   const sub = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : undefined;
   if (sub !== undefined || client !== undefined) return { clientId: client ?? sub!, ...(sub !== undefined && { sub }) };
-  if (policy === 'token-id' && typeof payload.jti === 'string' && payload.jti !== '' && typeof payload.iss === 'string') {
+  if (
+    policy === 'token-id' &&
+    typeof payload.jti === 'string' &&
+    payload.jti !== '' &&
+    typeof payload.iss === 'string'
+  ) {
     return { clientId: `token:${payload.iss}#${payload.jti}` };
   }
   throw new OAuthError(
     OAuthErrorCode.InvalidToken,
-    policy === 'refuse' ? 'The token names no subject (sub) or client (client_id)' : 'The token names no subject (sub), client (client_id) or token id (jti): no stable identity',
+    policy === 'refuse'
+      ? 'The token names no subject (sub) or client (client_id)'
+      : 'The token names no subject (sub), client (client_id) or token id (jti): no stable identity',
   );
 }
 
@@ -55,7 +67,8 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 function bearerToken(header: string | undefined): string {
   if (!header) throw new OAuthError(OAuthErrorCode.InvalidToken, 'Missing Authorization header');
   const match = /^Bearer +(\S+) *$/i.exec(header);
-  if (!match) throw new OAuthError(OAuthErrorCode.InvalidToken, "Invalid Authorization header format, expected 'Bearer TOKEN'");
+  if (!match)
+    throw new OAuthError(OAuthErrorCode.InvalidToken, "Invalid Authorization header format, expected 'Bearer TOKEN'");
   return match[1]!;
 }
 
@@ -67,12 +80,20 @@ function scopesOf(payload: JWTPayload): string[] {
 }
 
 /** A token verifier for JWT access tokens signed by a key in the JWKS at `jwksUrl`. */
-export function jwtVerifier(options: { jwksUrl: string; issuer?: string; audience: string; subjectless?: SubjectlessTokenPolicy }): OAuthTokenVerifier & {
+export function jwtVerifier(options: {
+  jwksUrl: string;
+  issuer?: string;
+  audience: string;
+  subjectless?: SubjectlessTokenPolicy;
+}): OAuthTokenVerifier & {
   readiness(): Promise<{ plugin: string; ok: boolean; detail?: string }>;
 } {
   const keys = createRemoteJWKSet(new URL(options.jwksUrl));
   const where = new URL(options.jwksUrl).origin;
-  let lastProbe: { at: number; state: { plugin: string; ok: boolean; detail?: string } } = { at: 0, state: { plugin: 'http', ok: false } };
+  let lastProbe: { at: number; state: { plugin: string; ok: boolean; detail?: string } } = {
+    at: 0,
+    state: { plugin: 'http', ok: false },
+  };
   return {
     /**
      * Fetches the key set (at most once a second; jose shares a fetch in
@@ -86,7 +107,12 @@ export function jwtVerifier(options: { jwksUrl: string; issuer?: string; audienc
         await keys.reload();
         state = { plugin: 'http', ok: true };
       } catch (error) {
-        const reason = error instanceof joseErrors.JWKSTimeout ? 'timed out' : error instanceof joseErrors.JOSEError ? error.code : 'unreachable';
+        const reason =
+          error instanceof joseErrors.JWKSTimeout
+            ? 'timed out'
+            : error instanceof joseErrors.JOSEError
+              ? error.code
+              : 'unreachable';
         state = { plugin: 'http', ok: false, detail: `JWKS at ${where} cannot be fetched (${reason})` };
       }
       lastProbe = { at: Date.now(), state };
@@ -102,10 +128,16 @@ export function jwtVerifier(options: { jwksUrl: string; issuer?: string; audienc
         }));
       } catch (error) {
         // A JWKS that cannot be fetched is our failure, not the client's.
-        if (error instanceof joseErrors.JWKSTimeout || (error instanceof Error && /fetch/i.test(error.message) && !(error instanceof joseErrors.JOSEError))) {
+        if (
+          error instanceof joseErrors.JWKSTimeout ||
+          (error instanceof Error && /fetch/i.test(error.message) && !(error instanceof joseErrors.JOSEError))
+        ) {
           throw new OAuthError(OAuthErrorCode.ServerError, 'The token could not be verified (key set unavailable)');
         }
-        throw new OAuthError(OAuthErrorCode.InvalidToken, error instanceof joseErrors.JWTExpired ? 'Token has expired' : 'Invalid access token');
+        throw new OAuthError(
+          OAuthErrorCode.InvalidToken,
+          error instanceof joseErrors.JWTExpired ? 'Token has expired' : 'Invalid access token',
+        );
       }
       const { clientId, sub } = identityOf(payload, options.subjectless ?? 'token-id');
       return {

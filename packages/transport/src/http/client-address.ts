@@ -24,8 +24,14 @@ export function trustedProxies(entries: readonly string[]): BlockList {
     const family = isIP(address);
     const prefix = bits === undefined ? undefined : Number(bits);
     const max = family === 4 ? 32 : 128;
-    if (family === 0 || extra !== undefined || (prefix !== undefined && (!Number.isInteger(prefix) || prefix < 0 || prefix > max))) {
-      throw new TypeError(`option trustProxy: ${JSON.stringify(raw)} is not an IP address, a CIDR range (such as 10.0.0.0/8) or "loopback"`);
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      (prefix !== undefined && (!Number.isInteger(prefix) || prefix < 0 || prefix > max))
+    ) {
+      throw new TypeError(
+        `option trustProxy: ${JSON.stringify(raw)} is not an IP address, a CIDR range (such as 10.0.0.0/8) or "loopback"`,
+      );
     }
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (prefix === undefined) list.addAddress(address, type);

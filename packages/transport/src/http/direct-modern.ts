@@ -13,7 +13,14 @@ import { serveFastCall } from '../direct/serve.js';
  * 2026-07-28 protocol object that projects results for the era. Returns
  * false to leave the request to the SDK's handler.
  */
-export function tryModernFast(core: TrellisServer, projector: () => Server, req: IncomingMessage, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): boolean {
+export function tryModernFast(
+  core: TrellisServer,
+  projector: () => Server,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  auth: AuthInfo | undefined,
+): boolean {
   if (req.headers['mcp-method'] !== 'tools/call' || req.headers['mcp-session-id'] !== undefined) return false;
   const connection = new Connection({ transport: 'http', era: 'modern' });
   connection.protocol = projector();

@@ -11,9 +11,17 @@ export type ToolSchemaLookup = (name: string) => { inputSchema?: { properties?: 
  * checks this only for `McpServer` products, so the front door does it for
  * Trellis tools. Returns a JSON-RPC error body (HTTP 400, -32020) or undefined.
  */
-export function checkMcpParamHeaders(headers: IncomingHttpHeaders, body: unknown, lookup: ToolSchemaLookup): { id: unknown; message: string; header: string } | undefined {
+export function checkMcpParamHeaders(
+  headers: IncomingHttpHeaders,
+  body: unknown,
+  lookup: ToolSchemaLookup,
+): { id: unknown; message: string; header: string } | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const request = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: Record<string, unknown> } };
+  const request = body as {
+    id?: unknown;
+    method?: unknown;
+    params?: { name?: unknown; arguments?: Record<string, unknown> };
+  };
   if (request.method !== 'tools/call' || typeof request.params?.name !== 'string') return undefined;
   const properties = lookup(request.params.name)?.inputSchema?.properties;
   if (!properties) return undefined;

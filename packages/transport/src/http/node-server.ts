@@ -13,7 +13,9 @@ const TIMEOUT_CHECK_MS = 1_000;
  * import { createServer } from 'node:http';
  * const listener = createServer(nodeServerOptions(opts), handler);
  */
-export function nodeServerOptions(opts: Pick<ResolvedHttpOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>): ServerOptions {
+export function nodeServerOptions(
+  opts: Pick<ResolvedHttpOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>,
+): ServerOptions {
   return {
     headersTimeout: opts.headersTimeoutMs,
     requestTimeout: opts.requestTimeoutMs,

@@ -154,14 +154,16 @@ export class HttpConfigError extends Error {
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) throw new TypeError(`option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new TypeError(`option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
   return value;
 }
 
 /** Validates options (a TypeError names the bad one) and fills in defaults. */
 export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpOptions {
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host.length === 0) throw new TypeError(`option host must be a non-empty string, got ${String(host)}`);
+  if (typeof host !== 'string' || host.length === 0)
+    throw new TypeError(`option host must be a non-empty string, got ${String(host)}`);
   const port = positiveInt('port', options.port, 3000, 0);
   if (port > 65535) throw new TypeError(`option port must be at most 65535, got ${port}`);
   if (options.authToken !== undefined && (typeof options.authToken !== 'string' || options.authToken.length < 16)) {
@@ -204,9 +206,16 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
   }
   const maxSessions = positiveInt('maxSessions', options.maxSessions, 10_000);
   const requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
-  const headersTimeoutMs = positiveInt('headersTimeoutMs', options.headersTimeoutMs, Math.min(10_000, requestTimeoutMs));
+  const headersTimeoutMs = positiveInt(
+    'headersTimeoutMs',
+    options.headersTimeoutMs,
+    Math.min(10_000, requestTimeoutMs),
+  );
   // Node refuses a headers timeout longer than the request timeout (which covers the headers too).
-  if (headersTimeoutMs > requestTimeoutMs) throw new TypeError(`option headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new TypeError(
+      `option headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`,
+    );
   return {
     port,
     host,
@@ -217,7 +226,11 @@ export function resolveHttpOptions(options: HttpTransportOptions): ResolvedHttpO
     publicUrl: options.publicUrl,
     maxBodyBytes: positiveInt('maxBodyBytes', options.maxBodyBytes, 4 * 1024 * 1024),
     maxSessions,
-    maxSessionsPerClient: positiveInt('maxSessionsPerClient', options.maxSessionsPerClient, Math.min(2_000, maxSessions)),
+    maxSessionsPerClient: positiveInt(
+      'maxSessionsPerClient',
+      options.maxSessionsPerClient,
+      Math.min(2_000, maxSessions),
+    ),
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? trustedProxies(options.trustProxy) : undefined,
     sessionIdleTimeoutMs: positiveInt('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
     maxEventsPerSession: positiveInt('maxEventsPerSession', options.maxEventsPerSession, 256, 0),

@@ -75,12 +75,17 @@ export class SessionAdmission {
 
   /** Holds a place for a new session of the client behind `req`, or says why not. */
   admit(req: IncomingMessage, auth: AuthInfo | undefined): AdmissionTicket | AdmissionRefusal {
-    const client = auth ? `principal:${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : `address:${clientAddress(req, this.#options.trustProxy)}`;
+    const client = auth
+      ? `principal:${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}`
+      : `address:${clientAddress(req, this.#options.trustProxy)}`;
     const mine = this.#clients.get(client);
     const { maxSessions, maxSessionsPerClient } = this.#options;
     // A per-client cap as large as the global one adds nothing: the global rule (shedding unused sessions first) decides.
     if (mine && maxSessionsPerClient < maxSessions && mine.sessions.size + mine.opening >= maxSessionsPerClient) {
-      this.#log.warn({ client: auth ? 'principal' : client, max: maxSessionsPerClient }, 'per-client session cap reached; refusing a new session');
+      this.#log.warn(
+        { client: auth ? 'principal' : client, max: maxSessionsPerClient },
+        'per-client session cap reached; refusing a new session',
+      );
       const retry = this.#retryAfter(mine.sessions);
       return refusal(
         429,
@@ -91,9 +96,18 @@ export class SessionAdmission {
       );
     }
     if (this.size >= maxSessions && !this.#shedOne()) {
-      this.#log.warn({ sessions: this.#entries.size, max: maxSessions }, 'session cap reached and every session is in use; refusing a new session');
+      this.#log.warn(
+        { sessions: this.#entries.size, max: maxSessions },
+        'session cap reached and every session is in use; refusing a new session',
+      );
       const retry = this.#retryAfter(this.#entries.keys());
-      return refusal(503, 'maxSessions', maxSessions, retry, `Server busy: it holds the maximum of ${maxSessions} sessions (maxSessions, MAX_SESSIONS), all in use; retry in ${retry} s`);
+      return refusal(
+        503,
+        'maxSessions',
+        maxSessions,
+        retry,
+        `Server busy: it holds the maximum of ${maxSessions} sessions (maxSessions, MAX_SESSIONS), all in use; retry in ${retry} s`,
+      );
     }
     const slot = mine ?? { sessions: new Set<string>(), opening: 0 };
     if (!mine) this.#clients.set(client, slot);
@@ -154,7 +168,10 @@ export class SessionAdmission {
     const oldest = this.#bare.values().next();
     if (oldest.done) return false;
     const id = oldest.value;
-    this.#log.info({ session: id, max: this.#options.maxSessions }, 'session cap reached; closing the oldest session never used after initialize');
+    this.#log.info(
+      { session: id, max: this.#options.maxSessions },
+      'session cap reached; closing the oldest session never used after initialize',
+    );
     this.closed(id);
     this.#shed(id);
     return true;
@@ -168,8 +185,21 @@ export class SessionAdmission {
   }
 }
 
-function refusal(status: 429 | 503, limit: AdmissionRefusal['data']['limit'], max: number, retryAfterSeconds: number, message: string): AdmissionRefusal {
-  return { ok: false, status, code: ErrorCodes.TransportRejected, message, data: { limit, max, retryAfterSeconds }, headers: { 'retry-after': String(retryAfterSeconds) } };
+function refusal(
+  status: 429 | 503,
+  limit: AdmissionRefusal['data']['limit'],
+  max: number,
+  retryAfterSeconds: number,
+  message: string,
+): AdmissionRefusal {
+  return {
+    ok: false,
+    status,
+    code: ErrorCodes.TransportRejected,
+    message,
+    data: { limit, max, retryAfterSeconds },
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  };
 }
 
 function carriesRequest(body: unknown): boolean {

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { WebStandardStreamableHTTPServerTransport, type AuthInfo, type JSONRPCRequest, type Server } from '@modelcontextprotocol/server';
+import {
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type JSONRPCRequest,
+  type Server,
+} from '@modelcontextprotocol/server';
 import { AbortReasons, Connection, ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
 import { AnswerStream } from '../direct/answer-stream.js';
 import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
@@ -31,7 +36,8 @@ export interface SessionOptions extends AdmissionOptions {
   onSessionOpened?: (() => () => void) | undefined;
 }
 
-const principalOf = (auth: AuthInfo | undefined) => (auth ? `${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : undefined);
+const principalOf = (auth: AuthInfo | undefined) =>
+  auth ? `${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : undefined;
 
 function isInitialize(body: unknown): boolean {
   if (Array.isArray(body)) return body.some(isInitialize);
@@ -56,7 +62,15 @@ export class LegacySessions {
     this.#core = core;
     this.#options = options;
     this.#log = log;
-    this.#admission = new SessionAdmission(options, log, (id) => void this.#sessions.get(id)?.transport.close().catch(() => undefined));
+    this.#admission = new SessionAdmission(
+      options,
+      log,
+      (id) =>
+        void this.#sessions
+          .get(id)
+          ?.transport.close()
+          .catch(() => undefined),
+    );
   }
 
   get size(): number {
@@ -73,17 +87,31 @@ export class LegacySessions {
     if (id !== undefined) {
       const session = this.#sessions.get(id);
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
-      if (!session || session.principal !== principalOf(auth)) return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
+      if (!session || session.principal !== principalOf(auth))
+        return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
       this.#admission.seen(id, request.method, body);
       observeCancellations(session, body);
       return this.#serve(session, request, res, body, auth);
     }
     if (request.method !== 'POST' || !isInitialize(body)) {
-      return sendJson(res, 400, rpcError(ErrorCodes.TransportRejected, 'Bad Request: Mcp-Session-Id header is required', requestId(body)));
+      return sendJson(
+        res,
+        400,
+        rpcError(ErrorCodes.TransportRejected, 'Bad Request: Mcp-Session-Id header is required', requestId(body)),
+      );
     }
-    if (this.#closed) return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down', requestId(body)), { 'retry-after': '5' });
+    if (this.#closed)
+      return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down', requestId(body)), {
+        'retry-after': '5',
+      });
     const ticket = this.#admission.admit(res.req, auth);
-    if (!ticket.ok) return sendJson(res, ticket.status, rpcError(ticket.code, ticket.message, requestId(body), ticket.data), ticket.headers);
+    if (!ticket.ok)
+      return sendJson(
+        res,
+        ticket.status,
+        rpcError(ticket.code, ticket.message, requestId(body), ticket.data),
+        ticket.headers,
+      );
     try {
       const session = await this.#open(auth, ticket);
       await this.#serve(session, request, res, body, auth);
@@ -105,7 +133,12 @@ export class LegacySessions {
     const header = req.headers['mcp-session-id'];
     if (typeof header !== 'string') return false;
     const session = this.#sessions.get(header);
-    if (!session || session.principal !== principalOf(auth) || !takesFastPath(this.#core, session.connection, body, req.headers)) return false;
+    if (
+      !session ||
+      session.principal !== principalOf(auth) ||
+      !takesFastPath(this.#core, session.connection, body, req.headers)
+    )
+      return false;
     this.#admission.seen(header, 'POST', body);
     this.#direct(session, res, body, auth).catch((error: unknown) => {
       // Nothing may escape as an unhandled rejection: answer what can still be answered.
@@ -116,7 +149,12 @@ export class LegacySessions {
     return true;
   }
 
-  async #direct(session: Session, res: ServerResponse, message: JSONRPCRequest, auth: AuthInfo | undefined): Promise<void> {
+  async #direct(
+    session: Session,
+    res: ServerResponse,
+    message: JSONRPCRequest,
+    auth: AuthInfo | undefined,
+  ): Promise<void> {
     const { connection } = session;
     session.active += 1;
     res.once('close', () => {
@@ -149,7 +187,14 @@ export class LegacySessions {
         this.#forget(id);
       },
     });
-    const session: Session = { transport, protocol, principal: principalOf(auth), active: 0, timer: undefined, connection };
+    const session: Session = {
+      transport,
+      protocol,
+      principal: principalOf(auth),
+      active: 0,
+      timer: undefined,
+      connection,
+    };
     // Set before connect: the protocol object chains its own close handler after this one.
     transport.onclose = () => {
       connection.close(new Error(this.#closed ? AbortReasons.shutdown : AbortReasons.sessionClosed));
@@ -159,15 +204,25 @@ export class LegacySessions {
     return session;
   }
 
-  async #serve(session: Session, request: Request, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
+  async #serve(
+    session: Session,
+    request: Request,
+    res: ServerResponse,
+    body: unknown,
+    auth: AuthInfo | undefined,
+  ): Promise<void> {
     session.active += 1;
     res.once('close', () => {
       session.active -= 1;
       session.timer?.refresh();
       // The client went away before its answers: the calls of this POST end, as on the fast path.
-      if (!res.writableFinished) for (const id of requestIds(body)) session.connection.cancel(id, new Error(AbortReasons.clientDisconnected));
+      if (!res.writableFinished)
+        for (const id of requestIds(body)) session.connection.cancel(id, new Error(AbortReasons.clientDisconnected));
     });
-    const response = await session.transport.handleRequest(request, { parsedBody: body, ...(auth && { authInfo: auth }) });
+    const response = await session.transport.handleRequest(request, {
+      parsedBody: body,
+      ...(auth && { authInfo: auth }),
+    });
     await writeWebResponse(res, response);
     // An initialize that did not produce a session (rejected by the SDK) leaves nothing behind.
     if (session.transport.sessionId === undefined) await session.protocol.close().catch(() => undefined);
@@ -207,7 +262,8 @@ export class LegacySessions {
 /** A client's `notifications/cancelled` aborts the call on the session's in-flight record, whichever path serves it. */
 function observeCancellations(session: Session, body: unknown): void {
   for (const message of Array.isArray(body) ? body : [body]) {
-    if (!isPlainObject(message) || message.method !== 'notifications/cancelled' || !isPlainObject(message.params)) continue;
+    if (!isPlainObject(message) || message.method !== 'notifications/cancelled' || !isPlainObject(message.params))
+      continue;
     const reason = typeof message.params.reason === 'string' ? message.params.reason : AbortReasons.clientCancelled;
     session.connection.cancel(message.params.requestId as string | number, new Error(reason));
   }
@@ -217,7 +273,12 @@ function observeCancellations(session: Session, body: unknown): void {
 function requestIds(body: unknown): (string | number)[] {
   const ids: (string | number)[] = [];
   for (const message of Array.isArray(body) ? body : [body]) {
-    if (isPlainObject(message) && typeof message.method === 'string' && (typeof message.id === 'string' || typeof message.id === 'number')) ids.push(message.id);
+    if (
+      isPlainObject(message) &&
+      typeof message.method === 'string' &&
+      (typeof message.id === 'string' || typeof message.id === 'number')
+    )
+      ids.push(message.id);
   }
   return ids;
 }

@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as NodeHttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   bearerAuthChallengeResponse,
@@ -95,7 +100,11 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     if (modern) return;
     auth = createAuthenticator(opts, opts.publicUrl ?? localUrl);
     const onerror = (error: Error) => logger().debug({ err: error }, 'mcp request rejected or failed');
-    modern = createMcpHandler(() => server.createProtocolServer({ era: 'modern', track: false }), { legacy: 'reject', onerror, maxRequestBodySize: opts.maxBodyBytes });
+    modern = createMcpHandler(() => server.createProtocolServer({ era: 'modern', track: false }), {
+      legacy: 'reject',
+      onerror,
+      maxRequestBodySize: opts.maxBodyBytes,
+    });
     if (opts.sessions) {
       sessions = new LegacySessions(
         server,
@@ -112,7 +121,11 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       );
     } else {
       // Tracked so that each per-request instance detaches from the registries when it closes.
-      statelessLegacy = legacyStatelessFallback(() => server.createProtocolServer({ era: 'legacy', track: true }), onerror, { maxRequestBodySize: opts.maxBodyBytes });
+      statelessLegacy = legacyStatelessFallback(
+        () => server.createProtocolServer({ era: 'legacy', track: true }),
+        onerror,
+        { maxRequestBodySize: opts.maxBodyBytes },
+      );
     }
     const notify = modern.notify;
     stopChanges = server.onChange((change) => {
@@ -129,11 +142,16 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}', { 'cache-control': 'no-store' });
       if (path === '/readyz') return await readiness(res);
       if (auth?.metadata && (path === PRM_PATH || path === `${PRM_PATH}${MCP_PATH}`)) {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, '{"error":"method_not_allowed"}', { allow: 'GET, HEAD' });
-        return sendJson(res, 200, JSON.stringify(auth.metadata), { 'access-control-allow-origin': '*', 'cache-control': 'max-age=3600' });
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          return sendJson(res, 405, '{"error":"method_not_allowed"}', { allow: 'GET, HEAD' });
+        return sendJson(res, 200, JSON.stringify(auth.metadata), {
+          'access-control-allow-origin': '*',
+          'cache-control': 'max-age=3600',
+        });
       }
       if (path !== MCP_PATH) {
-        if (opts.telemetry?.besideMcp && isTelemetryPath(path)) return await serveTelemetry(path, req, res, opts.telemetry);
+        if (opts.telemetry?.besideMcp && isTelemetryPath(path))
+          return await serveTelemetry(path, req, res, opts.telemetry);
         return sendJson(res, 404, '{"error":"not_found"}');
       }
       await (opts.telemetry ? opts.telemetry.aroundRequest(req, () => serveMcp(req, res)) : serveMcp(req, res));
@@ -145,11 +163,22 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   }
 
   async function readiness(res: ServerResponse): Promise<void> {
-    if (closing) return sendJson(res, 503, JSON.stringify({ ready: false, checks: [{ plugin: 'http', ok: false, detail: 'shutting down' }] }), { 'cache-control': 'no-store' });
+    if (closing)
+      return sendJson(
+        res,
+        503,
+        JSON.stringify({ ready: false, checks: [{ plugin: 'http', ok: false, detail: 'shutting down' }] }),
+        { 'cache-control': 'no-store' },
+      );
     // With JWT auth, the key set is a dependency like a plugin's database.
     const [core, jwks] = await Promise.all([server.ready(), auth?.readiness?.()]);
     const state = jwks ? { ready: core.ready && jwks.ok, checks: [...core.checks, jwks] } : core;
-    sendJson(res, state.ready ? 200 : 503, JSON.stringify(state.ready ? state : { ready: false, checks: state.checks.filter((c) => !c.ok) }), { 'cache-control': 'no-store' });
+    sendJson(
+      res,
+      state.ready ? 200 : 503,
+      JSON.stringify(state.ready ? state : { ready: false, checks: state.checks.filter((c) => !c.ok) }),
+      { 'cache-control': 'no-store' },
+    );
   }
 
   function projector(): Server {
@@ -158,46 +187,83 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   }
 
   /** `/metrics` and `/status` beside `/mcp`: the same Host/Origin checks and the same auth. */
-  async function serveTelemetry(path: string, req: IncomingMessage, res: ServerResponse, telemetry: HttpTelemetry): Promise<void> {
+  async function serveTelemetry(
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    telemetry: HttpTelemetry,
+  ): Promise<void> {
     const problem = rebindingProblem(req, opts);
     if (problem) return sendJson(res, 403, '{"error":"forbidden"}');
     if (auth) {
       try {
         await auth.authenticate(req.headers.authorization);
       } catch (error) {
-        return await writeWebResponse(res, bearerAuthChallengeResponse(error, auth.resourceMetadataUrl ? { resourceMetadataUrl: auth.resourceMetadataUrl } : {}));
+        return await writeWebResponse(
+          res,
+          bearerAuthChallengeResponse(
+            error,
+            auth.resourceMetadataUrl ? { resourceMetadataUrl: auth.resourceMetadataUrl } : {},
+          ),
+        );
       }
     }
     if (!telemetry.handle(path, req, res)) sendJson(res, 404, '{"error":"not_found"}');
   }
 
   async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (closing) return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down'), { connection: 'close', 'retry-after': '5' });
+    if (closing)
+      return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down'), {
+        connection: 'close',
+        'retry-after': '5',
+      });
     const problem = rebindingProblem(req, opts);
     if (problem) return sendJson(res, 403, rpcError(ErrorCodes.TransportRejected, `Forbidden: ${problem}`));
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      return sendJson(res, 405, rpcError(ErrorCodes.TransportRejected, `Method not allowed: ${method}`), { allow: ALLOW });
+      return sendJson(res, 405, rpcError(ErrorCodes.TransportRejected, `Method not allowed: ${method}`), {
+        allow: ALLOW,
+      });
     }
     let authInfo: AuthInfo | undefined;
     if (auth) {
       try {
         authInfo = await auth.authenticate(req.headers.authorization);
       } catch (error) {
-        return await writeWebResponse(res, bearerAuthChallengeResponse(error, auth.resourceMetadataUrl ? { resourceMetadataUrl: auth.resourceMetadataUrl } : {}));
+        return await writeWebResponse(
+          res,
+          bearerAuthChallengeResponse(
+            error,
+            auth.resourceMetadataUrl ? { resourceMetadataUrl: auth.resourceMetadataUrl } : {},
+          ),
+        );
       }
     }
     let body: unknown;
     if (method === 'POST') {
       if (!isJsonContentType(req.headers['content-type'])) {
-        return sendJson(res, 415, rpcError(ErrorCodes.TransportRejected, 'Unsupported Media Type: Content-Type must be application/json'), { connection: 'close' });
+        return sendJson(
+          res,
+          415,
+          rpcError(ErrorCodes.TransportRejected, 'Unsupported Media Type: Content-Type must be application/json'),
+          { connection: 'close' },
+        );
       }
       const read = await readBody(req, opts.maxBodyBytes);
       if (!read.ok && read.status === 413) {
-        const refusal = rpcError(ErrorCodes.TransportRejected, `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes`);
+        const refusal = rpcError(
+          ErrorCodes.TransportRejected,
+          `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes`,
+        );
         return answerAndDrain(req, res, 413, refusal, { maxBytes: opts.maxDrainBytes, maxMs: opts.requestTimeoutMs });
       }
-      if (!read.ok) return sendJson(res, read.status, rpcError(ErrorCodes.TransportRejected, 'Bad Request: the body could not be read'), { connection: 'close' });
+      if (!read.ok)
+        return sendJson(
+          res,
+          read.status,
+          rpcError(ErrorCodes.TransportRejected, 'Bad Request: the body could not be read'),
+          { connection: 'close' },
+        );
       try {
         body = JSON.parse(read.text);
       } catch {
@@ -211,7 +277,11 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       res.once('close', () => {
         if (!res.writableFinished) abort.abort(new Error('the client disconnected'));
       });
-      return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? MCP_PATH}`, { method, headers: webHeaders(req), signal: abort.signal });
+      return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? MCP_PATH}`, {
+        method,
+        headers: webHeaders(req),
+        signal: abort.signal,
+      });
     };
     // A plain tool call (the one fast-path rule decides) needs neither.
     if (method === 'POST') {
@@ -221,10 +291,14 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     const request = toWebRequest();
     if (await isLegacyRequest(request, body)) {
       if (sessions) return sessions.handle(request, res, body, authInfo);
-      return writeWebResponse(res, await statelessLegacy!(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
+      return writeWebResponse(
+        res,
+        await statelessLegacy!(request, { parsedBody: body, ...(authInfo && { authInfo }) }),
+      );
     }
     const bad = checkMcpParamHeaders(req.headers, body, (name) => server.tools.describe(name) as never);
-    if (bad) return sendJson(res, 400, rpcError(ErrorCodes.HeaderMismatch, bad.message, bad.id, { header: bad.header }));
+    if (bad)
+      return sendJson(res, 400, rpcError(ErrorCodes.HeaderMismatch, bad.message, bad.id, { header: bad.header }));
     await writeWebResponse(res, await modern!.fetch(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
   }
 
@@ -262,7 +336,8 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       void handle(req, res);
     },
     async listen() {
-      if (server.state !== 'running') throw new Error(`the Trellis server is ${server.state}; call start() before listen()`);
+      if (server.state !== 'running')
+        throw new Error(`the Trellis server is ${server.state}; call start() before listen()`);
       await new Promise<void>((resolve, reject) => {
         listener.once('error', reject);
         listener.listen(opts.port, opts.host, () => {
@@ -273,7 +348,15 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
       port = (listener.address() as AddressInfo).port;
       localUrl = `http://${hostForUrl(opts.host)}:${port}${MCP_PATH}`;
       init();
-      logger().info({ url: localUrl, ...(opts.publicUrl && { publicUrl: opts.publicUrl }), sessions: opts.sessions, auth: opts.jwt ? 'oauth' : opts.authToken ? 'token' : 'none' }, 'listening');
+      logger().info(
+        {
+          url: localUrl,
+          ...(opts.publicUrl && { publicUrl: opts.publicUrl }),
+          sessions: opts.sessions,
+          auth: opts.jwt ? 'oauth' : opts.authToken ? 'token' : 'none',
+        },
+        'listening',
+      );
     },
     close(options = {}) {
       closing ??= shutdown(options.graceMs ?? opts.shutdownGraceMs);
@@ -292,4 +375,3 @@ export async function serveHttp(server: TrellisServer, options: HttpTransportOpt
   await transport.listen();
   return transport;
 }
-

@@ -2,11 +2,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A JSON-RPC error body for answers given before the SDK sees the request. */
 export function rpcError(code: number, message: string, id: unknown = null, data?: unknown): string {
-  return JSON.stringify({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id: id ?? null });
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    error: { code, message, ...(data !== undefined && { data }) },
+    id: id ?? null,
+  });
 }
 
 /** Writes a complete JSON answer. */
-export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -34,13 +43,23 @@ export interface DrainLimits {
  * before it reads the response. Past the limits the connection is cut.
  * Resolves when the exchange is over.
  */
-export function answerAndDrain(req: IncomingMessage, res: ServerResponse, status: number, body: string, limits: DrainLimits): Promise<void> {
+export function answerAndDrain(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: string,
+  limits: DrainLimits,
+): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (res.headersSent) {
     res.end();
     return Promise.resolve();
   }
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
   if (req.complete || declared > limits.maxBytes) {
     // Nothing left to read, or more than the budget: closing now is all that is left.
     res.end(body);
@@ -93,7 +112,11 @@ export function readBody(req: IncomingMessage, max: number): Promise<BodyResult>
       }
       chunks.push(chunk);
     };
-    const onEnd = () => finish({ ok: true, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8') });
+    const onEnd = () =>
+      finish({
+        ok: true,
+        text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
+      });
     const onError = () => finish({ ok: false, status: 400 });
     req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onError);
   });
@@ -133,13 +156,14 @@ export async function writeWebResponse(res: ServerResponse, response: Response):
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => {
-        const wake = () => {
-          res.off('drain', wake).off('close', wake);
-          resolve();
-        };
-        res.on('drain', wake).on('close', wake);
-      });
+      if (!res.write(value))
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            res.off('drain', wake).off('close', wake);
+            resolve();
+          };
+          res.on('drain', wake).on('close', wake);
+        });
       if (res.destroyed) break;
     }
   } catch {

@@ -38,13 +38,17 @@ export class FastToolCalls {
     this.#serve(message).catch((error: unknown) => {
       // Nothing may escape as an unhandled rejection.
       this.#core.logger.error({ err: error }, 'fast tool call failed');
-      this.#wire.send({ jsonrpc: '2.0', id: message.id, error: { code: ErrorCodes.InternalError, message: 'Internal error' } }).catch(() => undefined);
+      this.#wire
+        .send({ jsonrpc: '2.0', id: message.id, error: { code: ErrorCodes.InternalError, message: 'Internal error' } })
+        .catch(() => undefined);
     });
     return true;
   };
 
   async #serve(message: JSONRPCRequest): Promise<void> {
-    const answer = await serveFastCall(this.#core, this.#connection, message, (event) => this.#wire.send(event).catch(() => undefined));
+    const answer = await serveFastCall(this.#core, this.#connection, message, (event) =>
+      this.#wire.send(event).catch(() => undefined),
+    );
     if (answer.message) await this.#wire.send(answer.message).catch(() => undefined);
   }
 }

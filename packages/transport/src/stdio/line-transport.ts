@@ -73,7 +73,8 @@ export class LineTransport implements Transport {
 
   constructor(options: LineTransportOptions) {
     const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (!Number.isInteger(max) || max < 1) throw new TypeError(`option maxMessageBytes must be a positive integer, got ${String(max)}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new TypeError(`option maxMessageBytes must be a positive integer, got ${String(max)}`);
     this.#input = options.input;
     this.#output = options.output;
     this.#write = options.write ?? ((chunk) => this.#output.write(chunk));
@@ -210,7 +211,13 @@ export class LineTransport implements Transport {
         const { id } = this.#oversized;
         const size = this.#oversizedBytes;
         this.#oversized = undefined;
-        this.#refuse('too-large', id, ErrorCodes.InvalidRequest, `Message too large: ${size} bytes exceeds the limit of ${this.#max} bytes`, { limit: this.#max, size });
+        this.#refuse(
+          'too-large',
+          id,
+          ErrorCodes.InvalidRequest,
+          `Message too large: ${size} bytes exceeds the limit of ${this.#max} bytes`,
+          { limit: this.#max, size },
+        );
         continue;
       }
       const line = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#pending);
@@ -282,23 +289,31 @@ export function isUsableId(id: unknown): id is string | number {
  * passes here is dropped later without an answer.
  */
 function messageProblem(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON-RPC 2.0 object (batches are not supported)';
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return 'expected a JSON-RPC 2.0 object (batches are not supported)';
   const m = value as Record<string, unknown>;
   if (m.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"';
   const hasId = 'id' in m;
-  if (hasId && !isUsableId(m.id)) return 'id must be a string or an integer (a safe one: at most 2^53 - 1 in magnitude)';
+  if (hasId && !isUsableId(m.id))
+    return 'id must be a string or an integer (a safe one: at most 2^53 - 1 in magnitude)';
   if ('method' in m) {
     if (typeof m.method !== 'string') return 'method must be a string';
     if ('result' in m || 'error' in m) return 'a message cannot carry a method together with a result or an error';
-    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object' || Array.isArray(m.params))) return 'params must be an object (MCP has no positional params)';
+    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object' || Array.isArray(m.params)))
+      return 'params must be an object (MCP has no positional params)';
     return undefined;
   }
   if (!hasId) return 'a message needs a method, or an id with a result or error';
   if ('result' in m && 'error' in m) return 'a response cannot carry both a result and an error';
-  if ('result' in m) return m.result !== null && typeof m.result === 'object' && !Array.isArray(m.result) ? undefined : 'result must be an object';
+  if ('result' in m)
+    return m.result !== null && typeof m.result === 'object' && !Array.isArray(m.result)
+      ? undefined
+      : 'result must be an object';
   if ('error' in m) {
     const e = m.error as Record<string, unknown> | null;
-    return e && typeof e === 'object' && Number.isInteger(e.code) && typeof e.message === 'string' ? undefined : 'error must have an integer code and a message';
+    return e && typeof e === 'object' && Number.isInteger(e.code) && typeof e.message === 'string'
+      ? undefined
+      : 'error must have an integer code and a message';
   }
   return 'a response needs a result or an error';
 }

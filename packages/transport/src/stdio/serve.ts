@@ -65,7 +65,12 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     options.stdoutGuard === false
       ? undefined
       : (options.stdoutGuard ??
-        guardStdout({ stdout: output, ...(options.stderr && { divert: options.stderr }), onStray: () => server.logger.warn('something wrote to stdout; diverted to stderr to keep the protocol stream clean') }));
+        guardStdout({
+          stdout: output,
+          ...(options.stderr && { divert: options.stderr }),
+          onStray: () =>
+            server.logger.warn('something wrote to stdout; diverted to stderr to keep the protocol stream clean'),
+        }));
   const wire = new LineTransport({
     input: options.input ?? process.stdin,
     output,
@@ -108,7 +113,8 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
     {
       transport: wire,
       onerror: (error) => {
-        if (error instanceof StdioMessageError) server.logger.warn({ reason: error.reason, id: error.id }, error.message);
+        if (error instanceof StdioMessageError)
+          server.logger.warn({ reason: error.reason, id: error.id }, error.message);
         else server.logger.debug({ err: error }, 'stdio connection error');
       },
     },

@@ -37,7 +37,8 @@ export function guardStdout(options: StdoutGuardOptions = {}): StdoutGuard {
   const stdout = options.stdout ?? process.stdout;
   const divert = options.divert ?? process.stderr;
   const target = stdout as Writable & { [GUARDED]?: true };
-  if (target[GUARDED]) throw new Error('this stream is already guarded; pass the existing guard instead of installing a second one');
+  if (target[GUARDED])
+    throw new Error('this stream is already guarded; pass the existing guard instead of installing a second one');
   const hadOwn = Object.prototype.hasOwnProperty.call(stdout, 'write');
   const original: WriteFn = stdout.write;
   let diverted = 0;
