@@ -109,7 +109,9 @@ export function usePnpm(root = WORKSPACE_ROOT, log = (message) => process.stderr
  */
 export function installWorkspace(root = WORKSPACE_ROOT) {
   usePnpm(root);
-  const result = spawnSync('pnpm', ['install', '--prefer-offline', '--reporter=append-only'], {
+  // A scaffolded project is a new importer, so the lockfile must change: `--no-frozen-lockfile`
+  // keeps pnpm from refusing that when CI=true (pnpm's default there is a frozen lockfile).
+  const result = spawnSync('pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile', '--reporter=append-only'], {
     cwd: root,
     stdio: ['ignore', 2, 2],
   });
