@@ -130,11 +130,9 @@ export class WorkerPool {
     if (this.#broken) throw this.#broken;
     signal?.throwIfAborted();
     // A span per job, under the caller's (through @opentelemetry/api: nothing happens unless an app set up telemetry).
-    const span = trace
-      .getTracer('@trellis/concurrency')
-      .startSpan(`worker job ${name}`, {
-        attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': this.#pool.queueSize },
-      });
+    const span = trace.getTracer('@trellis/concurrency').startSpan(`worker job ${name}`, {
+      attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': this.#pool.queueSize },
+    });
     let reject!: (error: WorkerStartError) => void;
     const broken = new Promise<never>((_, fail) => (reject = fail));
     this.#waiting.add(reject);

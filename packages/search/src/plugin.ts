@@ -269,14 +269,12 @@ export function search(options: SearchPluginOptions = {}) {
               .slice(0, 100),
         },
         list: () =>
-          current.index
-            .paths()
-            .map((path) => ({
-              uri: docUri(path),
-              name: path,
-              title: current.index.document(path)!.title,
-              mimeType: mimeTypeOf(path),
-            })),
+          current.index.paths().map((path) => ({
+            uri: docUri(path),
+            name: path,
+            title: current.index.document(path)!.title,
+            mimeType: mimeTypeOf(path),
+          })),
         read(uri, variables) {
           const path = String(variables.path ?? '');
           const doc = current.index.document(path);

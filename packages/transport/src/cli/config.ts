@@ -8,13 +8,10 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../stdio/line-transport.js';
  * the two share the key.
  */
 export const transportConfigSchema = defineConfig({
-  TRELLIS_TRANSPORT: env
-    .enum(['stdio', 'http'])
-    .default('stdio')
-    .meta({
-      flag: '--transport',
-      description: 'stdio (for a desktop client that starts the server) or http (a network service)',
-    }),
+  TRELLIS_TRANSPORT: env.enum(['stdio', 'http']).default('stdio').meta({
+    flag: '--transport',
+    description: 'stdio (for a desktop client that starts the server) or http (a network service)',
+  }),
   SHUTDOWN_GRACE_MS: env
     .duration()
     .default(10_000)
