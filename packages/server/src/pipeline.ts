@@ -230,15 +230,11 @@ export async function serveOperation<R>(
   try {
     const ctx = buildRequestContext({ host, request, channel, scope, owner });
     const middlewares = host.middlewareFor(owner);
-    const run = (): Promise<R> =>
-      middlewares.length === 0
-        ? step(host, request, ctx, scope, measure)
-        : (runMiddleware(
-            middlewares,
-            { operation: request.method, target: request.target, params: request.params, request: ctx },
-            () => step(host, request, ctx, scope, measure),
-          ) as Promise<R>);
-    const result = await scope.finish(watch?.run ? watch.run(run) : run());
+    const result = await scope.finish(
+      watch?.wraps
+        ? watch.run(() => runStep(host, request, ctx, scope, measure, middlewares, step))
+        : runStep(host, request, ctx, scope, measure, middlewares, step),
+    );
     if (watch) watch.end({ ...classify(result), result, queuedMs: measure!.queuedMs });
     return result;
   } catch (error) {
@@ -253,6 +249,24 @@ export async function serveOperation<R>(
   } finally {
     leave();
   }
+}
+
+/** Middleware around `step`, or `step` alone. */
+function runStep<R>(
+  host: PipelineHost,
+  request: OperationRequest,
+  ctx: RequestContext,
+  scope: CancelScope,
+  measure: Measure | undefined,
+  middlewares: readonly Middleware[],
+  step: OperationStep<R>,
+): Promise<R> {
+  if (middlewares.length === 0) return step(host, request, ctx, scope, measure);
+  return runMiddleware(
+    middlewares,
+    { operation: request.method, target: request.target, params: request.params, request: ctx },
+    () => step(host, request, ctx, scope, measure),
+  ) as Promise<R>;
 }
 
 /**
@@ -375,49 +389,52 @@ function operationOf(request: OperationRequest): ServedOperation {
 }
 
 /** The observers' watches of one operation, as one: their `run`s nested (the first registered outermost), every `end` told. */
-interface Watch {
-  run: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
-  end(end: Omit<OperationEnd, 'durationMs'>): void;
+class Watches {
+  /** Whether some watch wraps the work. */
+  readonly wraps: boolean;
+
+  constructor(
+    private readonly list: readonly (OperationWatch | ((end: OperationEnd) => void))[],
+    private readonly startedAt: number,
+  ) {
+    this.wraps = list.some((watch) => typeof watch !== 'function' && watch.run !== undefined);
+  }
+
+  run<T>(work: () => Promise<T>, from = 0): Promise<T> {
+    const list = this.list;
+    for (let i = from; i < list.length; i++) {
+      const watch = list[i]!;
+      if (typeof watch === 'function' || !watch.run) continue;
+      return i === list.length - 1 ? watch.run(work) : watch.run(() => this.run(work, i + 1));
+    }
+    return work();
+  }
+
+  end(info: Omit<OperationEnd, 'durationMs'>): void {
+    const end = info as { durationMs: number } & OperationEnd;
+    end.durationMs = performance.now() - this.startedAt;
+    for (const watch of this.list) {
+      try {
+        if (typeof watch === 'function') watch(end);
+        else watch.end(end);
+      } catch {
+        // An observer must not change the answer.
+      }
+    }
+  }
 }
 
-function observe(host: PipelineHost, operation: ServedOperation): Watch | undefined {
-  let ends: ((end: OperationEnd) => void)[] | undefined;
-  let runs: (<T>(work: () => Promise<T>) => Promise<T>)[] | undefined;
+function observe(host: PipelineHost, operation: ServedOperation): Watches | undefined {
+  let list: (OperationWatch | ((end: OperationEnd) => void))[] | undefined;
   for (const observer of host.observers) {
     try {
       const watch = observer(operation);
-      if (!watch) continue;
-      if (typeof watch === 'function') (ends ??= []).push(watch);
-      else {
-        (ends ??= []).push((end) => watch.end(end));
-        if (watch.run) (runs ??= []).push((work) => watch.run!(work));
-      }
+      if (watch) (list ??= []).push(watch);
     } catch (error) {
       host.logger.warn({ err: error }, 'an operation observer failed');
     }
   }
-  if (!ends) return undefined;
-  const startedAt = operation.startedAt;
-  const all = ends;
-  return {
-    run:
-      runs === undefined
-        ? undefined
-        : runs.length === 1
-          ? runs[0]
-          : <T>(work: () => Promise<T>) =>
-              runs!.reduceRight<() => Promise<T>>((inner, wrap) => () => wrap(inner), work)(),
-    end(info) {
-      const end = { ...info, durationMs: performance.now() - startedAt } as OperationEnd;
-      for (const fn of all) {
-        try {
-          fn(end);
-        } catch {
-          // An observer must not change the answer.
-        }
-      }
-    },
-  };
+  return list && new Watches(list, operation.startedAt);
 }
 
 /**
@@ -451,7 +468,7 @@ export async function serveObserved<R>(
   });
   if (!watch) return handler();
   try {
-    const result = await (watch.run ? watch.run(handler) : handler());
+    const result = await (watch.wraps ? watch.run(handler) : handler());
     watch.end({ outcome: 'result', result, queuedMs: 0 });
     return result;
   } catch (error) {

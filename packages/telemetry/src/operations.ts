@@ -14,6 +14,7 @@ import {
 import type { OperationEnd, OperationObserver, OperationWatch, ServedOperation } from '@trellis/server';
 import { failureKindOf } from '@trellis/tools';
 import { ATTR, TOOL_ERROR } from './conventions.js';
+import type { DurationHistogram, DurationSeries } from './durations.js';
 import type { Instruments } from './instruments.js';
 
 /**
@@ -32,8 +33,8 @@ import type { Instruments } from './instruments.js';
  */
 
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
-/** More distinct attribute sets than this (tool names a client made up) are built per call instead of kept. */
-const MAX_KEPT_ATTRIBUTE_SETS = 1_000;
+/** At most this many series of `mcp.server.operation.duration` (the SDK's default cardinality limit is 2,000). */
+const MAX_SERIES = 2_000;
 
 export interface OperationTelemetryOptions {
   /** undefined: no tracing (metrics only). */
@@ -94,15 +95,18 @@ function endingOf(end: OperationEnd): Ending {
 }
 
 /**
- * The metric attributes of each kind of request, made once and kept: a
- * histogram record costs the SDK a hash of its attributes, and building them
- * per call would add an object and a spread on top.
+ * The duration series of each kind of request (method, tool or prompt,
+ * protocol version, how it failed), made once and kept: a request finds its
+ * series by one string key instead of building an attribute set.
  */
-class AttributeSets {
-  readonly #kept = new Map<string, Attributes>();
+class SeriesByKind {
+  readonly #kept = new Map<string, DurationSeries>();
+  #overflow: DurationSeries | undefined;
+  readonly #histogram: DurationHistogram;
   readonly #transport: string;
 
-  constructor(transport: string) {
+  constructor(histogram: DurationHistogram, transport: string) {
+    this.#histogram = histogram;
     this.#transport = transport;
   }
 
@@ -112,26 +116,30 @@ class AttributeSets {
     prompt: string | undefined,
     version: unknown,
     ending: Ending,
-  ): Attributes {
+  ): DurationSeries {
     const name = tool ?? prompt ?? '';
     const key = `${method}\u0000${name}\u0000${typeof version === 'string' ? version : ''}\u0000${ending.errorType ?? ''}\u0000${ending.statusCode ?? ''}`;
-    let attributes = this.#kept.get(key);
-    if (attributes) return attributes;
-    attributes = { [ATTR.method]: method, [ATTR.networkTransport]: this.#transport };
+    const kept = this.#kept.get(key);
+    if (kept) return kept;
+    // Tool names a client made up must not grow the series without bound: past the limit they share one, as the SDK does.
+    if (this.#kept.size >= MAX_SERIES)
+      return (this.#overflow ??= this.#histogram.series({ 'otel.metric.overflow': true }));
+    const attributes: Attributes = { [ATTR.method]: method, [ATTR.networkTransport]: this.#transport };
     if (tool !== undefined) attributes[ATTR.toolName] = tool;
     if (prompt !== undefined) attributes[ATTR.promptName] = prompt;
     if (typeof version === 'string') attributes[ATTR.protocolVersion] = version;
     if (ending.errorType !== undefined) attributes[ATTR.errorType] = ending.errorType;
     if (ending.statusCode !== undefined) attributes[ATTR.statusCode] = ending.statusCode;
-    if (this.#kept.size < MAX_KEPT_ATTRIBUTE_SETS) this.#kept.set(key, attributes);
-    return attributes;
+    const series = this.#histogram.series(attributes);
+    this.#kept.set(key, series);
+    return series;
   }
 }
 
 /** The observer that measures every request. */
 export function operationTelemetry(options: OperationTelemetryOptions): OperationObserver {
   const { tracer, instruments, networkTransport } = options;
-  const sets = new AttributeSets(networkTransport);
+  const series = new SeriesByKind(instruments.operationDuration, networkTransport);
 
   /** Starts the request's server span: its parent from `_meta`, the transport's context as a link. */
   function startSpan(op: ServedOperation, tool: string | undefined, prompt: string | undefined, version: unknown) {
@@ -179,7 +187,7 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
       run: active ? (work) => context.with(active, work) : undefined,
       end(end) {
         const ending = endingOf(end);
-        instruments.operationDuration.record(end.durationMs / 1000, sets.get(method, tool, prompt, version, ending));
+        series.get(method, tool, prompt, version, ending).record(end.durationMs / 1000);
         if (tool !== undefined) {
           instruments.callsInFlight.leave(tool);
           instruments.callOutcomes.add(tool, ending.outcome);

@@ -16,7 +16,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger, OperationObserver } from '@trellis/server';
 import { otlpEndpoints, type TelemetryConfig } from './config.js';
-import { createInstruments, type Instruments } from './instruments.js';
+import { createInstruments, operationDurations, type Instruments } from './instruments.js';
 import { operationTelemetry } from './operations.js';
 import { serveStatus } from './status/routes.js';
 import { statusSnapshot } from './status/snapshot.js';
@@ -106,8 +106,13 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
 
   const readers: IMetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
+  const durations = operationDurations();
   if (config.METRICS === 'on') {
-    prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+    prometheus = new PrometheusExporter({
+      preventServerStart: true,
+      withoutScopeInfo: true,
+      metricProducers: [durations],
+    });
     readers.push(prometheus);
   }
   if (otlp.metrics) {
@@ -115,6 +120,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
       new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter({ url: otlp.metrics }),
         exportIntervalMillis: config.OTEL_METRIC_EXPORT_INTERVAL,
+        metricProducers: [durations],
       }),
     );
   }
@@ -128,7 +134,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
     );
   }
   const meter = meterProvider.getMeter('@trellis/telemetry');
-  const instruments = createInstruments(meter);
+  const instruments = createInstruments(meter, durations);
   const tracer = tracerProvider?.getTracer('@trellis/telemetry');
   const tasks = new TaskTelemetry(meter, tracer);
   const observer = operationTelemetry({ tracer, instruments, networkTransport: options.networkTransport });

@@ -74,6 +74,26 @@ function liveTasks(exposition: string): Record<string, number> {
   return live;
 }
 
+/** The count of `mcp.server.operation.duration` for `method` in the last OTLP metrics export (cumulative). */
+function otlpDurationCount(receiver: OtlpReceiver, method: string): number | undefined {
+  type Point = { count?: string | number; attributes?: { key: string; value: { stringValue?: string } }[] };
+  type Body = {
+    resourceMetrics?: { scopeMetrics?: { metrics?: { name: string; histogram?: { dataPoints: Point[] } }[] }[] }[];
+  };
+  let count: number | undefined;
+  for (const body of receiver.metricBodies as Body[])
+    for (const resource of body.resourceMetrics ?? [])
+      for (const scope of resource.scopeMetrics ?? [])
+        for (const metric of scope.metrics ?? []) {
+          if (metric.name !== 'mcp.server.operation.duration') continue;
+          const point = metric.histogram?.dataPoints.find((p) =>
+            p.attributes?.some((a) => a.key === 'mcp.method.name' && a.value.stringValue === method),
+          );
+          if (point) count = Number(point.count);
+        }
+  return count;
+}
+
 describe('telemetry of every request', () => {
   let receiver: OtlpReceiver;
   beforeAll(async () => {
@@ -186,6 +206,9 @@ describe('telemetry of every request', () => {
     const created = receiver.spans.filter((s) => s.name === 'task working');
     expect(created.map((s) => s.attributes['gen_ai.tool.name'])).toContain('work');
     expect(receiver.spans.filter((s) => s.name === 'task input_required')).toHaveLength(1);
+    // The same durations reach the collector over OTLP (exported at shutdown).
+    expect(otlpDurationCount(receiver, 'ping')).toBe(1);
+    expect(otlpDurationCount(receiver, 'tasks/cancel')).toBe(2);
     expect(receiver.rejected).toEqual([]);
   }, 30_000);
 
