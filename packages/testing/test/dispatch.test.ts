@@ -255,7 +255,7 @@ describe.each(ERAS)('the one pipeline (%s)', (era) => {
       run: (work) => store.run(`${op.method} ${op.target ?? ''}`.trim(), work),
       end: (end) => void ends.push({ method: op.method, end }),
     }));
-    await withClient(server, era, async (client) => {
+    await withClient(server, { era }, async (client) => {
       expect(textOf(await client.callTool({ name: 'whose', arguments: {} }))).toBe('tools/call whose');
     });
     const call = ends.find((e) => e.method === 'tools/call');
