@@ -31,8 +31,10 @@ export { ErrorCodes, httpStatusOfHandlerError } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';
 export { serveToolCall } from './pipeline.js';
 export type {
+  ObservedMethod,
   OperationEnd,
   OperationObserver,
+  OperationWatch,
   OperationRequest,
   ReplyChannel,
   ServedOperation,
@@ -41,4 +43,5 @@ export type {
 } from './pipeline.js';
 export { LOG_SEVERITY } from './request-context.js';
 export type { TaskOptions } from './task-calls.js';
+export type { TaskChange } from '@trellis/tasks';
 export type { PluginWorkerPool, PluginWorkerRunOptions, PluginWorkersOptions } from './workers.js';

@@ -98,9 +98,16 @@ export type ToolCallOutcome =
   | { kind: 'input_required'; result: InputRequiredResult }
   | { kind: 'error'; code: number; message: string; data?: unknown };
 
+/**
+ * Every request method observers are told of: the pipeline's operations, and
+ * the requests the protocol layer answers itself (`initialize`, `ping`,
+ * `logging/setLevel`, `server/discover`, `tasks/*`, and any method a plugin adds).
+ */
+export type ObservedMethod = Operation | (string & {});
+
 /** An operation the server is serving, as observers see it. */
 export interface ServedOperation {
-  readonly method: Operation;
+  readonly method: ObservedMethod;
   readonly target: string | undefined;
   readonly requestId: string | number;
   readonly era: ProtocolEra;
@@ -123,15 +130,36 @@ export interface OperationEnd {
   readonly durationMs: number;
   /** The error, for `error` outcomes and handler failures that became `isError`. */
   readonly error?: unknown;
+  /** The result the operation answered (for `result`, `isError`, `input_required`): e.g. a tool result's failure kind. */
+  readonly result?: unknown;
 }
 
 /**
- * Told of every operation the pipeline serves; returns what to call when it
- * ends (or nothing). With no observer registered nothing is measured.
- * @example
- * server.observe((op) => { const t = tracer.startSpan(op.method); return (end) => t.end(); });
+ * What an observer keeps for one operation: `end` is told how it ended, and
+ * `run`, when given, runs the operation's work — middleware, limits, the
+ * handler — so that the observer can give it an ambient context (a span's,
+ * through `AsyncLocalStorage`) that everything the handler does inherits.
+ * `run` must call `work` exactly once and return what it returns.
  */
-export type OperationObserver = (operation: ServedOperation) => ((end: OperationEnd) => void) | void;
+export interface OperationWatch {
+  run?<T>(work: () => Promise<T>): Promise<T>;
+  end(end: OperationEnd): void;
+}
+
+/**
+ * Told of every request the server serves — the pipeline's operations and the
+ * protocol's own (`initialize`, `ping`, `tasks/get`, ...) — as it is taken;
+ * returns what to tell when it ends (a function, or an `OperationWatch` that
+ * can also wrap the work), or nothing. With no observer registered nothing is
+ * measured.
+ * @example
+ * server.observe((op) => {
+ *   const span = tracer.startSpan(op.method);
+ *   const active = trace.setSpan(context.active(), span);
+ *   return { run: (work) => context.with(active, work), end: () => span.end() };
+ * });
+ */
+export type OperationObserver = (operation: ServedOperation) => OperationWatch | ((end: OperationEnd) => void) | void;
 
 /**
  * The narrow view of the server the pipeline and the handler context need
@@ -197,25 +225,21 @@ export async function serveOperation<R>(
   classify: (result: R) => Pick<OperationEnd, 'outcome' | 'code' | 'error'> = () => ({ outcome: 'result' }),
 ): Promise<R> {
   const leave = host.enterRequest();
-  const ends = host.observers.length === 0 ? undefined : observe(host, request, channel);
-  const measure: Measure | undefined = ends ? { queuedMs: 0 } : undefined;
+  const watch = host.observers.length === 0 ? undefined : observe(host, operationOf(request));
+  const measure: Measure | undefined = watch ? { queuedMs: 0 } : undefined;
   try {
     const ctx = buildRequestContext({ host, request, channel, scope, owner });
     const middlewares = host.middlewareFor(owner);
-    const work =
-      middlewares.length === 0
-        ? step(host, request, ctx, scope, measure)
-        : (runMiddleware(
-            middlewares,
-            { operation: request.method, target: request.target, params: request.params, request: ctx },
-            () => step(host, request, ctx, scope, measure),
-          ) as Promise<R>);
-    const result = await scope.finish(work);
-    if (ends) report(ends, { ...classify(result), queuedMs: measure!.queuedMs });
+    const result = await scope.finish(
+      watch?.wraps
+        ? watch.run(() => runStep(host, request, ctx, scope, measure, middlewares, step))
+        : runStep(host, request, ctx, scope, measure, middlewares, step),
+    );
+    if (watch) watch.end({ ...classify(result), result, queuedMs: measure!.queuedMs });
     return result;
   } catch (error) {
-    if (ends)
-      report(ends, {
+    if (watch)
+      watch.end({
         outcome: 'error',
         code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError,
         error,
@@ -225,6 +249,24 @@ export async function serveOperation<R>(
   } finally {
     leave();
   }
+}
+
+/** Middleware around `step`, or `step` alone. */
+function runStep<R>(
+  host: PipelineHost,
+  request: OperationRequest,
+  ctx: RequestContext,
+  scope: CancelScope,
+  measure: Measure | undefined,
+  middlewares: readonly Middleware[],
+  step: OperationStep<R>,
+): Promise<R> {
+  if (middlewares.length === 0) return step(host, request, ctx, scope, measure);
+  return runMiddleware(
+    middlewares,
+    { operation: request.method, target: request.target, params: request.params, request: ctx },
+    () => step(host, request, ctx, scope, measure),
+  ) as Promise<R>;
 }
 
 /**
@@ -332,12 +374,9 @@ async function callTool(
   }
 }
 
-function observe(
-  host: PipelineHost,
-  request: OperationRequest,
-  _channel: ReplyChannel,
-): ((end: OperationEnd) => void)[] | undefined {
-  const operation: ServedOperation = {
+/** The request as observers see it. */
+function operationOf(request: OperationRequest): ServedOperation {
+  return {
     method: request.method,
     target: request.target,
     requestId: request.id,
@@ -347,26 +386,118 @@ function observe(
     meta: request.envelope ? { ...request.meta, ...request.envelope } : request.meta,
     startedAt: performance.now(),
   };
-  let ends: ((end: OperationEnd) => void)[] | undefined;
+}
+
+/** The observers' watches of one operation, as one: their `run`s nested (the first registered outermost), every `end` told. */
+class Watches {
+  /** Whether some watch wraps the work. */
+  readonly wraps: boolean;
+
+  constructor(
+    private readonly list: readonly (OperationWatch | ((end: OperationEnd) => void))[],
+    private readonly startedAt: number,
+  ) {
+    this.wraps = list.some((watch) => typeof watch !== 'function' && watch.run !== undefined);
+  }
+
+  run<T>(work: () => Promise<T>, from = 0): Promise<T> {
+    const list = this.list;
+    for (let i = from; i < list.length; i++) {
+      const watch = list[i]!;
+      if (typeof watch === 'function' || !watch.run) continue;
+      return i === list.length - 1 ? watch.run(work) : watch.run(() => this.run(work, i + 1));
+    }
+    return work();
+  }
+
+  end(info: Omit<OperationEnd, 'durationMs'>): void {
+    const end = info as { durationMs: number } & OperationEnd;
+    end.durationMs = performance.now() - this.startedAt;
+    for (const watch of this.list) {
+      try {
+        if (typeof watch === 'function') watch(end);
+        else watch.end(end);
+      } catch {
+        // An observer must not change the answer.
+      }
+    }
+  }
+}
+
+function observe(host: PipelineHost, operation: ServedOperation): Watches | undefined {
+  let list: (OperationWatch | ((end: OperationEnd) => void))[] | undefined;
   for (const observer of host.observers) {
     try {
-      const end = observer(operation);
-      if (end) (ends ??= []).push(end);
+      const watch = observer(operation);
+      if (watch) (list ??= []).push(watch);
     } catch (error) {
       host.logger.warn({ err: error }, 'an operation observer failed');
     }
   }
-  if (!ends) return undefined;
-  const startedAt = operation.startedAt;
-  return ends.map((end) => (info: OperationEnd) => end({ ...info, durationMs: performance.now() - startedAt }));
+  return list && new Watches(list, operation.startedAt);
 }
 
-function report(ends: ((end: OperationEnd) => void)[], end: Omit<OperationEnd, 'durationMs'>): void {
-  for (const fn of ends) {
-    try {
-      fn(end as OperationEnd);
-    } catch {
-      // An observer must not change the answer.
-    }
+/**
+ * Serves a request the protocol layer answers without the pipeline
+ * (`initialize`, `ping`, `logging/setLevel`, `server/discover`, `tasks/*`, a
+ * plugin's own methods) under the observers, like any operation: they are
+ * told of it and of its end, and `handler` runs inside their `run`. Called by
+ * the protocol object for every method `isPipelineOperation` says no to; with
+ * no observer registered it costs one length check.
+ */
+export async function serveObserved<R>(
+  host: PipelineHost,
+  connection: Connection,
+  method: string,
+  ctx: ServerContext,
+  handler: () => Promise<R>,
+): Promise<R> {
+  if (host.observers.length === 0) return handler();
+  const req = ctx.mcpReq;
+  const meta = req._meta as Record<string, unknown> | undefined;
+  const envelope = req.envelope as Record<string, unknown> | undefined;
+  const watch = observe(host, {
+    method,
+    target: undefined,
+    requestId: req.id,
+    era: connection.era ?? 'legacy',
+    sessionId: connection.sessionId ?? ctx.sessionId,
+    transport: connection.transport,
+    meta: envelope ? { ...meta, ...envelope } : meta,
+    startedAt: performance.now(),
+  });
+  if (!watch) return handler();
+  try {
+    const result = await (watch.wraps ? watch.run(handler) : handler());
+    watch.end({ outcome: 'result', result, queuedMs: 0 });
+    return result;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    watch.end({
+      outcome: 'error',
+      code: Number.isSafeInteger(code) ? (code as number) : ErrorCodes.InternalError,
+      error,
+      queuedMs: 0,
+    });
+    throw error;
   }
 }
+
+/** Whether `serveOperation` observes `method` itself (its handler needs no wrapping). */
+export function isPipelineOperation(method: string): boolean {
+  return PIPELINE_OPERATIONS.has(method);
+}
+
+/** The operations `serveOperation` observes itself. */
+const PIPELINE_OPERATIONS: ReadonlySet<string> = new Set<Operation>([
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+]);

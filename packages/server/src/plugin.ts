@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import type { RequestContext } from './context.js';
 import type { Logger } from './logging.js';
 import type { Middleware } from './middleware.js';
+import type { OperationObserver } from './pipeline.js';
+import type { TaskChange } from '@trellis/tasks';
 import type { ServiceKey } from './services.js';
 import type { PluginWorkerPool, PluginWorkersOptions } from './workers.js';
 
@@ -43,6 +45,10 @@ export interface PluginScope<Config> {
   use(middleware: Middleware): void;
   /** Middleware around every operation of the server. */
   useGlobal(middleware: Middleware): void;
+  /** An observer of every request the server serves (see `TrellisServer.observe`); removed when the plugin closes. */
+  observe(observer: OperationObserver): void;
+  /** A listener of every task status change (see `TrellisServer.observeTasks`); removed when the plugin closes. */
+  observeTasks(listener: (change: TaskChange) => void): void;
   /** Offers a service to the plugins that depend on this one. */
   provide<T>(key: ServiceKey<T>, value: T): void;
   /** A service from a plugin named in `dependsOn`. */

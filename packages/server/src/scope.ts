@@ -80,6 +80,8 @@ export function createScope(
     },
     use: (middleware) => server.addMiddleware(owner, middleware),
     useGlobal: (middleware) => server.addMiddleware(undefined, middleware),
+    observe: (observer) => record.closers.push(server.observe(observer)),
+    observeTasks: (listener) => record.closers.push(server.observeTasks(listener)),
     provide: (key, value) => server.provideService(owner, key, value),
     service: (key) => server.serviceFor(owner, key),
     onClose(close) {

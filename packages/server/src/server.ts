@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createRequestStateCodec, Server, type ServerCapabilities } from '@modelcontextprotocol/server';
+import { createRequestStateCodec, type Server, type ServerCapabilities } from '@modelcontextprotocol/server';
 import { loadConfig, mergeConfigSchemas, redact } from '@trellis/config';
 import { BackgroundTasks, Semaphore } from '@trellis/concurrency';
 import { PromptRegistry } from '@trellis/prompts';
@@ -16,12 +16,14 @@ import { orderPlugins, withinDeadline } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import type { Middleware } from './middleware.js';
 import type { OperationObserver, PipelineHost } from './pipeline.js';
+import { ProtocolServer } from './protocol-server.js';
 import type { ServiceKey } from './services.js';
 import { createScope, type PluginRecord } from './scope.js';
 import type { AnyPlugin, ReadyState } from './plugin.js';
 import type { CreateServerOptions } from './server-options.js';
 import { settingsPlugin } from './settings.js';
 import type { TaskCalls } from './task-calls.js';
+import type { TaskChange } from '@trellis/tasks';
 
 export type { ServerChange } from './changes.js';
 
@@ -61,6 +63,7 @@ export class TrellisServer implements PipelineHost {
   /** Each plugin's `dependsOn`: whose services it may see. */
   readonly #visible = new Map<string, ReadonlySet<string>>();
   readonly #observers: OperationObserver[] = [];
+  readonly #taskObservers = new Set<(change: TaskChange) => void>();
   readonly #options: CreateServerOptions;
   readonly #records: PluginRecord[] = [];
   readonly #shutdown = new AbortController();
@@ -261,7 +264,9 @@ export class TrellisServer implements PipelineHost {
   createProtocolServer(options: { era?: ProtocolEra; track?: boolean; connection?: Connection } = {}): Server {
     if (this.#state !== 'running')
       throw new StartupError('SERVER_STATE', `the server is ${this.#state}; it serves requests only while running`);
-    const server = new Server(
+    const era = options.era ?? 'legacy';
+    const connection = options.connection ?? new Connection({ transport: 'http', era });
+    const server = new ProtocolServer(
       {
         name: this.name,
         version: this.version,
@@ -273,9 +278,8 @@ export class TrellisServer implements PipelineHost {
         ...(this.#options.cacheHints && { cacheHints: this.#options.cacheHints }),
         requestState: { verify: (state: string) => this.#requestState!.verify(state) },
       },
+      { host: this, connection },
     );
-    const era = options.era ?? 'legacy';
-    const connection = options.connection ?? new Connection({ transport: 'http', era });
     connection.era = era;
     connection.protocol = server;
     connection.served = false;
@@ -304,10 +308,13 @@ export class TrellisServer implements PipelineHost {
   }
 
   /**
-   * Registers an observer told of every operation the pipeline serves (method,
-   * target, request id, era, session, transport, `_meta`) and of how it ended
-   * (outcome, JSON-RPC code, queue wait, duration). Returns its removal.
-   * With none registered the pipeline measures nothing.
+   * Registers an observer told of every request the server serves — the
+   * pipeline's operations and the protocol's own (`initialize`, `ping`,
+   * `server/discover`, `tasks/*`, ...) — with its method, target, request id,
+   * era, session, transport and `_meta`, and of how it ended (outcome,
+   * JSON-RPC code, result, queue wait, duration); its `run` can wrap the
+   * request's work (middleware and handler) in a context of its own. Returns
+   * its removal. With none registered nothing is measured.
    */
   observe(observer: OperationObserver): () => void {
     this.#observers.push(observer);
@@ -315,6 +322,28 @@ export class TrellisServer implements PipelineHost {
       const at = this.#observers.indexOf(observer);
       if (at !== -1) this.#observers.splice(at, 1);
     };
+  }
+
+  /**
+   * Registers a listener told of every task status change this server applies
+   * (the Tasks extension: created `working`, `input_required`, resumed,
+   * `completed`, `failed`, `cancelled`, `discarded`, `expired`), in the async
+   * context of what caused it. Returns its removal.
+   */
+  observeTasks(listener: (change: TaskChange) => void): () => void {
+    this.#taskObservers.add(listener);
+    return () => this.#taskObservers.delete(listener);
+  }
+
+  /** @internal A task's status changed (the Tasks extension reports it). */
+  taskChanged(change: TaskChange): void {
+    for (const listener of this.#taskObservers) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#logger?.warn({ err: error }, 'a task observer failed');
+      }
+    }
   }
 
   /** @internal The registered observers (read by the pipeline). */
@@ -470,7 +499,8 @@ export class TrellisServer implements PipelineHost {
     this.#shutdown.abort(new Error(AbortReasons.shutdown));
     await withinDeadline(() => this.#idle(), 2_000);
     // Transports write the answers of aborted calls asynchronously: let them go out before closing.
-    await new Promise((resolve) => setTimeout(resolve, 20).unref());
+    // (A held timer: on stdio, once stdin has closed, an unref'd one let the process end here, before any plugin closed.)
+    await new Promise((resolve) => setTimeout(resolve, 20));
     for (const server of [...this.#live]) await server.close().catch(() => undefined);
     await this.#background?.drain({ timeoutMs: Math.min(graceMs, 5_000) });
     await this.#closePlugins(options.pluginCloseMs ?? 5_000);

@@ -69,6 +69,7 @@ export class TaskCalls implements TaskCallServing {
       store: options.store ?? new module.MemoryTaskStore(),
       maxLiveTasks: options.maxLiveTasks ?? maxLiveTasks,
       logger: core.logger.child({ component: 'tasks' }),
+      onChange: (change) => core.taskChanged(change),
     });
     return new TaskCalls(module, core, runtime);
   }

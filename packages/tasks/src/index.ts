@@ -17,6 +17,7 @@ export type {
   RoundOutcome,
   RoundRunner,
   TaskCall,
+  TaskChange,
   TaskRuntimeOptions,
 } from './runtime.js';
 export type {

@@ -86,8 +86,25 @@ export type DetailedTask = Omit<CreateTaskResult, 'resultType'> & {
 
 export type CallAnswer = { kind: 'inline'; outcome: RoundOutcome } | { kind: 'task'; result: CreateTaskResult };
 
+/**
+ * A task's status changed, as this process applied it: `status` is the new one,
+ * or `discarded` (a call that answered inline after all, its task never shown)
+ * or `expired` (purged when its TTL passed). `tool` is unknown for `expired`.
+ */
+export interface TaskChange {
+  readonly taskId: string;
+  readonly tool: string | undefined;
+  readonly status: TaskStatus | 'discarded' | 'expired';
+}
+
 export interface TaskRuntimeOptions {
   store: TaskStore;
+  /**
+   * Told of every status change this runtime applies (telemetry's live tasks
+   * and state-change spans), synchronously, in the async context of whatever
+   * caused it (the call, `tasks/cancel`, `tasks/update`). Must not throw.
+   */
+  onChange?: (change: TaskChange) => void;
   /** Tasks live (working or input_required) at once, over the whole store. */
   maxLiveTasks: number;
   logger: Logger;
@@ -195,6 +212,7 @@ export class TaskRuntime {
     };
     // The task is stored (and the cap checked) first: once it is announced, tasks/get must find it.
     await this.store.create(record, { liveLimit: this.#options.maxLiveTasks });
+    this.#changed(record);
     const controller = new AbortController();
     const local: LocalRun = {
       controller,
@@ -235,6 +253,7 @@ export class TaskRuntime {
       if (settled) {
         call.requestSignal.removeEventListener('abort', onRequestAbort);
         await this.store.discard(record.id);
+        this.#report({ taskId: record.id, tool: record.tool, status: 'discarded' });
         return { kind: 'inline', outcome: await round };
       }
     }
@@ -270,11 +289,13 @@ export class TaskRuntime {
     const task = await this.get(id, owner);
     if (!task) return false;
     if (!isTerminal(task.status)) {
-      await this.store.compareAndSet(id, ['working', 'input_required'], {
-        status: 'cancelled',
-        statusMessage: reason,
-        inputRequests: null,
-      });
+      this.#changed(
+        await this.store.compareAndSet(id, ['working', 'input_required'], {
+          status: 'cancelled',
+          statusMessage: reason,
+          inputRequests: null,
+        }),
+      );
       this.#abortLocal(id, reason, false);
     }
     return true;
@@ -289,7 +310,10 @@ export class TaskRuntime {
     if (!task) return false;
     const applied = await this.store.applyInputResponses(id, asJson(responses) as JsonObject);
     if (!applied) return false;
-    if (applied.resumed) this.#resume(applied.task);
+    if (applied.resumed) {
+      this.#changed(applied.task);
+      this.#resume(applied.task);
+    }
     return true;
   }
 
@@ -310,13 +334,15 @@ export class TaskRuntime {
     clearInterval(this.#sweep);
     await Promise.all(
       [...this.#runs.keys()].map(async (id) => {
-        await this.store
-          .compareAndSet(id, ['working', 'input_required'], {
-            status: 'cancelled',
-            statusMessage: reason,
-            inputRequests: null,
-          })
-          .catch(() => undefined);
+        this.#changed(
+          await this.store
+            .compareAndSet(id, ['working', 'input_required'], {
+              status: 'cancelled',
+              statusMessage: reason,
+              inputRequests: null,
+            })
+            .catch(() => undefined),
+        );
         this.#abortLocal(id, reason, false);
       }),
     );
@@ -333,10 +359,12 @@ export class TaskRuntime {
     const local = this.#runs.get(task.id);
     if (!local) {
       // Parked by another process (or before a restart): its handler cannot be entered here.
-      void this.store.compareAndSet(task.id, ['working'], {
-        status: 'failed',
-        error: { code: -32603, message: 'the task cannot resume: the server that ran it is gone' },
-      });
+      void this.store
+        .compareAndSet(task.id, ['working'], {
+          status: 'failed',
+          error: { code: -32603, message: 'the task cannot resume: the server that ran it is gone' },
+        })
+        .then((changed) => this.#changed(changed));
       return;
     }
     const round = this.#round(local, {
@@ -354,27 +382,33 @@ export class TaskRuntime {
       await this.#flushStatus(id, local);
       if (local.controller.signal.aborted) {
         const reason = local.controller.signal.reason;
-        await this.store.compareAndSet(id, ['working'], {
-          status: 'cancelled',
-          statusMessage: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
-        });
+        this.#changed(
+          await this.store.compareAndSet(id, ['working'], {
+            status: 'cancelled',
+            statusMessage: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
+          }),
+        );
       } else if (outcome.kind === 'result') {
-        await this.store.compareAndSet(id, ['working'], {
-          status: 'completed',
-          result: asJson(outcome.result) as JsonObject,
-        });
+        this.#changed(
+          await this.store.compareAndSet(id, ['working'], {
+            status: 'completed',
+            result: asJson(outcome.result) as JsonObject,
+          }),
+        );
       } else if (outcome.kind === 'error') {
         const error: TaskFailure = {
           code: outcome.code,
           message: outcome.message,
           ...(outcome.data !== undefined && { data: asJson(outcome.data) }),
         };
-        await this.store.compareAndSet(id, ['working'], { status: 'failed', error });
+        this.#changed(await this.store.compareAndSet(id, ['working'], { status: 'failed', error }));
       } else {
-        await this.store.putInputRequests(
-          id,
-          asJson(outcome.inputRequests) as JsonObject,
-          outcome.requestState ?? null,
+        this.#changed(
+          await this.store.putInputRequests(
+            id,
+            asJson(outcome.inputRequests) as JsonObject,
+            outcome.requestState ?? null,
+          ),
         );
         return; // parked: the run stays, for tasks/update to resume
       }
@@ -425,6 +459,7 @@ export class TaskRuntime {
           statusMessage: reason,
           inputRequests: null,
         })
+        .then((changed) => this.#changed(changed))
         .catch(() => undefined);
     }
     local.controller.abort(new Error(reason));
@@ -442,6 +477,21 @@ export class TaskRuntime {
     if (local.controller.signal.aborted) this.#forget(id, local);
   }
 
+  /** Reports the status a store change left the task in (nothing when the change did not apply). */
+  #changed(task: TaskRecord | undefined): void {
+    if (task) this.#report({ taskId: task.id, tool: task.tool, status: task.status });
+  }
+
+  #report(change: TaskChange): void {
+    const listener = this.#options.onChange;
+    if (!listener) return;
+    try {
+      listener(change);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, task: change.taskId }, 'a task change listener failed');
+    }
+  }
+
   #forget(id: string, local: LocalRun): void {
     clearTimeout(local.ttlTimer);
     clearTimeout(local.statusTimer);
@@ -451,7 +501,10 @@ export class TaskRuntime {
   async #expire(): Promise<void> {
     try {
       const gone = await this.store.expire(Date.now());
-      for (const id of gone) this.#abortLocal(id, 'the task passed its TTL', false);
+      for (const id of gone) {
+        this.#report({ taskId: id, tool: undefined, status: 'expired' });
+        this.#abortLocal(id, 'the task passed its TTL', false);
+      }
     } catch (error) {
       this.#options.logger.warn({ err: error }, 'purging expired tasks failed');
     }

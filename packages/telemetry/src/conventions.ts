@@ -12,6 +12,8 @@ export const METRIC_SESSION_DURATION = 'mcp.server.session.duration';
 export const METRIC_CALLS_IN_FLIGHT = 'trellis.calls.in_flight';
 /** Trellis: tool results by how they ended (`trellis.outcome`: ok, tool_error, timeout, busy, cancelled, invalid_arguments, protocol_error). */
 export const METRIC_CALL_OUTCOMES = 'trellis.calls';
+/** Trellis: tasks live now (`trellis.task.status`: working, input_required). */
+export const METRIC_TASKS_LIVE = 'trellis.tasks.live';
 /** Trellis: older-protocol sessions and stdio connections open now. */
 export const METRIC_SESSIONS_OPEN = 'trellis.sessions.open';
 
@@ -29,6 +31,8 @@ export const ATTR = {
   errorType: 'error.type',
   statusCode: 'rpc.response.status_code',
   outcome: 'trellis.outcome',
+  taskId: 'trellis.task.id',
+  taskStatus: 'trellis.task.status',
 } as const;
 
 /** `error.type` of a tool result with `isError: true`, as the conventions say. */

@@ -8,6 +8,7 @@ export {
   METRIC_OPERATION_DURATION,
   METRIC_SESSION_DURATION,
   METRIC_SESSIONS_OPEN,
+  METRIC_TASKS_LIVE,
   TOOL_ERROR,
 } from './conventions.js';
 export { telemetry } from './plugin.js';

@@ -1,5 +1,6 @@
 import type { Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 import { ATTR } from './conventions.js';
+import { DurationHistogram } from './durations.js';
 import {
   DURATION_BUCKETS_S,
   METRIC_CALL_OUTCOMES,
@@ -39,14 +40,25 @@ export class CallOutcomes {
 
 /** The instruments the telemetry plugin records into. */
 export interface Instruments {
-  operationDuration: Histogram;
+  /** Recorded once per request: kept in plain JavaScript and handed to the readers as a producer (see `DurationHistogram`). */
+  operationDuration: DurationHistogram;
   sessionDuration: Histogram;
   callsInFlight: InFlightCalls;
   callOutcomes: CallOutcomes;
   sessionsOpen: UpDownCounter;
 }
 
-export function createInstruments(meter: Meter): Instruments {
+/** The histogram of `mcp.server.operation.duration`; give it to every metric reader as a producer. */
+export function operationDurations(): DurationHistogram {
+  return new DurationHistogram(
+    METRIC_OPERATION_DURATION,
+    'MCP request duration as observed on the server, from receipt until the result is ready',
+    DURATION_BUCKETS_S,
+    { name: '@trellis/telemetry' },
+  );
+}
+
+export function createInstruments(meter: Meter, operationDuration: DurationHistogram): Instruments {
   // Observed at collection: the hot path only bumps numbers in maps (a record into the SDK costs far more).
   const inFlight = new InFlightCalls();
   meter
@@ -69,11 +81,7 @@ export function createInstruments(meter: Meter): Instruments {
         result.observe(count, { [ATTR.toolName]: tool, [ATTR.outcome]: outcome });
     });
   return {
-    operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
-      description: 'MCP request duration as observed on the server, from receipt until the result is ready',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
-    }),
+    operationDuration,
     sessionDuration: meter.createHistogram(METRIC_SESSION_DURATION, {
       description:
         'The duration of an MCP session (an older-protocol HTTP session or a stdio connection) as observed on the server',

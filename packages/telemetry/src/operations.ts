@@ -8,31 +8,33 @@ import {
   type Attributes,
   type Context,
   type Link,
+  type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import type { Middleware, OperationContext } from '@trellis/server';
+import type { OperationEnd, OperationObserver, OperationWatch, ServedOperation } from '@trellis/server';
 import { failureKindOf } from '@trellis/tools';
 import { ATTR, TOOL_ERROR } from './conventions.js';
+import type { DurationHistogram, DurationSeries } from './durations.js';
 import type { Instruments } from './instruments.js';
 
 /**
- * The adapter between the server's pipeline and OpenTelemetry: one server span
- * per operation, named and attributed as the MCP conventions say, its parent
+ * The adapter between the server and OpenTelemetry: one server span per
+ * request served, named and attributed as the MCP conventions say, its parent
  * taken from `params._meta` (`traceparent`, `tracestate`, `baggage`) and the
- * ambient context (the HTTP request's own trace context) kept as a link;
- * the operation's duration, outcome and in-flight count as metrics. The
- * handler runs with the span active, so spans its work opens (queue waits,
- * queries, fetches) become its children.
+ * ambient context (the HTTP request's own trace context) kept as a link; the
+ * request's duration, outcome and in-flight count as metrics.
  *
- * It attaches as a server-wide middleware, which runs around every operation
- * in the pipeline (fast path or SDK). The pipeline's operation observers
- * (`serveOperation`) are not used: an observer cannot run the handler inside
- * the span's context, so queries and fetches would lose their parent, and its
- * end report does not carry the result that says why a call failed (timeout,
- * busy). This is the one file to change if the observer hook grows both.
+ * It is an operation observer (`server.observe`), which sees every request —
+ * the pipeline's operations (fast path or SDK) and those the protocol answers
+ * itself (`initialize`, `ping`, `server/discover`, `tasks/*`) — and whose
+ * `run` puts the request's work (middleware, limits, handler) inside the
+ * span's context, so spans that work opens (queue waits, queries, fetches,
+ * task state changes) become its children.
  */
 
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+/** At most this many series of `mcp.server.operation.duration` (the SDK's default cardinality limit is 2,000). */
+const MAX_SERIES = 2_000;
 
 export interface OperationTelemetryOptions {
   /** undefined: no tracing (metrics only). */
@@ -43,8 +45,8 @@ export interface OperationTelemetryOptions {
 }
 
 const metaGetter = {
-  keys: (carrier: Record<string, unknown>) => Object.keys(carrier),
-  get: (carrier: Record<string, unknown>, key: string) => {
+  keys: (carrier: Readonly<Record<string, unknown>>) => Object.keys(carrier),
+  get: (carrier: Readonly<Record<string, unknown>>, key: string) => {
     const value = carrier[key];
     return typeof value === 'string' ? value : undefined;
   },
@@ -53,112 +55,155 @@ const metaGetter = {
 /** How an operation ended, in the conventions' terms plus Trellis's own outcome. */
 interface Ending {
   /** `error.type`, when it failed. */
-  errorType?: string;
+  errorType: string | undefined;
   /** `rpc.response.status_code`, for a JSON-RPC error. */
-  statusCode?: string;
-  message?: string;
+  statusCode: string | undefined;
+  message: string | undefined;
   /** ok, tool_error, timeout, busy, cancelled, invalid_arguments, internal, or protocol_error. */
   outcome: string;
 }
 
-function endingOf(result: unknown): Ending {
-  const kind = failureKindOf(result);
-  if (kind) return { errorType: TOOL_ERROR, outcome: kind };
-  if (typeof result === 'object' && result !== null && (result as { isError?: unknown }).isError === true)
-    return { errorType: TOOL_ERROR, outcome: TOOL_ERROR };
-  return { outcome: 'ok' };
+const OK: Ending = { errorType: undefined, statusCode: undefined, message: undefined, outcome: 'ok' };
+
+function endingOf(end: OperationEnd): Ending {
+  switch (end.outcome) {
+    case 'result':
+    case 'input_required':
+      return OK;
+    case 'isError':
+      return {
+        errorType: TOOL_ERROR,
+        statusCode: undefined,
+        message: undefined,
+        outcome: failureKindOf(end.result) ?? TOOL_ERROR,
+      };
+    case 'error': {
+      const error = end.error;
+      const code = (error as { code?: unknown } | null | undefined)?.code;
+      const message = error instanceof Error ? error.message : error === undefined ? undefined : String(error);
+      // A protocol error carries its JSON-RPC code; anything else is a failure of the server's own.
+      if (typeof code === 'number' || error === undefined)
+        return {
+          errorType: String(code ?? end.code),
+          statusCode: String(code ?? end.code),
+          message,
+          outcome: 'protocol_error',
+        };
+      return { errorType: '_OTHER', statusCode: undefined, message, outcome: 'internal' };
+    }
+  }
 }
 
-function failureOf(error: unknown): Ending {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'number')
-    return {
-      errorType: String(code),
-      statusCode: String(code),
-      message: (error as Error).message,
-      outcome: 'protocol_error',
-    };
-  return { errorType: '_OTHER', message: error instanceof Error ? error.message : String(error), outcome: 'internal' };
+/**
+ * The duration series of each kind of request (method, tool or prompt,
+ * protocol version, how it failed), made once and kept: a request finds its
+ * series by one string key instead of building an attribute set.
+ */
+class SeriesByKind {
+  readonly #kept = new Map<string, DurationSeries>();
+  #overflow: DurationSeries | undefined;
+  readonly #histogram: DurationHistogram;
+  readonly #transport: string;
+
+  constructor(histogram: DurationHistogram, transport: string) {
+    this.#histogram = histogram;
+    this.#transport = transport;
+  }
+
+  get(
+    method: string,
+    tool: string | undefined,
+    prompt: string | undefined,
+    version: unknown,
+    ending: Ending,
+  ): DurationSeries {
+    const name = tool ?? prompt ?? '';
+    const key = `${method}\u0000${name}\u0000${typeof version === 'string' ? version : ''}\u0000${ending.errorType ?? ''}\u0000${ending.statusCode ?? ''}`;
+    const kept = this.#kept.get(key);
+    if (kept) return kept;
+    // Tool names a client made up must not grow the series without bound: past the limit they share one, as the SDK does.
+    if (this.#kept.size >= MAX_SERIES)
+      return (this.#overflow ??= this.#histogram.series({ 'otel.metric.overflow': true }));
+    const attributes: Attributes = { [ATTR.method]: method, [ATTR.networkTransport]: this.#transport };
+    if (tool !== undefined) attributes[ATTR.toolName] = tool;
+    if (prompt !== undefined) attributes[ATTR.promptName] = prompt;
+    if (typeof version === 'string') attributes[ATTR.protocolVersion] = version;
+    if (ending.errorType !== undefined) attributes[ATTR.errorType] = ending.errorType;
+    if (ending.statusCode !== undefined) attributes[ATTR.statusCode] = ending.statusCode;
+    const series = this.#histogram.series(attributes);
+    this.#kept.set(key, series);
+    return series;
+  }
 }
 
-/** The middleware that measures every operation. */
-export function operationTelemetry(options: OperationTelemetryOptions): Middleware {
+/** The observer that measures every request. */
+export function operationTelemetry(options: OperationTelemetryOptions): OperationObserver {
   const { tracer, instruments, networkTransport } = options;
-  return async function telemetry(op: OperationContext, next: () => Promise<unknown>): Promise<unknown> {
-    const request = op.request;
-    const method = op.operation;
-    const meta = op.params._meta as Record<string, unknown> | undefined;
-    const base: Attributes = { [ATTR.method]: method, [ATTR.networkTransport]: networkTransport };
-    // 2026-07-28 requests carry it in their envelope (which the SDK lifts out of `_meta`; the fast path leaves it in).
-    const envelope = request.sdk?.mcpReq.envelope as Record<string, unknown> | undefined;
-    const protocolVersion = envelope?.[PROTOCOL_VERSION_KEY] ?? meta?.[PROTOCOL_VERSION_KEY];
-    if (typeof protocolVersion === 'string') base[ATTR.protocolVersion] = protocolVersion;
-    let spanName: string = method;
-    if (op.target !== undefined) {
-      if (method === 'tools/call') {
-        base[ATTR.toolName] = op.target;
-        base[ATTR.operationName] = 'execute_tool';
-        spanName = `${method} ${op.target}`;
-      } else if (method === 'prompts/get') {
-        base[ATTR.promptName] = op.target;
-        spanName = `${method} ${op.target}`;
-      }
-    }
+  const series = new SeriesByKind(instruments.operationDuration, networkTransport);
+
+  /** Starts the request's server span: its parent from `_meta`, the transport's context as a link. */
+  function startSpan(op: ServedOperation, tool: string | undefined, prompt: string | undefined, version: unknown) {
+    const method = op.method;
+    const meta = op.meta;
+    const attributes: Attributes = {
+      [ATTR.method]: method,
+      [ATTR.networkTransport]: networkTransport,
+      [ATTR.requestId]: String(op.requestId),
+    };
+    if (tool !== undefined) {
+      attributes[ATTR.toolName] = tool;
+      attributes[ATTR.operationName] = 'execute_tool';
+    } else if (prompt !== undefined) attributes[ATTR.promptName] = prompt;
+    else if (method === 'resources/read' && op.target !== undefined) attributes[ATTR.resourceUri] = op.target;
+    if (typeof version === 'string') attributes[ATTR.protocolVersion] = version;
+    if (op.sessionId !== undefined) attributes[ATTR.sessionId] = op.sessionId;
+    const ambient = context.active();
+    const parent =
+      meta && typeof meta.traceparent === 'string' ? propagation.extract(ROOT_CONTEXT, meta, metaGetter) : undefined;
+    const ambientSpan = parent ? trace.getSpanContext(ambient) : undefined;
+    // The MCP parent wins; the transport's context (an HTTP request's) is a link, as the conventions say.
+    const links: Link[] | undefined = ambientSpan
+      ? [{ context: ambientSpan, attributes: { 'trellis.link': 'transport' } }]
+      : undefined;
+    const name = tool !== undefined ? `${method} ${tool}` : prompt !== undefined ? `${method} ${prompt}` : method;
+    const span = tracer!.startSpan(
+      name,
+      { kind: SpanKind.SERVER, attributes, ...(links && { links }) },
+      parent ?? ambient,
+    );
+    return { span, active: trace.setSpan(parent ?? ambient, span) };
+  }
+
+  return function observeOperation(op: ServedOperation): OperationWatch {
+    const method = op.method;
     const tool = method === 'tools/call' ? op.target : undefined;
+    const prompt = method === 'prompts/get' ? op.target : undefined;
+    const version = op.meta?.[PROTOCOL_VERSION_KEY];
     if (tool !== undefined) instruments.callsInFlight.enter(tool);
-    const startedAt = performance.now();
-
-    let span: ReturnType<Tracer['startSpan']> | undefined;
+    let span: Span | undefined;
     let active: Context | undefined;
-    if (tracer) {
-      const ambient = context.active();
-      const parent =
-        meta && typeof meta.traceparent === 'string' ? propagation.extract(ROOT_CONTEXT, meta, metaGetter) : undefined;
-      const ambientSpan = trace.getSpanContext(ambient);
-      // The MCP parent wins; the transport's context (an HTTP request's) is a link, as the conventions say.
-      const links: Link[] | undefined =
-        parent && ambientSpan ? [{ context: ambientSpan, attributes: { 'trellis.link': 'transport' } }] : undefined;
-      const attributes: Attributes = { ...base, [ATTR.requestId]: String(request.requestId) };
-      if (request.sessionId !== undefined) attributes[ATTR.sessionId] = request.sessionId;
-      if (method === 'resources/read' && op.target !== undefined) attributes[ATTR.resourceUri] = op.target;
-      span = tracer.startSpan(
-        spanName,
-        { kind: SpanKind.SERVER, attributes, ...(links && { links }) },
-        parent ?? ambient,
-      );
-      active = trace.setSpan(parent ?? ambient, span);
-    }
-
-    let ending: Ending;
-    try {
-      const result = active ? await context.with(active, next) : await next();
-      ending = endingOf(result);
-      return result;
-    } catch (error) {
-      ending = failureOf(error);
-      throw error;
-    } finally {
-      const seconds = (performance.now() - startedAt) / 1000;
-      const attributes: Attributes =
-        ending!.errorType === undefined ? base : { ...base, [ATTR.errorType]: ending!.errorType };
-      if (ending!.statusCode !== undefined) attributes[ATTR.statusCode] = ending!.statusCode;
-      instruments.operationDuration.record(seconds, attributes);
-      if (tool !== undefined) {
-        instruments.callsInFlight.leave(tool);
-        instruments.callOutcomes.add(tool, ending!.outcome);
-      }
-      if (span) {
-        if (ending!.errorType !== undefined) {
-          span.setAttribute(ATTR.errorType, ending!.errorType);
-          if (ending!.statusCode !== undefined) span.setAttribute(ATTR.statusCode, ending!.statusCode);
+    if (tracer) ({ span, active } = startSpan(op, tool, prompt, version));
+    return {
+      run: active ? (work) => context.with(active, work) : undefined,
+      end(end) {
+        const ending = endingOf(end);
+        series.get(method, tool, prompt, version, ending).record(end.durationMs / 1000);
+        if (tool !== undefined) {
+          instruments.callsInFlight.leave(tool);
+          instruments.callOutcomes.add(tool, ending.outcome);
+        }
+        if (!span) return;
+        if (ending.errorType !== undefined) {
+          span.setAttribute(ATTR.errorType, ending.errorType);
+          if (ending.statusCode !== undefined) span.setAttribute(ATTR.statusCode, ending.statusCode);
           span.setStatus({
             code: SpanStatusCode.ERROR,
-            ...(ending!.message !== undefined && { message: ending!.message }),
+            ...(ending.message !== undefined && { message: ending.message }),
           });
         }
-        if (tool !== undefined && ending!.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending!.outcome);
+        if (tool !== undefined && ending.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending.outcome);
         span.end();
-      }
-    }
+      },
+    };
   };
 }

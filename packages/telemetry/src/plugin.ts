@@ -41,7 +41,8 @@ export function telemetry(options: TelemetryPluginOptions = {}): Plugin<typeof t
         log: scope.log,
       });
       scope.onClose(() => runtime.shutdown());
-      scope.useGlobal(runtime.middleware);
+      scope.observe(runtime.observer);
+      scope.observeTasks(runtime.tasks.changed);
       options.onStart?.(runtime);
     },
   });

@@ -14,12 +14,13 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Logger, Middleware } from '@trellis/server';
+import type { Logger, OperationObserver } from '@trellis/server';
 import { otlpEndpoints, type TelemetryConfig } from './config.js';
-import { createInstruments, type Instruments } from './instruments.js';
+import { createInstruments, operationDurations, type Instruments } from './instruments.js';
 import { operationTelemetry } from './operations.js';
 import { serveStatus } from './status/routes.js';
 import { statusSnapshot } from './status/snapshot.js';
+import { TaskTelemetry } from './tasks.js';
 
 /** What the HTTP transport serves for telemetry, and how it hands over the HTTP request's own trace context. */
 export interface TelemetryRoutes {
@@ -33,7 +34,10 @@ export interface TelemetryRoutes {
 
 /** The running telemetry of one server. */
 export interface TelemetryRuntime {
-  readonly middleware: Middleware;
+  /** Observes every request served (`server.observe`). */
+  readonly observer: OperationObserver;
+  /** Told of every task status change (`server.observeTasks`). */
+  readonly tasks: TaskTelemetry;
   readonly instruments: Instruments;
   readonly routes: TelemetryRoutes;
   /** The own-port URL of /metrics, when METRICS_PORT is set. */
@@ -102,8 +106,13 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
 
   const readers: IMetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
+  const durations = operationDurations();
   if (config.METRICS === 'on') {
-    prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+    prometheus = new PrometheusExporter({
+      preventServerStart: true,
+      withoutScopeInfo: true,
+      metricProducers: [durations],
+    });
     readers.push(prometheus);
   }
   if (otlp.metrics) {
@@ -111,6 +120,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
       new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter({ url: otlp.metrics }),
         exportIntervalMillis: config.OTEL_METRIC_EXPORT_INTERVAL,
+        metricProducers: [durations],
       }),
     );
   }
@@ -123,9 +133,11 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
       'OpenTelemetry metrics are already set up in this process (one telemetry plugin per process)',
     );
   }
-  const instruments = createInstruments(meterProvider.getMeter('@trellis/telemetry'));
+  const meter = meterProvider.getMeter('@trellis/telemetry');
+  const instruments = createInstruments(meter, durations);
   const tracer = tracerProvider?.getTracer('@trellis/telemetry');
-  const middleware = operationTelemetry({ tracer, instruments, networkTransport: options.networkTransport });
+  const tasks = new TaskTelemetry(meter, tracer);
+  const observer = operationTelemetry({ tracer, instruments, networkTransport: options.networkTransport });
 
   const startedAt = Date.now();
   const handleTelemetryPath = (path: string, req: IncomingMessage, res: ServerResponse): boolean => {
@@ -181,7 +193,8 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
 
   let closed: Promise<void> | undefined;
   return {
-    middleware,
+    observer,
+    tasks,
     instruments,
     routes,
     metricsUrl,

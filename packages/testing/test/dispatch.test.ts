@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client } from '@modelcontextprotocol/client';
 import {
   acceptedContent,
@@ -231,5 +232,36 @@ describe.each(ERAS)('the one pipeline (%s)', (era) => {
       expect(end.durationMs).toBeGreaterThanOrEqual(0);
       expect(end.queuedMs).toBe(0);
     }
+    // The protocol's own requests are observed too.
+    expect(seen.map((s) => s.op.method)).toContain(era === 'modern' ? 'server/discover' : 'initialize');
+  });
+
+  it('runs the work inside an observer’s run (the handler sees its context) and hands it the result', async () => {
+    const store = new AsyncLocalStorage<string>();
+    const probe = definePlugin({
+      name: 'probe',
+      setup(scope) {
+        scope.tools.add({
+          name: 'whose',
+          description: 'Says whose context it runs in',
+          handler: () => store.getStore() ?? 'none',
+        });
+      },
+    });
+    const { server } = await startServer([probe]);
+    running = server;
+    const ends: { method: string; end: OperationEnd }[] = [];
+    server.observe((op) => ({
+      run: (work) => store.run(`${op.method} ${op.target ?? ''}`.trim(), work),
+      end: (end) => void ends.push({ method: op.method, end }),
+    }));
+    await withClient(server, { era }, async (client) => {
+      expect(textOf(await client.callTool({ name: 'whose', arguments: {} }))).toBe('tools/call whose');
+    });
+    const call = ends.find((e) => e.method === 'tools/call');
+    expect(call?.end).toMatchObject({
+      outcome: 'result',
+      result: { content: [{ type: 'text', text: 'tools/call whose' }] },
+    });
   });
 });

@@ -1,11 +1,7 @@
 import { createServer as createNodeServer, type Server as NodeServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import {
-  createTaskSessionFromClient,
-  type RawClientDispatch,
-  type TaskEnabledSession,
-} from '@modelcontextprotocol/ext-tasks/client';
+import { createTaskSessionFromClient, type TaskEnabledSession } from '@modelcontextprotocol/ext-tasks/client';
 import type { JsonValue, TaskId } from '@modelcontextprotocol/ext-tasks/core';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -17,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpTransport, type HttpTransport, type HttpTransportOptions } from '../src/http/index.js';
 import { eventually } from './fixtures/http-harness.js';
+import { httpDispatch, taskRequester } from './fixtures/tasks-client.js';
 
 /**
  * The Tasks extension end to end: a Trellis server over HTTP, driven by the
@@ -156,68 +153,13 @@ async function startApp(
   return { http, url: http.url, probe };
 }
 
-/** JSON-RPC over HTTP at 2026-07-28 with the routing headers: the host-owned dispatch the requester asks for. */
-function httpDispatch(url: string, headers: Record<string, string> = {}): RawClientDispatch {
-  let id = 0;
-  return async (request, options) => {
-    const { method, params } = request as { method: string; params?: Record<string, unknown> };
-    const name = method === 'tools/call' ? params?.name : method.startsWith('tasks/') ? params?.taskId : undefined;
-    id += 1;
-    // Header names are case-insensitive: the requester's own routing headers replace ours.
-    const sent = new Headers({
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-    });
-    if (typeof name === 'string') sent.set('mcp-name', name);
-    for (const [key, value] of Object.entries({ ...headers, ...options?.context?.headers })) sent.set(key, value);
-    const response = await fetch(url, {
-      method: 'POST',
-      ...(options?.signal && { signal: options.signal }),
-      headers: sent,
-      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
-    });
-    const text = await response.text();
-    const message = (
-      response.headers.get('content-type')?.includes('text/event-stream')
-        ? text
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => JSON.parse(line.slice(5)) as Record<string, unknown>)
-            .find((m) => m.id === id)
-        : JSON.parse(text)
-    ) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
-    return message.error
-      ? { kind: 'error', error: message.error as never }
-      : { kind: 'result', result: message.result as never };
-  };
-}
-
-/** An SDK v2 client at 2026-07-28 declaring the extension, and the official requester on it. */
+/** An SDK v2 client at 2026-07-28 declaring the extension, and the official requester on it (closed after the test). */
 async function requester(
   url: string,
   headers: Record<string, string> = {},
 ): Promise<{ client: Client; session: TaskEnabledSession }> {
-  const capabilities = { elicitation: {}, extensions: { [TASKS]: {} } };
-  const client = new Client(
-    { name: 'tasks-test', version: '1.0.0' },
-    { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } },
-  );
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
-  const session = createTaskSessionFromClient(client, {
-    endpointId: url,
-    rawDispatch: httpDispatch(url, headers),
-    v2RequestFraming: {
-      protocolVersion: '2026-07-28',
-      clientInfo: { name: 'tasks-test', version: '1.0.0' },
-      clientCapabilities: capabilities,
-    },
-  });
-  closers.push(async () => {
-    await session.close();
-    await client.close();
-  });
+  const { client, session, close } = await taskRequester(url, headers);
+  closers.push(close);
   return { client, session };
 }
 

@@ -6,12 +6,11 @@ import {
   METRIC_CALLS_IN_FLIGHT,
   METRIC_OPERATION_DURATION,
   METRIC_SESSIONS_OPEN,
+  METRIC_TASKS_LIVE,
 } from '../conventions.js';
 
 /** Queue waits are recorded by `@trellis/server` through the OpenTelemetry API. */
 const METRIC_QUEUE_WAIT = 'trellis.queue.wait';
-/** Live tasks by status, once a tasks plugin reports them. */
-const METRIC_TASKS = 'trellis.tasks.live';
 
 /** One tool's cumulative figures. */
 export interface ToolFigures {
@@ -87,8 +86,8 @@ export function statusSnapshot(collection: CollectionResult, startedAt: number):
           const histogram = point.value as Histogram;
           snapshot.queueWait.count += histogram.count;
           snapshot.queueWait.sumS += histogram.sum ?? 0;
-        } else if (name === METRIC_TASKS) {
-          const status = String(attributes['trellis.task.status']);
+        } else if (name === METRIC_TASKS_LIVE) {
+          const status = String(attributes[ATTR.taskStatus]);
           snapshot.tasks[status] = (snapshot.tasks[status] ?? 0) + (point.value as number);
         }
       }
