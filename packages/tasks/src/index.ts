@@ -28,5 +28,6 @@ export type {
   TaskFailure,
   TaskPatch,
   TaskRecord,
+  TaskSignal,
   TaskStore,
 } from './store.js';

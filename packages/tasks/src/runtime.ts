@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isTerminal, type TaskStatus } from './codes.js';
 import { newTaskId } from './ids.js';
-import type { Json, JsonObject, TaskFailure, TaskRecord, TaskStore } from './store.js';
+import type { Json, JsonObject, TaskFailure, TaskRecord, TaskSignal, TaskStore } from './store.js';
 
 /** One round of a tool call run apart from any request: what the server's call pipeline provides. */
 export interface DetachedRound {
@@ -172,11 +172,13 @@ export class TaskRuntime {
   readonly #options: TaskRuntimeOptions;
   readonly #runs = new Map<string, LocalRun>();
   readonly #sweep: NodeJS.Timeout;
+  readonly #unwatch: (() => void) | undefined;
   #closed = false;
 
   constructor(options: TaskRuntimeOptions) {
     this.#options = options;
     this.store = options.store;
+    this.#unwatch = options.store.watch?.((signal) => void this.#signalled(signal));
     this.#sweep = setInterval(() => void this.#expire(), options.sweepIntervalMs ?? 1_000);
     this.#sweep.unref();
   }
@@ -332,6 +334,7 @@ export class TaskRuntime {
   async shutdown(reason: string): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);
+    this.#unwatch?.();
     await Promise.all(
       [...this.#runs.keys()].map(async (id) => {
         this.#changed(
@@ -357,6 +360,8 @@ export class TaskRuntime {
 
   #resume(task: TaskRecord): void {
     const local = this.#runs.get(task.id);
+    // A shared store signals the process that runs the task, which enters its handler again.
+    if (!local && this.store.watch) return;
     if (!local) {
       // Parked by another process (or before a restart): its handler cannot be entered here.
       void this.store
@@ -375,6 +380,22 @@ export class TaskRuntime {
       attached: () => false,
     });
     void round.then((outcome) => this.#settle(task.id, local, outcome));
+  }
+
+  /** Another process cancelled or resumed a task this process runs (see `TaskStore.watch`). */
+  async #signalled(signal: TaskSignal): Promise<void> {
+    if (!this.#runs.has(signal.taskId)) return;
+    try {
+      const task = await this.store.get(signal.taskId);
+      if (signal.kind === 'resumed') {
+        if (task?.status === 'working') this.#resume(task);
+        return;
+      }
+      if (!task || isTerminal(task.status))
+        this.#abortLocal(signal.taskId, task?.statusMessage ?? task?.error?.message ?? 'the task ended', false);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, task: signal.taskId }, 'a task signal could not be applied');
+    }
   }
 
   async #settle(id: string, local: LocalRun, outcome: RoundOutcome): Promise<void> {

@@ -67,6 +67,16 @@ export interface AppliedResponses {
 }
 
 /**
+ * A change another process made to a task this process runs, as a shared
+ * store reports it: `ended` (cancelled, or failed by a fleet's reaper) aborts
+ * the handler; `resumed` (the last pending input answered) enters it again.
+ */
+export interface TaskSignal {
+  readonly taskId: string;
+  readonly kind: 'ended' | 'resumed';
+}
+
+/**
  * Where task state lives. Every method is async and every value plain JSON,
  * so a store may sit in another process (PostgreSQL in a fleet). Status
  * changes are compare-and-set: a change applies only while the task is in one
@@ -97,6 +107,14 @@ export interface TaskStore {
   expire(now: number): Promise<string[]>;
   /** How many tasks are live. */
   countLive(): Promise<number>;
+  /**
+   * Present on a store several processes share: calls `listener` when another
+   * process ends or resumes a task that this process runs (its `tasks/cancel`,
+   * or the `tasks/update` that answered the last pending request). Only the
+   * process that runs a task can abort or re-enter its handler; the store routes
+   * the change there. Returns the unsubscribe function.
+   */
+  watch?(listener: (signal: TaskSignal) => void): () => void;
   /** Releases what the store holds open (timers, connections). */
   close(): Promise<void>;
 }
