@@ -18,7 +18,10 @@ export const fleetConfigSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
     .default('trellis_fleet')
     .describe("The schema holding the fleet's tables (created if missing and the role may)"),
-  FLEET_POOL_SIZE: env.number({ int: true, min: 1, max: 100 }).default(5).describe('Pooled connections of this instance'),
+  FLEET_POOL_SIZE: env
+    .number({ int: true, min: 1, max: 100 })
+    .default(5)
+    .describe('Pooled connections of this instance'),
   FLEET_CONNECT_TIMEOUT: env.duration().prefault('5s').describe('How long opening a connection may take'),
   FLEET_INSTANCE_ID: env
     .string()
@@ -28,11 +31,11 @@ export const fleetConfigSchema = z.object({
   FLEET_HEARTBEAT_INTERVAL: env
     .duration()
     .prefault('5s')
-    .describe("How often this instance writes its heartbeat (and looks for instances that stopped writing theirs)"),
+    .describe('How often this instance writes its heartbeat (and looks for instances that stopped writing theirs)'),
   FLEET_HEARTBEAT_MISSES: env
     .number({ int: true, min: 2, max: 100 })
     .default(3)
-    .describe("Heartbeats an instance may miss before its running tasks are marked failed"),
+    .describe('Heartbeats an instance may miss before its running tasks are marked failed'),
   FLEET_OUTBOX_RETENTION: env
     .duration()
     .prefault('10m')

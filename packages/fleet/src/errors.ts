@@ -38,7 +38,8 @@ export function describeTarget(url: string): string {
 /** A driver error's message with every occurrence of `secrets` cut out. */
 export function safeMessage(error: unknown, secrets: readonly string[]): string {
   let message = error instanceof Error ? error.message : String(error);
-  if (!message && error instanceof AggregateError) message = error.errors.map((e) => String(e?.message ?? e)).join('; ');
+  if (!message && error instanceof AggregateError)
+    message = error.errors.map((e) => String(e?.message ?? e)).join('; ');
   for (const secret of secrets) if (secret) message = message.split(secret).join('***');
   return message || 'unknown error';
 }

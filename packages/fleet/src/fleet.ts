@@ -93,7 +93,10 @@ export class Fleet {
       client.release();
       await fleet.close().catch(() => undefined);
       if (error instanceof FleetError) throw new FleetError(error.code, `${error.message} (at ${where})`, error);
-      throw new FleetError('FLEET_UNREACHABLE', `the fleet database at ${where} failed: ${safeMessage(error, secrets)}`);
+      throw new FleetError(
+        'FLEET_UNREACHABLE',
+        `the fleet database at ${where} failed: ${safeMessage(error, secrets)}`,
+      );
     }
     log.info({ instance: fleet.instanceId, schema: fleet.tables.schema }, 'joined the fleet');
     return fleet;

@@ -94,9 +94,10 @@ export class Heartbeat {
 
   async #purge(): Promise<void> {
     const { pool, tables, outboxRetentionMs, intervalMs, misses } = this.#options;
-    await pool.query(`DELETE FROM ${tables.outbox} WHERE created_at < now() - make_interval(secs => $1::float8 / 1000)`, [
-      outboxRetentionMs,
-    ]);
+    await pool.query(
+      `DELETE FROM ${tables.outbox} WHERE created_at < now() - make_interval(secs => $1::float8 / 1000)`,
+      [outboxRetentionMs],
+    );
     // Instances silent for a day leave no task behind that the reaper has not failed.
     await pool.query(
       `DELETE FROM ${tables.instances} WHERE heartbeat_at < now() - make_interval(secs => $1::float8 / 1000)`,

@@ -106,7 +106,10 @@ export class OutboxListener {
       this.#reconnect = undefined;
       this.#connect().catch((error: unknown) => {
         if (this.#attempts === 1 || this.#attempts % 10 === 0)
-          this.#options.log.warn({ err: (error as Error).message, attempts: this.#attempts }, 'fleet listener could not reconnect');
+          this.#options.log.warn(
+            { err: (error as Error).message, attempts: this.#attempts },
+            'fleet listener could not reconnect',
+          );
         this.#schedule();
       });
     }, delay);

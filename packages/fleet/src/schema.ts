@@ -87,7 +87,9 @@ export async function migrate(client: pg.ClientBase, t: FleetTables): Promise<{ 
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${t.migrations} (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${t.migrations}`);
+    const { rows } = await client.query<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${t.migrations}`,
+    );
     const from = rows[0]?.version ?? 0;
     if (from > SCHEMA_VERSION) {
       throw new FleetError(

@@ -195,7 +195,13 @@ export class PostgresTaskStore implements TaskStore {
       const { rows: updated } = await client.query<TaskRow>(
         `UPDATE ${tables.tasks} SET input_requests = $2::jsonb, input_responses = $3::jsonb, status = $4, last_updated_at = $5
           WHERE id = $1 RETURNING *`,
-        [id, resumed ? null : JSON.stringify(pending), JSON.stringify(collected), resumed ? 'working' : 'input_required', Date.now()],
+        [
+          id,
+          resumed ? null : JSON.stringify(pending),
+          JSON.stringify(collected),
+          resumed ? 'working' : 'input_required',
+          Date.now(),
+        ],
       );
       // The handler can be entered again only where it runs.
       if (resumed && row.instance_id !== instanceId)

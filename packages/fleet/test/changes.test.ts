@@ -54,10 +54,14 @@ interface Heard {
 /** A 2026-07-28 SDK client on `url` listening for tools list changes and updates of WATCHED. */
 async function modernListener(url: string): Promise<Heard> {
   const heard: Heard = { tools: [], updated: [] };
-  const client = new Client({ name: 'listener', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const client = new Client(
+    { name: 'listener', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
   client.setNotificationHandler('notifications/tools/list_changed', () => void heard.tools.push(Date.now()));
-  client.setNotificationHandler('notifications/resources/updated', (n) =>
-    void heard.updated.push({ uri: n.params.uri, at: Date.now() }),
+  client.setNotificationHandler(
+    'notifications/resources/updated',
+    (n) => void heard.updated.push({ uri: n.params.uri, at: Date.now() }),
   );
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   const subscription = await client.listen({ toolsListChanged: true, resourceSubscriptions: [WATCHED] });
@@ -73,8 +77,9 @@ async function legacyListener(url: string): Promise<Heard> {
   const heard: Heard = { tools: [], updated: [] };
   const client = new V1Client({ name: 'legacy-listener', version: '1.0.0' });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard.tools.push(Date.now()));
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
-    void heard.updated.push({ uri: n.params.uri, at: Date.now() }),
+  client.setNotificationHandler(
+    ResourceUpdatedNotificationSchema,
+    (n) => void heard.updated.push({ uri: n.params.uri, at: Date.now() }),
   );
   const transport = new V1Transport(new URL(url));
   await client.connect(transport);
@@ -84,7 +89,10 @@ async function legacyListener(url: string): Promise<Heard> {
 }
 
 async function touch(url: string): Promise<number> {
-  const client = new Client({ name: 'toucher', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const client = new Client(
+    { name: 'toucher', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   try {
     const result = await client.callTool({ name: 'touch' });
@@ -103,7 +111,8 @@ describe('change notifications across instances', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const madeAt = await touch(b.url);
     await eventually(
-      () => modern.tools.length > 0 && modern.updated.length > 0 && legacy.tools.length > 0 && legacy.updated.length > 0,
+      () =>
+        modern.tools.length > 0 && modern.updated.length > 0 && legacy.tools.length > 0 && legacy.updated.length > 0,
       'both listeners on A to hear both changes made on B',
       5_000,
     );
@@ -114,7 +123,9 @@ describe('change notifications across instances', () => {
     }
     // Exactly once per change: no echo from the other instance, no second delivery.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect([modern.tools.length, modern.updated.length, legacy.tools.length, legacy.updated.length]).toEqual([1, 1, 1, 1]);
+    expect([modern.tools.length, modern.updated.length, legacy.tools.length, legacy.updated.length]).toEqual([
+      1, 1, 1, 1,
+    ]);
     const [row] = await admin<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM trellis_fleet.outbox');
     expect(row!.n).toBeGreaterThanOrEqual(2);
   });
@@ -132,13 +143,15 @@ describe('change notifications across instances', () => {
         WHERE application_name = 'trellis-fleet' AND query LIKE 'LISTEN%'`,
     );
     expect(killed.length).toBe(2);
-    const [{ n: rowsBefore }] = (await admin<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM trellis_fleet.outbox')) as [
-      { n: number },
-    ];
+    const [{ n: rowsBefore }] = (await admin<{ n: number }>(
+      db.url,
+      'SELECT count(*)::int AS n FROM trellis_fleet.outbox',
+    )) as [{ n: number }];
     await touch(b.url);
     // B commits through a connection its pool already holds.
     await eventually(
-      async () => (await admin<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM trellis_fleet.outbox'))[0]!.n > rowsBefore,
+      async () =>
+        (await admin<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM trellis_fleet.outbox'))[0]!.n > rowsBefore,
       'the change committed to the outbox',
       10_000,
     );

@@ -127,7 +127,11 @@ export async function taskOn(url: string, taskId: string): Promise<Record<string
 }
 
 /** Polls `check` until it returns true (generous limit: the machine may be loaded). */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, limitMs = 20_000): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  limitMs = 20_000,
+): Promise<void> {
   const until = Date.now() + limitMs;
   while (Date.now() < until) {
     if (await check()) return;

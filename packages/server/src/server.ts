@@ -571,7 +571,14 @@ export class TrellisServer implements PipelineHost {
       event.kind === 'resource_updated'
         ? // Who subscribed is known only here: each instance answers for its own subscribers.
           { kind: 'resource-updated', uri: event.uri, subscribers: this.resources.subscribersOf(event.uri) }
-        : { kind: event.kind === 'tools_list_changed' ? 'tools' : event.kind === 'prompts_list_changed' ? 'prompts' : 'resources' };
+        : {
+            kind:
+              event.kind === 'tools_list_changed'
+                ? 'tools'
+                : event.kind === 'prompts_list_changed'
+                  ? 'prompts'
+                  : 'resources',
+          };
     for (const listener of this.#changeListeners) {
       try {
         listener(change);

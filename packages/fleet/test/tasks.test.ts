@@ -1,0 +1,109 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildFixtureApp,
+  eventually,
+  fleetRoleUrl,
+  rpc,
+  spawnInstance,
+  startInstance,
+  startTask,
+  startTestPostgres,
+  taskOn,
+  type Instance,
+  type TestPostgres,
+} from './helpers.js';
+
+/**
+ * Tasks across instances: a task runs on the instance that created it, and
+ * `tasks/get`, `tasks/update` and `tasks/cancel` work on any other. Two
+ * in-process instances and one real process (the fixture app run by the
+ * shared command line, which joins the fleet because FLEET_DATABASE_URL is
+ * set) share one PostgreSQL 15. Heartbeats every second keep the test short;
+ * the rule is the same at the default 5 s.
+ */
+
+let db: TestPostgres;
+let env: Record<string, string>;
+let a: Instance;
+let b: Instance;
+let fixture: Promise<string>;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  fixture = buildFixtureApp();
+  db = await startTestPostgres();
+  env = { FLEET_DATABASE_URL: await fleetRoleUrl(db.url), FLEET_HEARTBEAT_INTERVAL: '1s' };
+  [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await a?.http.close({ graceMs: 0 });
+  await b?.http.close({ graceMs: 0 });
+  await db?.destroy();
+});
+
+describe('tasks shared by the instances of a fleet', () => {
+  it('a task running on A is seen and cancelled through B; its handler on A is aborted within a second', async () => {
+    const taskId = await startTask(a.url, 'wait', { tag: 'cancel-me' });
+    await eventually(
+      async () => (await taskOn(b.url, taskId)).statusMessage === 'waiting (cancel-me)',
+      'B to see the status A wrote',
+    );
+    expect(await taskOn(b.url, taskId)).toMatchObject({ taskId, status: 'working' });
+    const cancelledAt = Date.now();
+    expect(await rpc(b.url, 'tasks/cancel', { taskId })).toMatchObject({ result: {} });
+    await eventually(
+      () => a.probe.aborts.some((abort) => abort.task === 'cancel-me'),
+      'the handler on A to abort',
+      5_000,
+    );
+    const abort = a.probe.aborts.find((entry) => entry.task === 'cancel-me')!;
+    expect(abort.at - cancelledAt).toBeLessThan(1_000);
+    expect(abort.reason).toBe('cancelled by the client');
+    expect(await taskOn(a.url, taskId)).toMatchObject({
+      status: 'cancelled',
+      statusMessage: 'cancelled by the client',
+    });
+    expect(b.probe.aborts).toEqual([]);
+  });
+
+  it('input given through B resumes the handler where it runs, on A', async () => {
+    const taskId = await startTask(a.url, 'ask');
+    await eventually(async () => (await taskOn(b.url, taskId)).status === 'input_required', 'the task to ask');
+    expect((await taskOn(b.url, taskId)).inputRequests).toMatchObject({ name: { method: 'elicitation/create' } });
+    const answered = await rpc(b.url, 'tasks/update', {
+      taskId,
+      inputResponses: { name: { action: 'accept', content: { name: 'Ada' } } },
+    });
+    expect(answered).toMatchObject({ result: {} });
+    await eventually(async () => (await taskOn(b.url, taskId)).status === 'completed', 'the task to complete', 5_000);
+    expect((await taskOn(b.url, taskId)).result).toMatchObject({
+      content: [{ type: 'text', text: `hello Ada from ${process.pid}` }],
+    });
+    expect([a.probe.resumed, b.probe.resumed]).toEqual([1, 0]);
+  });
+
+  it('an unknown task id is unknown on every instance', async () => {
+    const answer = await rpc(b.url, 'tasks/get', { taskId: 'no-such-task' });
+    expect(answer.error).toMatchObject({ code: -32602 });
+  });
+
+  it('the task of an instance killed with SIGKILL ends failed, with a reason, on a survivor within 20 s', async () => {
+    const doomed = await spawnInstance(await fixture, env);
+    children.push(doomed.child);
+    const taskId = await startTask(doomed.url, 'wait', { tag: 'orphan' });
+    await eventually(async () => (await taskOn(a.url, taskId)).statusMessage === 'waiting (orphan)', 'A to see it');
+    const killedAt = Date.now();
+    doomed.child.kill('SIGKILL');
+    await eventually(async () => (await taskOn(a.url, taskId)).status === 'failed', 'the orphan to be failed', 20_000);
+    expect(Date.now() - killedAt).toBeLessThan(20_000);
+    const seen = await taskOn(b.url, taskId);
+    expect(seen).toMatchObject({ status: 'failed', error: { code: -32603 } });
+    expect((seen.error as { message: string }).message).toMatch(
+      /the server instance running this task stopped \(it missed 3 heartbeats/,
+    );
+    expect(seen.statusMessage).toBe((seen.error as { message: string }).message);
+  }, 40_000);
+});
