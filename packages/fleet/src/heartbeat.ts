@@ -1,5 +1,6 @@
 import type { Logger } from '@trellis/server';
 import type pg from 'pg';
+import { appendToOutbox, inTransaction } from './outbox.js';
 import type { FleetTables } from './schema.js';
 
 export interface HeartbeatOptions {
@@ -71,25 +72,37 @@ export class Heartbeat {
     this.#lastBeat = Date.now();
   }
 
-  /** Fails the live tasks of instances that missed their heartbeats; returns their ids. */
+  /**
+   * Fails the live tasks of instances that missed their heartbeats; returns their ids. Each failure is
+   * also signalled to the instance it names, in the same transaction: one that was only slow, not gone,
+   * hears that its task ended and aborts the handler.
+   */
   async reap(): Promise<string[]> {
     const { pool, tables, instanceId, intervalMs, misses } = this.#options;
     const silentMs = intervalMs * misses;
     const reason = `the server instance running this task stopped (it missed ${misses} heartbeats, ${Math.round(silentMs / 1000)} s)`;
-    const { rows } = await pool.query<{ id: string }>(
-      `WITH gone AS (
-         SELECT t.id FROM ${tables.tasks} t LEFT JOIN ${tables.instances} i ON i.id = t.instance_id
-          WHERE t.status IN ('working', 'input_required') AND t.instance_id <> $1
-            AND (i.id IS NULL OR i.heartbeat_at < now() - make_interval(secs => $2::float8 / 1000))
-          FOR UPDATE OF t SKIP LOCKED)
-       UPDATE ${tables.tasks} t
-          SET status = 'failed', status_message = $3, input_requests = NULL, last_updated_at = $4,
-              error = jsonb_build_object('code', $5::int, 'message', $3::text)
-         FROM gone WHERE t.id = gone.id
-       RETURNING t.id`,
-      [instanceId, silentMs, reason, Date.now(), REAPED_CODE],
-    );
-    return rows.map((row) => row.id);
+    return inTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: string; instance_id: string }>(
+        `WITH gone AS (
+           SELECT t.id FROM ${tables.tasks} t LEFT JOIN ${tables.instances} i ON i.id = t.instance_id
+            WHERE t.status IN ('working', 'input_required') AND t.instance_id <> $1
+              AND (i.id IS NULL OR i.heartbeat_at < now() - make_interval(secs => $2::float8 / 1000))
+            FOR UPDATE OF t SKIP LOCKED)
+         UPDATE ${tables.tasks} t
+            SET status = 'failed', status_message = $3, input_requests = NULL, last_updated_at = $4,
+                error = jsonb_build_object('code', $5::int, 'message', $3::text)
+           FROM gone WHERE t.id = gone.id
+         RETURNING t.id, t.instance_id`,
+        [instanceId, silentMs, reason, Date.now(), REAPED_CODE],
+      );
+      await appendToOutbox(
+        client,
+        tables,
+        instanceId,
+        rows.map((row) => ({ type: 'task', instance: row.instance_id, taskId: row.id, signal: 'ended' }) as const),
+      );
+      return rows.map((row) => row.id);
+    });
   }
 
   async #purge(): Promise<void> {

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetKey, type Fleet } from '../src/index.js';
 import {
+  admin,
   buildFixtureApp,
   eventually,
   fleetRoleUrl,
@@ -83,6 +85,25 @@ describe('tasks shared by the instances of a fleet', () => {
       content: [{ type: 'text', text: `hello Ada from ${process.pid}` }],
     });
     expect([a.probe.resumed, b.probe.resumed]).toEqual([1, 0]);
+  });
+
+  it('an instance only slow, not gone, whose task was failed by a survivor hears it and aborts the handler', async () => {
+    const taskId = await startTask(a.url, 'wait', { tag: 'slow' });
+    await eventually(async () => (await taskOn(b.url, taskId)).statusMessage === 'waiting (slow)', 'B to see it');
+    const fleetOfB = b.server.services.get(FleetKey.id)!.value as Fleet;
+    const fleetOfA = a.server.services.get(FleetKey.id)!.value as Fleet;
+    // A's heartbeat looks a minute old to B's reaper (A's own next beat may win the race: try again then).
+    await eventually(async () => {
+      await admin(
+        db.url,
+        "UPDATE trellis_fleet.instances SET heartbeat_at = now() - interval '1 minute' WHERE id = $1",
+        [fleetOfA.instanceId],
+      );
+      await fleetOfB.beat();
+      return (await taskOn(b.url, taskId)).status === 'failed';
+    }, 'B to fail the task of the silent-looking A');
+    await eventually(() => a.probe.aborts.some((abort) => abort.task === 'slow'), 'the handler on A to abort', 5_000);
+    expect(a.probe.aborts.find((abort) => abort.task === 'slow')!.reason).toMatch(/missed 3 heartbeats/);
   });
 
   it('an unknown task id is unknown on every instance', async () => {
