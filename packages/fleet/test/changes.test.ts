@@ -165,11 +165,39 @@ describe('change notifications across instances', () => {
       10_000,
     );
     expect(fleetOfA.lastSeenOutboxId).toBeGreaterThan(before);
-    await eventually(async () => (await a.server.ready()).ready, 'A ready again');
-    const listening = await admin<{ n: number }>(
-      db.url,
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'trellis-fleet' AND query LIKE 'LISTEN%'`,
+    await eventually(async () => (await a.server.ready()).ready && (await b.server.ready()).ready, 'ready again');
+    // Each instance holds its one LISTEN connection again.
+    await eventually(
+      async () =>
+        (
+          await admin<{ n: number }>(
+            db.url,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'trellis-fleet' AND query LIKE 'LISTEN%'`,
+          )
+        )[0]!.n === 2,
+      'two LISTEN connections',
     );
-    expect(listening[0]!.n).toBe(2);
   });
+});
+
+describe('PostgreSQL restarted', () => {
+  it('a change made on B while the database was down is committed once it is back and reaches A; both recover by themselves', async () => {
+    const modern = await modernListener(a.url);
+    await db.stop();
+    const madeAt = await touch(b.url);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(modern.updated).toEqual([]);
+    await db.start();
+    await eventually(
+      () => modern.updated.length > 0 && modern.tools.length > 0,
+      'the change made during the outage',
+      15_000,
+    );
+    expect(modern.updated[0]!.at).toBeGreaterThan(madeAt);
+    await eventually(async () => (await a.server.ready()).ready && (await b.server.ready()).ready, 'both ready again');
+    // And the fleet works as before: a new change travels at once.
+    const again = modern.tools.length;
+    await touch(b.url);
+    await eventually(() => modern.tools.length > again, 'a change after the restart', 5_000);
+  }, 40_000);
 });
