@@ -15,8 +15,9 @@ export const fleetConfigSchema = z.object({
     ),
   FLEET_SCHEMA: env
     .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+    .regex(/^[a-z_][a-z0-9_]{0,55}$/, 'a lower-case SQL identifier of at most 56 characters')
     .default('trellis_fleet')
+    // At most 56 characters: the NOTIFY channel is "<schema>_outbox", and PostgreSQL names stop at 63.
     .describe("The schema holding the fleet's tables (created if missing and the role may)"),
   FLEET_POOL_SIZE: env
     .number({ int: true, min: 1, max: 100 })

@@ -82,15 +82,17 @@ export class Fleet {
         { ...(sqlState && { sqlState }) },
       );
     }
+    let released = false;
     try {
       const { from, to } = await migrate(client, fleet.tables);
       if (from !== to) log.info({ schema: fleet.tables.schema, from, to }, 'fleet schema migrated');
       await checkRights(client, fleet.tables);
       client.release();
+      released = true;
       await fleet.#heartbeat.start();
       await fleet.#listener.start();
     } catch (error) {
-      client.release();
+      if (!released) client.release();
       await fleet.close().catch(() => undefined);
       if (error instanceof FleetError) throw new FleetError(error.code, `${error.message} (at ${where})`, error);
       throw new FleetError(
