@@ -35,11 +35,13 @@ export class Fleet {
     this.bus = new FleetEventBus(this.#writer, log);
     this.taskStore = new PostgresTaskStore({ pool, tables: this.tables, instanceId: this.instanceId });
     this.#listener = new OutboxListener({
-      connection,
+      // Named apart in pg_stat_activity, so that an operator can tell the LISTEN connection from the pool.
+      connection: { ...connection, application_name: 'trellis-fleet-listen' },
       pool,
       tables: this.tables,
       log,
       deliver: (row) => this.#deliver(row),
+      pingIntervalMs: config.FLEET_HEARTBEAT_INTERVAL,
     });
     this.#heartbeat = new Heartbeat({
       pool,
@@ -64,6 +66,7 @@ export class Fleet {
       connectionString: url,
       connectionTimeoutMillis: config.FLEET_CONNECT_TIMEOUT,
       application_name: 'trellis-fleet',
+      keepAlive: true,
     };
     const pool = new pg.Pool({ ...connection, max: config.FLEET_POOL_SIZE, idleTimeoutMillis: 30_000 });
     // A pooled connection that dies between uses must not crash the process.
@@ -83,16 +86,22 @@ export class Fleet {
       );
     }
     let released = false;
+    const ignore = () => undefined; // as in inTransaction: a held connection's death surfaces in its next statement
+    client.on('error', ignore);
     try {
       const { from, to } = await migrate(client, fleet.tables);
       if (from !== to) log.info({ schema: fleet.tables.schema, from, to }, 'fleet schema migrated');
       await checkRights(client, fleet.tables);
+      client.off('error', ignore);
       client.release();
       released = true;
       await fleet.#heartbeat.start();
       await fleet.#listener.start();
     } catch (error) {
-      if (!released) client.release();
+      if (!released) {
+        client.off('error', ignore);
+        client.release();
+      }
       await fleet.close().catch(() => undefined);
       if (error instanceof FleetError) throw new FleetError(error.code, `${error.message} (at ${where})`, error);
       throw new FleetError(

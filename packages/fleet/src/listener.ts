@@ -11,6 +11,11 @@ export interface OutboxListenerOptions {
   tables: FleetTables;
   log: Logger;
   deliver(row: OutboxRow): void;
+  /**
+   * How often the LISTEN connection is asked `SELECT 1`; one that does not answer within the same time
+   * is dropped and opened again (a connection cut without a FIN would otherwise wait for TCP to notice).
+   */
+  pingIntervalMs: number;
 }
 
 const BATCH = 500;
@@ -32,6 +37,7 @@ export class OutboxListener {
   #attempts = 0;
   #closed = false;
   #connected = false;
+  #ping: NodeJS.Timeout | undefined;
 
   constructor(options: OutboxListenerOptions) {
     this.#options = options;
@@ -57,6 +63,26 @@ export class OutboxListener {
     );
     this.#lastSeen = Number(rows[0]?.id ?? 0);
     await this.#connect();
+    this.#ping = setInterval(() => void this.#checkConnection(), this.#options.pingIntervalMs);
+    this.#ping.unref();
+  }
+
+  async #checkConnection(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<'silent'>((resolve) => {
+      timer = setTimeout(resolve, this.#options.pingIntervalMs, 'silent');
+    });
+    const answer = await Promise.race([
+      client.query('SELECT 1').then(
+        () => 'ok' as const,
+        () => 'failed' as const,
+      ),
+      silent,
+    ]);
+    clearTimeout(timer);
+    if (answer === 'silent') this.#lost(client, new Error('the LISTEN connection stopped answering'));
   }
 
   async #connect(): Promise<void> {
@@ -162,6 +188,7 @@ export class OutboxListener {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#ping);
     clearTimeout(this.#reconnect);
     const client = this.#client;
     this.#client = undefined;
