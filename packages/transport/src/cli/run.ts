@@ -98,7 +98,7 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
 
   let server: TrellisServer;
   const telemetry = telemetryHook(app);
-  // First, so that its change bus and task store are in place for every other plugin.
+  // Only when FLEET_DATABASE_URL is set (the fleet's code is not loaded otherwise); first, so that it closes last.
   const fleet = await fleetPlugins(app, io.env ?? process.env);
   try {
     server = createServer({
