@@ -51,6 +51,9 @@ export class Fleet {
       misses: config.FLEET_HEARTBEAT_MISSES,
       outboxRetentionMs: config.FLEET_OUTBOX_RETENTION,
       log,
+      onAdopted: (taskIds) => {
+        for (const taskId of taskIds) this.taskStore.signal({ taskId, kind: 'adopted' });
+      },
     });
   }
 

@@ -12,6 +12,8 @@ export interface HeartbeatOptions {
   misses: number;
   outboxRetentionMs: number;
   log: Logger;
+  /** Tasks this instance took over (rerunnable ones of a vanished instance), once that is committed. */
+  onAdopted(taskIds: readonly string[]): void;
 }
 
 /** The JSON-RPC code a task failed by the reaper reports (an internal error: nothing the client did). */
@@ -73,36 +75,54 @@ export class Heartbeat {
   }
 
   /**
-   * Fails the live tasks of instances that missed their heartbeats; returns their ids. Each failure is
-   * also signalled to the instance it names, in the same transaction: one that was only slow, not gone,
-   * hears that its task ended and aborts the handler.
+   * Ends the live tasks of instances that missed their heartbeats: a task of a
+   * tool declared `rerunnable` is taken over by this instance (it starts again
+   * here), any other is marked `failed` with the reason. Either way the
+   * instance it named is signalled in the same transaction: one that was only
+   * slow, not gone, stops its handler (and its late writes are fenced off).
+   * Returns the ids of the tasks failed.
    */
   async reap(): Promise<string[]> {
     const { pool, tables, instanceId, intervalMs, misses } = this.#options;
     const silentMs = intervalMs * misses;
-    const reason = `the server instance running this task stopped (it missed ${misses} heartbeats, ${Math.round(silentMs / 1000)} s)`;
-    return inTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ id: string; instance_id: string }>(
+    const why = `it missed ${misses} heartbeats, ${Math.round(silentMs / 1000)} s`;
+    const reason = `the server instance running this task stopped (${why})`;
+    const restarted = `restarted on another instance: the one running it stopped (${why})`;
+    const rows = await inTransaction(pool, async (client) => {
+      const { rows: ended } = await client.query<{ id: string; previous: string; rerunnable: boolean }>(
         `WITH gone AS (
-           SELECT t.id FROM ${tables.tasks} t LEFT JOIN ${tables.instances} i ON i.id = t.instance_id
+           SELECT t.id, t.instance_id AS previous FROM ${tables.tasks} t
+             LEFT JOIN ${tables.instances} i ON i.id = t.instance_id
             WHERE t.status IN ('working', 'input_required') AND t.instance_id <> $1
               AND (i.id IS NULL OR i.heartbeat_at < now() - make_interval(secs => $2::float8 / 1000))
             FOR UPDATE OF t SKIP LOCKED)
          UPDATE ${tables.tasks} t
-            SET status = 'failed', status_message = $3, input_requests = NULL, last_updated_at = $4,
-                error = jsonb_build_object('code', $5::int, 'message', $3::text)
+            SET status = CASE WHEN t.rerunnable THEN 'working' ELSE 'failed' END,
+                instance_id = CASE WHEN t.rerunnable THEN $1 ELSE t.instance_id END,
+                status_message = CASE WHEN t.rerunnable THEN $6 ELSE $3 END,
+                error = CASE WHEN t.rerunnable THEN NULL ELSE jsonb_build_object('code', $5::int, 'message', $3::text) END,
+                input_requests = NULL,
+                input_responses = CASE WHEN t.rerunnable THEN NULL ELSE t.input_responses END,
+                request_state = CASE WHEN t.rerunnable THEN NULL ELSE t.request_state END,
+                last_updated_at = $4
            FROM gone WHERE t.id = gone.id
-         RETURNING t.id, t.instance_id`,
-        [instanceId, silentMs, reason, Date.now(), REAPED_CODE],
+         RETURNING t.id, gone.previous, t.rerunnable`,
+        [instanceId, silentMs, reason, Date.now(), REAPED_CODE, restarted],
       );
       await appendToOutbox(
         client,
         tables,
         instanceId,
-        rows.map((row) => ({ type: 'task', instance: row.instance_id, taskId: row.id, signal: 'ended' }) as const),
+        ended.map((row) => ({ type: 'task', instance: row.previous, taskId: row.id, signal: 'ended' }) as const),
       );
-      return rows.map((row) => row.id);
+      return ended;
     });
+    const adopted = rows.filter((row) => row.rerunnable).map((row) => row.id);
+    if (adopted.length > 0) {
+      this.#options.log.warn({ tasks: adopted }, 'restarting here the rerunnable tasks of a vanished instance');
+      this.#options.onAdopted(adopted);
+    }
+    return rows.filter((row) => !row.rerunnable).map((row) => row.id);
   }
 
   async #purge(): Promise<void> {

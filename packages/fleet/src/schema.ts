@@ -61,7 +61,8 @@ const MIGRATIONS: readonly { version: number; sql: (t: FleetTables) => string }[
         input_responses jsonb,
         request_state text,
         result jsonb,
-        error jsonb
+        error jsonb,
+        rerunnable boolean NOT NULL DEFAULT false
       );
       CREATE INDEX tasks_expires_at ON ${t.tasks} (expires_at);
       CREATE INDEX tasks_live_by_instance ON ${t.tasks} (instance_id) WHERE status IN ('working', 'input_required');

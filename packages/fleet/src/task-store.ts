@@ -9,6 +9,7 @@ import {
   type TaskSignal,
   type TaskStatus,
   type TaskStore,
+  type TaskWrite,
 } from '@trellis/tasks';
 import type pg from 'pg';
 import { appendToOutbox, inTransaction } from './outbox.js';
@@ -31,6 +32,7 @@ interface TaskRow {
   request_state: string | null;
   result: JsonObject | null;
   error: TaskRecord['error'];
+  rerunnable: boolean;
 }
 
 function recordOf(row: TaskRow): TaskRecord {
@@ -50,6 +52,7 @@ function recordOf(row: TaskRow): TaskRecord {
     requestState: row.request_state,
     result: row.result,
     error: row.error,
+    ...(row.rerunnable && { rerunnable: true }),
   };
 }
 
@@ -101,8 +104,10 @@ export class PostgresTaskStore implements TaskStore {
       if (live >= options.liveLimit) throw new TaskLimitError(live, options.liveLimit);
       await client.query(
         `INSERT INTO ${tables.tasks} (id, instance_id, owner, tool, arguments, status, status_message, created_at,
-           last_updated_at, ttl_ms, expires_at, poll_interval_ms, input_requests, input_responses, request_state, result, error)
-         VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16::jsonb, $17::jsonb)`,
+           last_updated_at, ttl_ms, expires_at, poll_interval_ms, input_requests, input_responses, request_state, result, error,
+           rerunnable)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16::jsonb, $17::jsonb,
+           $18)`,
         [
           task.id,
           instanceId,
@@ -121,6 +126,7 @@ export class PostgresTaskStore implements TaskStore {
           task.requestState,
           json(task.result),
           json(task.error),
+          task.rerunnable === true,
         ],
       );
     });
@@ -134,7 +140,13 @@ export class PostgresTaskStore implements TaskStore {
     return rows[0] && recordOf(rows[0]);
   }
 
-  async compareAndSet(id: string, from: readonly TaskStatus[], patch: TaskPatch): Promise<TaskRecord | undefined> {
+  /** A runner's write (`write.runner`) applies only while this instance still runs the task. */
+  async compareAndSet(
+    id: string,
+    from: readonly TaskStatus[],
+    patch: TaskPatch,
+    write: TaskWrite = {},
+  ): Promise<TaskRecord | undefined> {
     const { pool, tables, instanceId } = this.#options;
     const values: unknown[] = [id, [...from], Date.now()];
     const sets = ['last_updated_at = $3'];
@@ -144,8 +156,10 @@ export class PostgresTaskStore implements TaskStore {
       values.push(spec.json ? json(value) : value);
       sets.push(`${spec.column} = $${values.length}${spec.json ? '::jsonb' : ''}`);
     }
+    if (write.runner) values.push(instanceId);
+    const fence = write.runner ? ` AND instance_id = $${values.length}` : '';
     const update = `UPDATE ${tables.tasks} SET ${sets.join(', ')}
-      WHERE id = $1 AND status = ANY($2::text[]) AND expires_at > $3 RETURNING *`;
+      WHERE id = $1 AND status = ANY($2::text[]) AND expires_at > $3${fence} RETURNING *`;
     // Only an end decided here for a task run elsewhere needs a signal (and so a transaction).
     if (!patch.status || !isTerminal(patch.status)) {
       const { rows } = await pool.query<TaskRow>(update, values);
@@ -163,12 +177,12 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   putInputRequests(id: string, requests: JsonObject, requestState: string | null): Promise<TaskRecord | undefined> {
-    return this.compareAndSet(id, ['working'], {
-      status: 'input_required',
-      inputRequests: requests,
-      inputResponses: {},
-      requestState,
-    });
+    return this.compareAndSet(
+      id,
+      ['working'],
+      { status: 'input_required', inputRequests: requests, inputResponses: {}, requestState },
+      { runner: true },
+    );
   }
 
   async applyInputResponses(id: string, responses: JsonObject): Promise<AppliedResponses | undefined> {

@@ -106,6 +106,33 @@ describe('tasks shared by the instances of a fleet', () => {
     expect(a.probe.aborts.find((abort) => abort.task === 'slow')!.reason).toMatch(/missed 3 heartbeats/);
   });
 
+  it('a rerunnable task taken over from a slow instance runs on; the slow one stops, and its late writes are fenced off', async () => {
+    const taskId = await startTask(a.url, 'recount', { ms: 1_500 });
+    const fleetOfA = a.server.services.get(FleetKey.id)!.value as Fleet;
+    const fleetOfB = b.server.services.get(FleetKey.id)!.value as Fleet;
+    const runner = async () =>
+      (
+        await admin<{ instance_id: string }>(db.url, 'SELECT instance_id FROM trellis_fleet.tasks WHERE id = $1', [
+          taskId,
+        ])
+      )[0]!.instance_id;
+    expect(await runner()).toBe(fleetOfA.instanceId);
+    await eventually(async () => {
+      await admin(
+        db.url,
+        "UPDATE trellis_fleet.instances SET heartbeat_at = now() - interval '1 minute' WHERE id = $1",
+        [fleetOfA.instanceId],
+      );
+      await fleetOfB.beat();
+      return (await runner()) === fleetOfB.instanceId;
+    }, 'B to take the task over');
+    // A was told, and aborted its run: its "cancelled" write must not land on B's run.
+    await eventually(async () => (await taskOn(a.url, taskId)).status === 'completed', 'B to finish the rerun', 10_000);
+    expect((await taskOn(a.url, taskId)).result).toMatchObject({
+      content: [{ type: 'text', text: expect.stringMatching(/^finished in /) }],
+    });
+  });
+
   it('an unknown task id is unknown on every instance', async () => {
     const answer = await rpc(b.url, 'tasks/get', { taskId: 'no-such-task' });
     expect(answer.error).toMatchObject({ code: -32602 });
@@ -126,5 +153,18 @@ describe('tasks shared by the instances of a fleet', () => {
       /the server instance running this task stopped \(it missed 3 heartbeats/,
     );
     expect(seen.statusMessage).toBe((seen.error as { message: string }).message);
+  }, 40_000);
+
+  it('the task of a tool declared rerunnable is started again on a survivor when its instance is killed', async () => {
+    const doomed = await spawnInstance(await fixture, env);
+    children.push(doomed.child);
+    const taskId = await startTask(doomed.url, 'recount', { ms: 1_500 });
+    expect(await taskOn(a.url, taskId)).toMatchObject({ status: 'working' });
+    doomed.child.kill('SIGKILL');
+    await eventually(async () => (await taskOn(b.url, taskId)).status === 'completed', 'the rerun to complete', 20_000);
+    const done = await taskOn(a.url, taskId);
+    // Finished by a survivor (this test's process runs both), not by the killed child.
+    expect(done.result).toMatchObject({ content: [{ type: 'text', text: `finished in ${process.pid}` }] });
+    expect(doomed.child.pid).not.toBe(process.pid);
   }, 40_000);
 });

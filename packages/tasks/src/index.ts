@@ -30,4 +30,5 @@ export type {
   TaskRecord,
   TaskSignal,
   TaskStore,
+  TaskWrite,
 } from './store.js';
