@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createRequestStateCodec, type Server, type ServerCapabilities } from '@modelcontextprotocol/server';
+import {
+  createRequestStateCodec,
+  InMemoryServerEventBus,
+  type Server,
+  type ServerCapabilities,
+  type ServerEvent,
+  type ServerEventBus,
+} from '@modelcontextprotocol/server';
 import { loadConfig, mergeConfigSchemas, redact } from '@trellis/config';
 import { BackgroundTasks, Semaphore } from '@trellis/concurrency';
 import { PromptRegistry } from '@trellis/prompts';
@@ -18,12 +25,13 @@ import type { Middleware } from './middleware.js';
 import type { OperationObserver, PipelineHost } from './pipeline.js';
 import { ProtocolServer } from './protocol-server.js';
 import type { ServiceKey } from './services.js';
+import { CoreServices } from './seams.js';
 import { createScope, type PluginRecord } from './scope.js';
 import type { AnyPlugin, ReadyState } from './plugin.js';
 import type { CreateServerOptions } from './server-options.js';
 import { settingsPlugin } from './settings.js';
 import type { TaskCalls } from './task-calls.js';
-import type { TaskChange } from '@trellis/tasks';
+import type { TaskChange, TaskStore } from '@trellis/tasks';
 
 export type { ServerChange } from './changes.js';
 
@@ -69,6 +77,9 @@ export class TrellisServer implements PipelineHost {
   readonly #shutdown = new AbortController();
   readonly #changeListeners = new Set<(change: ServerChange) => void>();
   readonly #live = new Set<Server>();
+  /** The change feed (see `CoreServices.changeBus`): in memory unless a plugin provides one. */
+  #bus: ServerEventBus = new InMemoryServerEventBus();
+  #stopBus: (() => void) | undefined;
   #state: State = 'new';
   #config: Readonly<Record<string, unknown>> | undefined;
   #configSchema: z.ZodObject | undefined;
@@ -210,6 +221,9 @@ export class TrellisServer implements PipelineHost {
         );
       }
     }
+    const bus = this.#services.get(CoreServices.changeBus.id);
+    if (bus) this.#bus = bus.value as ServerEventBus;
+    this.#stopBus = this.#bus.subscribe((event) => this.#deliver(event));
     // The tasks extension is loaded only when some tool may run as a task.
     if (this.tools.hasTaskTools) await this.taskCalls();
     this.#state = 'running';
@@ -223,9 +237,11 @@ export class TrellisServer implements PipelineHost {
    */
   taskCalls(): Promise<TaskCalls> {
     this.#tasks ??= import('./task-calls.js').then(async ({ TaskCalls }) => {
+      const provided = this.#services.get(CoreServices.taskStore.id)?.value as TaskStore | undefined;
+      const options = this.#options.tasks ?? {};
       const loaded = await TaskCalls.load(
         this,
-        this.#options.tasks ?? {},
+        options.store || !provided ? options : { ...options, store: provided },
         (this.config as unknown as CoreConfig).MAX_LIVE_TASKS,
       );
       this.#tasksLoaded = loaded;
@@ -425,6 +441,15 @@ export class TrellisServer implements PipelineHost {
     return this.#live;
   }
 
+  /**
+   * The change feed's bus: the HTTP transport hands it to the SDK's handler so
+   * that `subscriptions/listen` streams hear every change (of every instance,
+   * when a fleet provides the bus).
+   */
+  get changeBus(): ServerEventBus {
+    return this.#bus;
+  }
+
   /** Listens for list changes and resource updates (transports fan them out). */
   onChange(listener: (change: ServerChange) => void): () => void {
     this.#changeListeners.add(listener);
@@ -503,6 +528,7 @@ export class TrellisServer implements PipelineHost {
     await new Promise((resolve) => setTimeout(resolve, 20));
     for (const server of [...this.#live]) await server.close().catch(() => undefined);
     await this.#background?.drain({ timeoutMs: Math.min(graceMs, 5_000) });
+    this.#stopBus?.();
     await this.#closePlugins(options.pluginCloseMs ?? 5_000);
     this.#state = 'closed';
     this.#logger?.flush?.();
@@ -528,9 +554,38 @@ export class TrellisServer implements PipelineHost {
     this.#records.length = 0;
   }
 
+  /** A change made here goes out on the bus; what listeners hear is what comes back from it. */
   #emit(change: ServerChange): void {
     if (this.#state !== 'running') return;
-    for (const listener of this.#changeListeners) listener(change);
+    this.#bus.publish(
+      change.kind === 'resource-updated'
+        ? { kind: 'resource_updated', uri: change.uri }
+        : { kind: `${change.kind}_list_changed` },
+    );
+  }
+
+  /** A change from the bus (made here or, with a fleet, on another instance), to this process's listeners. */
+  #deliver(event: ServerEvent): void {
+    if (this.#state !== 'running') return;
+    const change: ServerChange =
+      event.kind === 'resource_updated'
+        ? // Who subscribed is known only here: each instance answers for its own subscribers.
+          { kind: 'resource-updated', uri: event.uri, subscribers: this.resources.subscribersOf(event.uri) }
+        : {
+            kind:
+              event.kind === 'tools_list_changed'
+                ? 'tools'
+                : event.kind === 'prompts_list_changed'
+                  ? 'prompts'
+                  : 'resources',
+          };
+    for (const listener of this.#changeListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#logger?.warn({ err: error }, 'a change listener failed');
+      }
+    }
   }
 }
 

@@ -1,6 +1,14 @@
 import { CLIENT_CAPABILITIES_META_KEY, type AuthInfo, type Server } from '@modelcontextprotocol/server';
 import type * as Tasks from '@trellis/tasks';
-import type { DetachedRound, ProgressUpdate, RoundOutcome, TaskRuntime, TaskStore } from '@trellis/tasks';
+import type {
+  DetachedRound,
+  ProgressUpdate,
+  RoundOutcome,
+  RoundRunner,
+  TaskRecord,
+  TaskRuntime,
+  TaskStore,
+} from '@trellis/tasks';
 import { Connection } from './connection.js';
 import { ErrorCodes } from './error-codes.js';
 import {
@@ -65,13 +73,16 @@ export class TaskCalls implements TaskCallServing {
   /** Loads `@trellis/tasks` (servers without task tools never do). */
   static async load(core: TrellisServer, options: TaskOptions, maxLiveTasks: number): Promise<TaskCalls> {
     const module = await import('@trellis/tasks');
-    const runtime = new module.TaskRuntime({
+    const runtime: TaskRuntime = new module.TaskRuntime({
       store: options.store ?? new module.MemoryTaskStore(),
       maxLiveTasks: options.maxLiveTasks ?? maxLiveTasks,
       logger: core.logger.child({ component: 'tasks' }),
       onChange: (change) => core.taskChanged(change),
+      // Called only once a shared store hands this process a task, long after `calls` exists.
+      rerun: (task) => calls.rerun(task),
     });
-    return new TaskCalls(module, core, runtime);
+    const calls = new TaskCalls(module, core, runtime);
+    return calls;
   }
 
   /** Serves `tasks/get`, `tasks/update`, `tasks/cancel` on a protocol object and advertises the extension. */
@@ -136,6 +147,7 @@ export class TaskCalls implements TaskCallServing {
         },
         // The first round is the request's own (its verified requestState); later ones re-enter with the task's answers.
         run: (detached) => this.#round(request, channel, detached, round++ === 0),
+        ...(options.rerunnable === true && { rerunnable: true }),
       });
     } catch (error) {
       if (error instanceof this.#module.TaskLimitError) {
@@ -168,6 +180,33 @@ export class TaskCalls implements TaskCallServing {
           ...(outcome.data !== undefined && { data: outcome.data }),
         };
     }
+  }
+
+  /**
+   * The runner of a task this process takes over from a vanished one (a shared
+   * store's adoption): the same pipeline, entered with what the task recorded —
+   * its tool, arguments and owner. Nothing of the original request survives
+   * (its envelope, auth, progress token), which is why only a tool that
+   * declares `task.rerunnable` is run again; `undefined` when this server has
+   * no such tool.
+   */
+  rerun(task: TaskRecord): RoundRunner | undefined {
+    if (this.#core.tools.taskOptionsOf(task.tool)?.rerunnable !== true) return undefined;
+    const request: ToolCallRequest = {
+      id: `rerun:${task.id}`,
+      method: 'tools/call',
+      target: task.tool,
+      params: { name: task.tool, arguments: task.arguments ?? {} },
+      arguments: task.arguments ?? undefined,
+      meta: undefined,
+      envelope: undefined,
+      era: 'modern',
+      connection: this.#connection,
+      auth: undefined,
+      signal: new AbortController().signal,
+    };
+    const silent: ReplyChannel = { notify: async () => undefined };
+    return (round) => this.#round(request, silent, round, false);
   }
 
   /** One round of a task: the same pipeline, as a request of the task's own. */

@@ -28,5 +28,7 @@ export type {
   TaskFailure,
   TaskPatch,
   TaskRecord,
+  TaskSignal,
   TaskStore,
+  TaskWrite,
 } from './store.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isTerminal, type TaskStatus } from './codes.js';
 import { newTaskId } from './ids.js';
-import type { Json, JsonObject, TaskFailure, TaskRecord, TaskStore } from './store.js';
+import type { Json, JsonObject, TaskFailure, TaskRecord, TaskSignal, TaskStore, TaskWrite } from './store.js';
 
 /** One round of a tool call run apart from any request: what the server's call pipeline provides. */
 export interface DetachedRound {
@@ -62,6 +62,8 @@ export interface TaskCall {
   /** Progress while the call is still in its request goes to the request's client. */
   readonly inlineProgress?: (update: ProgressUpdate) => void;
   readonly run: RoundRunner;
+  /** The tool is safe to run again from the start (see `TaskRecord.rerunnable`). */
+  readonly rerunnable?: boolean;
 }
 
 /** The flat `CreateTaskResult` (SEP-2663): no nested `task`, no `result`, no `requestState`. */
@@ -112,6 +114,12 @@ export interface TaskRuntimeOptions {
   sweepIntervalMs?: number;
   /** Minimum time between two status-message writes of one task. Default 200 ms. */
   statusWriteIntervalMs?: number;
+  /**
+   * Makes the runner of a task this process adopts (a `rerunnable` task whose
+   * process vanished, handed over by a shared store); `undefined` when the task
+   * cannot run here (its tool is unknown or no longer rerunnable).
+   */
+  rerun?: (task: TaskRecord) => RoundRunner | undefined;
 }
 
 /** A task this process runs (or parked, waiting for input). */
@@ -123,6 +131,9 @@ interface LocalRun {
   statusTimer: NodeJS.Timeout | undefined;
   lastStatusWrite: number;
 }
+
+/** A write the running process makes about its own run (see `TaskWrite.runner`). */
+const RUNNER: TaskWrite = { runner: true };
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -172,11 +183,13 @@ export class TaskRuntime {
   readonly #options: TaskRuntimeOptions;
   readonly #runs = new Map<string, LocalRun>();
   readonly #sweep: NodeJS.Timeout;
+  readonly #unwatch: (() => void) | undefined;
   #closed = false;
 
   constructor(options: TaskRuntimeOptions) {
     this.#options = options;
     this.store = options.store;
+    this.#unwatch = options.store.watch?.((signal) => void this.#signalled(signal));
     this.#sweep = setInterval(() => void this.#expire(), options.sweepIntervalMs ?? 1_000);
     this.#sweep.unref();
   }
@@ -209,6 +222,7 @@ export class TaskRuntime {
       requestState: null,
       result: null,
       error: null,
+      ...(call.rerunnable === true && { rerunnable: true }),
     };
     // The task is stored (and the cap checked) first: once it is announced, tasks/get must find it.
     await this.store.create(record, { liveLimit: this.#options.maxLiveTasks });
@@ -268,7 +282,7 @@ export class TaskRuntime {
     void round.then((outcome) => this.#settle(record.id, local, outcome));
     // What the handler reported while still in its request is where the task stands now.
     if (lastMessage !== undefined)
-      await this.store.compareAndSet(record.id, ['working'], { statusMessage: lastMessage });
+      await this.store.compareAndSet(record.id, ['working'], { statusMessage: lastMessage }, RUNNER);
     const current = (await this.store.get(record.id)) ?? record;
     return { kind: 'task', result: { resultType: 'task', ...taskView(current) } as CreateTaskResult };
   }
@@ -332,15 +346,17 @@ export class TaskRuntime {
   async shutdown(reason: string): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);
+    this.#unwatch?.();
     await Promise.all(
       [...this.#runs.keys()].map(async (id) => {
         this.#changed(
           await this.store
-            .compareAndSet(id, ['working', 'input_required'], {
-              status: 'cancelled',
-              statusMessage: reason,
-              inputRequests: null,
-            })
+            .compareAndSet(
+              id,
+              ['working', 'input_required'],
+              { status: 'cancelled', statusMessage: reason, inputRequests: null },
+              RUNNER,
+            )
             .catch(() => undefined),
         );
         this.#abortLocal(id, reason, false);
@@ -357,6 +373,8 @@ export class TaskRuntime {
 
   #resume(task: TaskRecord): void {
     const local = this.#runs.get(task.id);
+    // A shared store signals the process that runs the task, which enters its handler again.
+    if (!local && this.store.watch) return;
     if (!local) {
       // Parked by another process (or before a restart): its handler cannot be entered here.
       void this.store
@@ -377,23 +395,101 @@ export class TaskRuntime {
     void round.then((outcome) => this.#settle(task.id, local, outcome));
   }
 
+  /** Another process ended or resumed a task this process runs, or this process adopted one (see `TaskStore.watch`). */
+  async #signalled(signal: TaskSignal): Promise<void> {
+    if (signal.kind !== 'adopted' && !this.#runs.has(signal.taskId)) return;
+    try {
+      const task = await this.store.get(signal.taskId);
+      if (signal.kind === 'adopted') {
+        if (task?.status === 'working') this.#adopt(task);
+      } else if (signal.kind === 'resumed') {
+        if (task?.status !== 'working') return;
+        this.#changed(task); // this process's own view of its live tasks (the change was made elsewhere)
+        this.#resume(task);
+      } else {
+        if (task && isTerminal(task.status)) this.#changed(task);
+        // Ended elsewhere, or taken over by another process: either way the handler stops here, and this
+        // process forgets the run (a parked one has no round that would; a running one's outcome is fenced off).
+        const local = this.#runs.get(signal.taskId);
+        this.#abortLocal(signal.taskId, task?.statusMessage ?? task?.error?.message ?? 'the task ended', false);
+        if (local) this.#forget(signal.taskId, local);
+      }
+    } catch (error) {
+      this.#options.logger.warn({ err: error, task: signal.taskId }, 'a task signal could not be applied');
+    }
+  }
+
+  /** Runs, from the beginning, a task this process took over from a vanished one. */
+  #adopt(task: TaskRecord): void {
+    if (this.#closed || this.#runs.has(task.id)) return;
+    const run = this.#options.rerun?.(task);
+    if (!run) {
+      void this.store
+        .compareAndSet(
+          task.id,
+          ['working'],
+          {
+            status: 'failed',
+            error: {
+              code: -32603,
+              message: `the task could not be restarted: tool "${task.tool}" is not rerunnable here`,
+            },
+          },
+          RUNNER,
+        )
+        .then((changed) => this.#changed(changed))
+        .catch(() => undefined);
+      return;
+    }
+    this.#changed(task);
+    const local: LocalRun = {
+      controller: new AbortController(),
+      run,
+      ttlTimer: undefined,
+      pendingStatus: undefined,
+      statusTimer: undefined,
+      lastStatusWrite: 0,
+    };
+    this.#runs.set(task.id, local);
+    local.ttlTimer = setTimeout(
+      () => this.#abortLocal(task.id, 'the task passed its TTL'),
+      Math.max(0, task.createdAt + task.ttlMs - Date.now()),
+    );
+    local.ttlTimer.unref();
+    const round = this.#round(local, {
+      inputResponses: undefined,
+      requestState: undefined,
+      signal: local.controller.signal,
+      progress: (update) => this.#progress(task.id, local, update),
+      attached: () => false,
+    });
+    void round.then((outcome) => this.#settle(task.id, local, outcome));
+  }
+
   async #settle(id: string, local: LocalRun, outcome: RoundOutcome): Promise<void> {
     try {
       await this.#flushStatus(id, local);
       if (local.controller.signal.aborted) {
         const reason = local.controller.signal.reason;
         this.#changed(
-          await this.store.compareAndSet(id, ['working'], {
-            status: 'cancelled',
-            statusMessage: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
-          }),
+          await this.store.compareAndSet(
+            id,
+            ['working'],
+            {
+              status: 'cancelled',
+              statusMessage: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
+            },
+            RUNNER,
+          ),
         );
       } else if (outcome.kind === 'result') {
         this.#changed(
-          await this.store.compareAndSet(id, ['working'], {
-            status: 'completed',
-            result: asJson(outcome.result) as JsonObject,
-          }),
+          await this.store.compareAndSet(
+            id,
+            ['working'],
+            { status: 'completed', result: asJson(outcome.result) as JsonObject },
+            RUNNER,
+          ),
         );
       } else if (outcome.kind === 'error') {
         const error: TaskFailure = {
@@ -401,7 +497,7 @@ export class TaskRuntime {
           message: outcome.message,
           ...(outcome.data !== undefined && { data: asJson(outcome.data) }),
         };
-        this.#changed(await this.store.compareAndSet(id, ['working'], { status: 'failed', error }));
+        this.#changed(await this.store.compareAndSet(id, ['working'], { status: 'failed', error }, RUNNER));
       } else {
         this.#changed(
           await this.store.putInputRequests(
@@ -445,7 +541,7 @@ export class TaskRuntime {
     local.pendingStatus = undefined;
     local.lastStatusWrite = Date.now();
     await this.store
-      .compareAndSet(id, ['working'], { statusMessage: message })
+      .compareAndSet(id, ['working'], { statusMessage: message }, RUNNER)
       .catch((error: unknown) => this.#options.logger.warn({ err: error, task: id }, 'task status write failed'));
   }
 
@@ -454,11 +550,12 @@ export class TaskRuntime {
     if (!local) return;
     if (markCancelled) {
       void this.store
-        .compareAndSet(id, ['working', 'input_required'], {
-          status: 'cancelled',
-          statusMessage: reason,
-          inputRequests: null,
-        })
+        .compareAndSet(
+          id,
+          ['working', 'input_required'],
+          { status: 'cancelled', statusMessage: reason, inputRequests: null },
+          RUNNER,
+        )
         .then((changed) => this.#changed(changed))
         .catch(() => undefined);
     }

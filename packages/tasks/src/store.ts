@@ -43,6 +43,11 @@ export interface TaskRecord {
   result: JsonObject | null;
   /** `failed`: the protocol error. */
   error: TaskFailure | null;
+  /**
+   * The tool declared itself safe to run again from the start (`task.rerunnable`):
+   * a fleet restarts the task on a surviving instance when the one running it vanishes.
+   */
+  readonly rerunnable?: boolean;
 }
 
 /** What `create` needs; the store fills nothing in. */
@@ -67,6 +72,32 @@ export interface AppliedResponses {
 }
 
 /**
+ * A change another process made to a task this process runs, as a shared
+ * store reports it: `ended` (cancelled, or failed by a fleet's reaper) aborts
+ * the handler; `resumed` (the last pending input answered) enters it again.
+ */
+export interface TaskSignal {
+  readonly taskId: string;
+  /**
+   * `ended`: stop running it here (cancelled or failed elsewhere, or taken over by another process);
+   * `resumed`: enter the handler again with the answers; `adopted`: this process now runs the task
+   * (a `rerunnable` one whose process vanished): start its handler from the beginning.
+   */
+  readonly kind: 'ended' | 'resumed' | 'adopted';
+}
+
+/** How a write is made. */
+export interface TaskWrite {
+  /**
+   * The process running the task writes about its own run (its outcome, its
+   * status, parking it for input). A shared store applies such a write only
+   * while this process still runs the task: one that was only slow, and whose
+   * task another process took over, cannot write over the new run.
+   */
+  readonly runner?: boolean;
+}
+
+/**
  * Where task state lives. Every method is async and every value plain JSON,
  * so a store may sit in another process (PostgreSQL in a fleet). Status
  * changes are compare-and-set: a change applies only while the task is in one
@@ -82,8 +113,13 @@ export interface TaskStore {
   /** The task, or `undefined` when unknown or expired. */
   get(id: string): Promise<TaskRecord | undefined>;
   /** Applies `patch` if the task's status is one of `from`; returns the updated task, or `undefined` when it was not. */
-  compareAndSet(id: string, from: readonly TaskStatus[], patch: TaskPatch): Promise<TaskRecord | undefined>;
-  /** Parks a `working` task in `input_required` with these requests (a new round: earlier answers are dropped). */
+  compareAndSet(
+    id: string,
+    from: readonly TaskStatus[],
+    patch: TaskPatch,
+    write?: TaskWrite,
+  ): Promise<TaskRecord | undefined>;
+  /** Parks a `working` task in `input_required` with these requests (a new round: earlier answers are dropped); a runner's write. */
   putInputRequests(id: string, requests: JsonObject, requestState: string | null): Promise<TaskRecord | undefined>;
   /**
    * Records answers to pending requests of an `input_required` task: answered
@@ -97,6 +133,15 @@ export interface TaskStore {
   expire(now: number): Promise<string[]>;
   /** How many tasks are live. */
   countLive(): Promise<number>;
+  /**
+   * Present on a store several processes share: calls `listener` when another
+   * process ends or resumes a task that this process runs (its `tasks/cancel`,
+   * or the `tasks/update` that answered the last pending request), or when this
+   * process adopts the task of a vanished one. Only the process that runs a task
+   * can abort or enter its handler; the store routes the change there. Returns
+   * the unsubscribe function.
+   */
+  watch?(listener: (signal: TaskSignal) => void): () => void;
   /** Releases what the store holds open (timers, connections). */
   close(): Promise<void>;
 }

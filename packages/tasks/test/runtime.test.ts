@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryTaskStore, TaskRuntime, type RoundRunner, type TaskCall } from '../src/index.js';
+import { MemoryTaskStore, TaskRuntime, type RoundRunner, type TaskCall, type TaskSignal } from '../src/index.js';
 
 const runtimes: TaskRuntime[] = [];
 afterEach(async () => {
@@ -177,5 +177,83 @@ describe('TaskRuntime', () => {
     await tasks.shutdown('the server shut down');
     for (const id of ids)
       expect(await tasks.get(id, null)).toMatchObject({ status: 'cancelled', statusMessage: 'the server shut down' });
+  });
+});
+
+/** Two runtimes sharing one store, as two instances share a fleet's: the store routes signals to the one running the task. */
+class SharedStore extends MemoryTaskStore {
+  readonly #watchers: ((signal: TaskSignal) => void)[] = [];
+  runner: number | undefined;
+  watch(listener: (signal: TaskSignal) => void): () => void {
+    this.#watchers.push(listener);
+    return () => undefined;
+  }
+  /** What a fleet's store does: a change made by another runtime is signalled to the task's runner. */
+  signalRunner(signal: TaskSignal): void {
+    this.#watchers[this.runner!]?.(signal);
+  }
+}
+
+describe('TaskRuntime on a shared store (TaskStore.watch)', () => {
+  function pair() {
+    const store = new SharedStore();
+    const make = () => {
+      const created = new TaskRuntime({ store, maxLiveTasks: 10, logger: pino({ level: 'silent' }) });
+      runtimes.push(created);
+      return created;
+    };
+    return { store, runner: make(), other: make() };
+  }
+
+  it('an answer given to another runtime does not fail the task there; the runner resumes it when signalled', async () => {
+    const { store, runner, other } = pair();
+    store.runner = 0;
+    let rounds = 0;
+    const answer = await runner.call(
+      call(
+        async (round) => {
+          rounds += 1;
+          if (!round.inputResponses?.name) return { kind: 'input_required', inputRequests: { name: {} } };
+          return { kind: 'result', result: { content: [{ type: 'text', text: String(round.inputResponses.name) }] } };
+        },
+        { detachAfterMs: 0 },
+      ),
+    );
+    if (answer.kind !== 'task') throw new Error('expected a task');
+    const id = answer.result.taskId;
+    await until(async () => (await store.get(id))?.status === 'input_required');
+    expect(await other.update(id, null, { name: 'Ada' })).toBe(true);
+    expect((await store.get(id))?.status).toBe('working');
+    expect(rounds).toBe(1);
+    store.signalRunner({ taskId: id, kind: 'resumed' });
+    await until(async () => (await store.get(id))?.status === 'completed');
+    expect((await store.get(id))?.result).toEqual({ content: [{ type: 'text', text: 'Ada' }] });
+    expect(rounds).toBe(2);
+  });
+
+  it('a cancel made by another runtime aborts the handler where it runs once signalled', async () => {
+    const { store, runner, other } = pair();
+    store.runner = 0;
+    let reason: unknown;
+    const answer = await runner.call(
+      call(
+        (round) =>
+          new Promise((resolve) =>
+            round.signal.addEventListener('abort', () => {
+              reason = round.signal.reason;
+              resolve({ kind: 'error', code: -32603, message: 'cancelled' });
+            }),
+          ),
+        { detachAfterMs: 0 },
+      ),
+    );
+    if (answer.kind !== 'task') throw new Error('expected a task');
+    const id = answer.result.taskId;
+    expect(await other.cancel(id, null)).toBe(true);
+    expect(reason).toBeUndefined();
+    store.signalRunner({ taskId: id, kind: 'ended' });
+    await until(async () => reason !== undefined);
+    expect((reason as Error).message).toBe('cancelled by the client');
+    expect((await store.get(id))?.status).toBe('cancelled');
   });
 });

@@ -86,6 +86,13 @@ export interface ToolTaskOptions {
    * round — goes back inline; 0 makes the task before the handler runs.
    */
   detachAfterMs?: number;
+  /**
+   * The handler is safe to run again from the start with the same arguments
+   * (its effects are idempotent). In a fleet, a task of this tool whose
+   * instance vanished is then started again on a surviving instance instead of
+   * ending `failed`. Default false.
+   */
+  rerunnable?: boolean;
 }
 
 /** Any tool spec, for code that stores tools of many shapes. */

@@ -97,6 +97,10 @@ export class ToolRegistry<Ctx> {
         );
       }
     }
+    if (spec.task?.rerunnable !== undefined && typeof spec.task.rerunnable !== 'boolean')
+      throw new TypeError(
+        `tool "${spec.name}": task.rerunnable must be true or false, got ${JSON.stringify(spec.task.rerunnable)}`,
+      );
     if (spec.input && spec.inputSchema)
       throw new TypeError(`tool "${spec.name}": give either input (zod) or inputSchema (JSON Schema), not both`);
     if (spec.inputSchema && spec.inputSchema.type !== 'object')

@@ -40,5 +40,16 @@ describe('tools that may run as tasks', () => {
         handler: () => 'x',
       }),
     ).toThrow(/tool "c": task.detachAfterMs must be a non-negative integer/);
+    expect(() =>
+      tools.add({
+        name: 'd',
+        description: 'd',
+        taskSupport: 'optional',
+        task: { rerunnable: 'yes' as never },
+        handler: () => 'x',
+      }),
+    ).toThrow(/tool "d": task.rerunnable must be true or false, got "yes"/);
+    tools.add({ name: 'e', description: 'd', taskSupport: 'optional', task: { rerunnable: true }, handler: () => 'x' });
+    expect(tools.taskOptionsOf('e')).toEqual({ support: 'optional', rerunnable: true });
   });
 });

@@ -13,6 +13,7 @@ import { transportConfigSchema, type TransportConfig } from './config.js';
 import type { HttpTransport } from '../http/index.js';
 import { httpSchemaPart, startHttp } from './http.js';
 import { telemetryHook } from './telemetry.js';
+import { fleetPlugins } from './fleet.js';
 
 /** What an app is: its name, version and plugins. Everything else comes from configuration. */
 export interface App {
@@ -97,11 +98,13 @@ export async function run(app: App, io: RunIO = {}): Promise<RunningApp> {
 
   let server: TrellisServer;
   const telemetry = telemetryHook(app);
+  // Only when FLEET_DATABASE_URL is set (the fleet's code is not loaded otherwise); first, so that it closes last.
+  const fleet = await fleetPlugins(app, io.env ?? process.env);
   try {
     server = createServer({
       name: app.name,
       version: app.version,
-      plugins: [...telemetry.plugins, ...app.plugins],
+      plugins: [...fleet, ...telemetry.plugins, ...app.plugins],
       ...(app.title !== undefined && { title: app.title }),
       ...(app.instructions !== undefined && { instructions: app.instructions }),
       ...(app.limits && { limits: app.limits }),

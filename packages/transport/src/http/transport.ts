@@ -90,7 +90,6 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
   let modernProjector: Server | undefined;
   let statelessLegacy: LegacyHttpHandler | undefined;
   let sessions: LegacySessions | undefined;
-  let stopChanges: (() => void) | undefined;
   let closing: Promise<void> | undefined;
   let port = opts.port;
   const listener: NodeHttpServer = createHttpServer(nodeServerOptions(opts), (req, res) => void handle(req, res));
@@ -103,6 +102,8 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     modern = createMcpHandler(() => server.createProtocolServer({ era: 'modern', track: false }), {
       legacy: 'reject',
       onerror,
+      // The core publishes every change on this bus (shared by a fleet's instances): listen streams subscribe to it.
+      bus: server.changeBus,
       maxRequestBodySize: opts.maxBodyBytes,
     });
     if (opts.sessions) {
@@ -127,13 +128,6 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
         { maxRequestBodySize: opts.maxBodyBytes },
       );
     }
-    const notify = modern.notify;
-    stopChanges = server.onChange((change) => {
-      if (change.kind === 'resource-updated') notify.resourceUpdated(change.uri);
-      else if (change.kind === 'tools') notify.toolsChanged();
-      else if (change.kind === 'prompts') notify.promptsChanged();
-      else notify.resourcesChanged();
-    });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -311,7 +305,6 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     } finally {
       await modern?.close().catch(() => undefined);
       await sessions?.closeAll();
-      stopChanges?.();
       // Let aborted calls flush their answers, then cut whatever is still open.
       listener.closeIdleConnections();
       const timer = setTimeout(() => listener.closeAllConnections(), 1_000);

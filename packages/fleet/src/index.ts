@@ -1,0 +1,10 @@
+export { FleetEventBus } from './bus.js';
+export { fleetConfigSchema } from './config.js';
+export type { FleetConfig } from './config.js';
+export { FleetError } from './errors.js';
+export type { FleetErrorCode } from './errors.js';
+export { Fleet } from './fleet.js';
+export { fleet, FleetKey } from './plugin.js';
+export { SCHEMA_VERSION } from './schema.js';
+export { PostgresTaskStore } from './task-store.js';
+export type { PostgresTaskStoreOptions } from './task-store.js';
