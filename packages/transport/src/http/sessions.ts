@@ -6,7 +6,14 @@ import {
   type AuthInfo,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/server';
-import { AbortReasons, Connection, ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
+import {
+  AbortReasons,
+  Connection,
+  ErrorCodes,
+  type Logger,
+  type SharedSessionStore,
+  type TrellisServer,
+} from '@trellis/server';
 import { AnswerStream } from '../direct/answer-stream.js';
 import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
 import { serveFastCall } from '../direct/serve.js';
@@ -51,6 +58,10 @@ export interface LegacySession {
   attaching: Promise<SdkObjects> | undefined;
   /** Until the handshake's SDK objects are released (once, after `notifications/initialized`). */
   handshaking: boolean;
+  /** A shared store only: the record being saved there (the client hears of the session once it is saved). */
+  saving: Promise<void> | undefined;
+  /** A shared store only: used since the last fleet-wide touch. */
+  used: boolean;
 }
 
 export interface SessionOptions extends AdmissionOptions {
@@ -90,15 +101,95 @@ export class LegacySessions {
   /** Projects fast-path results for sessions holding no SDK objects (the older era's codec; never connected). */
   #projector: Server | undefined;
   #closed = false;
+  /** Sessions shared with other instances (the fleet plugin); none: every session lives here only. */
+  readonly #store: SharedSessionStore | undefined;
+  /** Sessions of other instances being read from the store (requests arriving meanwhile share the read). */
+  readonly #adopting = new Map<string, Promise<LegacySession | undefined>>();
+  #stopStore: (() => void) | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(core: TrellisServer, options: SessionOptions, log: Logger) {
     this.#core = core;
     this.#options = options;
     this.#log = log;
-    this.#admission = new SessionAdmission(options, log, (id) => {
+    this.#store = core.sessionStore;
+    const store = this.#store;
+    this.#admission = new SessionAdmission({ ...options, ...(store && { sharedCount: () => store.count }) }, log, (id) => {
       const session = this.#sessions.get(id);
       if (session) this.#close(session, AbortReasons.sessionClosed);
     });
+    if (store) {
+      // A session ended anywhere (DELETE on another instance, fleet-wide idle expiry) ends its copy here.
+      this.#stopStore = store.onRemoved((id) => {
+        const session = this.#sessions.get(id);
+        if (session) this.#close(session, AbortReasons.sessionDeleted);
+      });
+      // Marks the sessions used here as used fleet-wide, then expires the idle ones; a few times per idle timeout.
+      const every = Math.max(250, Math.min(15_000, Math.floor(options.idleTimeoutMs / 4)));
+      this.#sweeper = setInterval(() => void this.#sweep(store), every);
+      this.#sweeper.unref();
+    }
+  }
+
+  async #sweep(store: SharedSessionStore): Promise<void> {
+    const used: string[] = [];
+    for (const session of this.#sessions.values()) {
+      if (!session.used && session.active === 0) continue;
+      session.used = false;
+      used.push(session.id);
+    }
+    try {
+      if (used.length > 0) await store.touch(used);
+      await store.expire(this.#options.idleTimeoutMs);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'the shared session store could not be updated; retrying');
+    }
+  }
+
+  /**
+   * A session this instance does not hold: read from the shared store (one
+   * indexed read), then served here like one opened here, from a local copy
+   * that goes when it idles here or ends anywhere.
+   */
+  #adopt(id: string): Promise<LegacySession | undefined> {
+    const store = this.#store;
+    if (!store || this.#closed) return Promise.resolve(undefined);
+    let adopting = this.#adopting.get(id);
+    if (!adopting) {
+      adopting = store
+        .load(id)
+        .then((record) => {
+          if (!record || this.#closed) return undefined;
+          const existing = this.#sessions.get(id);
+          if (existing) return existing;
+          const connection = new Connection({ transport: 'http', era: 'legacy', sessionId: id });
+          connection.clientCapabilities = capabilitiesOf(record.handshake);
+          connection.logLevel = record.logLevel as Connection['logLevel'];
+          this.#projector ??= new Server(this.#core.serverInfo, {});
+          connection.protocol = this.#projector;
+          const session: LegacySession = {
+            id,
+            principal: record.principal,
+            connection,
+            handshake: record.handshake,
+            active: 0,
+            timer: undefined,
+            ended: undefined,
+            sdk: undefined,
+            attaching: undefined,
+            handshaking: false,
+            saving: undefined,
+            used: true,
+          };
+          this.#sessions.set(id, session);
+          this.#arm(session);
+          this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session served from the shared store');
+          return session;
+        })
+        .finally(() => this.#adopting.delete(id));
+      this.#adopting.set(id, adopting);
+    }
+    return adopting;
   }
 
   get size(): number {
@@ -120,12 +211,32 @@ export class LegacySessions {
   async handle(request: Request, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
     const id = request.headers.get('mcp-session-id') ?? undefined;
     if (id !== undefined) {
-      const session = this.#sessions.get(id);
+      let session = this.#sessions.get(id);
+      if (!session && this.#store) {
+        try {
+          session = await this.#adopt(id);
+        } catch (error) {
+          this.#log.warn({ err: error }, 'the shared session store could not be read');
+          return sendJson(
+            res,
+            503,
+            rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+            { 'retry-after': '1' },
+          );
+        }
+      }
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
       if (!session || session.principal !== principalOf(auth))
         return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
       this.#admission.seen(id, request.method, body);
       observeCancellations(session, body);
+      if (this.#store) {
+        session.used = true;
+        const level = logLevelSet(body);
+        if (level !== undefined) await this.#store.setLogLevel(id, level).catch((error: unknown) => {
+          this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
+        });
+      }
       await this.#serve(session, request, res, body, auth);
       // The handshake is over: until it needs them again, the session holds no SDK objects.
       if (session.handshaking && isInitializedNotification(body)) this.#release(session);
@@ -162,6 +273,8 @@ export class LegacySessions {
         sdk: undefined,
         attaching: undefined,
         handshaking: true,
+        saving: undefined,
+        used: true,
       };
       await this.#attach(session, ticket);
       await this.#serve(session, request, res, body, auth);
@@ -190,6 +303,7 @@ export class LegacySessions {
     )
       return false;
     this.#admission.seen(header, 'POST', body);
+    session.used = true;
     this.#direct(session, res, body, auth).catch((error: unknown) => {
       // Nothing may escape as an unhandled rejection: answer what can still be answered.
       this.#log.error({ err: error }, 'fast tool call failed');
@@ -243,12 +357,22 @@ export class LegacySessions {
         session.ended = this.#options.onSessionOpened?.();
         ticket.open(id);
         this.#arm(session);
+        session.saving = this.#store?.save({
+          id,
+          principal: session.principal,
+          handshake: session.handshake,
+          logLevel: undefined,
+        });
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
       // A DELETE from the client: its calls in flight end with it.
-      onsessionclosed: (id) => {
+      onsessionclosed: async (id) => {
         connection.close(new Error(AbortReasons.sessionDeleted));
         this.#forget(id);
+        // Gone on every instance before the client hears that it is (the SDK waits for this).
+        await this.#store?.remove(id).catch((error: unknown) => {
+          this.#log.warn({ err: error, session: id }, 'the session could not be removed from the shared store');
+        });
       },
     });
     const sdk: SdkObjects = { transport, protocol };
@@ -329,6 +453,24 @@ export class LegacySessions {
       parsedBody: body,
       ...(auth && { authInfo: auth }),
     });
+    if (session.saving) {
+      // A new session: the client's next request may land on another instance, which must find it.
+      const saving = session.saving;
+      session.saving = undefined;
+      try {
+        await saving;
+      } catch (error) {
+        this.#log.warn({ err: error, session: session.id }, 'the new session could not be shared; refusing it');
+        await response.body?.cancel();
+        this.#close(session, AbortReasons.sessionClosed);
+        return sendJson(
+          res,
+          503,
+          rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+          { 'retry-after': '1' },
+        );
+      }
+    }
     await writeWebResponse(res, response);
     // An initialize that did not produce a session (rejected by the SDK) leaves nothing behind.
     if (sdk.transport.sessionId === undefined) await sdk.protocol.close().catch(() => undefined);
@@ -370,6 +512,9 @@ export class LegacySessions {
   /** Closes every session (their open streams end). */
   async closeAll(): Promise<void> {
     this.#closed = true;
+    // The shared records stay: the other instances go on serving the sessions.
+    this.#stopStore?.();
+    clearInterval(this.#sweeper);
     await Promise.all(
       [...this.#sessions.values()].map(async (session) => {
         if (session.sdk) await session.sdk.transport.close().catch(() => undefined);
@@ -388,6 +533,28 @@ function observeCancellations(session: LegacySession, body: unknown): void {
     const reason = typeof message.params.reason === 'string' ? message.params.reason : AbortReasons.clientCancelled;
     session.connection.cancel(message.params.requestId as string | number, new Error(reason));
   }
+}
+
+/** The level of a `logging/setLevel` request in a POST body, if there is one. */
+function logLevelSet(body: unknown): string | undefined {
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (isPlainObject(message) && message.method === 'logging/setLevel' && isPlainObject(message.params)) {
+      const level = message.params.level;
+      if (typeof level === 'string') return level;
+    }
+  }
+  return undefined;
+}
+
+/** The capabilities a client declared in its `initialize` message. */
+function capabilitiesOf(handshake: unknown): Connection['clientCapabilities'] {
+  for (const message of Array.isArray(handshake) ? handshake : [handshake]) {
+    if (isPlainObject(message) && message.method === 'initialize' && isPlainObject(message.params)) {
+      const capabilities = message.params.capabilities;
+      if (isPlainObject(capabilities)) return capabilities as Connection['clientCapabilities'];
+    }
+  }
+  return undefined;
 }
 
 /** The ids of the requests in a POST body. */
