@@ -125,6 +125,7 @@ export class Fleet {
     else if (event.type === 'task' && event.instance === this.instanceId)
       this.taskStore.signal({ taskId: event.taskId, kind: event.signal });
     else if (event.type === 'sessions-removed') this.sessionStore.deliverRemoved(event.ids);
+    else if (event.type === 'session-messages') this.sessionStore.deliverRelayed(event.session, event.messages);
   }
 
   /** Ready while the LISTEN connection is up and the last heartbeat is recent. */

@@ -7,7 +7,8 @@ import type { FleetTables } from './schema.js';
 export type OutboxEvent =
   | { type: 'change'; event: ServerEvent }
   | { type: 'task'; instance: string; taskId: string; signal: 'ended' | 'resumed' }
-  | { type: 'sessions-removed'; ids: string[] };
+  | { type: 'sessions-removed'; ids: string[] }
+  | { type: 'session-messages'; session: string; messages: unknown[] };
 
 export interface OutboxRow {
   readonly id: number;

@@ -23,6 +23,7 @@ export class PostgresSessionStore implements SharedSessionStore {
   readonly #instanceId: string;
   readonly #log: Logger;
   readonly #listeners = new Set<(id: string) => void>();
+  readonly #relayListeners = new Set<(id: string, messages: readonly unknown[]) => void>();
   #count = 0;
 
   constructor(options: PostgresSessionStoreOptions) {
@@ -107,6 +108,28 @@ export class PostgresSessionStore implements SharedSessionStore {
   onRemoved(listener: (id: string) => void): () => void {
     this.#listeners.add(listener);
     return () => void this.#listeners.delete(listener);
+  }
+
+  async relay(id: string, messages: readonly unknown[]): Promise<void> {
+    await inTransaction(this.#pool, (client) =>
+      appendToOutbox(client, this.#t, this.#instanceId, [{ type: 'session-messages', session: id, messages: [...messages] }]),
+    );
+  }
+
+  onRelayed(listener: (id: string, messages: readonly unknown[]) => void): () => void {
+    this.#relayListeners.add(listener);
+    return () => void this.#relayListeners.delete(listener);
+  }
+
+  /** Messages relayed for a session by some instance, read from the outbox. */
+  deliverRelayed(id: string, messages: readonly unknown[]): void {
+    for (const listener of [...this.#relayListeners]) {
+      try {
+        listener(id, messages);
+      } catch (error) {
+        this.#log.warn({ err: error }, 'a session message listener failed');
+      }
+    }
   }
 
   /** Sessions ended on some instance, read from the outbox. */

@@ -36,6 +36,13 @@ export interface SharedSessionStore {
   readonly count: number;
   /** Told the id of each session ended anywhere, so that local copies go too. Returns the unsubscribe. */
   onRemoved(listener: (id: string) => void): () => void;
+  /**
+   * Hands messages the client sent for the session (answers to server-to-client requests,
+   * `notifications/cancelled`) to every instance, the one whose handler waits or whose call runs among them.
+   */
+  relay(id: string, messages: readonly unknown[]): Promise<void>;
+  /** Told the messages relayed for a session (this instance's own included). Returns the unsubscribe. */
+  onRelayed(listener: (id: string, messages: readonly unknown[]) => void): () => void;
 }
 
 /**

@@ -105,7 +105,7 @@ export class LegacySessions {
   readonly #store: SharedSessionStore | undefined;
   /** Sessions of other instances being read from the store (requests arriving meanwhile share the read). */
   readonly #adopting = new Map<string, Promise<LegacySession | undefined>>();
-  #stopStore: (() => void) | undefined;
+  #stopStore: (() => void)[] = [];
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(core: TrellisServer, options: SessionOptions, log: Logger) {
@@ -120,15 +120,58 @@ export class LegacySessions {
     });
     if (store) {
       // A session ended anywhere (DELETE on another instance, fleet-wide idle expiry) ends its copy here.
-      this.#stopStore = store.onRemoved((id) => {
-        const session = this.#sessions.get(id);
-        if (session) this.#close(session, AbortReasons.sessionDeleted);
-      });
+      this.#stopStore.push(
+        store.onRemoved((id) => {
+          const session = this.#sessions.get(id);
+          if (session) this.#close(session, AbortReasons.sessionDeleted);
+        }),
+        // What a client sent to another instance for a call or a request of this one: a cancel, an answer.
+        store.onRelayed((id, messages) => {
+          const session = this.#sessions.get(id);
+          if (!session) return;
+          observeCancellations(session, messages);
+          const answers = messages.filter(isResponse);
+          if (answers.length > 0 && session.sdk) void this.#feed(session.sdk, session.id, answers);
+        }),
+      );
       // Marks the sessions used here as used fleet-wide, then expires the idle ones; a few times per idle timeout.
       const every = Math.max(250, Math.min(15_000, Math.floor(options.idleTimeoutMs / 4)));
       this.#sweeper = setInterval(() => void this.#sweep(store), every);
       this.#sweeper.unref();
     }
+  }
+
+  /** Hands answers relayed from another instance to the session's SDK objects, whose handler waits for them. */
+  async #feed(sdk: SdkObjects, id: string, answers: readonly unknown[]): Promise<void> {
+    try {
+      const headers = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': id,
+      };
+      const response = await sdk.transport.handleRequest(
+        new Request('http://localhost/mcp', { method: 'POST', headers }),
+        { parsedBody: answers.length === 1 ? answers[0] : answers },
+      );
+      await response.body?.cancel();
+    } catch (error) {
+      this.#log.debug({ err: error, session: id }, 'a relayed answer could not be delivered');
+    }
+  }
+
+  /**
+   * With a shared store, a session held here is checked there on each request
+   * (one indexed read): a session ended on another instance is not served
+   * here, and the log level set through another instance applies here.
+   */
+  async #verify(session: LegacySession): Promise<boolean> {
+    const record = await this.#store!.load(session.id);
+    if (!record) {
+      this.#close(session, AbortReasons.sessionDeleted);
+      return false;
+    }
+    session.connection.logLevel = record.logLevel as Connection['logLevel'];
+    return true;
   }
 
   async #sweep(store: SharedSessionStore): Promise<void> {
@@ -212,9 +255,10 @@ export class LegacySessions {
     const id = request.headers.get('mcp-session-id') ?? undefined;
     if (id !== undefined) {
       let session = this.#sessions.get(id);
-      if (!session && this.#store) {
+      if (this.#store) {
         try {
-          session = await this.#adopt(id);
+          if (!session) session = await this.#adopt(id);
+          else if (!(await this.#verify(session))) session = undefined;
         } catch (error) {
           this.#log.warn({ err: error }, 'the shared session store could not be read');
           return sendJson(
@@ -232,6 +276,22 @@ export class LegacySessions {
       observeCancellations(session, body);
       if (this.#store) {
         session.used = true;
+        if (request.method === 'POST' && isRelayable(body)) {
+          // Answers and cancels go to every instance: the handler waiting for them may run on another one.
+          try {
+            await this.#store.relay(id, Array.isArray(body) ? body : [body]);
+          } catch (error) {
+            this.#log.warn({ err: error, session: id }, 'a message for another instance could not be relayed');
+            return sendJson(
+              res,
+              503,
+              rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+              { 'retry-after': '1' },
+            );
+          }
+          res.writeHead(202).end();
+          return;
+        }
         const level = logLevelSet(body);
         if (level !== undefined) await this.#store.setLogLevel(id, level).catch((error: unknown) => {
           this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
@@ -304,7 +364,14 @@ export class LegacySessions {
       return false;
     this.#admission.seen(header, 'POST', body);
     session.used = true;
-    this.#direct(session, res, body, auth).catch((error: unknown) => {
+    const served = this.#store
+      ? this.#verify(session).then((live) =>
+          live
+            ? this.#direct(session, res, body, auth)
+            : sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', body.id)),
+        )
+      : this.#direct(session, res, body, auth);
+    served.catch((error: unknown) => {
       // Nothing may escape as an unhandled rejection: answer what can still be answered.
       this.#log.error({ err: error }, 'fast tool call failed');
       if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error', body.id));
@@ -513,7 +580,7 @@ export class LegacySessions {
   async closeAll(): Promise<void> {
     this.#closed = true;
     // The shared records stay: the other instances go on serving the sessions.
-    this.#stopStore?.();
+    for (const stop of this.#stopStore.splice(0)) stop();
     clearInterval(this.#sweeper);
     await Promise.all(
       [...this.#sessions.values()].map(async (session) => {
@@ -533,6 +600,22 @@ function observeCancellations(session: LegacySession, body: unknown): void {
     const reason = typeof message.params.reason === 'string' ? message.params.reason : AbortReasons.clientCancelled;
     session.connection.cancel(message.params.requestId as string | number, new Error(reason));
   }
+}
+
+/** A JSON-RPC response (the client's answer to a server-to-client request). */
+function isResponse(message: unknown): boolean {
+  return isPlainObject(message) && !('method' in message) && 'id' in message && ('result' in message || 'error' in message);
+}
+
+/** A body of answers and cancels only: what another instance may be waiting for. */
+function isRelayable(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return (
+    messages.length > 0 &&
+    messages.every(
+      (m) => isResponse(m) || (isPlainObject(m) && m.method === 'notifications/cancelled' && !('id' in m)),
+    )
+  );
 }
 
 /** The level of a `logging/setLevel` request in a POST body, if there is one. */
