@@ -515,7 +515,8 @@ export class LegacySessions {
       if (!res.writableFinished)
         for (const id of requestIds(body)) session.connection.cancel(id, new Error(AbortReasons.clientDisconnected));
     });
-    const sdk = session.sdk ?? (await this.#attach(session));
+    // Objects still being made (their handshake replay under way) are not ready for the client's request: wait for them.
+    const sdk = session.attaching ? await session.attaching : (session.sdk ?? (await this.#attach(session)));
     const response = await sdk.transport.handleRequest(request, {
       parsedBody: body,
       ...(auth && { authInfo: auth }),
