@@ -1,4 +1,4 @@
-import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { ProtocolEra } from './context.js';
 
 /** How a request reached the server. */
@@ -56,6 +56,13 @@ export class Connection {
   era: ProtocolEra | undefined;
   /** The SDK protocol object serving this connection, once the SDK has pinned one. */
   protocol: Server | undefined;
+  /**
+   * Older protocol: the capabilities the client declared in its handshake, kept
+   * here when the SDK objects that negotiated them are released (an idle HTTP
+   * session holds no SDK objects; see `http/sessions.ts` in the transport).
+   * Otherwise `protocol.getClientCapabilities()` answers.
+   */
+  clientCapabilities: ClientCapabilities | undefined;
   /** Older protocol: the level set with `logging/setLevel` (none set: every level goes out). */
   logLevel: LoggingLevel | undefined;
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */
