@@ -47,7 +47,8 @@ describe('older-protocol sessions hold no SDK objects until they need them', () 
     expect(hello.json()).toEqual({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'hello' }] } });
     // The fast path reads the capabilities the client declared, as the SDK normalised them.
     const caps = await raw(app.http.url, { method: 'POST', headers, body: call('capabilities', 2) });
-    expect(JSON.parse(caps.json().result.content[0].text)).toEqual({
+    const answer = caps.json() as { result: { content: Array<{ text: string }> } };
+    expect(JSON.parse(answer.result.content[0]!.text)).toEqual({
       elicitation: { form: {} },
       roots: { listChanged: true },
     });
