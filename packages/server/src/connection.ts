@@ -63,6 +63,12 @@ export class Connection {
    * Otherwise `protocol.getClientCapabilities()` answers.
    */
   clientCapabilities: ClientCapabilities | undefined;
+  /**
+   * True while a transport replays the client's own handshake into new SDK
+   * objects for the connection (an HTTP session making them again): those
+   * messages are not the client's requests, so observers are not told of them.
+   */
+  replaying = false;
   /** Older protocol: the level set with `logging/setLevel` (none set: every level goes out). */
   logLevel: LoggingLevel | undefined;
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */

@@ -64,6 +64,23 @@ describe('older-protocol sessions hold no SDK objects until they need them', () 
     expect(app.http.sessionsWithSdkObjects).toBe(1);
   });
 
+  it('tells observers only of what the client sent: the replayed handshake is not observed', async () => {
+    const app = await startApp();
+    apps.push(app);
+    const methods: string[] = [];
+    app.server.observe((operation) => void methods.push(operation.method));
+    const headers = await rawSession(app.http.url);
+    expect(app.http.sessionsWithSdkObjects).toBe(0);
+    const ping = await raw(app.http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'ping' }),
+    });
+    expect(ping.status).toBe(200);
+    expect(app.http.sessionsWithSdkObjects).toBe(1);
+    expect(methods).toEqual(['initialize', 'ping']);
+  });
+
   it('serves a real client as before: GET stream, a question to the client, log levels', async () => {
     const app = await startApp();
     apps.push(app);

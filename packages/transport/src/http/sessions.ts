@@ -262,18 +262,24 @@ export class LegacySessions {
     };
     await protocol.connect(transport);
     if (!ticket) {
-      // The client's own handshake, answered again by the new objects (the answers go nowhere).
+      // The client's own handshake, answered again by the new objects (the answers go nowhere, observers are not told).
       const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
       const url = 'http://localhost/mcp';
-      const init = await transport.handleRequest(new Request(url, { method: 'POST', headers }), {
-        parsedBody: session.handshake,
-      });
-      await init.body?.cancel();
-      const done = await transport.handleRequest(
-        new Request(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session.id } }),
-        { parsedBody: { jsonrpc: '2.0', method: 'notifications/initialized' } },
-      );
-      await done.body?.cancel();
+      connection.replaying = true;
+      try {
+        const init = await transport.handleRequest(new Request(url, { method: 'POST', headers }), {
+          parsedBody: session.handshake,
+        });
+        // Read to the end: the handler has run (and the flag still holds) once the stream closes.
+        await init.text();
+        const done = await transport.handleRequest(
+          new Request(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session.id } }),
+          { parsedBody: { jsonrpc: '2.0', method: 'notifications/initialized' } },
+        );
+        await done.body?.cancel();
+      } finally {
+        connection.replaying = false;
+      }
       if (transport.sessionId !== session.id || protocol.getClientCapabilities() === undefined) {
         session.sdk = undefined;
         await protocol.close().catch(() => undefined);
