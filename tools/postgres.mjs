@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from './apt.mjs';
 
 const PASSWORD = 'trellis-test-secret';
 
@@ -26,21 +27,11 @@ function findBinDir() {
 }
 
 function ensureBinDir() {
-  let dir = findBinDir();
-  if (dir) return dir;
-  if (process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
-    // CI machines are fresh: install the server from Debian's packages.
-    spawnSync('apt-get', ['update'], { stdio: 'ignore' });
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    dir = findBinDir();
-    if (dir) return dir;
-  }
-  throw new Error(
-    'PostgreSQL binaries not found (looked at `pg_config --bindir` and /usr/lib/postgresql/*/bin); install the postgresql package',
-  );
+  // CI machines are fresh: the server comes from Debian's packages (as root), its own service not started.
+  return aptInstall(['postgresql'], {
+    found: findBinDir,
+    hint: 'no binaries at `pg_config --bindir` or /usr/lib/postgresql/*/bin; install the postgresql package',
+  });
 }
 
 export function freePort() {
