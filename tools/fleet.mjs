@@ -12,6 +12,10 @@ import { startHttpBundle } from '@trellis/testing/apps';
 import { freePort, startNginx, trellisNginxConfig } from './nginx.mjs';
 import { startTestPostgres } from './postgres.mjs';
 
+/** The fleet's own role (and schema) in a cluster the harness starts. */
+const FLEET_ROLE = 'trellis_fleet';
+const FLEET_PASSWORD = 'trellis-fleet-test-secret';
+
 /**
  * Runs every cleanup even when some fail, then throws the first failure (with the others' messages).
  * @param {(() => Promise<unknown>)[]} steps
@@ -52,11 +56,20 @@ export async function startFleet({
   const stop = () => settleAll(started.splice(0).reverse());
   try {
     let postgres;
+    let fleetUrl = fleet ? databaseUrl : undefined;
     if (fleet && !databaseUrl) {
       postgres = await startTestPostgres();
       started.push(() => postgres.destroy());
+      // As packages/fleet/README.md asks: the instances log in as a role of their own that owns the
+      // fleet's schema and nothing else (never the superuser).
+      await postgres.sql(
+        `CREATE ROLE ${FLEET_ROLE} LOGIN PASSWORD '${FLEET_PASSWORD}'; CREATE SCHEMA ${FLEET_ROLE} AUTHORIZATION ${FLEET_ROLE};`,
+      );
+      const url = new URL(postgres.url);
+      url.username = FLEET_ROLE;
+      url.password = FLEET_PASSWORD;
+      fleetUrl = url.toString();
     }
-    const fleetUrl = fleet ? (databaseUrl ?? postgres.url) : undefined;
     const instanceEnv = {
       // nginx's X-Forwarded-For names the client (per-client caps count clients, not the proxy).
       TRUST_PROXY: 'loopback',

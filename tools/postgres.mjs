@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A throwaway PostgreSQL cluster for tests, on 127.0.0.1 and a free port.
-// As a module:  const pg = await startTestPostgres(); pg.url; await pg.stop(); await pg.start(); await pg.destroy();
+// As a module:  const pg = await startTestPostgres(); pg.url; await pg.sql('CREATE …'); await pg.stop(); await pg.start(); await pg.destroy();
 // As a command: node tools/postgres.mjs   (prints the URL, stops on SIGINT/SIGTERM)
 // Postgres refuses to run as root, so as root the server runs as the `postgres` user.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -102,6 +102,24 @@ export async function startTestPostgres({ database = 'postgres' } = {}) {
       if (!running) return;
       exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
       running = false;
+    },
+    /** Runs SQL as the superuser (psql over the cluster's socket, stopping at the first error); returns psql's output. */
+    async sql(text, db = database) {
+      return exec('psql', [
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        db,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-qAt',
+        '-c',
+        text,
+      ]);
     },
     async destroy() {
       try {
