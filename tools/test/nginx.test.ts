@@ -1,10 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNginx, findNginx, freePort, startNginx, trellisNginxConfig, type Nginx } from '../nginx.mjs';
+import {
+  DEPLOY_CONFIG,
+  ensureNginx,
+  findNginx,
+  freePort,
+  startNginx,
+  trellisNginxConfig,
+  type Nginx,
+} from '../nginx.mjs';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, instance: number) => void;
 
@@ -115,6 +123,19 @@ describe('trellisNginxConfig', () => {
     ]);
     expect(text).toMatch(/^\s*listen 127\.0\.0\.1:9000;$/m);
     expect(text).toContain('proxy_buffering off;');
+  });
+
+  it('is what the deployment guide quotes: each directive of its excerpt is in the shipped file', () => {
+    const guide = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'guides', 'deployment.md'), 'utf8');
+    const excerpt = /```nginx\n([\s\S]*?)```/.exec(guide)![1]!;
+    const directive = (line: string) => line.replace(/#.*$/, '').replace(/\s+/g, ' ').trim();
+    const shipped = new Set(readFileSync(DEPLOY_CONFIG, 'utf8').split('\n').map(directive));
+    const quoted = excerpt
+      .split('\n')
+      .map(directive)
+      .filter((line) => line.endsWith(';'));
+    expect(quoted.length).toBeGreaterThan(10);
+    expect(quoted.filter((line) => !shipped.has(line))).toEqual([]);
   });
 
   it('names a bad upstream, and a file without the lines it replaces', () => {

@@ -1,0 +1,9 @@
+#!/bin/sh
+# The fleet's own login role, owning its schema (trellis_fleet) and nothing else: the plugin creates and
+# migrates its tables there itself. Run once by the postgres image on its first start (compose.yaml).
+set -eu
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" \
+  --set=password="$FLEET_PASSWORD" <<'SQL'
+CREATE ROLE trellis_fleet LOGIN PASSWORD :'password';
+CREATE SCHEMA trellis_fleet AUTHORIZATION trellis_fleet;
+SQL
