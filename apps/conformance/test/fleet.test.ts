@@ -236,11 +236,13 @@ describe('PostgreSQL restarted under load', () => {
     })();
     try {
       const before = listener.updated.length;
+      await eventually(() => load.ok > 0, 'the load to run');
       await fleet.postgres!.stop();
+      const okBeforeOutage = load.ok;
       // Changes while the database is away: each instance queues its notification until it can commit it.
       for (let i = 0; i < 3; i += 1) await onB.callTool({ name: 'test_trigger_resource_update', arguments: {} });
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const okDuringOutage = load.ok;
+      const okDuringOutage = load.ok - okBeforeOutage;
       await fleet.postgres!.start();
       for (let i = 0; i < 2; i += 1) await onC.callTool({ name: 'test_trigger_resource_update', arguments: {} });
       await eventually(
