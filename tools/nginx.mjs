@@ -72,17 +72,18 @@ export function trellisNginxConfig({ upstreams, listen = '127.0.0.1:8080', file 
   const text = readFileSync(file, 'utf8');
   const block = /(upstream\s+trellis_mcp\s*\{)([\s\S]*?)(\n\})/.exec(text);
   if (!block) throw new Error(`${file} has no \`upstream trellis_mcp { … }\` block`);
-  const serverLine = /^([ \t]*)server[ \t]+\S+([^;\n]*);[ \t]*$/gm;
+  const serverLine = /^([ \t]*)server[ \t]+\S+([^;\n]*);[ \t]*\n?/gm;
   const lines = [...block[2].matchAll(serverLine)];
   if (lines.length === 0) throw new Error(`${file}: the upstream trellis_mcp block has no \`server\` line`);
   const [, indent, params] = lines[0];
-  let replaced = false;
+  // The first shipped server line becomes the given ones; the other shipped lines go.
+  let first = true;
   const body = block[2].replace(serverLine, () => {
-    if (replaced) return '\u0000';
-    replaced = true;
-    return upstreams.map((u) => `${indent}server ${u}${params};`).join('\n');
+    if (!first) return '';
+    first = false;
+    return upstreams.map((u) => `${indent}server ${u}${params};\n`).join('');
   });
-  const upstreamBlock = `${block[1]}${body.replace(/\n?\u0000/g, '')}${block[3]}`;
+  const upstreamBlock = `${block[1]}${body}${block[3]}`;
   const withUpstreams = text.slice(0, block.index) + upstreamBlock + text.slice(block.index + block[0].length);
   const listenLine = /^([ \t]*)listen[ \t]+[^;\n]+;/m;
   if (!listenLine.test(withUpstreams)) throw new Error(`${file} has no \`listen\` line`);
