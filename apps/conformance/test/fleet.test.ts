@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { httpConfigSchema } from '@trellis/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConformanceTools, runConformanceScenarios, runConformanceSuite } from '../../../tools/conformance.mjs';
@@ -65,6 +71,23 @@ async function listenOn(url: string): Promise<Listener> {
     await client.close();
   });
   return { ...heard, closed: subscription.closed, ended: () => ended };
+}
+
+/**
+ * An older-protocol SDK client (a session on one instance, its GET stream) subscribed to WATCHED: it hears
+ * tools list changes and updates of WATCHED on that stream.
+ */
+async function legacyListenOn(url: string): Promise<Pick<Listener, 'tools' | 'updated'>> {
+  const client = new V1Client({ name: 'fleet-legacy-listener', version: '1.0.0' });
+  const heard = { tools: [] as number[], updated: [] as number[] };
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard.tools.push(Date.now()));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    if (n.params.uri === WATCHED) heard.updated.push(Date.now());
+  });
+  await client.connect(new V1Transport(new URL(url)));
+  await client.subscribeResource({ uri: WATCHED });
+  closers.push(() => client.close());
+  return heard;
 }
 
 /** A real SDK client pinned to 2026-07-28 on one instance, to make changes there. */
@@ -165,6 +188,7 @@ describe('three instances behind nginx round-robin', () => {
   }, 240_000);
 
   it('the nine scored tasks-* scenarios pass, tasks/get and tasks/update landing on any instance', async () => {
+    const before = fleet.upstreamCounts();
     const run = await runConformanceScenarios(tools, {
       version: '0.2.0-alpha.12',
       url: fleet.url,
@@ -187,6 +211,8 @@ describe('three instances behind nginx round-robin', () => {
       run.scenarios.filter((s) => s.scored),
       context,
     ).toHaveLength(9);
+    const served = fleet.upstreamCounts().map((n, i) => n - before[i]!);
+    for (const n of served) expect(n, `requests per instance: ${served.join(', ')}`).toBeGreaterThan(0);
   }, 240_000);
 
   it('a body over the instances’ MAX_BODY_BYTES reaches one and gets its JSON-RPC error, not nginx’s page', async () => {
@@ -202,9 +228,10 @@ describe('three instances behind nginx round-robin', () => {
 });
 
 describe('change notifications across instances (the fleet plugin on PostgreSQL)', () => {
-  it('a listener on instance A hears, within a second, a resource update and a tools list change made on B', async () => {
+  it('listeners on instance A hear, within a second, a resource update and a tools list change made on B', async () => {
     const [a, b] = fleet.instances;
     const listener = await listenOn(a!.url);
+    const legacy = await legacyListenOn(a!.url);
     const changer = await clientOn(b!.url);
     // Each delay counts from the moment the change's call is sent to B.
     const updateSent = Date.now();
@@ -214,6 +241,12 @@ describe('change notifications across instances (the fleet plugin on PostgreSQL)
     await eventually(() => listener.updated.length > 0 && listener.tools.length > 0, 'both notifications on A');
     expect(listener.updated[0]! - updateSent, 'resources/updated delay (ms)').toBeLessThanOrEqual(1_000);
     expect(listener.tools[0]! - toolChangeSent, 'tools/list_changed delay (ms)').toBeLessThanOrEqual(1_000);
+    // The older protocol's GET stream on A hears them too (its session lives on A, the change on B).
+    await eventually(() => legacy.updated.length > 0 && legacy.tools.length > 0, 'both on the GET stream on A');
+    expect(legacy.updated[0]! - updateSent, 'older protocol: resources/updated delay (ms)').toBeLessThanOrEqual(1_000);
+    expect(legacy.tools[0]! - toolChangeSent, 'older protocol: tools/list_changed delay (ms)').toBeLessThanOrEqual(
+      1_000,
+    );
   });
 });
 
