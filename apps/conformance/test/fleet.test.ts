@@ -23,7 +23,7 @@ let fleet: Fleet;
 let tools: Awaited<ReturnType<typeof ensureConformanceTools>>;
 
 beforeAll(async () => {
-  [tools, fleet] = await Promise.all([
+  const [installed, started] = await Promise.allSettled([
     ensureConformanceTools(),
     startFleet({
       bundle: BUNDLE,
@@ -31,6 +31,11 @@ beforeAll(async () => {
       env: { REQUEST_STATE_SECRET: randomBytes(32).toString('hex'), SHUTDOWN_GRACE_MS: '2000' },
     }),
   ]);
+  // Kept even when the install failed, so that afterAll stops what started.
+  if (started.status === 'fulfilled') fleet = started.value;
+  if (installed.status === 'rejected') throw installed.reason;
+  if (started.status === 'rejected') throw started.reason;
+  tools = installed.value;
 }, 600_000);
 
 const closers: (() => Promise<unknown>)[] = [];
