@@ -16,13 +16,21 @@ import { startTestPostgres } from './postgres.mjs';
 const FLEET_ROLE = 'trellis_fleet';
 const FLEET_PASSWORD = 'trellis-fleet-test-secret';
 
+/** What the harness starts, in the order it stops them: the balancer, then the instances, then the database. */
+const STOP_ORDER = ['nginx', 'instance', 'postgres'];
+
 /**
- * Runs every cleanup even when some fail, then throws the first failure (with the others' messages).
- * @param {(() => Promise<unknown>)[]} steps
+ * Stops what started, one kind after the other (the instances still reach their database while they shut
+ * down), each kind all at once; every step runs even when some fail, then the first failure is thrown (with
+ * the others' messages).
+ * @param {{ kind: string, stop: () => Promise<unknown> }[]} started
  */
-async function settleAll(steps) {
-  const results = await Promise.allSettled(steps.map((step) => step()));
-  const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+async function stopAll(started) {
+  const failed = [];
+  for (const kind of STOP_ORDER) {
+    const results = await Promise.allSettled(started.filter((s) => s.kind === kind).map((s) => s.stop()));
+    failed.push(...results.filter((r) => r.status === 'rejected').map((r) => r.reason));
+  }
   if (failed.length === 1) throw failed[0];
   if (failed.length > 1)
     throw new AggregateError(failed, `stopping the fleet: ${failed.map((e) => e?.message ?? String(e)).join('; ')}`);
@@ -51,15 +59,15 @@ export async function startFleet({
     throw new TypeError('startFleet: give the app bundle (dist/main.js)');
   if (!Number.isInteger(instances) || instances < 1)
     throw new TypeError(`startFleet: instances must be a positive integer, got ${instances}`);
-  /** @type {(() => Promise<unknown>)[]} in start order; stopped in reverse */
+  /** @type {{ kind: string, stop: () => Promise<unknown> }[]} */
   const started = [];
-  const stop = () => settleAll(started.splice(0).reverse());
+  const stop = () => stopAll(started.splice(0));
   try {
     let postgres;
     let fleetUrl = fleet ? databaseUrl : undefined;
     if (fleet && !databaseUrl) {
       postgres = await startTestPostgres();
-      started.push(() => postgres.destroy());
+      started.push({ kind: 'postgres', stop: () => postgres.destroy() });
       // As packages/fleet/README.md asks: the instances log in as a role of their own that owns the
       // fleet's schema and nothing else (never the superuser).
       await postgres.sql(
@@ -76,20 +84,24 @@ export async function startFleet({
       ...(fleetUrl && { FLEET_DATABASE_URL: fleetUrl }),
       ...env,
     };
-    const apps = await Promise.all(
+    // Every start settles before a failure is thrown, so that no instance comes up after the cleanup ran.
+    const starts = await Promise.allSettled(
       Array.from({ length: instances }, () =>
         startHttpBundle({ bundle, env: instanceEnv }).then((app) => {
-          started.push(() => app.stop());
+          started.push({ kind: 'instance', stop: () => app.stop() });
           return app;
         }),
       ),
     );
+    const refused = starts.find((s) => s.status === 'rejected');
+    if (refused) throw refused.reason;
+    const apps = starts.map((s) => s.value);
     let lb;
     if (withNginx) {
       const port = await freePort();
       const upstreams = apps.map((app) => new URL(app.url).host);
       lb = await startNginx({ http: trellisNginxConfig({ upstreams, listen: `127.0.0.1:${port}` }), port });
-      started.push(() => lb.stop());
+      started.push({ kind: 'nginx', stop: () => lb.stop() });
     }
     return {
       /** The MCP endpoint clients use: nginx's `/mcp` (the first instance's without nginx). */
