@@ -316,7 +316,7 @@ describe('PostgreSQL restarted under load', () => {
 });
 
 describe('an instance killed with SIGKILL', () => {
-  it('leaves the survivors’ listeners streaming; its running task ends failed, saying why, within 20 s (+2 s for load)', async () => {
+  it('leaves the survivors’ listeners streaming; its running task ends failed, saying why, within 20 s (+2 s for load), or, declared safe to re-run, is run again by a survivor', async () => {
     const [a, b, c] = fleet.instances;
     const onA = await listenOn(a!.url);
     const onC = await listenOn(c!.url);
@@ -328,6 +328,10 @@ describe('an instance killed with SIGKILL', () => {
     const taskId = created.result?.taskId;
     expect(typeof taskId, JSON.stringify(created)).toBe('string');
     expect((await rpc(a!.url, 'tasks/get', { taskId })).result).toMatchObject({ status: 'working' });
+    // And one of a tool that declares itself safe to re-run: a survivor takes it over and runs it again.
+    const rerunnable = await rpc(b!.url, 'tools/call', { name: 'test_rerunnable_compute', arguments: { seconds: 3 } });
+    const rerunId = rerunnable.result?.taskId;
+    expect(typeof rerunId, JSON.stringify(rerunnable)).toBe('string');
 
     await b!.kill('SIGKILL');
     const killed = Date.now();
@@ -362,5 +366,17 @@ describe('an instance killed with SIGKILL', () => {
       const answer = await rpc(fleet.url, 'tools/call', { name: 'test_simple_text', arguments: {} });
       expect(answer.result, JSON.stringify(answer)).toBeDefined();
     }
-  }, 60_000);
+    // The re-runnable task completed on a survivor, not on the killed instance (whose pid it would name).
+    let rerun: Record<string, unknown> | undefined;
+    await eventually(
+      async () => {
+        rerun = (await rpc(fleet.url, 'tasks/get', { taskId: rerunId })).result;
+        return rerun?.status === 'completed';
+      },
+      `the re-runnable task ${String(rerunId)} to complete on a survivor`,
+      30_000,
+    );
+    const by = /Computed by process (\d+)/.exec(JSON.stringify(rerun))?.[1];
+    expect([a!.pid, c!.pid], JSON.stringify(rerun)).toContain(Number(by));
+  }, 90_000);
 });

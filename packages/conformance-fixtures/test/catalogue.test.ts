@@ -41,6 +41,7 @@ const TOOLS = [
   'confirm_delete',
   'multi_input',
   'test_tool_with_task',
+  'test_rerunnable_compute',
 ];
 const PROMPTS = [
   'test_dynamic_prompt',
