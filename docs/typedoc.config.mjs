@@ -99,6 +99,7 @@ export default {
     'tsx',
     'typescript',
     'dockerfile',
+    'nginx',
     'python',
     'toml',
   ],

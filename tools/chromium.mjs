@@ -4,13 +4,11 @@
 // As a module:  const options = await chromiumLaunchOptions(); const browser = await chromium.launch(options);
 // As a command: node tools/chromium.mjs   (installs when missing, prints the executable's path)
 // As root (CI, the development machines) a missing browser is installed with apt-get.
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from './apt.mjs';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'];
-/** apt waits this long for another engineer's apt-get to release the dpkg lock. */
-const APT_LOCK_TIMEOUT_S = 300;
 
 function executable(path) {
   try {
@@ -31,32 +29,15 @@ export function findChromium() {
   return CANDIDATES.find(executable);
 }
 
-function apt(args) {
-  return spawnSync('apt-get', ['-o', `DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S}`, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
-
 /**
  * The Chromium executable, installed from Debian's packages first when missing (as root).
  * Throws, saying what to do, when it is missing and cannot be installed.
  */
 export function ensureChromium() {
-  const found = findChromium();
-  if (found) return found;
-  if (process.getuid?.() !== 0 || spawnSync('which', ['apt-get']).status !== 0) {
-    throw new Error('Chromium is not installed: run `apt-get install chromium` as root (Debian), or set CHROMIUM_PATH');
-  }
-  const update = apt(['update']);
-  if (update.status !== 0)
-    throw new Error(`apt-get update failed (exit ${update.status}): ${update.stderr.slice(-500)}`);
-  const install = apt(['install', '-y', '--no-install-recommends', 'chromium']);
-  const installed = findChromium();
-  if (install.status !== 0 || !installed)
-    throw new Error(`apt-get install chromium failed (exit ${install.status}): ${install.stderr.slice(-500)}`);
-  return installed;
+  return aptInstall(['chromium'], {
+    found: findChromium,
+    hint: 'run `apt-get install chromium` as root (Debian), or set CHROMIUM_PATH',
+  });
 }
 
 /**

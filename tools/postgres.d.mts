@@ -6,6 +6,8 @@ export interface TestPostgres {
   readonly password: string;
   readonly dataDir: string;
   start(): Promise<void>;
+  /** Runs SQL as the superuser through psql (stops at the first error, which it throws); resolves to psql's unaligned output. */
+  sql(text: string, database?: string): Promise<string>;
   stop(): Promise<void>;
   destroy(): Promise<void>;
 }

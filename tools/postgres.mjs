@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A throwaway PostgreSQL cluster for tests, on 127.0.0.1 and a free port.
-// As a module:  const pg = await startTestPostgres(); pg.url; await pg.stop(); await pg.start(); await pg.destroy();
+// As a module:  const pg = await startTestPostgres(); pg.url; await pg.sql('CREATE …'); await pg.stop(); await pg.start(); await pg.destroy();
 // As a command: node tools/postgres.mjs   (prints the URL, stops on SIGINT/SIGTERM)
 // Postgres refuses to run as root, so as root the server runs as the `postgres` user.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from './apt.mjs';
 
 const PASSWORD = 'trellis-test-secret';
 
@@ -26,21 +27,11 @@ function findBinDir() {
 }
 
 function ensureBinDir() {
-  let dir = findBinDir();
-  if (dir) return dir;
-  if (process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
-    // CI machines are fresh: install the server from Debian's packages.
-    spawnSync('apt-get', ['update'], { stdio: 'ignore' });
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    dir = findBinDir();
-    if (dir) return dir;
-  }
-  throw new Error(
-    'PostgreSQL binaries not found (looked at `pg_config --bindir` and /usr/lib/postgresql/*/bin); install the postgresql package',
-  );
+  // CI machines are fresh: the server comes from Debian's packages (as root), its own service not started.
+  return aptInstall(['postgresql'], {
+    found: findBinDir,
+    hint: 'no binaries at `pg_config --bindir` or /usr/lib/postgresql/*/bin; install the postgresql package',
+  });
 }
 
 export function freePort() {
@@ -111,6 +102,24 @@ export async function startTestPostgres({ database = 'postgres' } = {}) {
       if (!running) return;
       exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
       running = false;
+    },
+    /** Runs SQL as the superuser (psql over the cluster's socket, stopping at the first error); returns psql's output. */
+    async sql(text, db = database) {
+      return exec('psql', [
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        db,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-qAt',
+        '-c',
+        text,
+      ]);
     },
     async destroy() {
       try {

@@ -58,7 +58,7 @@ function parseBody(text, type, id) {
  * A client in one era: `call(method, params, name)` posts a request. Older protocol: opens a session
  * (initialize + initialized) first; 2026-07-28: sends the version and method headers on every request.
  */
-async function openClient(agent, url, era) {
+export async function openClient(agent, url, era) {
   let next = 1;
   const headers = {};
   if (era === 'legacy') {

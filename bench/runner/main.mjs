@@ -2,12 +2,13 @@
 // pnpm bench — Trellis against the official SDK baselines, interleaved (A B C, A B C):
 // one warm-up (quick sizes) + three counted repetitions; medians and ratios against each eligible baseline;
 // then Trellis with telemetry off and on (1 warm-up + 5 reps, interleaved).
-//   node runner/main.mjs [--quick] [--only stdio-legacy,http-modern,telemetry] [--no-micro] [--no-telemetry] [--readme]
+//   node runner/main.mjs [--quick] [--only stdio-legacy,http-modern,telemetry,tasks,fleet] [--no-micro] [--no-telemetry] [--readme]
 //                        [--baseline-bundle <dir> [--baseline-label <name>]] [--servers trellis,base] [--reps N]
 // --baseline-bundle runs the bench app built from another commit (its bench/dist) as one more baseline.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fleetSuite } from './fleet.mjs';
 import { httpSuite } from './http.mjs';
 import { killAll } from './procs.mjs';
 import { stdioSuite } from './stdio.mjs';
@@ -99,6 +100,15 @@ async function main() {
   }
   let tasks = '';
   if (!only || only.includes('tasks')) tasks = await tasksFigures(servers.trellis.http.script, failures);
+  let fleet = '';
+  if (!baselineBundle && (!only || only.includes('fleet')))
+    fleet = await fleetSuite({ quick, reps: REPS, log }).then(
+      (r) => r.text,
+      (error) => {
+        failures.push(`fleet: ${error.message}`);
+        return '';
+      },
+    );
   let micro = '';
   if (!argv.includes('--no-micro')) micro = await concurrencyMicro();
   const minutes = ((performance.now() - started) / 60_000).toFixed(1);
@@ -108,7 +118,7 @@ async function main() {
     .map((l) => l.toFixed(1))
     .join(' ');
   const head = `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores, load average at the end ${load} (other processes share these cores: compare ratios, not absolutes); ${quick ? 'QUICK pass' : 'full run'}: 1 warm-up + ${REPS} counted repetitions, medians; ratio = Trellis ÷ baseline${baselineBundle ? ` (Trellis @ ${baselineLabel ?? 'baseline'} = ${baselineBundle})` : ''}; ${minutes} min; ${new Date().toISOString().slice(0, 16)}Z\n`;
-  const report = `${head}\n${text}\n${telemetry.text ? `${telemetry.text}\n` : ''}${tasks}${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
+  const report = `${head}\n${text}\n${telemetry.text ? `${telemetry.text}\n` : ''}${tasks}${fleet}${micro}${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
   process.stdout.write(`\n${report}`);
   const outDir = join(root, 'results');
   mkdirSync(outDir, { recursive: true });

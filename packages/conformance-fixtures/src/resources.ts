@@ -4,7 +4,7 @@ import { PNG_1X1 } from './assets.js';
 /**
  * The resources of the conformance suite: a static text and a static binary
  * resource, a template whose reads echo the id, and a resource clients
- * subscribe to.
+ * subscribe to (with a tool that announces an update of it).
  */
 export function conformanceResources() {
   return definePlugin({
@@ -30,6 +30,16 @@ export function conformanceResources() {
         description: 'A resource that can be subscribed to',
         mimeType: 'text/plain',
         read: () => 'Watched resource content',
+      });
+      // Not called by the suites: the fleet tests (apps/conformance/test/fleet.test.ts) change the
+      // resource on one instance and listen for the update on another.
+      scope.tools.add({
+        name: 'test_trigger_resource_update',
+        description: 'Tells subscribers of test://watched-resource that it changed (notifications/resources/updated)',
+        handler: () => {
+          scope.resources.notifyUpdated('test://watched-resource');
+          return 'test://watched-resource updated';
+        },
       });
       scope.resources.template({
         uriTemplate: 'test://template/{id}/data',

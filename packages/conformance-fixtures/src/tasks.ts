@@ -51,6 +51,21 @@ export function conformanceTasks() {
         },
       });
 
+      // Not called by the suites: the fleet tests kill the instance running it and expect a survivor to
+      // run it again from the start (the tool declares itself safe to re-run).
+      scope.tools.add({
+        name: 'test_rerunnable_compute',
+        description:
+          'Sleeps for `seconds` seconds as a task, then names the process that finished it; safe to run again from the start',
+        input: z.object({ seconds: z.number().min(0).max(3600) }),
+        taskSupport: 'optional',
+        task: { detachAfterMs: 0, rerunnable: true },
+        handler: async ({ seconds }, ctx) => {
+          await sleep(seconds * 1000, { signal: ctx.signal });
+          return `Computed by process ${process.pid}`;
+        },
+      });
+
       scope.tools.add({
         name: 'failing_job',
         description: 'Runs for about a second, then reports a tool error (only as a task)',

@@ -32,6 +32,7 @@ const TOOLS = [
   'test_dynamic_tool',
   'test_trigger_tool_change',
   'test_trigger_prompt_change',
+  'test_trigger_resource_update',
   // The tasks-* scenarios (the Tasks extension).
   'greet',
   'slow_compute',
@@ -40,6 +41,7 @@ const TOOLS = [
   'confirm_delete',
   'multi_input',
   'test_tool_with_task',
+  'test_rerunnable_compute',
 ];
 const PROMPTS = [
   'test_dynamic_prompt',
@@ -269,6 +271,20 @@ describe('the older protocol only', () => {
     await withClient(server, { era: 'legacy' }, async (client) => {
       await expect(client.subscribeResource({ uri: 'test://watched-resource' })).resolves.toBeDefined();
       await expect(client.unsubscribeResource({ uri: 'test://watched-resource' })).resolves.toBeDefined();
+    });
+  });
+
+  it('announces an update of the watched resource to its subscribers when test_trigger_resource_update runs', async () => {
+    await withClient(server, { era: 'legacy' }, async (client) => {
+      const updated: string[] = [];
+      client.setNotificationHandler('notifications/resources/updated', (n) => {
+        updated.push(n.params.uri);
+      });
+      await client.subscribeResource({ uri: 'test://watched-resource' });
+      expect(textOf(await client.callTool({ name: 'test_trigger_resource_update', arguments: {} }))).toBe(
+        'test://watched-resource updated',
+      );
+      await expect.poll(() => updated).toEqual(['test://watched-resource']);
     });
   });
 });

@@ -141,6 +141,16 @@ describe('startHttpBundle', () => {
     expect(await other.stop()).toBe(0);
   });
 
+  it('kill() sends SIGKILL by default (a crash: no shutdown) and waits for the exit', async () => {
+    const other = await startHttpBundle({ bundle });
+    expect(other.pid).toBeGreaterThan(0);
+    await other.kill();
+    expect(() => process.kill(other.pid, 0)).toThrow();
+    await expect(fetch(`${other.base}/healthz`)).rejects.toThrow();
+    // stop() after a kill is harmless; a killed process has no exit code.
+    expect(await other.stop()).toBeNull();
+  });
+
   it('rejects with BUNDLE_EXITED and the output when the app refuses to start', async () => {
     const failure = await startHttpBundle({ bundle, env: { LOG_LEVEL: 'loud' } }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AppProcessError);

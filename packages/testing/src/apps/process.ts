@@ -73,6 +73,10 @@ export interface HttpBundle {
   output(): string;
   /** SIGTERM, SIGKILL after the deadline; resolves to the exit code (null when killed by a signal). */
   stop(): Promise<number | null>;
+  /** The process id. */
+  readonly pid: number;
+  /** Sends `signal` (default SIGKILL: a crash, no shutdown) and resolves once the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -134,7 +138,12 @@ export async function startHttpBundle(options: StartHttpBundleOptions): Promise<
       reject(new AppProcessError('BUNDLE_EXITED', `${bundle} exited with ${code} before serving`, log));
     });
   });
-  return { url, base: new URL(url).origin, output: () => log, stop };
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  return { url, base: new URL(url).origin, output: () => log, stop, pid: child.pid!, kill };
 }
 
 /** What a finished run of a bundle printed. */
