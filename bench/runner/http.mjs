@@ -95,7 +95,7 @@ const echo = (client, era, text) =>
 const sleep = (client, era, ms) =>
   client.call('tools/call', sleepParams(era, ms), 'sleep').then((m) => checkToolResult(m));
 
-async function timedLoop(clients, era, { count, ms }) {
+export async function timedLoop(clients, era, { count, ms }) {
   const latencies = [];
   let sent = 0;
   const start = performance.now();

@@ -32,7 +32,8 @@ if (!Number.isInteger(REPS) || REPS < 1)
 /** Workload sizes: every loop is bounded in count and in time. */
 const SIZES = {
   full: {
-    coldStarts: 3,
+    // Per repetition: 4 spawns per server (12 over the 3 counted repetitions, 20 over 5).
+    coldStarts: 4,
     stdioSequential: { count: 5_000, ms: 2_500 },
     stdioPipelined: { count: 30_000, ms: 2_500 },
     httpSequential: { count: 5_000, ms: 2_500 },

@@ -2,6 +2,7 @@
 // CPU profile of the Trellis bench server under load (node --cpu-prof), summarised as top self-time
 // functions and self time per module/package. The bundle's module comments map lines back to sources.
 //   node runner/profile.mjs [--only stdio-legacy,http-legacy,...] [--top 25] [--telemetry]
+//                           [--server base --baseline-bundle <other commit's bench/dist>]
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ const serverId = argv.includes('--server') ? argv[argv.indexOf('--server') + 1] 
 const top = argv.includes('--top') ? Number(argv[argv.indexOf('--top') + 1]) : 25;
 /** --telemetry: profile with METRICS=on and OTLP traces and metrics to a local receiver. */
 const withTelemetry = argv.includes('--telemetry');
+/** --baseline-bundle <dir>: profile the bench app built from another commit (server id `base`). */
+const baselineBundle = argv.includes('--baseline-bundle') ? argv[argv.indexOf('--baseline-bundle') + 1] : undefined;
 const SIZE = {
   coldStarts: 1,
   stdioSequential: { count: 10_000, ms: 3_000 },
@@ -136,7 +139,7 @@ export function summarise(profilePath, bundle) {
 }
 
 async function main() {
-  const bundle = join(root, 'dist', 'main.js');
+  const bundle = serverId === 'base' ? join(baselineBundle, 'main.js') : join(root, 'dist', 'main.js');
   const outDir = join(root, 'results', 'profiles');
   mkdirSync(outDir, { recursive: true });
   const reports = [];
@@ -144,8 +147,10 @@ async function main() {
   for (const group of GROUPS.filter((g) => !only || only.includes(g.id))) {
     const dir = join(outDir, `${group.id}-${serverId}${withTelemetry ? '-telemetry' : ''}`);
     rmSync(dir, { recursive: true, force: true });
-    const base = targets({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })[serverId][group.transport];
-    if (!base || !group.servers.includes(serverId)) continue;
+    const base = targets({ nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], baselineBundle })[serverId]?.[
+      group.transport
+    ];
+    if (!base || !(group.servers.includes(serverId) || serverId === 'base')) continue;
     const target = receiver
       ? { ...base, env: { ...base.env, METRICS: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } }
       : base;
@@ -158,7 +163,7 @@ async function main() {
       .sort((a, b) => statSync(join(dir, a)).size - statSync(join(dir, b)).size);
     const file = join(dir, files.at(-1));
     reports.push(
-      `### ${targets()[serverId].label}: ${group.title}\n\nProfile: results/profiles/${group.id}-${serverId}/${files.at(-1)}. ${summarise(file, bundle).text}`,
+      `### ${targets({ baselineBundle })[serverId].label}: ${group.title}\n\nProfile: results/profiles/${group.id}-${serverId}/${files.at(-1)}. ${summarise(file, bundle).text}`,
     );
   }
   await receiver?.close();

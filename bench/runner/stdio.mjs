@@ -51,8 +51,12 @@ class StdioClient {
   }
 }
 
-/** Spawns the server and opens a connection in the given era; returns ms from spawn to the first good tools/list. */
-async function open(target, era) {
+/**
+ * Spawns the server and opens a connection in the given era. Returns ms from spawn to the first answer a
+ * client waits for (`handshakeMs`: `initialize` on the older protocol, `server/discover` on 2026-07-28) and
+ * to the first good `tools/list` after it (`coldStartMs`).
+ */
+export async function open(target, era) {
   const t0 = performance.now();
   const server = spawnServer(target);
   const client = new StdioClient(server);
@@ -60,13 +64,18 @@ async function open(target, era) {
     const init = await client.request('initialize', initializeParams());
     if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init).slice(0, 300)}`);
     client.notify('notifications/initialized');
+  } else {
+    const discover = await client.request('server/discover', params(era));
+    if (!discover.result?.supportedVersions)
+      throw new Error(`server/discover failed: ${JSON.stringify(discover).slice(0, 300)}`);
   }
+  const handshakeMs = performance.now() - t0;
   checkToolsList(await client.request('tools/list', params(era)));
-  return { server, client, coldStartMs: performance.now() - t0 };
+  return { server, client, handshakeMs, coldStartMs: performance.now() - t0 };
 }
 
 /** Runs `fn` repeatedly, one at a time, until `count` calls or `ms` elapsed. */
-async function sequential(client, era, { count, ms }) {
+export async function sequential(client, era, { count, ms }) {
   const latencies = [];
   const start = performance.now();
   const until = start + ms;
@@ -119,13 +128,16 @@ async function concurrentSleeps(client, era, n, ms) {
  */
 export async function stdioSuite(target, era, size) {
   const colds = [];
+  const handshakes = [];
   for (let i = 0; i < size.coldStarts - 1; i++) {
-    const { server, coldStartMs } = await open(target, era);
+    const { server, coldStartMs, handshakeMs } = await open(target, era);
     colds.push(coldStartMs);
+    handshakes.push(handshakeMs);
     await server.stop();
   }
-  const { server, client, coldStartMs } = await open(target, era);
+  const { server, client, coldStartMs, handshakeMs } = await open(target, era);
   colds.push(coldStartMs);
+  handshakes.push(handshakeMs);
   try {
     const cpuSeq = server.cpuMicros();
     const seq = await sequential(client, era, size.stdioSequential);
@@ -140,6 +152,7 @@ export async function stdioSuite(target, era, size) {
     const sleepWall = await concurrentSleeps(client, era, 50, 100);
     return {
       'stdio.coldStartMs': percentile(colds, 50),
+      [era === 'legacy' ? 'stdio.coldInitMs' : 'stdio.coldDiscoverMs']: percentile(handshakes, 50),
       'stdio.seq.callsPerSec': seq.callsPerSec,
       'stdio.seq.p50Ms': seq.p50,
       'stdio.seq.p99Ms': seq.p99,

@@ -77,6 +77,20 @@ export const GROUPS = [
 /** Figures: key, label, unit, and whether higher is better. Targets are ratios Trellis/best baseline. */
 export const FIGURES = [
   {
+    key: 'stdio.coldInitMs',
+    label: 'cold start (spawn → initialize)',
+    unit: 'ms',
+    higher: false,
+    target: { max: 0.8 },
+  },
+  {
+    key: 'stdio.coldDiscoverMs',
+    label: 'cold start (spawn → server/discover)',
+    unit: 'ms',
+    higher: false,
+    target: { max: 0.8 },
+  },
+  {
     key: 'stdio.coldStartMs',
     label: 'cold start (spawn → tools/list)',
     unit: 'ms',

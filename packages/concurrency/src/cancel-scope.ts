@@ -68,18 +68,19 @@ export class CancelScope {
         this.#children!.abort(error);
         await this.#group.wait().catch(() => undefined);
       }
-      this.#close();
+      this.settle();
       throw error;
     }
     try {
       if (this.#group) await this.#group.wait();
       return result;
     } finally {
-      this.#close();
+      this.settle();
     }
   }
 
-  #close(): void {
+  /** Ends the scope without waiting: its linked signal is released and a later group is awaited by nobody. For subclasses whose `finish` has already settled the work. */
+  protected settle(): void {
     this.#finished = true;
     this.#link?.dispose();
   }

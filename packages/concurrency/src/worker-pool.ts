@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { ClosedError, WorkerCrashError, WorkerStartError } from './errors.js';
 import { observeWorkerPool } from './queue-telemetry.js';
 import { warningLogger, type TaskLogger } from './logger.js';
@@ -65,7 +65,10 @@ export class WorkerPool {
   readonly name: string;
   /** Most worker threads. */
   readonly size: number;
-  readonly #pool: Piscina;
+  /** Made on the first `run` (piscina is loaded then: an app whose pools never run never loads it). */
+  #pool: Piscina | undefined;
+  #starting: Promise<Piscina> | undefined;
+  readonly #piscinaOptions: { filename: string; minThreads: number; maxThreads: number; idleTimeout: number };
   readonly #logger: TaskLogger;
   readonly #watched = new WeakSet<Worker>();
   /** Errors reported by a dying worker (as opposed to errors a task threw). */
@@ -90,29 +93,16 @@ export class WorkerPool {
     this.name = options.name ?? basename(path, extname(path));
     this.size = size;
     this.#logger = options.logger ?? warningLogger;
-    this.#pool = new Piscina({ filename: path, minThreads: 0, maxThreads: size, idleTimeout: idleTimeoutMs });
-    // Without a listener, an 'error' event (a worker dying between tasks) would crash the process.
-    this.#pool.on('error', (error: unknown) => {
-      // Piscina emits this before the worker's own 'error' listeners run: let them tell a
-      // worker that could not start (logged once, by #break) from one that died idle.
-      queueMicrotask(() => {
-        if (this.#broken) return;
-        this.#logger.error(
-          { err: error, pool: this.name },
-          `worker pool "${this.name}": a worker failed outside any task`,
-        );
-      });
-    });
-    this.#pool.on('workerCreate', () => this.#watchWorkers());
-    const pool = this.#pool;
+    this.#piscinaOptions = { filename: path, minThreads: 0, maxThreads: size, idleTimeout: idleTimeoutMs };
     const jobs = this.#jobs;
+    const queued = () => this.#pool?.queueSize ?? 0;
     this.#unobserve = observeWorkerPool(this.name, {
       size,
       get running() {
         return jobs.running;
       },
       get queued() {
-        return pool.queueSize;
+        return queued();
       },
     });
   }
@@ -129,14 +119,18 @@ export class WorkerPool {
     if (this.#closed) throw new ClosedError('WorkerPool', `cannot run task "${name}" in pool "${this.name}"`);
     if (this.#broken) throw this.#broken;
     signal?.throwIfAborted();
+    const pool = this.#pool ?? (await this.#start());
+    if (this.#closed) throw new ClosedError('WorkerPool', `cannot run task "${name}" in pool "${this.name}"`);
+    if (this.#broken) throw this.#broken;
+    signal?.throwIfAborted();
     // A span per job, under the caller's (through @opentelemetry/api: nothing happens unless an app set up telemetry).
     const span = trace.getTracer('@trellis/concurrency').startSpan(`worker job ${name}`, {
-      attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': this.#pool.queueSize },
+      attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': pool.queueSize },
     });
     let reject!: (error: WorkerStartError) => void;
     const broken = new Promise<never>((_, fail) => (reject = fail));
     this.#waiting.add(reject);
-    const running = this.#pool.run(task, signal ? { signal } : {});
+    const running = pool.run(task, signal ? { signal } : {});
     this.#jobs.running++;
     // Piscina starts a thread for this task synchronously, if it needs one: watch it before
     // it can fail (its events come later, from its own thread).
@@ -171,7 +165,31 @@ export class WorkerPool {
     this.#closed = true;
     this.#unobserve();
     if (this.#broken) return;
-    await this.#pool.close();
+    const pool = this.#pool ?? (await this.#starting?.catch(() => undefined));
+    await pool?.close();
+  }
+
+  /** Loads piscina and makes the pool (once; runs arriving meanwhile wait for the same one). */
+  #start(): Promise<Piscina> {
+    this.#starting ??= import('piscina').then(({ Piscina }) => {
+      const pool = new Piscina(this.#piscinaOptions);
+      // Without a listener, an 'error' event (a worker dying between tasks) would crash the process.
+      pool.on('error', (error: unknown) => {
+        // Piscina emits this before the worker's own 'error' listeners run: let them tell a
+        // worker that could not start (logged once, by #break) from one that died idle.
+        queueMicrotask(() => {
+          if (this.#broken) return;
+          this.#logger.error(
+            { err: error, pool: this.name },
+            `worker pool "${this.name}": a worker failed outside any task`,
+          );
+        });
+      });
+      pool.on('workerCreate', () => this.#watchWorkers());
+      this.#pool = pool;
+      return pool;
+    });
+    return this.#starting;
   }
 
   /**
@@ -181,7 +199,7 @@ export class WorkerPool {
    * before this one, which still comes before the rejection reaches `run` (a microtask later).
    */
   #watchWorkers(): void {
-    for (const worker of this.#pool.threads) {
+    for (const worker of this.#pool?.threads ?? []) {
       if (this.#watched.has(worker)) continue;
       this.#watched.add(worker);
       let ready = false;
@@ -204,7 +222,7 @@ export class WorkerPool {
     this.#logger.error({ err: cause, pool: this.name }, error.message);
     for (const reject of this.#waiting) reject(error);
     this.#waiting.clear();
-    this.#pool.destroy().catch(() => undefined);
+    this.#pool?.destroy().catch(() => undefined);
   }
 
   #isCrash(error: unknown): boolean {

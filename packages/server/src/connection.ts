@@ -1,4 +1,4 @@
-import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { ProtocolEra } from './context.js';
 
 /** How a request reached the server. */
@@ -56,6 +56,19 @@ export class Connection {
   era: ProtocolEra | undefined;
   /** The SDK protocol object serving this connection, once the SDK has pinned one. */
   protocol: Server | undefined;
+  /**
+   * Older protocol: the capabilities the client declared in its handshake, kept
+   * here when the SDK objects that negotiated them are released (an idle HTTP
+   * session holds no SDK objects; see `http/sessions.ts` in the transport).
+   * Otherwise `protocol.getClientCapabilities()` answers.
+   */
+  clientCapabilities: ClientCapabilities | undefined;
+  /**
+   * True while a transport replays the client's own handshake into new SDK
+   * objects for the connection (an HTTP session making them again): those
+   * messages are not the client's requests, so observers are not told of them.
+   */
+  replaying = false;
   /** Older protocol: the level set with `logging/setLevel` (none set: every level goes out). */
   logLevel: LoggingLevel | undefined;
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */

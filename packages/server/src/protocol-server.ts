@@ -34,7 +34,8 @@ export class ProtocolServer extends Server {
     if (isPipelineOperation(method)) return wrapped;
     return (request, ctx) => {
       const observed = this.#observed;
-      if (!observed || observed.host.observers.length === 0) return wrapped(request, ctx);
+      if (!observed || observed.host.observers.length === 0 || observed.connection.replaying)
+        return wrapped(request, ctx);
       return serveObserved(observed.host, observed.connection, method, ctx, () => wrapped(request, ctx));
     };
   }

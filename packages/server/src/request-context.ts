@@ -115,6 +115,7 @@ class HandlerContext implements RequestContext {
       const { request } = this.#inputs;
       this.#capabilities =
         (request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ??
+        request.connection.clientCapabilities ??
         request.connection.protocol?.getClientCapabilities();
     }
     return this.#capabilities;

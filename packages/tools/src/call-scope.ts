@@ -110,13 +110,18 @@ export class ToolCallScope<R> extends CancelScope {
         this.#children!.abort(error);
         await this.#group.wait().catch(() => undefined);
       }
-      await super.finish(Promise.resolve());
+      this.settle();
       throw error;
     }
+    // The common case, a handler that never used `ctx.group`: nothing more to wait for.
+    if (!this.#group) {
+      this.settle();
+      return value;
+    }
     // Children the handler's failure aborted report nothing more: its own error is the answer.
-    const failures = this.#group && !this.#children!.signal.aborted ? await this.#group.unobservedFailures() : [];
-    if (this.#group && this.#children!.signal.aborted) await this.#group.wait().catch(() => undefined);
-    await super.finish(Promise.resolve());
+    const failures = this.#children!.signal.aborted ? [] : await this.#group.unobservedFailures();
+    if (this.#children!.signal.aborted) await this.#group.wait().catch(() => undefined);
+    this.settle();
     return failures.length > 0 ? (this.#unobserved(failures) as unknown as T) : value;
   }
 }

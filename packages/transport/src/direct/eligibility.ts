@@ -67,7 +67,8 @@ export function takesFastPath(
 
 function pinned(connection: Connection): boolean {
   if (connection.closed || connection.protocol === undefined) return false;
-  if (connection.era === 'legacy') return connection.protocol.getClientCapabilities() !== undefined;
+  if (connection.era === 'legacy')
+    return (connection.clientCapabilities ?? connection.protocol.getClientCapabilities()) !== undefined;
   // A 2026-07-28 stdio connection is pinned once the SDK served a request on it (a discovery probe does not pin).
   return connection.era === 'modern' && (connection.transport === 'http' || connection.served);
 }

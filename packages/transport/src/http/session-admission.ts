@@ -54,11 +54,11 @@ export class SessionAdmission {
   readonly #options: AdmissionOptions;
   readonly #log: Logger;
   readonly #shed: (sessionId: string) => void;
-  /** Open sessions, least recently seen first (a request moves its session to the end). */
+  /** Open sessions, with who holds each and when it was last used. */
   readonly #entries = new Map<string, Entry>();
   /** Sessions with no request since `initialize`, oldest first. */
   readonly #bare = new Set<string>();
-  /** Per client: its open sessions (least recently seen first) and those being opened. */
+  /** Per client: its open sessions and those being opened. */
   readonly #clients = new Map<string, { sessions: Set<string>; opening: number }>();
   #opening = 0;
 
@@ -138,18 +138,14 @@ export class SessionAdmission {
   /**
    * Notes a request on an open session: a GET stream or any JSON-RPC request
    * (not a notification such as `notifications/initialized`) makes it used.
+   * On every request, so O(1) and allocation-free: the time is stamped, and the
+   * least recently seen session is found by a scan only when someone is refused.
    */
   seen(sessionId: string, method: string, body: unknown): void {
     const entry = this.#entries.get(sessionId);
     if (!entry) return;
     entry.lastSeen = Date.now();
-    // Moved to the end: the first entries are the least recently seen.
-    this.#entries.delete(sessionId);
-    this.#entries.set(sessionId, entry);
-    const own = this.#clients.get(entry.client)?.sessions;
-    own?.delete(sessionId);
-    own?.add(sessionId);
-    if (this.#bare.has(sessionId) && (method === 'GET' || carriesRequest(body))) this.#bare.delete(sessionId);
+    if (this.#bare.size !== 0 && (method === 'GET' || carriesRequest(body))) this.#bare.delete(sessionId);
   }
 
   /** Forgets a closed session. */
@@ -177,10 +173,11 @@ export class SessionAdmission {
     return true;
   }
 
-  /** Seconds until the least recently seen of `sessions` idles out (at least 1). */
+  /** Seconds until the least recently seen of `sessions` idles out (at least 1); a scan, run only to word a refusal. */
   #retryAfter(sessions: Iterable<string>): number {
-    const first = sessions[Symbol.iterator]().next();
-    const lastSeen = first.done ? Date.now() : (this.#entries.get(first.value)?.lastSeen ?? Date.now());
+    let lastSeen = Number.POSITIVE_INFINITY;
+    for (const id of sessions) lastSeen = Math.min(lastSeen, this.#entries.get(id)?.lastSeen ?? lastSeen);
+    if (lastSeen === Number.POSITIVE_INFINITY) lastSeen = Date.now();
     return Math.max(1, Math.ceil((lastSeen + this.#options.idleTimeoutMs - Date.now()) / 1000));
   }
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  Server,
   WebStandardStreamableHTTPServerTransport,
   type AuthInfo,
   type JSONRPCRequest,
-  type Server,
 } from '@modelcontextprotocol/server';
 import { AbortReasons, Connection, ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
 import { AnswerStream } from '../direct/answer-stream.js';
@@ -14,18 +14,43 @@ import { boundedEventStore } from './event-store.js';
 import { SessionAdmission, type AdmissionOptions, type AdmissionTicket } from './session-admission.js';
 import { rpcError, sendJson, writeWebResponse } from './wire.js';
 
-interface Session {
+/** The SDK's per-session objects: made for the handshake, and again only when the session needs them. */
+interface SdkObjects {
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly protocol: Server;
+}
+
+/**
+ * An older-protocol session as Trellis holds it: a small record. Between
+ * requests an ordinary session (handshake done, plain tool calls) holds no
+ * SDK objects: the fast path reads what it needs from `connection` (calls in
+ * flight, the log level, the client's capabilities). Anything else the client
+ * sends (a listing, a GET stream, a subscription, DELETE, a tool that asks the
+ * client) makes the SDK's transport and protocol object again, by replaying
+ * the client's own handshake into them, and they stay for the session's life.
+ * This record is the boundary a shared session store would persist
+ * (`docs/architecture.md`, "Older-protocol sessions").
+ */
+export interface LegacySession {
+  /** The `Mcp-Session-Id` (set once the SDK accepts the handshake). */
+  id: string;
   /** Who opened it: a session is only served to the same principal. */
   readonly principal: string | undefined;
+  /** The session's calls in flight (fast path and SDK alike), its log level, the client's capabilities. */
+  readonly connection: Connection;
+  /** The client's `initialize` message as it sent it: replayed into SDK objects made later. */
+  readonly handshake: unknown;
   /** Requests (and open GET streams) in progress; an active session never idles out. */
   active: number;
   timer: NodeJS.Timeout | undefined;
-  /** The session's calls in flight (fast path and SDK alike), its log level. */
-  readonly connection: Connection;
   /** What `onSessionOpened` returned: called once when the session closes. */
-  ended?: (() => void) | undefined;
+  ended: (() => void) | undefined;
+  /** The SDK's objects, while the session has them. */
+  sdk: SdkObjects | undefined;
+  /** SDK objects being made for the session (requests arriving meanwhile wait for the same ones). */
+  attaching: Promise<SdkObjects> | undefined;
+  /** Until the handshake's SDK objects are released (once, after `notifications/initialized`). */
+  handshaking: boolean;
 }
 
 export interface SessionOptions extends AdmissionOptions {
@@ -39,42 +64,52 @@ export interface SessionOptions extends AdmissionOptions {
 const principalOf = (auth: AuthInfo | undefined) =>
   auth ? `${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : undefined;
 
+/** A POST carrying only the client's `notifications/initialized` (the end of the handshake). */
+function isInitializedNotification(body: unknown): boolean {
+  return isPlainObject(body) && body.method === 'notifications/initialized' && !('id' in body);
+}
+
 function isInitialize(body: unknown): boolean {
   if (Array.isArray(body)) return body.some(isInitialize);
   return typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'initialize';
 }
 
 /**
- * Older-protocol (2025-era) clients: one SDK transport and protocol object per
- * session, so server-to-client requests, notifications and resumption work.
- * Bounded by a cap and an idle timeout.
+ * Older-protocol (2025-era) clients: a session per client, each a small
+ * record (`LegacySession`) that holds the SDK's transport and protocol object
+ * only while it needs them, so that server-to-client requests, notifications
+ * and resumption work. Bounded by a cap and an idle timeout.
  */
 export class LegacySessions {
   readonly #core: TrellisServer;
   readonly #options: SessionOptions;
   readonly #log: Logger;
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions = new Map<string, LegacySession>();
   /** The session caps (global and per client), see session-admission.ts. */
   readonly #admission: SessionAdmission;
+  /** Projects fast-path results for sessions holding no SDK objects (the older era's codec; never connected). */
+  #projector: Server | undefined;
   #closed = false;
 
   constructor(core: TrellisServer, options: SessionOptions, log: Logger) {
     this.#core = core;
     this.#options = options;
     this.#log = log;
-    this.#admission = new SessionAdmission(
-      options,
-      log,
-      (id) =>
-        void this.#sessions
-          .get(id)
-          ?.transport.close()
-          .catch(() => undefined),
-    );
+    this.#admission = new SessionAdmission(options, log, (id) => {
+      const session = this.#sessions.get(id);
+      if (session) this.#close(session, AbortReasons.sessionClosed);
+    });
   }
 
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Sessions holding the SDK's objects now (the others are records only). */
+  get withSdkObjects(): number {
+    let n = 0;
+    for (const session of this.#sessions.values()) if (session.sdk) n += 1;
+    return n;
   }
 
   /**
@@ -91,7 +126,10 @@ export class LegacySessions {
         return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
       this.#admission.seen(id, request.method, body);
       observeCancellations(session, body);
-      return this.#serve(session, request, res, body, auth);
+      await this.#serve(session, request, res, body, auth);
+      // The handshake is over: until it needs them again, the session holds no SDK objects.
+      if (session.handshaking && isInitializedNotification(body)) this.#release(session);
+      return;
     }
     if (request.method !== 'POST' || !isInitialize(body)) {
       return sendJson(
@@ -113,7 +151,19 @@ export class LegacySessions {
         ticket.headers,
       );
     try {
-      const session = await this.#open(auth, ticket);
+      const session: LegacySession = {
+        id: '',
+        principal: principalOf(auth),
+        connection: new Connection({ transport: 'http', era: 'legacy' }),
+        handshake: body,
+        active: 0,
+        timer: undefined,
+        ended: undefined,
+        sdk: undefined,
+        attaching: undefined,
+        handshaking: true,
+      };
+      await this.#attach(session, ticket);
       await this.#serve(session, request, res, body, auth);
     } finally {
       // A no-op once the session has its id.
@@ -150,7 +200,7 @@ export class LegacySessions {
   }
 
   async #direct(
-    session: Session,
+    session: LegacySession,
     res: ServerResponse,
     message: JSONRPCRequest,
     auth: AuthInfo | undefined,
@@ -162,18 +212,32 @@ export class LegacySessions {
       session.timer?.refresh();
       if (!res.writableFinished) connection.cancel(message.id, new Error(AbortReasons.clientDisconnected));
     });
-    const stream = new AnswerStream(res, { 'mcp-session-id': session.transport.sessionId! });
+    const stream = new AnswerStream(res, { 'mcp-session-id': session.id });
     const answer = await serveFastCall(this.#core, connection, message, stream.event, auth);
     stream.finish(answer.message, 200);
   }
 
-  async #open(auth: AuthInfo | undefined, ticket: AdmissionTicket): Promise<Session> {
-    const connection = new Connection({ transport: 'http', era: 'legacy' });
+  /**
+   * Makes the session's SDK transport and protocol object. For a new session
+   * (`ticket`) they serve the client's `initialize`; for an open one that
+   * released them, the client's handshake is replayed into them first, so
+   * that they hold the same negotiated state the first ones did.
+   */
+  #attach(session: LegacySession, ticket?: AdmissionTicket): Promise<SdkObjects> {
+    if (session.sdk) return Promise.resolve(session.sdk);
+    session.attaching ??= this.#makeSdkObjects(session, ticket).finally(() => (session.attaching = undefined));
+    return session.attaching;
+  }
+
+  async #makeSdkObjects(session: LegacySession, ticket: AdmissionTicket | undefined): Promise<SdkObjects> {
+    const { connection } = session;
     const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true, connection });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
+      sessionIdGenerator: ticket ? randomUUID : () => session.id,
       eventStore: boundedEventStore(this.#options.maxEventsPerSession),
       onsessioninitialized: (id) => {
+        if (!ticket) return;
+        session.id = id;
         connection.sessionId = id;
         this.#sessions.set(id, session);
         session.ended = this.#options.onSessionOpened?.();
@@ -187,25 +251,66 @@ export class LegacySessions {
         this.#forget(id);
       },
     });
-    const session: Session = {
-      transport,
-      protocol,
-      principal: principalOf(auth),
-      active: 0,
-      timer: undefined,
-      connection,
-    };
+    const sdk: SdkObjects = { transport, protocol };
+    session.sdk = sdk;
     // Set before connect: the protocol object chains its own close handler after this one.
     transport.onclose = () => {
+      // Objects the session released close without ending it.
+      if (session.sdk !== sdk) return;
       connection.close(new Error(this.#closed ? AbortReasons.shutdown : AbortReasons.sessionClosed));
       if (transport.sessionId !== undefined) this.#forget(transport.sessionId);
     };
     await protocol.connect(transport);
-    return session;
+    if (!ticket) {
+      // The client's own handshake, answered again by the new objects (the answers go nowhere, observers are not told).
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const url = 'http://localhost/mcp';
+      connection.replaying = true;
+      try {
+        const init = await transport.handleRequest(new Request(url, { method: 'POST', headers }), {
+          parsedBody: session.handshake,
+        });
+        // Read to the end: the handler has run (and the flag still holds) once the stream closes.
+        await init.text();
+        const done = await transport.handleRequest(
+          new Request(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session.id } }),
+          { parsedBody: { jsonrpc: '2.0', method: 'notifications/initialized' } },
+        );
+        await done.body?.cancel();
+      } finally {
+        connection.replaying = false;
+      }
+      if (transport.sessionId !== session.id || protocol.getClientCapabilities() === undefined) {
+        session.sdk = undefined;
+        await protocol.close().catch(() => undefined);
+        throw new Error(`the handshake of session ${session.id} could not be replayed`);
+      }
+    }
+    return sdk;
+  }
+
+  /**
+   * Lets go of the session's SDK objects once the handshake is over: what the
+   * fast path needs stays on the connection, and a shared, never-connected
+   * protocol object projects results for the era. Kept when anything still
+   * uses them (a request or a GET stream open, a call in flight).
+   */
+  #release(session: LegacySession): void {
+    session.handshaking = false;
+    const sdk = session.sdk;
+    if (!sdk || session.active > 1 || session.connection.inflight > 0 || this.#closed) return;
+    const capabilities = sdk.protocol.getClientCapabilities();
+    if (capabilities === undefined) return;
+    session.connection.clientCapabilities = capabilities;
+    session.sdk = undefined;
+    this.#projector ??= new Server(this.#core.serverInfo, {});
+    session.connection.protocol = this.#projector;
+    // Closing them detaches their handlers and change listeners; the session itself stays open.
+    void sdk.protocol.close().catch(() => undefined);
   }
 
   async #serve(
-    session: Session,
+    session: LegacySession,
     request: Request,
     res: ServerResponse,
     body: unknown,
@@ -219,26 +324,37 @@ export class LegacySessions {
       if (!res.writableFinished)
         for (const id of requestIds(body)) session.connection.cancel(id, new Error(AbortReasons.clientDisconnected));
     });
-    const response = await session.transport.handleRequest(request, {
+    const sdk = session.sdk ?? (await this.#attach(session));
+    const response = await sdk.transport.handleRequest(request, {
       parsedBody: body,
       ...(auth && { authInfo: auth }),
     });
     await writeWebResponse(res, response);
     // An initialize that did not produce a session (rejected by the SDK) leaves nothing behind.
-    if (session.transport.sessionId === undefined) await session.protocol.close().catch(() => undefined);
+    if (sdk.transport.sessionId === undefined) await sdk.protocol.close().catch(() => undefined);
   }
 
   /** Closes the session after the idle timeout, unless a request or stream is still open. */
-  #arm(session: Session): void {
+  #arm(session: LegacySession): void {
     session.timer = setTimeout(() => {
       if (session.active > 0) {
         session.timer?.refresh();
         return;
       }
-      this.#log.debug({ session: session.transport.sessionId }, 'session idle; closing it');
-      void session.transport.close().catch(() => undefined);
+      this.#log.debug({ session: session.id }, 'session idle; closing it');
+      this.#close(session, AbortReasons.sessionClosed);
     }, this.#options.idleTimeoutMs);
     session.timer.unref();
+  }
+
+  /** Ends a session: through its SDK objects when it has them (their streams end), else the record alone. */
+  #close(session: LegacySession, reason: string): void {
+    if (session.sdk) {
+      void session.sdk.transport.close().catch(() => undefined);
+      return;
+    }
+    session.connection.close(new Error(reason));
+    this.#forget(session.id);
   }
 
   #forget(id: string): void {
@@ -254,13 +370,18 @@ export class LegacySessions {
   /** Closes every session (their open streams end). */
   async closeAll(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
+    await Promise.all(
+      [...this.#sessions.values()].map(async (session) => {
+        if (session.sdk) await session.sdk.transport.close().catch(() => undefined);
+        else this.#close(session, AbortReasons.shutdown);
+      }),
+    );
     for (const id of [...this.#sessions.keys()]) this.#forget(id);
   }
 }
 
 /** A client's `notifications/cancelled` aborts the call on the session's in-flight record, whichever path serves it. */
-function observeCancellations(session: Session, body: unknown): void {
+function observeCancellations(session: LegacySession, body: unknown): void {
   for (const message of Array.isArray(body) ? body : [body]) {
     if (!isPlainObject(message) || message.method !== 'notifications/cancelled' || !isPlainObject(message.params))
       continue;

@@ -39,6 +39,12 @@ export interface HttpTransport {
   readonly port: number;
   /** Older-protocol sessions open now. */
   readonly sessions: number;
+  /**
+   * Of those, the sessions holding the SDK's per-session objects now. The
+   * others are small records: a session lets go of its SDK objects after the
+   * handshake and makes them again only when it sends more than plain tool calls.
+   */
+  readonly sessionsWithSdkObjects: number;
   /** The Node request listener, for mounting in a server of your own instead of `listen()`. */
   readonly requestListener: (req: IncomingMessage, res: ServerResponse) => void;
   /** Binds the port. Rejects if the port is taken or the server is not running. */
@@ -323,6 +329,9 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     },
     get sessions() {
       return sessions?.size ?? 0;
+    },
+    get sessionsWithSdkObjects() {
+      return sessions?.withSdkObjects ?? 0;
     },
     requestListener: (req, res) => {
       init();

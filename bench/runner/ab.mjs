@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Quick attribution A/B on the older-protocol HTTP path: two bundles (this one and --baseline-bundle) started
+// once each and kept running, then alternated round by round (A B A B …) on the same loads, server CPU per call
+// read from /proc. Warm processes and short rounds make it fast and steady enough to tell which change moved
+// CPU per call; the figures of record still come from `main.mjs --baseline-bundle` (fresh processes).
+//   node runner/ab.mjs --baseline-bundle <dir> [--rounds 7] [--calls 2000] [--clients 1,32] [--era legacy|modern]
+//   node runner/ab.mjs --baseline-bundle <dir> --transport stdio     (sequential and 64 pipelined calls)
+import { Agent } from 'node:http';
+import { openClient, timedLoop } from './http.mjs';
+import { checkToolResult, echoParams } from './protocol.mjs';
+import { open as openStdio, pipelined, sequential } from './stdio.mjs';
+import { killAll, spawnServer } from './procs.mjs';
+import { targets } from './targets.mjs';
+
+const argv = process.argv.slice(2);
+const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const baselineBundle = option('--baseline-bundle');
+if (!baselineBundle) throw new Error('--baseline-bundle <dir> is required');
+const rounds = Number(option('--rounds', 7));
+const calls = Number(option('--calls', 2000));
+const clientCounts = option('--clients', '1,32').split(',').map(Number);
+const era = option('--era', 'legacy');
+const transport = option('--transport', 'http');
+/** --env K=V,K2=V2 / --base-env K=V: extra environment for this bundle / the baseline (e.g. to A/B a switch). */
+const envOf = (text) => Object.fromEntries((text ? text.split(',') : []).map((kv) => kv.split('=')));
+const extraEnv = { trellis: envOf(option('--env')), base: envOf(option('--base-env')) };
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** stdio: both servers started once, then per round sequential and 64-pipelined echo on each, alternated. */
+async function mainStdio() {
+  const all = targets({ baselineBundle });
+  const servers = [];
+  for (const id of ['trellis', 'base']) {
+    const target = all[id].stdio;
+    const { server, client } = await openStdio({ ...target, env: { ...target.env, ...extraEnv[id] } }, era);
+    servers.push({ id, server, client, seq: [], pipe: [] });
+  }
+  for (let round = -1; round < rounds; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const s of order) {
+      let cpu0 = s.server.cpuMicros();
+      const seq = await sequential(s.client, era, { count: calls, ms: 30_000 });
+      const seqPerCall = (s.server.cpuMicros() - cpu0) / seq.calls;
+      cpu0 = s.server.cpuMicros();
+      const pipe = await pipelined(
+        (i) => s.client.request('tools/call', echoParams(era, `p${i}`)).then((m) => checkToolResult(m, `p${i}`)),
+        { depth: 64, count: calls * 8, ms: 30_000 },
+      );
+      const pipePerCall = (s.server.cpuMicros() - cpu0) / pipe.calls;
+      if (round < 0) continue;
+      s.seq.push(seqPerCall);
+      s.pipe.push(pipePerCall);
+    }
+  }
+  const [a, b] = servers;
+  for (const key of ['seq', 'pipe']) {
+    const ma = median(a[key]);
+    const mb = median(b[key]);
+    process.stdout.write(
+      `stdio ${era} ${key === 'seq' ? 'sequential' : '64 pipelined'}: CPU/call ${ma.toFixed(1)} vs ${mb.toFixed(1)} µs = ${(ma / mb).toFixed(3)}×  ` +
+        `[${a[key].map((x) => x.toFixed(1)).join(' ')}] vs [${b[key].map((x) => x.toFixed(1)).join(' ')}]\n`,
+    );
+  }
+  for (const s of servers) await s.server.stop();
+}
+
+async function main() {
+  if (transport === 'stdio') return mainStdio();
+  const all = targets({ baselineBundle });
+  const servers = [];
+  for (const id of ['trellis', 'base']) {
+    const target = all[id].http;
+    // --prof <dir>: a CPU profile of each server (100 µs samples) in <dir>/<id>/, for runner/profile.mjs's summary.
+    const prof = option('--prof');
+    const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${prof}/${id}`] : [];
+    const server = spawnServer({
+      ...target,
+      nodeArgs: [...(target.nodeArgs ?? []), ...nodeArgs],
+      env: { ...target.env, ...extraEnv[id] },
+    });
+    const url = await server.waitUrl();
+    const groups = {};
+    for (const n of clientCounts) {
+      const agent = new Agent({ keepAlive: true, maxSockets: n });
+      groups[n] = await Promise.all(Array.from({ length: n }, () => openClient(agent, url, era)));
+    }
+    servers.push({ id, server, groups, samples: Object.fromEntries(clientCounts.map((n) => [n, []])) });
+  }
+  for (let round = -1; round < rounds; round++) {
+    for (const n of clientCounts) {
+      // Alternate which server goes first each round.
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        const cpu0 = s.server.cpuMicros();
+        const loop = await timedLoop(s.groups[n], era, { count: n === 1 ? calls : calls * 8, ms: 30_000 });
+        const perCall = (s.server.cpuMicros() - cpu0) / loop.calls;
+        if (round >= 0) s.samples[n].push(perCall);
+      }
+    }
+  }
+  const [a, b] = servers;
+  for (const n of clientCounts) {
+    const ma = median(a.samples[n]);
+    const mb = median(b.samples[n]);
+    process.stdout.write(
+      `${era} ${n} client(s): CPU/call ${ma.toFixed(1)} vs ${mb.toFixed(1)} µs = ${(ma / mb).toFixed(3)}×  ` +
+        `[${a.samples[n].map((x) => x.toFixed(0)).join(' ')}] vs [${b.samples[n].map((x) => x.toFixed(0)).join(' ')}]\n`,
+    );
+  }
+  for (const s of servers) await s.server.stop(0);
+}
+
+main()
+  .catch((error) => {
+    process.stderr.write(`${error.stack}\n`);
+    process.exitCode = 1;
+  })
+  .finally(killAll);
