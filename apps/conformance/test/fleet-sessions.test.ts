@@ -94,10 +94,14 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
 
     await transport.terminateSession();
     // Every instance drops its copy when the removal reaches it through the fleet's outbox (milliseconds).
-    await eventually(async () => {
-      const statuses = await Promise.all(fleet.instances.map((i) => pingOn(i.url, sessionId, version)));
-      return statuses.every((s) => s === 404);
-    }, 'the deleted session to be gone from every instance', 5_000);
+    await eventually(
+      async () => {
+        const statuses = await Promise.all(fleet.instances.map((i) => pingOn(i.url, sessionId, version)));
+        return statuses.every((s) => s === 404);
+      },
+      'the deleted session to be gone from every instance',
+      5_000,
+    );
   }, 60_000);
 
   it('a session nobody uses expires on every instance; one in use does not', async () => {

@@ -112,7 +112,9 @@ export class PostgresSessionStore implements SharedSessionStore {
 
   async relay(id: string, messages: readonly unknown[]): Promise<void> {
     await inTransaction(this.#pool, (client) =>
-      appendToOutbox(client, this.#t, this.#instanceId, [{ type: 'session-messages', session: id, messages: [...messages] }]),
+      appendToOutbox(client, this.#t, this.#instanceId, [
+        { type: 'session-messages', session: id, messages: [...messages] },
+      ]),
     );
   }
 

@@ -114,10 +114,14 @@ export class LegacySessions {
     this.#log = log;
     this.#store = core.sessionStore;
     const store = this.#store;
-    this.#admission = new SessionAdmission({ ...options, ...(store && { sharedCount: () => store.count }) }, log, (id) => {
-      const session = this.#sessions.get(id);
-      if (session) this.#close(session, AbortReasons.sessionClosed);
-    });
+    this.#admission = new SessionAdmission(
+      { ...options, ...(store && { sharedCount: () => store.count }) },
+      log,
+      (id) => {
+        const session = this.#sessions.get(id);
+        if (session) this.#close(session, AbortReasons.sessionClosed);
+      },
+    );
     if (store) {
       // A session ended anywhere (DELETE on another instance, fleet-wide idle expiry) ends its copy here.
       this.#stopStore.push(
@@ -293,9 +297,10 @@ export class LegacySessions {
           return;
         }
         const level = logLevelSet(body);
-        if (level !== undefined) await this.#store.setLogLevel(id, level).catch((error: unknown) => {
-          this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
-        });
+        if (level !== undefined)
+          await this.#store.setLogLevel(id, level).catch((error: unknown) => {
+            this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
+          });
       }
       await this.#serve(session, request, res, body, auth);
       // The handshake is over: until it needs them again, the session holds no SDK objects.
@@ -605,7 +610,9 @@ function observeCancellations(session: LegacySession, body: unknown): void {
 
 /** A JSON-RPC response (the client's answer to a server-to-client request). */
 function isResponse(message: unknown): boolean {
-  return isPlainObject(message) && !('method' in message) && 'id' in message && ('result' in message || 'error' in message);
+  return (
+    isPlainObject(message) && !('method' in message) && 'id' in message && ('result' in message || 'error' in message)
+  );
 }
 
 /** A body of answers and cancels only: what another instance may be waiting for. */
@@ -613,9 +620,7 @@ function isRelayable(body: unknown): boolean {
   const messages = Array.isArray(body) ? body : [body];
   return (
     messages.length > 0 &&
-    messages.every(
-      (m) => isResponse(m) || (isPlainObject(m) && m.method === 'notifications/cancelled' && !('id' in m)),
-    )
+    messages.every((m) => isResponse(m) || (isPlainObject(m) && m.method === 'notifications/cancelled' && !('id' in m)))
   );
 }
 
