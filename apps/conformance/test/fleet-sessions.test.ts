@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConformanceTools, runConformanceSuite } from '../../../tools/conformance.mjs';
 import { startFleet, type Fleet } from '../../../tools/fleet.mjs';
@@ -134,6 +135,32 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     // The busy one, used through nginx all along, is still served everywhere.
     const busyId = busy.transport.sessionId!;
     for (const instance of fleet.instances) expect(await pingOn(instance.url, busyId, version)).toBe(200);
+  }, 60_000);
+
+  it('an elicitation from a tool on B is answered through C', async () => {
+    const [a, b, c] = fleet.instances.map((i) => i.url) as [string, string, string];
+    /** Where each POST goes: `initialize` to A, tool calls to B, everything else (the answer) to C. */
+    const route = (body: string) =>
+      body.includes('"method":"initialize"') ? a : body.includes('"method":"tools/call"') ? b : c;
+    const sent: { url: string; body: string }[] = [];
+    const routed: typeof fetch = (input, init) => {
+      if (init?.method !== 'POST' || typeof init.body !== 'string') return fetch(a, init);
+      const url = route(init.body);
+      sent.push({ url, body: init.body });
+      return fetch(url, init);
+    };
+    const client = new V1Client({ name: 'fleet-routed', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, () => ({
+      action: 'accept',
+      content: { username: 'ada', email: 'ada@example.com' },
+    }));
+    await client.connect(new V1Transport(new URL(fleet.url), { fetch: routed }));
+    closers.push(() => client.close());
+
+    const answered = await client.callTool({ name: 'test_elicitation', arguments: { message: 'who?' } });
+    expect(JSON.stringify(answered.content)).toContain('ada@example.com');
+    const answer = sent.find((m) => m.body.includes('"result"') && m.body.includes('ada@example.com'));
+    expect(answer?.url).toBe(c);
   }, 60_000);
 
   for (const suite of [
