@@ -11,7 +11,14 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { observeQueueWait, SemaphoreTimeoutError, type CancelScope, type Semaphore } from '@trellis/concurrency';
-import { busyResult, errorResult, ToolCallScope, type ToolCallResult, type ToolRegistry } from '@trellis/tools';
+import {
+  busyResult,
+  errorResult,
+  ToolCallScope,
+  type ToolCallOptions,
+  type ToolCallResult,
+  type ToolRegistry,
+} from '@trellis/tools';
 import type { PromptRegistry } from '@trellis/prompts';
 import type { ResourceRegistry } from '@trellis/resources';
 import type { ServerChange } from './changes.js';
@@ -277,26 +284,38 @@ function runStep<R>(
  * connection of its own, the task's signal as `request.signal`, and a channel
  * whose `notify` records progress as the task's status.
  */
-export async function serveToolCall(
+export function serveToolCall(
   host: PipelineHost,
   request: ToolCallRequest,
   channel: ReplyChannel,
 ): Promise<ToolCallOutcome> {
-  const name = request.target;
   // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
-  if (request.connection.transport !== 'task') {
-    const taskOptions = host.tools.taskOptionsOf(name);
-    if (taskOptions) {
-      const answer = await (await host.taskCalls()).call(request, channel, taskOptions);
-      if (answer) return answer;
-    }
-  }
+  if (request.connection.transport !== 'task' && host.tools.taskOptionsOf(request.target))
+    return serveTaskToolCall(host, request, channel);
+  return runToolCall(host, request, channel);
+}
+
+async function serveTaskToolCall(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  channel: ReplyChannel,
+): Promise<ToolCallOutcome> {
+  const answer = await (await host.taskCalls()).call(request, channel, host.tools.taskOptionsOf(request.target)!);
+  return answer ?? runToolCall(host, request, channel);
+}
+
+/**
+ * The call through `serveOperation`, its end turned into an outcome. Not an
+ * async function: a call in flight holds one suspended frame less.
+ */
+function runToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
+  const name = request.target;
   try {
     // The handler's task group follows the tool-call rules (see ToolCallScope).
     const scope = new ToolCallScope<ToolCallResult>([request.signal, host.shutdownSignal], (failures) =>
       host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error)),
     );
-    const result = await serveOperation(
+    return serveOperation(
       host,
       request,
       channel,
@@ -304,20 +323,28 @@ export async function serveToolCall(
       scope,
       callTool as OperationStep<ToolCallResult>,
       classifyToolResult,
-    );
-    if (isInputRequiredResult(result)) return { kind: 'input_required', result };
-    return { kind: 'result', result: result as CallToolResult };
+    ).then(toolCallOutcome, (error: unknown) => toolCallFailure(host, name, error));
   } catch (error) {
-    if (error instanceof ProtocolError)
-      return {
-        kind: 'error',
-        code: error.code,
-        message: error.message,
-        ...(error.data !== undefined && { data: error.data }),
-      };
-    host.logger.error({ err: error, tool: name }, 'tools/call failed');
-    return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
+    return Promise.resolve(toolCallFailure(host, name, error));
   }
+}
+
+function toolCallOutcome(result: ToolCallResult): ToolCallOutcome {
+  if (isInputRequiredResult(result)) return { kind: 'input_required', result };
+  return { kind: 'result', result: result as CallToolResult };
+}
+
+/** A protocol error is an outcome, never thrown; anything else is logged and answered as an internal error. */
+function toolCallFailure(host: PipelineHost, name: string, error: unknown): ToolCallOutcome {
+  if (error instanceof ProtocolError)
+    return {
+      kind: 'error',
+      code: error.code,
+      message: error.message,
+      ...(error.data !== undefined && { data: error.data }),
+    };
+  host.logger.error({ err: error, tool: name }, 'tools/call failed');
+  return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
 }
 
 function logFailure(host: PipelineHost, request: OperationRequest, error: unknown): void {
@@ -355,14 +382,7 @@ async function callTool(
     }
   }
   try {
-    const result = await host.tools.call(name, request.arguments, {
-      scope,
-      context: (callScope) => (callScope === scope ? ctx : narrowContext(ctx, callScope)),
-      onError: (error, tool, expected) =>
-        expected
-          ? ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out')
-          : ctx.log.error({ err: error, tool }, 'tool call failed'),
-    });
+    const result = await host.tools.call(name, request.arguments, new ToolCallHooks(scope, ctx));
     if (isInputRequiredResult(result) && !host.tools.isInteractive(name)) {
       return errorResult(
         `Tool "${name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`,
@@ -371,6 +391,27 @@ async function callTool(
     return result;
   } finally {
     release();
+  }
+}
+
+/**
+ * What the registry needs of a call: its scope, the handler's context, where
+ * failures are logged. One object with methods, so that a call in flight
+ * holds no closures for them.
+ */
+class ToolCallHooks implements ToolCallOptions<RequestContext> {
+  constructor(
+    readonly scope: CancelScope,
+    private readonly ctx: RequestContext,
+  ) {}
+
+  context(callScope: CancelScope): RequestContext {
+    return callScope === this.scope ? this.ctx : narrowContext(this.ctx, callScope);
+  }
+
+  onError(error: unknown, tool: string, expected?: boolean): void {
+    if (expected) this.ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out');
+    else this.ctx.log.error({ err: error, tool }, 'tool call failed');
   }
 }
 
