@@ -1,0 +1,139 @@
+import { PassThrough } from 'node:stream';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { definePlugin } from '@trellis/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOtlpReceiver, type OtlpReceiver } from '../../telemetry/test/otlp-receiver.js';
+import { run } from '../src/index.js';
+import { eventually } from './fixtures/http-harness.js';
+
+/**
+ * What the SDK's serving entry answers before any handler — a 2026-07-28
+ * `subscriptions/listen` stream — is still observed: one server span from
+ * the stream's opening to its closing, with the filter it asked for. And the
+ * traces go out as OTLP protobuf unless http/json is asked for.
+ */
+
+const tools = definePlugin({
+  name: 'plain',
+  setup(scope) {
+    scope.tools.add({ name: 'ok', description: 'Succeeds', handler: () => 'fine' });
+  },
+});
+
+async function startHttp(receiver: OtlpReceiver, env: Record<string, string>) {
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const app = await run(
+    { name: 'listened', version: '0.0.1', plugins: [tools] },
+    {
+      argv: [],
+      env: {
+        TRELLIS_TRANSPORT: 'http',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        ...env,
+      },
+      envFiles: [],
+      stderr,
+      stdout: new PassThrough(),
+      exit: () => undefined,
+      signals: false,
+    },
+  );
+  const url = /serving MCP on (http:\/\/\S+)/.exec(err)?.[1];
+  if (!url) {
+    await app.shutdown();
+    throw new Error(`the app did not start: ${err}`);
+  }
+  return { app, url };
+}
+
+async function modernClient(url: string): Promise<Client> {
+  const client = new Client(
+    { name: 'modern', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+describe('telemetry of what the SDK entry serves itself', () => {
+  let receiver: OtlpReceiver;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  it('a subscriptions/listen stream is one server span, from its opening to its closing, with its filter', async () => {
+    const { app, url } = await startHttp(receiver, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    const client = await modernClient(url);
+    let openedFor = 0;
+    try {
+      const subscription = await client.listen({ toolsListChanged: true, promptsListChanged: false });
+      const opened = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await subscription.close();
+      openedFor = performance.now() - opened;
+      // A refused listen (no filter) is observed as the JSON-RPC error it answered.
+      const refused = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'subscriptions/listen',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'bad-listen',
+          method: 'subscriptions/listen',
+          params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+        }),
+      });
+      await refused.text();
+    } finally {
+      await client.close().catch(() => undefined);
+      await app.shutdown(); // flushes the spans
+    }
+    await eventually(() => receiver.spans.some((s) => s.attributes['jsonrpc.request.id'] === 'bad-listen'));
+    const listens = receiver.spans.filter((s) => s.name === 'subscriptions/listen');
+    const open = listens.find((s) => s.attributes['jsonrpc.request.id'] !== 'bad-listen');
+    expect(open).toMatchObject({ kind: 2 });
+    expect(open!.attributes).toMatchObject({
+      'mcp.method.name': 'subscriptions/listen',
+      'mcp.protocol.version': '2026-07-28',
+      'network.transport': 'tcp',
+      'trellis.subscription.filter': ['toolsListChanged'],
+    });
+    expect(open!.attributes['error.type']).toBeUndefined();
+    // The span covers the stream's life, not only its opening.
+    expect(open!.durationMs).toBeGreaterThanOrEqual(Math.min(100, openedFor));
+    const bad = listens.find((s) => s.attributes['jsonrpc.request.id'] === 'bad-listen');
+    expect(bad!.attributes['error.type']).toBe('-32602');
+    expect(bad!.status.code).toBe(2);
+    expect(receiver.rejected).toEqual([]);
+  }, 20_000);
+
+  it('sends traces as OTLP protobuf by default (the standard OTEL_EXPORTER_OTLP_PROTOCOL default)', async () => {
+    const before = receiver.protobufTraceBodies.length;
+    const { app, url } = await startHttp(receiver, {});
+    try {
+      const client = await modernClient(url);
+      await client.callTool({ name: 'ok', arguments: {} });
+      await client.close();
+    } finally {
+      await app.shutdown();
+    }
+    const bodies = receiver.protobufTraceBodies.slice(before);
+    expect(bodies.length).toBeGreaterThanOrEqual(1);
+    // Protobuf carries strings as they are: the span's name and its method attribute are in the body.
+    const all = Buffer.concat(bodies);
+    expect(all.includes('tools/call ok')).toBe(true);
+    expect(all.includes('mcp.method.name')).toBe(true);
+    expect(receiver.rejected).toEqual([]);
+  }, 20_000);
+});
