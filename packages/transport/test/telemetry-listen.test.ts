@@ -1,15 +1,18 @@
 import { PassThrough } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { definePlugin } from '@trellis/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver } from '../../telemetry/test/otlp-receiver.js';
 import { run } from '../src/index.js';
 import { eventually } from './fixtures/http-harness.js';
+import { alive, buildFixture } from './fixtures/stdio-harness.js';
 
 /**
  * What the SDK's serving entry answers before any handler — a 2026-07-28
  * `subscriptions/listen` stream — is still observed: one server span from
- * the stream's opening to its closing, with the filter it asked for. And the
+ * the stream's opening to its closing, with the filter it asked for, over HTTP
+ * and stdio. And the
  * traces go out as OTLP protobuf unless http/json is asked for.
  */
 
@@ -116,6 +119,49 @@ describe('telemetry of what the SDK entry serves itself', () => {
     expect(bad!.attributes['error.type']).toBe('-32602');
     expect(bad!.status.code).toBe(2);
     expect(receiver.rejected).toEqual([]);
+  }, 20_000);
+
+  it('over stdio: a listen stream is one span (network.transport=pipe), ended by the client closing it', async () => {
+    const fixture = await buildFixture();
+    const before = new Set(receiver.spans);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [fixture],
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_LEVEL: 'warn',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      },
+      stderr: 'pipe',
+    });
+    const client = new Client(
+      { name: 'modern', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(transport);
+    const pid = transport.pid!;
+    const closedLater = await client.listen({ toolsListChanged: true });
+    const closedByClient = await client.listen({ resourceSubscriptions: ['test://a', 'test://b'] });
+    await closedByClient.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    void closedLater; // left open: it ends with the connection
+    await client.close();
+    // The server flushes its spans as it shuts down on its input closing.
+    await eventually(() => !alive(pid), 15_000);
+    const listens = receiver.spans.filter(
+      (s) => !before.has(s) && s.name === 'subscriptions/listen' && s.attributes['network.transport'] === 'pipe',
+    );
+    expect(listens).toHaveLength(2);
+    const byFilter = Object.fromEntries(listens.map((s) => [String(s.attributes['trellis.subscription.filter']), s]));
+    expect(byFilter['toolsListChanged']!.attributes).toMatchObject({
+      'mcp.method.name': 'subscriptions/listen',
+      'mcp.protocol.version': '2026-07-28',
+    });
+    expect(byFilter['resourceSubscriptions']!.attributes['trellis.subscription.resource_count']).toBe(2);
+    // The one left open lasted until the connection closed, beyond the one the client closed.
+    expect(byFilter['toolsListChanged']!.durationMs).toBeGreaterThan(byFilter['resourceSubscriptions']!.durationMs);
+    for (const span of listens) expect(span.attributes['error.type']).toBeUndefined();
   }, 20_000);
 
   it('sends traces as OTLP protobuf by default (the standard OTEL_EXPORTER_OTLP_PROTOCOL default)', async () => {

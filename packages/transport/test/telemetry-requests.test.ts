@@ -128,8 +128,9 @@ describe('telemetry of every request', () => {
       },
     );
     let session: TaskEnabledSession | undefined;
-    let working = '';
-    let asking = '';
+    // The ids of the tasks created, for the spans checked after shutdown.
+    let workingId = '';
+    let askingId = '';
     const closers: (() => Promise<void>)[] = [];
     try {
       const url = /serving MCP on (http:\/\/\S+)/.exec(err)?.[1];
@@ -160,8 +161,10 @@ describe('telemetry of every request', () => {
         await execution.handoff(() => undefined);
         return execution.handle.taskId;
       };
-      working = await started('work');
-      asking = await started('ask');
+      const working = await started('work');
+      const asking = await started('ask');
+      workingId = String(working);
+      askingId = String(asking);
       await eventually(async () => (await session!.task(asking).snapshot()).status === 'input_required');
       expect(liveTasks(await metrics())).toEqual({ working: 1, input_required: 1 });
       // The status page's live-tasks chart is fed from the same figures.
@@ -215,12 +218,12 @@ describe('telemetry of every request', () => {
     // A task-augmented call is a `tools/call <tool>` span of its own, naming the task it created; the task's
     // first round (served as an operation of its own) is its child.
     const calls = spansNamed(receiver, 'tools/call work', 'tcp');
-    const augmented = calls.find((s) => s.attributes['trellis.task.id'] === working);
+    const augmented = calls.find((s) => s.attributes['trellis.task.id'] === workingId);
     expect(augmented).toMatchObject({ kind: 2 });
     expect(augmented!.attributes).toMatchObject({ 'gen_ai.tool.name': 'work', 'mcp.protocol.version': '2026-07-28' });
     expect(calls.filter((s) => s.parentSpanId === augmented!.spanId)).toHaveLength(1);
     const askCall = spansNamed(receiver, 'tools/call ask', 'tcp').find(
-      (s) => s.attributes['trellis.task.id'] === asking,
+      (s) => s.attributes['trellis.task.id'] === askingId,
     );
     expect(askCall).toBeDefined();
     const created = receiver.spans.filter((s) => s.name === 'task working');
