@@ -164,6 +164,39 @@ describe('telemetry of what the SDK entry serves itself', () => {
     for (const span of listens) expect(span.attributes['error.type']).toBeUndefined();
   }, 20_000);
 
+  it('honours the standard sampler variables: ratio 0 records no trace a request starts, parent-based keeps a sampled caller', async () => {
+    const fixture = await buildFixture();
+    const before = new Set(receiver.spans);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [fixture],
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_LEVEL: 'warn',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0',
+      },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'sampled', version: '1.0.0' });
+    await client.connect(transport);
+    const pid = transport.pid!;
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4737';
+    for (let i = 0; i < 3; i++) await client.callTool({ name: 'echo', arguments: { text: 'unsampled' } });
+    await client.callTool({
+      name: 'echo',
+      arguments: { text: 'sampled' },
+      _meta: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    await client.close();
+    await eventually(() => !alive(pid), 15_000);
+    const calls = receiver.spans.filter((s) => !before.has(s) && s.name === 'tools/call echo');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.traceId).toBe(traceId);
+  }, 20_000);
+
   it('sends traces as OTLP protobuf by default (the standard OTEL_EXPORTER_OTLP_PROTOCOL default)', async () => {
     const before = receiver.protobufTraceBodies.length;
     const { app, url } = await startHttp(receiver, {});
