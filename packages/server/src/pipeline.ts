@@ -120,6 +120,20 @@ export interface ServedOperation {
   readonly era: ProtocolEra;
   readonly sessionId: string | undefined;
   readonly transport: TransportKind;
+  /**
+   * The protocol revision the request was served on: a 2026-07-28 request's
+   * envelope names it; an older-protocol connection's is the one `initialize`
+   * negotiated. `undefined` before negotiation.
+   */
+  readonly protocolVersion: string | undefined;
+  /**
+   * Set on a `tools/call` the Tasks extension answers (the client asked for a
+   * task): its rounds are served as operations of their own (transport `task`)
+   * under its context, so an observer should not count the tool's work twice.
+   */
+  readonly taskAugmented?: true;
+  /** The request's params (read only; for `subscriptions/listen`, its filter). */
+  readonly params?: Readonly<Record<string, unknown>> | undefined;
   /** The request's whole `_meta`, envelope keys included (trace context: `traceparent`, `tracestate`). */
   readonly meta: Readonly<Record<string, unknown>> | undefined;
   /** `performance.now()` when the pipeline took the request. */
@@ -424,9 +438,61 @@ function operationOf(request: OperationRequest): ServedOperation {
     era: request.era,
     sessionId: request.connection.sessionId ?? request.sdk?.sessionId,
     transport: request.connection.transport,
+    protocolVersion: protocolVersionOf(request.envelope, request.connection),
     meta: request.envelope ? { ...request.meta, ...request.envelope } : request.meta,
     startedAt: performance.now(),
   };
+}
+
+const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+
+/** The envelope's revision (2026-07-28), else the one the connection's `initialize` negotiated. */
+function protocolVersionOf(
+  envelope: Readonly<Record<string, unknown>> | undefined,
+  connection: Connection,
+): string | undefined {
+  const stated = envelope?.[PROTOCOL_VERSION_KEY];
+  if (typeof stated === 'string') return stated;
+  // Deprecated for 2026-07-28 requests (whose envelope is read above); on an older-protocol connection it is the negotiated version.
+  return connection.protocol?.getNegotiatedProtocolVersion();
+}
+
+/**
+ * Serves a task-augmented `tools/call` (the Tasks extension's `answer`) under
+ * the observers, as the operation it is: its rounds, started inside `answer`,
+ * run in the observers' context (`run`), so their spans are its children. How
+ * it ended: a task created (`result`, the `CreateTaskResult`), or what the
+ * call answered inline.
+ */
+export async function serveTaskAugmented(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  answer: () => Promise<ToolCallOutcome>,
+): Promise<ToolCallOutcome> {
+  const watch =
+    host.observers.length === 0 ? undefined : observe(host, { ...operationOf(request), taskAugmented: true });
+  if (!watch) return answer();
+  try {
+    const outcome = await (watch.wraps ? watch.run(answer) : answer());
+    watch.end(
+      outcome.kind === 'error'
+        ? { outcome: 'error', code: outcome.code, error: new ProtocolError(outcome.code, outcome.message), queuedMs: 0 }
+        : {
+            outcome:
+              outcome.kind === 'result' && outcome.result.isError
+                ? 'isError'
+                : outcome.kind === 'input_required'
+                  ? 'input_required'
+                  : 'result',
+            result: outcome.result,
+            queuedMs: 0,
+          },
+    );
+    return outcome;
+  } catch (error) {
+    watch.end({ outcome: 'error', code: ErrorCodes.InternalError, error, queuedMs: 0 });
+    throw error;
+  }
 }
 
 /** The observers' watches of one operation, as one: their `run`s nested (the first registered outermost), every `end` told. */
@@ -504,6 +570,7 @@ export async function serveObserved<R>(
     era: connection.era ?? 'legacy',
     sessionId: connection.sessionId ?? ctx.sessionId,
     transport: connection.transport,
+    protocolVersion: protocolVersionOf(envelope, connection),
     meta: envelope ? { ...meta, ...envelope } : meta,
     startedAt: performance.now(),
   });
@@ -522,6 +589,37 @@ export async function serveObserved<R>(
     });
     throw error;
   }
+}
+
+/** A request a transport serves itself, under the observers: `run` its work, then `end` it once. */
+export interface RequestObservation {
+  run<T>(work: () => Promise<T>): Promise<T>;
+  end(end: Omit<OperationEnd, 'durationMs'>): void;
+}
+
+/**
+ * Observes a request that neither the pipeline nor an SDK handler serves —
+ * the SDK's serving entry answers `subscriptions/listen` itself, so the
+ * transport that hands it over reports it here: taken now, ended when the
+ * transport says (a listen stream: when it closes). `undefined` with no
+ * observer registered.
+ */
+export function observeRequest(
+  host: PipelineHost,
+  operation: Omit<ServedOperation, 'startedAt'>,
+): RequestObservation | undefined {
+  if (host.observers.length === 0) return undefined;
+  const watch = observe(host, { ...operation, startedAt: performance.now() });
+  if (!watch) return undefined;
+  let ended = false;
+  return {
+    run: (work) => (watch.wraps ? watch.run(work) : work()),
+    end(end) {
+      if (ended) return;
+      ended = true;
+      watch.end(end);
+    },
+  };
 }
 
 /** Whether `serveOperation` observes `method` itself (its handler needs no wrapping). */
