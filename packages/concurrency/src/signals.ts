@@ -1,4 +1,3 @@
-import { followSignal } from './internal.js';
 import { assertDuration } from './validate.js';
 
 /** A signal combined from others, and the way to unlink it from them. */
@@ -21,26 +20,53 @@ export interface LinkedSignal {
  * holds nothing once the operation is over; inputs that abort first unlink the rest too.
  *
  * @example
- * const { signal, dispose } = anySignal([request.signal, server.shutdownSignal]);
- * try { return await fetch(url, { signal }); } finally { dispose(); }
+ * const linked = anySignal([request.signal, server.shutdownSignal]);
+ * try { return await fetch(url, { signal: linked.signal }); } finally { linked.dispose(); }
  */
 export function anySignal(signals: Iterable<AbortSignal | undefined>): LinkedSignal {
-  const controller = new AbortController();
-  const unlinks: Array<() => void> = [];
-  const dispose = (): void => {
-    for (const unlink of unlinks.splice(0)) unlink();
-  };
-  for (const source of signals) {
-    if (!source) continue;
-    if (source.aborted) {
-      dispose();
-      controller.abort(source.reason);
-      break;
+  return new SignalLink(signals);
+}
+
+/**
+ * One object per link, listening to its inputs as an `EventListener` object:
+ * no closure per input or per link (a tool call in flight holds one of these).
+ */
+class SignalLink implements LinkedSignal {
+  readonly signal: AbortSignal;
+  readonly #controller = new AbortController();
+  #inputs: AbortSignal[] | undefined;
+
+  constructor(signals: Iterable<AbortSignal | undefined>) {
+    this.signal = this.#controller.signal;
+    const inputs: AbortSignal[] = [];
+    for (const source of signals) {
+      if (!source) continue;
+      if (source.aborted) {
+        this.#unlink(inputs);
+        this.#controller.abort(source.reason);
+        return;
+      }
+      source.addEventListener('abort', this, { once: true });
+      inputs.push(source);
     }
-    unlinks.push(followSignal(source, controller));
+    if (inputs.length > 0) this.#inputs = inputs;
   }
-  if (!controller.signal.aborted) controller.signal.addEventListener('abort', dispose, { once: true });
-  return { signal: controller.signal, dispose };
+
+  /** An input aborted: unlink the others, then abort with its reason. */
+  handleEvent(event: Event): void {
+    this.dispose();
+    this.#controller.abort((event.target as AbortSignal).reason);
+  }
+
+  dispose(): void {
+    const inputs = this.#inputs;
+    this.#inputs = undefined;
+    if (inputs) this.#unlink(inputs);
+  }
+
+  #unlink(inputs: readonly AbortSignal[]): void {
+    for (const input of inputs) input.removeEventListener('abort', this);
+  }
 }
 
 /** Options of {@link sleep}. */

@@ -38,6 +38,7 @@ export type {
   OperationWatch,
   OperationRequest,
   ReplyChannel,
+  RequestObservation,
   ServedOperation,
   ToolCallOutcome,
   ToolCallRequest,

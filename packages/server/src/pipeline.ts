@@ -11,7 +11,14 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { observeQueueWait, SemaphoreTimeoutError, type CancelScope, type Semaphore } from '@trellis/concurrency';
-import { busyResult, errorResult, ToolCallScope, type ToolCallResult, type ToolRegistry } from '@trellis/tools';
+import {
+  busyResult,
+  errorResult,
+  ToolCallScope,
+  type ToolCallOptions,
+  type ToolCallResult,
+  type ToolRegistry,
+} from '@trellis/tools';
 import type { PromptRegistry } from '@trellis/prompts';
 import type { ResourceRegistry } from '@trellis/resources';
 import type { ServerChange } from './changes.js';
@@ -113,6 +120,20 @@ export interface ServedOperation {
   readonly era: ProtocolEra;
   readonly sessionId: string | undefined;
   readonly transport: TransportKind;
+  /**
+   * The protocol revision the request was served on: a 2026-07-28 request's
+   * envelope names it; an older-protocol connection's is the one `initialize`
+   * negotiated. `undefined` before negotiation.
+   */
+  readonly protocolVersion: string | undefined;
+  /**
+   * Set on a `tools/call` the Tasks extension answers (the client asked for a
+   * task): its rounds are served as operations of their own (transport `task`)
+   * under its context, so an observer should not count the tool's work twice.
+   */
+  readonly taskAugmented?: true;
+  /** The request's params (read only; for `subscriptions/listen`, its filter). */
+  readonly params?: Readonly<Record<string, unknown>> | undefined;
   /** The request's whole `_meta`, envelope keys included (trace context: `traceparent`, `tracestate`). */
   readonly meta: Readonly<Record<string, unknown>> | undefined;
   /** `performance.now()` when the pipeline took the request. */
@@ -277,26 +298,38 @@ function runStep<R>(
  * connection of its own, the task's signal as `request.signal`, and a channel
  * whose `notify` records progress as the task's status.
  */
-export async function serveToolCall(
+export function serveToolCall(
   host: PipelineHost,
   request: ToolCallRequest,
   channel: ReplyChannel,
 ): Promise<ToolCallOutcome> {
-  const name = request.target;
   // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
-  if (request.connection.transport !== 'task') {
-    const taskOptions = host.tools.taskOptionsOf(name);
-    if (taskOptions) {
-      const answer = await (await host.taskCalls()).call(request, channel, taskOptions);
-      if (answer) return answer;
-    }
-  }
+  if (request.connection.transport !== 'task' && host.tools.taskOptionsOf(request.target))
+    return serveTaskToolCall(host, request, channel);
+  return runToolCall(host, request, channel);
+}
+
+async function serveTaskToolCall(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  channel: ReplyChannel,
+): Promise<ToolCallOutcome> {
+  const answer = await (await host.taskCalls()).call(request, channel, host.tools.taskOptionsOf(request.target)!);
+  return answer ?? runToolCall(host, request, channel);
+}
+
+/**
+ * The call through `serveOperation`, its end turned into an outcome. Not an
+ * async function: a call in flight holds one suspended frame less.
+ */
+function runToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
+  const name = request.target;
   try {
     // The handler's task group follows the tool-call rules (see ToolCallScope).
     const scope = new ToolCallScope<ToolCallResult>([request.signal, host.shutdownSignal], (failures) =>
       host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error)),
     );
-    const result = await serveOperation(
+    return serveOperation(
       host,
       request,
       channel,
@@ -304,20 +337,28 @@ export async function serveToolCall(
       scope,
       callTool as OperationStep<ToolCallResult>,
       classifyToolResult,
-    );
-    if (isInputRequiredResult(result)) return { kind: 'input_required', result };
-    return { kind: 'result', result: result as CallToolResult };
+    ).then(toolCallOutcome, (error: unknown) => toolCallFailure(host, name, error));
   } catch (error) {
-    if (error instanceof ProtocolError)
-      return {
-        kind: 'error',
-        code: error.code,
-        message: error.message,
-        ...(error.data !== undefined && { data: error.data }),
-      };
-    host.logger.error({ err: error, tool: name }, 'tools/call failed');
-    return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
+    return Promise.resolve(toolCallFailure(host, name, error));
   }
+}
+
+function toolCallOutcome(result: ToolCallResult): ToolCallOutcome {
+  if (isInputRequiredResult(result)) return { kind: 'input_required', result };
+  return { kind: 'result', result: result as CallToolResult };
+}
+
+/** A protocol error is an outcome, never thrown; anything else is logged and answered as an internal error. */
+function toolCallFailure(host: PipelineHost, name: string, error: unknown): ToolCallOutcome {
+  if (error instanceof ProtocolError)
+    return {
+      kind: 'error',
+      code: error.code,
+      message: error.message,
+      ...(error.data !== undefined && { data: error.data }),
+    };
+  host.logger.error({ err: error, tool: name }, 'tools/call failed');
+  return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
 }
 
 function logFailure(host: PipelineHost, request: OperationRequest, error: unknown): void {
@@ -355,14 +396,7 @@ async function callTool(
     }
   }
   try {
-    const result = await host.tools.call(name, request.arguments, {
-      scope,
-      context: (callScope) => (callScope === scope ? ctx : narrowContext(ctx, callScope)),
-      onError: (error, tool, expected) =>
-        expected
-          ? ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out')
-          : ctx.log.error({ err: error, tool }, 'tool call failed'),
-    });
+    const result = await host.tools.call(name, request.arguments, new ToolCallHooks(scope, ctx));
     if (isInputRequiredResult(result) && !host.tools.isInteractive(name)) {
       return errorResult(
         `Tool "${name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`,
@@ -371,6 +405,27 @@ async function callTool(
     return result;
   } finally {
     release();
+  }
+}
+
+/**
+ * What the registry needs of a call: its scope, the handler's context, where
+ * failures are logged. One object with methods, so that a call in flight
+ * holds no closures for them.
+ */
+class ToolCallHooks implements ToolCallOptions<RequestContext> {
+  constructor(
+    readonly scope: CancelScope,
+    private readonly ctx: RequestContext,
+  ) {}
+
+  context(callScope: CancelScope): RequestContext {
+    return callScope === this.scope ? this.ctx : narrowContext(this.ctx, callScope);
+  }
+
+  onError(error: unknown, tool: string, expected?: boolean): void {
+    if (expected) this.ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out');
+    else this.ctx.log.error({ err: error, tool }, 'tool call failed');
   }
 }
 
@@ -383,9 +438,61 @@ function operationOf(request: OperationRequest): ServedOperation {
     era: request.era,
     sessionId: request.connection.sessionId ?? request.sdk?.sessionId,
     transport: request.connection.transport,
+    protocolVersion: protocolVersionOf(request.envelope, request.connection),
     meta: request.envelope ? { ...request.meta, ...request.envelope } : request.meta,
     startedAt: performance.now(),
   };
+}
+
+const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+
+/** The envelope's revision (2026-07-28), else the one the connection's `initialize` negotiated. */
+function protocolVersionOf(
+  envelope: Readonly<Record<string, unknown>> | undefined,
+  connection: Connection,
+): string | undefined {
+  const stated = envelope?.[PROTOCOL_VERSION_KEY];
+  if (typeof stated === 'string') return stated;
+  // Deprecated for 2026-07-28 requests (whose envelope is read above); on an older-protocol connection it is the negotiated version.
+  return connection.protocol?.getNegotiatedProtocolVersion();
+}
+
+/**
+ * Serves a task-augmented `tools/call` (the Tasks extension's `answer`) under
+ * the observers, as the operation it is: its rounds, started inside `answer`,
+ * run in the observers' context (`run`), so their spans are its children. How
+ * it ended: a task created (`result`, the `CreateTaskResult`), or what the
+ * call answered inline.
+ */
+export async function serveTaskAugmented(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  answer: () => Promise<ToolCallOutcome>,
+): Promise<ToolCallOutcome> {
+  const watch =
+    host.observers.length === 0 ? undefined : observe(host, { ...operationOf(request), taskAugmented: true });
+  if (!watch) return answer();
+  try {
+    const outcome = await (watch.wraps ? watch.run(answer) : answer());
+    watch.end(
+      outcome.kind === 'error'
+        ? { outcome: 'error', code: outcome.code, error: new ProtocolError(outcome.code, outcome.message), queuedMs: 0 }
+        : {
+            outcome:
+              outcome.kind === 'result' && outcome.result.isError
+                ? 'isError'
+                : outcome.kind === 'input_required'
+                  ? 'input_required'
+                  : 'result',
+            result: outcome.result,
+            queuedMs: 0,
+          },
+    );
+    return outcome;
+  } catch (error) {
+    watch.end({ outcome: 'error', code: ErrorCodes.InternalError, error, queuedMs: 0 });
+    throw error;
+  }
 }
 
 /** The observers' watches of one operation, as one: their `run`s nested (the first registered outermost), every `end` told. */
@@ -463,6 +570,7 @@ export async function serveObserved<R>(
     era: connection.era ?? 'legacy',
     sessionId: connection.sessionId ?? ctx.sessionId,
     transport: connection.transport,
+    protocolVersion: protocolVersionOf(envelope, connection),
     meta: envelope ? { ...meta, ...envelope } : meta,
     startedAt: performance.now(),
   });
@@ -481,6 +589,37 @@ export async function serveObserved<R>(
     });
     throw error;
   }
+}
+
+/** A request a transport serves itself, under the observers: `run` its work, then `end` it once. */
+export interface RequestObservation {
+  run<T>(work: () => Promise<T>): Promise<T>;
+  end(end: Omit<OperationEnd, 'durationMs'>): void;
+}
+
+/**
+ * Observes a request that neither the pipeline nor an SDK handler serves —
+ * the SDK's serving entry answers `subscriptions/listen` itself, so the
+ * transport that hands it over reports it here: taken now, ended when the
+ * transport says (a listen stream: when it closes). `undefined` with no
+ * observer registered.
+ */
+export function observeRequest(
+  host: PipelineHost,
+  operation: Omit<ServedOperation, 'startedAt'>,
+): RequestObservation | undefined {
+  if (host.observers.length === 0) return undefined;
+  const watch = observe(host, { ...operation, startedAt: performance.now() });
+  if (!watch) return undefined;
+  let ended = false;
+  return {
+    run: (work) => (watch.wraps ? watch.run(work) : work()),
+    end(end) {
+      if (ended) return;
+      ended = true;
+      watch.end(end);
+    },
+  };
 }
 
 /** Whether `serveOperation` observes `method` itself (its handler needs no wrapping). */

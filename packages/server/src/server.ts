@@ -22,7 +22,13 @@ import { installHandlers } from './handlers.js';
 import { orderPlugins, withinDeadline } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import type { Middleware } from './middleware.js';
-import type { OperationObserver, PipelineHost } from './pipeline.js';
+import {
+  observeRequest,
+  type OperationObserver,
+  type PipelineHost,
+  type RequestObservation,
+  type ServedOperation,
+} from './pipeline.js';
 import { ProtocolServer } from './protocol-server.js';
 import type { ServiceKey } from './services.js';
 import { CoreServices, type SharedSessionStore } from './seams.js';
@@ -360,6 +366,14 @@ export class TrellisServer implements PipelineHost {
         this.#logger?.warn({ err: error }, 'a task observer failed');
       }
     }
+  }
+
+  /**
+   * @internal A request a transport serves itself (the SDK entry's
+   * `subscriptions/listen`), reported to the observers; `undefined` when none.
+   */
+  observeRequest(operation: Omit<ServedOperation, 'startedAt'>): RequestObservation | undefined {
+    return observeRequest(this, operation);
   }
 
   /** @internal The registered observers (read by the pipeline). */

@@ -12,6 +12,7 @@ import type {
 import { Connection } from './connection.js';
 import { ErrorCodes } from './error-codes.js';
 import {
+  serveTaskAugmented,
   serveToolCall,
   type ReplyChannel,
   type TaskCallServing,
@@ -122,6 +123,11 @@ export class TaskCalls implements TaskCallServing {
       const error = this.#module.missingTasksCapability(`tool "${request.target}"`);
       return { kind: 'error', code: error.code, message: error.message, data: error.data };
     }
+    return serveTaskAugmented(this.#core, request, () => this.#answer(request, channel, options));
+  }
+
+  /** Creates the task and runs its first round; the task, or what the call answered before it detached. */
+  async #answer(request: ToolCallRequest, channel: ReplyChannel, options: TaskToolOptions): Promise<ToolCallOutcome> {
     let round = 0;
     const progressToken = request.meta?.progressToken;
     let answer;

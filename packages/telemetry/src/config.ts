@@ -34,6 +34,16 @@ export const telemetryConfigSchema = defineConfig({
     .url({ protocols: ['http', 'https'] })
     .optional()
     .describe('Full OTLP/HTTP URL for metrics (overrides OTEL_EXPORTER_OTLP_ENDPOINT)'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: env
+    .enum(['http/protobuf', 'http/json'])
+    .default('http/protobuf')
+    .describe(
+      'Encoding of exported traces (the standard default, protobuf, is the cheaper to encode and send); metrics go as OTLP/JSON',
+    ),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: env
+    .enum(['http/protobuf', 'http/json'])
+    .optional()
+    .describe('Encoding of exported traces (overrides OTEL_EXPORTER_OTLP_PROTOCOL)'),
   OTEL_METRIC_EXPORT_INTERVAL: env.duration().default(60_000).describe('How often metrics are pushed over OTLP'),
   OTEL_SERVICE_NAME: env.string().optional().describe('service.name of the exported telemetry; default: the app name'),
   OTEL_SDK_DISABLED: env.boolean().default(false).describe('true: no telemetry at all, whatever else is set'),
@@ -47,6 +57,8 @@ export interface TelemetryConfig {
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string | undefined;
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?: string | undefined;
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' | 'http/json';
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: 'http/protobuf' | 'http/json' | undefined;
   OTEL_METRIC_EXPORT_INTERVAL: number;
   OTEL_SERVICE_NAME?: string | undefined;
   OTEL_SDK_DISABLED: boolean;

@@ -33,6 +33,10 @@ export const ATTR = {
   outcome: 'trellis.outcome',
   taskId: 'trellis.task.id',
   taskStatus: 'trellis.task.status',
+  /** `subscriptions/listen`: the change kinds the filter asks for. */
+  subscriptionFilter: 'trellis.subscription.filter',
+  /** `subscriptions/listen`: how many resources the filter watches. */
+  subscribedResources: 'trellis.subscription.resource_count',
 } as const;
 
 /** `error.type` of a tool result with `isError: true`, as the conventions say. */

@@ -32,7 +32,21 @@ import type { Instruments } from './instruments.js';
  * task state changes) become its children.
  */
 
-const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+/**
+ * The methods whose work can open spans of its own (queries, fetches, queue
+ * waits, task changes): only these run inside the span's context. Entering a
+ * context costs an AsyncLocalStorage switch per request; `initialize`, `ping`
+ * and the list calls have no children to parent.
+ */
+const PARENTING_METHODS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'resources/read',
+  'prompts/get',
+  'completion/complete',
+  'tasks/get',
+  'tasks/update',
+  'tasks/cancel',
+]);
 /** At most this many series of `mcp.server.operation.duration` (the SDK's default cardinality limit is 2,000). */
 const MAX_SERIES = 2_000;
 
@@ -95,6 +109,35 @@ function endingOf(end: OperationEnd): Ending {
 }
 
 /**
+ * A `subscriptions/listen` filter as attributes: the change kinds asked for
+ * (`toolsListChanged`, ...) and how many resources it watches (never their
+ * URIs: they can be many and private).
+ */
+function addFilterAttributes(attributes: Attributes, filter: unknown): void {
+  if (typeof filter !== 'object' || filter === null) return;
+  const kinds: string[] = [];
+  for (const [kind, wanted] of Object.entries(filter)) {
+    if (kind === 'resourceSubscriptions') continue;
+    if (wanted === true) kinds.push(kind);
+  }
+  const resources = (filter as { resourceSubscriptions?: unknown }).resourceSubscriptions;
+  if (Array.isArray(resources)) {
+    kinds.push('resourceSubscriptions');
+    attributes[ATTR.subscribedResources] = resources.length;
+  }
+  attributes[ATTR.subscriptionFilter] = kinds.sort();
+}
+
+/** The id of the task a task-augmented call created (its `CreateTaskResult`, flat or with `task`). */
+function taskIdOf(result: unknown): string | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const flat = (result as { taskId?: unknown }).taskId;
+  if (typeof flat === 'string') return flat;
+  const nested = (result as { task?: { taskId?: unknown } }).task?.taskId;
+  return typeof nested === 'string' ? nested : undefined;
+}
+
+/**
  * The duration series of each kind of request (method, tool or prompt,
  * protocol version, how it failed), made once and kept: a request finds its
  * series by one string key instead of building an attribute set.
@@ -142,7 +185,12 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
   const series = new SeriesByKind(instruments.operationDuration, networkTransport);
 
   /** Starts the request's server span: its parent from `_meta`, the transport's context as a link. */
-  function startSpan(op: ServedOperation, tool: string | undefined, prompt: string | undefined, version: unknown) {
+  function startSpan(
+    op: ServedOperation,
+    tool: string | undefined,
+    prompt: string | undefined,
+    version: string | undefined,
+  ): { span: Span; active: Context | undefined } {
     const method = op.method;
     const meta = op.meta;
     const attributes: Attributes = {
@@ -155,7 +203,8 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
       attributes[ATTR.operationName] = 'execute_tool';
     } else if (prompt !== undefined) attributes[ATTR.promptName] = prompt;
     else if (method === 'resources/read' && op.target !== undefined) attributes[ATTR.resourceUri] = op.target;
-    if (typeof version === 'string') attributes[ATTR.protocolVersion] = version;
+    else if (method === 'subscriptions/listen') addFilterAttributes(attributes, op.params?.notifications);
+    if (version !== undefined) attributes[ATTR.protocolVersion] = version;
     if (op.sessionId !== undefined) attributes[ATTR.sessionId] = op.sessionId;
     const ambient = context.active();
     const parent =
@@ -171,15 +220,17 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
       { kind: SpanKind.SERVER, attributes, ...(links && { links }) },
       parent ?? ambient,
     );
-    return { span, active: trace.setSpan(parent ?? ambient, span) };
+    return { span, active: PARENTING_METHODS.has(method) ? trace.setSpan(parent ?? ambient, span) : undefined };
   }
 
   return function observeOperation(op: ServedOperation): OperationWatch {
     const method = op.method;
     const tool = method === 'tools/call' ? op.target : undefined;
     const prompt = method === 'prompts/get' ? op.target : undefined;
-    const version = op.meta?.[PROTOCOL_VERSION_KEY];
-    if (tool !== undefined) instruments.callsInFlight.enter(tool);
+    const version = op.protocolVersion;
+    // A task-augmented call's tool work is counted by its rounds (operations of their own).
+    const counted = tool !== undefined && op.taskAugmented !== true;
+    if (counted) instruments.callsInFlight.enter(tool);
     let span: Span | undefined;
     let active: Context | undefined;
     if (tracer) ({ span, active } = startSpan(op, tool, prompt, version));
@@ -188,7 +239,7 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
       end(end) {
         const ending = endingOf(end);
         series.get(method, tool, prompt, version, ending).record(end.durationMs / 1000);
-        if (tool !== undefined) {
+        if (counted) {
           instruments.callsInFlight.leave(tool);
           instruments.callOutcomes.add(tool, ending.outcome);
         }
@@ -202,6 +253,10 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
           });
         }
         if (tool !== undefined && ending.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending.outcome);
+        if (op.taskAugmented) {
+          const taskId = taskIdOf(end.result);
+          if (taskId !== undefined) span.setAttribute(ATTR.taskId, taskId);
+        }
         span.end();
       },
     };

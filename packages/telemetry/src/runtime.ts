@@ -10,7 +10,6 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -85,6 +84,12 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
   let tracerProvider: BasicTracerProvider | undefined;
   let contextManager: AsyncLocalStorageContextManager | undefined;
   if (otlp.traces) {
+    // Protobuf unless http/json is asked for: it encodes in less CPU and sends ~2.5× fewer bytes than OTLP/JSON.
+    // The sampler (OTEL_TRACES_SAMPLER, _ARG) and batching (OTEL_BSP_*) come from the standard variables, read by the SDK.
+    const { OTLPTraceExporter } =
+      (config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/json'
+        ? await import('@opentelemetry/exporter-trace-otlp-http')
+        : await import('@opentelemetry/exporter-trace-otlp-proto');
     tracerProvider = new BasicTracerProvider({
       resource,
       spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.traces }))],

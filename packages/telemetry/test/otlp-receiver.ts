@@ -1,10 +1,28 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** An attribute value as OTLP/JSON encodes it. */
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: OtlpValue[] };
+}
+
 /** An attribute as OTLP/JSON encodes it. */
 interface OtlpAttribute {
   key: string;
-  value: { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+  value: OtlpValue;
+}
+
+function scalarOf(value: OtlpValue): string | number | boolean | undefined {
+  return (
+    value.stringValue ??
+    (value.intValue !== undefined ? Number(value.intValue) : undefined) ??
+    value.doubleValue ??
+    value.boolValue
+  );
 }
 
 /** One span as the OTLP/JSON exporter sends it (ids in hex). */
@@ -14,7 +32,9 @@ export interface ReceivedSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
-  attributes: Record<string, string | number | boolean | undefined>;
+  attributes: Record<string, string | number | boolean | (string | number | boolean | undefined)[] | undefined>;
+  /** From its start to its end. */
+  durationMs: number;
   links: { traceId: string; spanId: string }[];
   status: { code?: number; message?: string };
 }
@@ -30,7 +50,9 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Raw metric export bodies. */
   readonly metricBodies: unknown[];
-  /** Requests that were not OTLP/JSON (should stay empty). */
+  /** Trace exports in OTLP protobuf (the default encoding; tests that decode spans ask for http/json). */
+  readonly protobufTraceBodies: Buffer[];
+  /** Requests that were neither OTLP/JSON nor protobuf traces (should stay empty). */
   readonly rejected: string[];
   close(): Promise<void>;
 }
@@ -38,11 +60,7 @@ export interface OtlpReceiver {
 function attributesOf(list: OtlpAttribute[] | undefined): ReceivedSpan['attributes'] {
   const out: ReceivedSpan['attributes'] = {};
   for (const { key, value } of list ?? []) {
-    out[key] =
-      value.stringValue ??
-      (value.intValue !== undefined ? Number(value.intValue) : undefined) ??
-      value.doubleValue ??
-      value.boolValue;
+    out[key] = value.arrayValue ? (value.arrayValue.values ?? []).map(scalarOf) : scalarOf(value);
   }
   return out;
 }
@@ -51,11 +69,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const metricBodies: unknown[] = [];
   const rejected: string[] = [];
+  const protobufTraceBodies: Buffer[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const type = req.headers['content-type'] ?? '';
+      if (req.method === 'POST' && req.url === '/v1/traces' && type.includes('application/x-protobuf')) {
+        protobufTraceBodies.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       if (req.method !== 'POST' || !type.includes('application/json')) {
         rejected.push(`${req.method} ${req.url} ${type}`);
         res.writeHead(415).end();
@@ -75,6 +99,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                   span.parentSpanId !== '' && { parentSpanId: span.parentSpanId }),
                 name: span.name as string,
                 kind: span.kind as number,
+                durationMs: (Number(span.endTimeUnixNano) - Number(span.startTimeUnixNano)) / 1e6,
                 attributes: attributesOf(span.attributes as OtlpAttribute[]),
                 links: ((span.links ?? []) as { traceId: string; spanId: string }[]).map((l) => ({
                   traceId: l.traceId,
@@ -98,6 +123,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
+    protobufTraceBodies,
     metricBodies,
     rejected,
     close: () =>

@@ -80,6 +80,7 @@ describe('traces over OTLP/HTTP', () => {
           POSTGRES_DANGEROUSLY_ALLOW_PRIVILEGED_ROLE: 'true',
           HTTP_ALLOW_HOSTS: new URL(targetOrigin).host,
           LOG_LEVEL: 'silent',
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
           OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
           ...env,
         },

@@ -233,7 +233,8 @@ export class ToolRegistry<Ctx> {
         ? await withTimeout(
             (signal) => {
               const scope = new ToolCallScope([signal], (failures) =>
-                this.unobservedChildResult(name, failures, options.onError),
+                // A method of `options`: called through it.
+                this.unobservedChildResult(name, failures, (error, tool) => options.onError?.(error, tool)),
               );
               return scope.finish(invoke(() => spec.handler(parsed.data as never, options.context(scope))));
             },

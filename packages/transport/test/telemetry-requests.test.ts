@@ -5,6 +5,7 @@ import type { TaskEnabledSession } from '@modelcontextprotocol/ext-tasks/client'
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioClientTransportV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION as LATEST_PROTOCOL_VERSION_V1 } from '@modelcontextprotocol/sdk/types.js';
 import { sleep } from '@trellis/concurrency';
 import { definePlugin, inputRequired } from '@trellis/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +117,7 @@ describe('telemetry of every request', () => {
           PORT: '0',
           LOG_LEVEL: 'silent',
           METRICS: 'on',
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
           OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         },
         envFiles: [],
@@ -126,6 +128,9 @@ describe('telemetry of every request', () => {
       },
     );
     let session: TaskEnabledSession | undefined;
+    // The ids of the tasks created, for the spans checked after shutdown.
+    let workingId = '';
+    let askingId = '';
     const closers: (() => Promise<void>)[] = [];
     try {
       const url = /serving MCP on (http:\/\/\S+)/.exec(err)?.[1];
@@ -158,6 +163,8 @@ describe('telemetry of every request', () => {
       };
       const working = await started('work');
       const asking = await started('ask');
+      workingId = String(working);
+      askingId = String(asking);
       await eventually(async () => (await session!.task(asking).snapshot()).status === 'input_required');
       expect(liveTasks(await metrics())).toEqual({ working: 1, input_required: 1 });
       // The status page's live-tasks chart is fed from the same figures.
@@ -190,7 +197,12 @@ describe('telemetry of every request', () => {
     const setLevel = spansNamed(receiver, 'logging/setLevel', 'tcp');
     expect(setLevel).toHaveLength(1);
     expect(setLevel[0]!.attributes['mcp.session.id']).toBe(initialize!.attributes['mcp.session.id']);
-    expect(spansNamed(receiver, 'ping', 'tcp')).toHaveLength(1);
+    const [ping] = spansNamed(receiver, 'ping', 'tcp');
+    // An older-protocol session's spans carry the version its initialize negotiated.
+    expect(ping!.attributes['mcp.protocol.version']).toBe(LATEST_PROTOCOL_VERSION_V1);
+    expect(setLevel[0]!.attributes['mcp.protocol.version']).toBe(LATEST_PROTOCOL_VERSION_V1);
+    const [legacyList] = spansNamed(receiver, 'tools/list', 'tcp');
+    expect(legacyList!.attributes['mcp.protocol.version']).toBe(LATEST_PROTOCOL_VERSION_V1);
     const discovers = spansNamed(receiver, 'server/discover', 'tcp');
     expect(discovers).toHaveLength(2);
     expect(discovers[0]!.attributes['mcp.protocol.version']).toBe('2026-07-28');
@@ -203,6 +215,17 @@ describe('telemetry of every request', () => {
     expect(cancelled).toHaveLength(2);
     expect(cancelled.map((s) => s.parentSpanId).sort()).toEqual(cancels.map((s) => s.spanId).sort());
     expect(cancelled.map((s) => s.attributes['gen_ai.tool.name']).sort()).toEqual(['ask', 'work']);
+    // A task-augmented call is a `tools/call <tool>` span of its own, naming the task it created; the task's
+    // first round (served as an operation of its own) is its child.
+    const calls = spansNamed(receiver, 'tools/call work', 'tcp');
+    const augmented = calls.find((s) => s.attributes['trellis.task.id'] === workingId);
+    expect(augmented).toMatchObject({ kind: 2 });
+    expect(augmented!.attributes).toMatchObject({ 'gen_ai.tool.name': 'work', 'mcp.protocol.version': '2026-07-28' });
+    expect(calls.filter((s) => s.parentSpanId === augmented!.spanId)).toHaveLength(1);
+    const askCall = spansNamed(receiver, 'tools/call ask', 'tcp').find(
+      (s) => s.attributes['trellis.task.id'] === askingId,
+    );
+    expect(askCall).toBeDefined();
     const created = receiver.spans.filter((s) => s.name === 'task working');
     expect(created.map((s) => s.attributes['gen_ai.tool.name'])).toContain('work');
     expect(receiver.spans.filter((s) => s.name === 'task input_required')).toHaveLength(1);
@@ -214,7 +237,12 @@ describe('telemetry of every request', () => {
 
   it('over stdio, both eras: initialize, ping and logging/setLevel (older era), server/discover (2026-07-28) get spans with network.transport=pipe', async () => {
     const fixture = await buildFixture();
-    const env = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    };
     const before = new Set(receiver.spans);
 
     const legacyTransport = new StdioClientTransportV1({
@@ -250,6 +278,7 @@ describe('telemetry of every request', () => {
     expect(fresh('initialize')).toHaveLength(1);
     expect(fresh('logging/setLevel')).toHaveLength(1);
     expect(fresh('ping')).toHaveLength(1);
+    expect(fresh('ping')[0]!.attributes['mcp.protocol.version']).toBe(LATEST_PROTOCOL_VERSION_V1);
     const [discover] = fresh('server/discover');
     expect(discover).toMatchObject({ kind: 2 });
     expect(discover!.attributes).toMatchObject({

@@ -246,6 +246,7 @@ describe('trace context over HTTP', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const { app, url } = await startApp({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
     });
     const mcpParent = { trace: '11111111111111111111111111111111', span: '2222222222222222' };

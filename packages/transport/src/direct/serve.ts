@@ -9,6 +9,7 @@ import {
   httpStatusOfHandlerError,
   serveToolCall,
   type Connection,
+  type ReplyChannel,
   type ToolCallRequest,
   type TrellisServer,
 } from '@trellis/server';
@@ -71,9 +72,7 @@ export async function serveFastCall(
       auth,
       signal: tracked.signal,
     };
-    outcome = await serveToolCall(core, call, {
-      notify: async (notification) => send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage),
-    });
+    outcome = await serveToolCall(core, call, new SendChannel(send));
   } finally {
     tracked.done();
   }
@@ -123,6 +122,15 @@ export async function serveFastCall(
         },
         status: era === 'modern' ? httpStatusOfHandlerError(outcome.code) : 200,
       };
+  }
+}
+
+/** What flows back during a fast-path call goes to `send`: an object with a method, no closure per call. */
+class SendChannel implements ReplyChannel {
+  constructor(private readonly send: (message: JSONRPCMessage) => void | Promise<void>) {}
+
+  async notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void> {
+    await this.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
   }
 }
 

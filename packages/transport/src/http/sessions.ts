@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  Server,
-  WebStandardStreamableHTTPServerTransport,
-  type AuthInfo,
-  type JSONRPCRequest,
-} from '@modelcontextprotocol/server';
+import { Server, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
 import {
   AbortReasons,
   Connection,
@@ -368,39 +363,50 @@ export class LegacySessions {
     )
       return false;
     this.#admission.seen(header, 'POST', body);
+    if (!this.#store) {
+      this.#direct(session, res, body, auth);
+      return true;
+    }
+    // Shared sessions: served once the store says the session still exists (one indexed read).
     session.used = true;
-    const served = this.#store
-      ? this.#verify(session).then((live) =>
-          live
-            ? this.#direct(session, res, body, auth)
-            : sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', body.id)),
-        )
-      : this.#direct(session, res, body, auth);
-    served.catch((error: unknown) => {
-      // Nothing may escape as an unhandled rejection: answer what can still be answered.
-      this.#log.error({ err: error }, 'fast tool call failed');
-      if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error', body.id));
-      else res.end();
-    });
+    this.#verify(session).then(
+      (live) => {
+        if (live) this.#direct(session, res, body, auth);
+        else sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', body.id));
+      },
+      (error: unknown) => {
+        this.#log.warn({ err: error }, 'the shared session store could not be read');
+        sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', body.id), {
+          'retry-after': '1',
+        });
+      },
+    );
     return true;
   }
 
-  async #direct(
+  /** Serves a fast-path call (not an async method: a call in flight holds one suspended frame less). */
+  #direct(
     session: LegacySession,
     res: ServerResponse,
-    message: JSONRPCRequest,
+    body: Parameters<typeof serveFastCall>[2],
     auth: AuthInfo | undefined,
-  ): Promise<void> {
+  ): void {
     const { connection } = session;
     session.active += 1;
     res.once('close', () => {
       session.active -= 1;
       session.timer?.refresh();
-      if (!res.writableFinished) connection.cancel(message.id, new Error(AbortReasons.clientDisconnected));
+      if (!res.writableFinished) connection.cancel(body.id, new Error(AbortReasons.clientDisconnected));
     });
     const stream = new AnswerStream(res, { 'mcp-session-id': session.id });
-    const answer = await serveFastCall(this.#core, connection, message, stream.event, auth);
-    stream.finish(answer.message, 200);
+    serveFastCall(this.#core, connection, body, stream.event, auth)
+      .then((answer) => stream.finish(answer.message, 200))
+      .catch((error: unknown) => {
+        // Nothing may escape as an unhandled rejection: answer what can still be answered.
+        this.#log.error({ err: error }, 'fast tool call failed');
+        if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error', body.id));
+        else res.end();
+      });
   }
 
   /**

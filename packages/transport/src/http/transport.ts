@@ -20,6 +20,7 @@ import { ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { rebindingProblem } from './guards.js';
 import { tryModernFast } from './direct-modern.js';
+import { listenRequestOf, writeObservedListen } from './listen.js';
 import { checkMcpParamHeaders } from './mcp-param.js';
 import { resolveHttpOptions, type HttpTelemetry, type HttpTransportOptions } from './options.js';
 import { LegacySessions } from './sessions.js';
@@ -299,7 +300,10 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
     const bad = checkMcpParamHeaders(req.headers, body, (name) => server.tools.describe(name) as never);
     if (bad)
       return sendJson(res, 400, rpcError(ErrorCodes.HeaderMismatch, bad.message, bad.id, { header: bad.header }));
-    await writeWebResponse(res, await modern!.fetch(request, { parsedBody: body, ...(authInfo && { authInfo }) }));
+    const answer = () => modern!.fetch(request, { parsedBody: body, ...(authInfo && { authInfo }) });
+    const listen = listenRequestOf(body);
+    if (listen) return writeObservedListen(server, listen, res, answer);
+    await writeWebResponse(res, await answer());
   }
 
   async function shutdown(graceMs: number): Promise<void> {

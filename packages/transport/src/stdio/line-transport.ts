@@ -54,6 +54,8 @@ export class LineTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   /** Sees each valid message first; returning true means it was handled and the SDK does not get it. */
   intercept?: (message: JSONRPCMessage) => boolean;
+  /** Told of every message sent, before it is written (the listen streams' observation). */
+  outbound?: (message: JSONRPCMessage) => void;
 
   readonly #input: Readable;
   readonly #output: Writable;
@@ -110,6 +112,7 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('LineTransport is closed'));
+    this.outbound?.(message);
     const line = JSON.stringify(message);
     if ('method' in message && !('id' in message)) {
       // Notifications (progress, logs) go out at once, ahead of the answer they

@@ -3,6 +3,7 @@ import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio as serveSdkStdio } from '@modelcontextprotocol/server/stdio';
 import { AbortReasons, Connection, type ServerChange, type TransportKind, type TrellisServer } from '@trellis/server';
 import { FastToolCalls } from './direct-calls.js';
+import { ListenStreams } from './listens.js';
 import { LineTransport, StdioMessageError } from './line-transport.js';
 import { guardStdout, type StdoutGuard } from './stdout-guard.js';
 
@@ -86,7 +87,14 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
 
   // One in-flight record for the connection, whichever path serves a call.
   const connection = new Connection({ transport: options.transportKind ?? 'stdio' });
-  wire.intercept = new FastToolCalls(server, wire, connection, options.fastPath ?? true).intercept;
+  const fastCalls = new FastToolCalls(server, wire, connection, options.fastPath ?? true).intercept;
+  // Listen streams are served by the SDK's stdio entry before any handler: observed here, where they pass.
+  const listens = new ListenStreams(server, connection.transport);
+  wire.intercept = (message) => {
+    listens.inbound(message);
+    return fastCalls(message);
+  };
+  wire.outbound = (message) => listens.outbound(message);
 
   let era: 'modern' | 'legacy' | undefined;
   let modern: Server | undefined;
@@ -122,6 +130,7 @@ export function serveStdio(server: TrellisServer, options: StdioOptions = {}): S
 
   const closed = wire.closed.then(() => {
     connection.close(new Error(AbortReasons.inputClosed));
+    listens.closeAll();
     stopForwarding();
     if (ownGuard) guard?.restore();
   });
