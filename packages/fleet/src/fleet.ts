@@ -9,6 +9,7 @@ import { Heartbeat } from './heartbeat.js';
 import { OutboxListener } from './listener.js';
 import { OutboxWriter, type OutboxRow } from './outbox.js';
 import { checkRights, migrate, tablesOf, type FleetTables } from './schema.js';
+import { PostgresSessionStore } from './session-store.js';
 import { PostgresTaskStore } from './task-store.js';
 
 /** SQLSTATEs that mean "who you are may not do this", rather than "cannot reach". */
@@ -20,6 +21,7 @@ export class Fleet {
   readonly tables: FleetTables;
   readonly bus: FleetEventBus;
   readonly taskStore: PostgresTaskStore;
+  readonly sessionStore: PostgresSessionStore;
   readonly #pool: pg.Pool;
   readonly #writer: OutboxWriter;
   readonly #listener: OutboxListener;
@@ -34,6 +36,7 @@ export class Fleet {
     this.#writer = new OutboxWriter({ pool, tables: this.tables, origin: this.instanceId, log });
     this.bus = new FleetEventBus(this.#writer, log);
     this.taskStore = new PostgresTaskStore({ pool, tables: this.tables, instanceId: this.instanceId });
+    this.sessionStore = new PostgresSessionStore({ pool, tables: this.tables, instanceId: this.instanceId, log });
     this.#listener = new OutboxListener({
       // Named apart in pg_stat_activity, so that an operator can tell the LISTEN connection from the pool.
       connection: { ...connection, application_name: 'trellis-fleet-listen' },
@@ -121,6 +124,8 @@ export class Fleet {
     if (event.type === 'change') this.bus.deliver(event.event);
     else if (event.type === 'task' && event.instance === this.instanceId)
       this.taskStore.signal({ taskId: event.taskId, kind: event.signal });
+    else if (event.type === 'sessions-removed') this.sessionStore.deliverRemoved(event.ids);
+    else if (event.type === 'session-messages') this.sessionStore.deliverRelayed(event.session, event.messages);
   }
 
   /** Ready while the LISTEN connection is up and the last heartbeat is recent. */

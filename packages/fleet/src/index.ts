@@ -8,3 +8,5 @@ export { fleet, FleetKey } from './plugin.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { PostgresTaskStore } from './task-store.js';
 export type { PostgresTaskStoreOptions } from './task-store.js';
+export { PostgresSessionStore } from './session-store.js';
+export type { PostgresSessionStoreOptions } from './session-store.js';

@@ -6,7 +6,9 @@ import type { FleetTables } from './schema.js';
 /** What one outbox row carries: a change for every instance, or a signal for the one that runs a task. */
 export type OutboxEvent =
   | { type: 'change'; event: ServerEvent }
-  | { type: 'task'; instance: string; taskId: string; signal: 'ended' | 'resumed' };
+  | { type: 'task'; instance: string; taskId: string; signal: 'ended' | 'resumed' }
+  | { type: 'sessions-removed'; ids: string[] }
+  | { type: 'session-messages'; session: string; messages: unknown[] };
 
 export interface OutboxRow {
   readonly id: number;

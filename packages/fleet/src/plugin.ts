@@ -29,6 +29,7 @@ export function fleet(): Plugin<typeof fleetConfigSchema> {
       scope.onClose(() => joined.close());
       scope.provide(CoreServices.changeBus, joined.bus);
       scope.provide(CoreServices.taskStore, joined.taskStore);
+      scope.provide(CoreServices.sessionStore, joined.sessionStore);
       scope.provide(FleetKey, joined);
       scope.readiness(() => joined.health());
     },

@@ -7,6 +7,7 @@ export interface FleetTables {
   readonly instances: string;
   readonly outbox: string;
   readonly tasks: string;
+  readonly sessions: string;
   readonly migrations: string;
   /** The NOTIFY channel: one per schema, so that two fleets can share a database. */
   readonly channel: string;
@@ -19,6 +20,7 @@ export function tablesOf(schema: string): FleetTables {
     instances: q('instances'),
     outbox: q('outbox'),
     tasks: q('tasks'),
+    sessions: q('sessions'),
     migrations: q('migrations'),
     channel: `${schema}_outbox`,
   };
@@ -66,6 +68,22 @@ const MIGRATIONS: readonly { version: number; sql: (t: FleetTables) => string }[
       );
       CREATE INDEX tasks_expires_at ON ${t.tasks} (expires_at);
       CREATE INDEX tasks_live_by_instance ON ${t.tasks} (instance_id) WHERE status IN ('working', 'input_required');
+    `,
+  },
+  {
+    version: 2,
+    // principal and handshake are JSON text, not jsonb: jsonb refuses the NUL a principal or a client may carry.
+    sql: (t) => `
+      CREATE TABLE ${t.sessions} (
+        id text PRIMARY KEY,
+        instance_id text NOT NULL,
+        principal text,
+        handshake text NOT NULL,
+        log_level text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_activity timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX sessions_last_activity ON ${t.sessions} (last_activity);
     `,
   },
 ];
@@ -130,7 +148,7 @@ export async function migrate(client: pg.ClientBase, t: FleetTables): Promise<{ 
 export async function checkRights(client: pg.ClientBase, t: FleetTables): Promise<void> {
   const { rows } = await client.query<{ name: string; ok: boolean }>(
     `SELECT name, has_table_privilege(current_user, format('%I.%I', $1::text, name), 'SELECT,INSERT,UPDATE,DELETE') AS ok
-       FROM unnest(ARRAY['instances', 'outbox', 'tasks']) AS name`,
+       FROM unnest(ARRAY['instances', 'outbox', 'tasks', 'sessions']) AS name`,
     [t.schema],
   );
   const { rows: seq } = await client.query<{ ok: boolean }>(

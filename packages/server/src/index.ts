@@ -24,7 +24,7 @@ export { createServer, TrellisServer } from './server.js';
 export type { CloseOptions, Readiness, ServerChange } from './server.js';
 export type { CreateServerOptions, ServerLimits } from './server-options.js';
 export { serviceKey } from './services.js';
-export { CoreServices } from './seams.js';
+export { CoreServices, type SharedSessionRecord, type SharedSessionStore } from './seams.js';
 export type { ServiceKey } from './services.js';
 export { AbortReasons, Connection } from './connection.js';
 export type { TransportKind } from './connection.js';

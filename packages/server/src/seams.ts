@@ -2,6 +2,49 @@ import type { ServerEventBus } from '@modelcontextprotocol/server';
 import type { TaskStore } from '@trellis/tasks';
 import { serviceKey } from './services.js';
 
+/** What any instance needs to serve an older-protocol HTTP session it did not open. */
+export interface SharedSessionRecord {
+  readonly id: string;
+  /** Who opened it (the transport serves a session only to the same principal). */
+  readonly principal: string | undefined;
+  /** The client's `initialize` message as it sent it: replayed to make the session's SDK objects anywhere. */
+  readonly handshake: unknown;
+  /** The level the client set with `logging/setLevel`, if any. */
+  readonly logLevel: string | undefined;
+}
+
+/**
+ * Older-protocol HTTP sessions shared by several instances (the fleet plugin
+ * keeps them in PostgreSQL). Without one, sessions live in the process that
+ * opened them, as before. The transport keeps a local copy of each session it
+ * serves; this store is read only on a local miss.
+ */
+export interface SharedSessionStore {
+  /** Records a session opened here; the client is answered once this resolves. */
+  save(record: SharedSessionRecord): Promise<void>;
+  /** The session, or undefined when no instance holds it (never opened, deleted, expired). */
+  load(id: string): Promise<SharedSessionRecord | undefined>;
+  /** Records the client's log level for the session. */
+  setLogLevel(id: string, level: string): Promise<void>;
+  /** Marks the sessions as used now (what keeps them from idling out fleet-wide). */
+  touch(ids: readonly string[]): Promise<void>;
+  /** Ends the session on every instance (a DELETE, or this instance closing it for good). */
+  remove(id: string): Promise<void>;
+  /** Ends the sessions unused for `idleMs` on every instance. */
+  expire(idleMs: number): Promise<void>;
+  /** Sessions open on every instance, as last counted (the fleet-wide cap reads it; never a query per call). */
+  readonly count: number;
+  /** Told the id of each session ended anywhere, so that local copies go too. Returns the unsubscribe. */
+  onRemoved(listener: (id: string) => void): () => void;
+  /**
+   * Hands messages the client sent for the session (answers to server-to-client requests,
+   * `notifications/cancelled`) to every instance, the one whose handler waits or whose call runs among them.
+   */
+  relay(id: string, messages: readonly unknown[]): Promise<void>;
+  /** Told the messages relayed for a session (this instance's own included). Returns the unsubscribe. */
+  onRelayed(listener: (id: string, messages: readonly unknown[]) => void): () => void;
+}
+
 /**
  * What the core keeps in this process unless a plugin provides a shared
  * implementation (the fleet plugin provides both, on PostgreSQL). The core
@@ -19,4 +62,6 @@ export const CoreServices = Object.freeze({
   changeBus: serviceKey<ServerEventBus>('trellis.core.change-bus'),
   /** Where task state lives when no `tasks.store` option is given. In memory by default. */
   taskStore: serviceKey<TaskStore>('trellis.core.task-store'),
+  /** Where older-protocol HTTP sessions are shared between instances. None by default: each instance holds its own. */
+  sessionStore: serviceKey<SharedSessionStore>('trellis.core.session-store'),
 });

@@ -31,7 +31,7 @@ import {
 } from './pipeline.js';
 import { ProtocolServer } from './protocol-server.js';
 import type { ServiceKey } from './services.js';
-import { CoreServices } from './seams.js';
+import { CoreServices, type SharedSessionStore } from './seams.js';
 import { createScope, type PluginRecord } from './scope.js';
 import type { AnyPlugin, ReadyState } from './plugin.js';
 import type { CreateServerOptions } from './server-options.js';
@@ -462,6 +462,11 @@ export class TrellisServer implements PipelineHost {
    */
   get changeBus(): ServerEventBus {
     return this.#bus;
+  }
+
+  /** The shared older-protocol session store a plugin provided (see `CoreServices.sessionStore`), if any. */
+  get sessionStore(): SharedSessionStore | undefined {
+    return this.#services.get(CoreServices.sessionStore.id)?.value as SharedSessionStore | undefined;
   }
 
   /** Listens for list changes and resource updates (transports fan them out). */

@@ -13,6 +13,8 @@ export interface AdmissionOptions {
   idleTimeoutMs: number;
   /** Proxies whose `X-Forwarded-For` names the client; undefined: none. */
   trustProxy: BlockList | undefined;
+  /** Sessions open on every instance of a fleet, as last counted (a shared session store); none: this instance only. */
+  sharedCount?: (() => number) | undefined;
 }
 
 /** Why a new session was refused: the HTTP answer and its JSON-RPC error. */
@@ -95,7 +97,13 @@ export class SessionAdmission {
         `Too many sessions: this client holds the maximum of ${maxSessionsPerClient} (maxSessionsPerClient, MAX_SESSIONS_PER_CLIENT); close unused sessions with DELETE, or retry in ${retry} s`,
       );
     }
-    if (this.size >= maxSessions && !this.#shedOne()) {
+    // The fleet's count lags (it is refreshed by the store), so it only refuses: shedding is decided here.
+    const sharedCount = this.#options.sharedCount;
+    const full =
+      this.size >= maxSessions
+        ? !this.#shedOne()
+        : sharedCount !== undefined && sharedCount() + this.#opening >= maxSessions;
+    if (full) {
       this.#log.warn(
         { sessions: this.#entries.size, max: maxSessions },
         'session cap reached and every session is in use; refusing a new session',

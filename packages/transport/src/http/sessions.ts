@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
-import { AbortReasons, Connection, ErrorCodes, type Logger, type TrellisServer } from '@trellis/server';
+import {
+  AbortReasons,
+  Connection,
+  ErrorCodes,
+  type Logger,
+  type SharedSessionStore,
+  type TrellisServer,
+} from '@trellis/server';
 import { AnswerStream } from '../direct/answer-stream.js';
 import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
 import { serveFastCall } from '../direct/serve.js';
@@ -46,6 +53,10 @@ export interface LegacySession {
   attaching: Promise<SdkObjects> | undefined;
   /** Until the handshake's SDK objects are released (once, after `notifications/initialized`). */
   handshaking: boolean;
+  /** A shared store only: the record being saved there (the client hears of the session once it is saved). */
+  saving: Promise<void> | undefined;
+  /** A shared store only: used since the last fleet-wide touch. */
+  used: boolean;
 }
 
 export interface SessionOptions extends AdmissionOptions {
@@ -85,15 +96,142 @@ export class LegacySessions {
   /** Projects fast-path results for sessions holding no SDK objects (the older era's codec; never connected). */
   #projector: Server | undefined;
   #closed = false;
+  /** Sessions shared with other instances (the fleet plugin); none: every session lives here only. */
+  readonly #store: SharedSessionStore | undefined;
+  /** Sessions of other instances being read from the store (requests arriving meanwhile share the read). */
+  readonly #adopting = new Map<string, Promise<LegacySession | undefined>>();
+  #stopStore: (() => void)[] = [];
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(core: TrellisServer, options: SessionOptions, log: Logger) {
     this.#core = core;
     this.#options = options;
     this.#log = log;
-    this.#admission = new SessionAdmission(options, log, (id) => {
-      const session = this.#sessions.get(id);
-      if (session) this.#close(session, AbortReasons.sessionClosed);
-    });
+    this.#store = core.sessionStore;
+    const store = this.#store;
+    this.#admission = new SessionAdmission(
+      { ...options, ...(store && { sharedCount: () => store.count }) },
+      log,
+      (id) => {
+        const session = this.#sessions.get(id);
+        if (session) this.#close(session, AbortReasons.sessionClosed);
+      },
+    );
+    if (store) {
+      // A session ended anywhere (DELETE on another instance, fleet-wide idle expiry) ends its copy here.
+      this.#stopStore.push(
+        store.onRemoved((id) => {
+          const session = this.#sessions.get(id);
+          if (session) this.#close(session, AbortReasons.sessionDeleted);
+        }),
+        // What a client sent to another instance for a call or a request of this one: a cancel, an answer.
+        store.onRelayed((id, messages) => {
+          const session = this.#sessions.get(id);
+          if (!session) return;
+          observeCancellations(session, messages);
+          const answers = messages.filter(isResponse);
+          if (answers.length > 0 && session.sdk) void this.#feed(session.sdk, session.id, answers);
+        }),
+      );
+      // Marks the sessions used here as used fleet-wide, then expires the idle ones; a few times per idle timeout.
+      const every = Math.max(250, Math.min(15_000, Math.floor(options.idleTimeoutMs / 4)));
+      this.#sweeper = setInterval(() => void this.#sweep(store), every);
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Hands answers relayed from another instance to the session's SDK objects, whose handler waits for them. */
+  async #feed(sdk: SdkObjects, id: string, answers: readonly unknown[]): Promise<void> {
+    try {
+      const headers = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': id,
+      };
+      const response = await sdk.transport.handleRequest(
+        new Request('http://localhost/mcp', { method: 'POST', headers }),
+        { parsedBody: answers.length === 1 ? answers[0] : answers },
+      );
+      await response.body?.cancel();
+    } catch (error) {
+      this.#log.debug({ err: error, session: id }, 'a relayed answer could not be delivered');
+    }
+  }
+
+  /**
+   * With a shared store, a session held here is checked there on each request
+   * (one indexed read): a session ended on another instance is not served
+   * here, and the log level set through another instance applies here.
+   */
+  async #verify(session: LegacySession): Promise<boolean> {
+    const record = await this.#store!.load(session.id);
+    if (!record) {
+      this.#close(session, AbortReasons.sessionDeleted);
+      return false;
+    }
+    session.connection.logLevel = record.logLevel as Connection['logLevel'];
+    return true;
+  }
+
+  async #sweep(store: SharedSessionStore): Promise<void> {
+    const used: string[] = [];
+    for (const session of this.#sessions.values()) {
+      if (!session.used && session.active === 0) continue;
+      session.used = false;
+      used.push(session.id);
+    }
+    try {
+      if (used.length > 0) await store.touch(used);
+      await store.expire(this.#options.idleTimeoutMs);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'the shared session store could not be updated; retrying');
+    }
+  }
+
+  /**
+   * A session this instance does not hold: read from the shared store (one
+   * indexed read), then served here like one opened here, from a local copy
+   * that goes when it idles here or ends anywhere.
+   */
+  #adopt(id: string): Promise<LegacySession | undefined> {
+    const store = this.#store;
+    if (!store || this.#closed) return Promise.resolve(undefined);
+    let adopting = this.#adopting.get(id);
+    if (!adopting) {
+      adopting = store
+        .load(id)
+        .then((record) => {
+          if (!record || this.#closed) return undefined;
+          const existing = this.#sessions.get(id);
+          if (existing) return existing;
+          const connection = new Connection({ transport: 'http', era: 'legacy', sessionId: id });
+          connection.clientCapabilities = capabilitiesOf(record.handshake);
+          connection.logLevel = record.logLevel as Connection['logLevel'];
+          this.#projector ??= new Server(this.#core.serverInfo, {});
+          connection.protocol = this.#projector;
+          const session: LegacySession = {
+            id,
+            principal: record.principal,
+            connection,
+            handshake: record.handshake,
+            active: 0,
+            timer: undefined,
+            ended: undefined,
+            sdk: undefined,
+            attaching: undefined,
+            handshaking: false,
+            saving: undefined,
+            used: true,
+          };
+          this.#sessions.set(id, session);
+          this.#arm(session);
+          this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session served from the shared store');
+          return session;
+        })
+        .finally(() => this.#adopting.delete(id));
+      this.#adopting.set(id, adopting);
+    }
+    return adopting;
   }
 
   get size(): number {
@@ -115,12 +253,50 @@ export class LegacySessions {
   async handle(request: Request, res: ServerResponse, body: unknown, auth: AuthInfo | undefined): Promise<void> {
     const id = request.headers.get('mcp-session-id') ?? undefined;
     if (id !== undefined) {
-      const session = this.#sessions.get(id);
+      let session = this.#sessions.get(id);
+      if (this.#store) {
+        try {
+          if (!session) session = await this.#adopt(id);
+          else if (!(await this.#verify(session))) session = undefined;
+        } catch (error) {
+          this.#log.warn({ err: error }, 'the shared session store could not be read');
+          return sendJson(
+            res,
+            503,
+            rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+            { 'retry-after': '1' },
+          );
+        }
+      }
       // Another principal's session is answered like an unknown one: its existence is not disclosed.
       if (!session || session.principal !== principalOf(auth))
         return sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', requestId(body)));
       this.#admission.seen(id, request.method, body);
       observeCancellations(session, body);
+      if (this.#store) {
+        session.used = true;
+        if (request.method === 'POST' && isRelayable(body)) {
+          // Answers and cancels go to every instance: the handler waiting for them may run on another one.
+          try {
+            await this.#store.relay(id, Array.isArray(body) ? body : [body]);
+          } catch (error) {
+            this.#log.warn({ err: error, session: id }, 'a message for another instance could not be relayed');
+            return sendJson(
+              res,
+              503,
+              rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+              { 'retry-after': '1' },
+            );
+          }
+          res.writeHead(202).end();
+          return;
+        }
+        const level = logLevelSet(body);
+        if (level !== undefined)
+          await this.#store.setLogLevel(id, level).catch((error: unknown) => {
+            this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
+          });
+      }
       await this.#serve(session, request, res, body, auth);
       // The handshake is over: until it needs them again, the session holds no SDK objects.
       if (session.handshaking && isInitializedNotification(body)) this.#release(session);
@@ -157,6 +333,8 @@ export class LegacySessions {
         sdk: undefined,
         attaching: undefined,
         handshaking: true,
+        saving: undefined,
+        used: true,
       };
       await this.#attach(session, ticket);
       await this.#serve(session, request, res, body, auth);
@@ -185,6 +363,34 @@ export class LegacySessions {
     )
       return false;
     this.#admission.seen(header, 'POST', body);
+    if (!this.#store) {
+      this.#direct(session, res, body, auth);
+      return true;
+    }
+    // Shared sessions: served once the store says the session still exists (one indexed read).
+    session.used = true;
+    this.#verify(session).then(
+      (live) => {
+        if (live) this.#direct(session, res, body, auth);
+        else sendJson(res, 404, rpcError(ErrorCodes.SessionNotFound, 'Session not found', body.id));
+      },
+      (error: unknown) => {
+        this.#log.warn({ err: error }, 'the shared session store could not be read');
+        sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', body.id), {
+          'retry-after': '1',
+        });
+      },
+    );
+    return true;
+  }
+
+  /** Serves a fast-path call (not an async method: a call in flight holds one suspended frame less). */
+  #direct(
+    session: LegacySession,
+    res: ServerResponse,
+    body: Parameters<typeof serveFastCall>[2],
+    auth: AuthInfo | undefined,
+  ): void {
     const { connection } = session;
     session.active += 1;
     res.once('close', () => {
@@ -193,7 +399,6 @@ export class LegacySessions {
       if (!res.writableFinished) connection.cancel(body.id, new Error(AbortReasons.clientDisconnected));
     });
     const stream = new AnswerStream(res, { 'mcp-session-id': session.id });
-    // Not an async method: a call in flight holds one suspended frame less.
     serveFastCall(this.#core, connection, body, stream.event, auth)
       .then((answer) => stream.finish(answer.message, 200))
       .catch((error: unknown) => {
@@ -202,7 +407,6 @@ export class LegacySessions {
         if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error', body.id));
         else res.end();
       });
-    return true;
   }
 
   /**
@@ -231,12 +435,22 @@ export class LegacySessions {
         session.ended = this.#options.onSessionOpened?.();
         ticket.open(id);
         this.#arm(session);
+        session.saving = this.#store?.save({
+          id,
+          principal: session.principal,
+          handshake: session.handshake,
+          logLevel: undefined,
+        });
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
       // A DELETE from the client: its calls in flight end with it.
-      onsessionclosed: (id) => {
+      onsessionclosed: async (id) => {
         connection.close(new Error(AbortReasons.sessionDeleted));
         this.#forget(id);
+        // Gone on every instance before the client hears that it is (the SDK waits for this).
+        await this.#store?.remove(id).catch((error: unknown) => {
+          this.#log.warn({ err: error, session: id }, 'the session could not be removed from the shared store');
+        });
       },
     });
     const sdk: SdkObjects = { transport, protocol };
@@ -312,11 +526,30 @@ export class LegacySessions {
       if (!res.writableFinished)
         for (const id of requestIds(body)) session.connection.cancel(id, new Error(AbortReasons.clientDisconnected));
     });
-    const sdk = session.sdk ?? (await this.#attach(session));
+    // Objects still being made (their handshake replay under way) are not ready for the client's request: wait for them.
+    const sdk = session.attaching ? await session.attaching : (session.sdk ?? (await this.#attach(session)));
     const response = await sdk.transport.handleRequest(request, {
       parsedBody: body,
       ...(auth && { authInfo: auth }),
     });
+    if (session.saving) {
+      // A new session: the client's next request may land on another instance, which must find it.
+      const saving = session.saving;
+      session.saving = undefined;
+      try {
+        await saving;
+      } catch (error) {
+        this.#log.warn({ err: error, session: session.id }, 'the new session could not be shared; refusing it');
+        await response.body?.cancel();
+        this.#close(session, AbortReasons.sessionClosed);
+        return sendJson(
+          res,
+          503,
+          rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+          { 'retry-after': '1' },
+        );
+      }
+    }
     await writeWebResponse(res, response);
     // An initialize that did not produce a session (rejected by the SDK) leaves nothing behind.
     if (sdk.transport.sessionId === undefined) await sdk.protocol.close().catch(() => undefined);
@@ -358,6 +591,9 @@ export class LegacySessions {
   /** Closes every session (their open streams end). */
   async closeAll(): Promise<void> {
     this.#closed = true;
+    // The shared records stay: the other instances go on serving the sessions.
+    for (const stop of this.#stopStore.splice(0)) stop();
+    clearInterval(this.#sweeper);
     await Promise.all(
       [...this.#sessions.values()].map(async (session) => {
         if (session.sdk) await session.sdk.transport.close().catch(() => undefined);
@@ -376,6 +612,44 @@ function observeCancellations(session: LegacySession, body: unknown): void {
     const reason = typeof message.params.reason === 'string' ? message.params.reason : AbortReasons.clientCancelled;
     session.connection.cancel(message.params.requestId as string | number, new Error(reason));
   }
+}
+
+/** A JSON-RPC response (the client's answer to a server-to-client request). */
+function isResponse(message: unknown): boolean {
+  return (
+    isPlainObject(message) && !('method' in message) && 'id' in message && ('result' in message || 'error' in message)
+  );
+}
+
+/** A body of answers and cancels only: what another instance may be waiting for. */
+function isRelayable(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return (
+    messages.length > 0 &&
+    messages.every((m) => isResponse(m) || (isPlainObject(m) && m.method === 'notifications/cancelled' && !('id' in m)))
+  );
+}
+
+/** The level of a `logging/setLevel` request in a POST body, if there is one. */
+function logLevelSet(body: unknown): string | undefined {
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (isPlainObject(message) && message.method === 'logging/setLevel' && isPlainObject(message.params)) {
+      const level = message.params.level;
+      if (typeof level === 'string') return level;
+    }
+  }
+  return undefined;
+}
+
+/** The capabilities a client declared in its `initialize` message. */
+function capabilitiesOf(handshake: unknown): Connection['clientCapabilities'] {
+  for (const message of Array.isArray(handshake) ? handshake : [handshake]) {
+    if (isPlainObject(message) && message.method === 'initialize' && isPlainObject(message.params)) {
+      const capabilities = message.params.capabilities;
+      if (isPlainObject(capabilities)) return capabilities as Connection['clientCapabilities'];
+    }
+  }
+  return undefined;
 }
 
 /** The ids of the requests in a POST body. */

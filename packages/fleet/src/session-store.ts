@@ -1,0 +1,148 @@
+import type { Logger, SharedSessionRecord, SharedSessionStore } from '@trellis/server';
+import type pg from 'pg';
+import { appendToOutbox, inTransaction } from './outbox.js';
+import type { FleetTables } from './schema.js';
+
+export interface PostgresSessionStoreOptions {
+  readonly pool: pg.Pool;
+  readonly tables: FleetTables;
+  readonly instanceId: string;
+  readonly log: Logger;
+}
+
+/**
+ * Older-protocol HTTP sessions in the fleet's `sessions` table, so that any
+ * instance serves any session: the transport reads a session here (by its
+ * primary key) only when it holds no copy of it. An ended session (DELETE on
+ * any instance, or idle on every one) is deleted together with an outbox row
+ * naming it, so that every instance drops its copy.
+ */
+export class PostgresSessionStore implements SharedSessionStore {
+  readonly #pool: pg.Pool;
+  readonly #t: FleetTables;
+  readonly #instanceId: string;
+  readonly #log: Logger;
+  readonly #listeners = new Set<(id: string) => void>();
+  readonly #relayListeners = new Set<(id: string, messages: readonly unknown[]) => void>();
+  #count = 0;
+
+  constructor(options: PostgresSessionStoreOptions) {
+    this.#pool = options.pool;
+    this.#t = options.tables;
+    this.#instanceId = options.instanceId;
+    this.#log = options.log;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  async save(record: SharedSessionRecord): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#t.sessions} (id, instance_id, principal, handshake, log_level) VALUES ($1, $2, $3, $4, $5)`,
+      [
+        record.id,
+        this.#instanceId,
+        record.principal === undefined ? null : JSON.stringify(record.principal),
+        JSON.stringify(record.handshake),
+        record.logLevel ?? null,
+      ],
+    );
+    this.#count += 1;
+  }
+
+  async load(id: string): Promise<SharedSessionRecord | undefined> {
+    const { rows } = await this.#pool.query<{ principal: string | null; handshake: string; log_level: string | null }>(
+      `SELECT principal, handshake, log_level FROM ${this.#t.sessions} WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      id,
+      principal: row.principal === null ? undefined : (JSON.parse(row.principal) as string),
+      handshake: JSON.parse(row.handshake) as unknown,
+      logLevel: row.log_level ?? undefined,
+    };
+  }
+
+  async setLogLevel(id: string, level: string): Promise<void> {
+    await this.#pool.query(`UPDATE ${this.#t.sessions} SET log_level = $2, last_activity = now() WHERE id = $1`, [
+      id,
+      level,
+    ]);
+  }
+
+  async touch(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#pool.query(`UPDATE ${this.#t.sessions} SET last_activity = now() WHERE id = ANY($1::text[])`, [ids]);
+  }
+
+  async remove(id: string): Promise<void> {
+    await inTransaction(this.#pool, async (client) => {
+      const { rowCount } = await client.query(`DELETE FROM ${this.#t.sessions} WHERE id = $1`, [id]);
+      if (rowCount) await appendToOutbox(client, this.#t, this.#instanceId, [{ type: 'sessions-removed', ids: [id] }]);
+    });
+  }
+
+  async expire(idleMs: number): Promise<void> {
+    const ids = await inTransaction(this.#pool, async (client) => {
+      // SKIP LOCKED: instances sweeping at once share the rows instead of waiting for one another.
+      const { rows } = await client.query<{ id: string }>(
+        `DELETE FROM ${this.#t.sessions} WHERE id IN (
+           SELECT id FROM ${this.#t.sessions} WHERE last_activity < now() - make_interval(secs => $1::double precision / 1000)
+           FOR UPDATE SKIP LOCKED LIMIT 1000)
+         RETURNING id`,
+        [idleMs],
+      );
+      const removed = rows.map((row) => row.id);
+      if (removed.length > 0)
+        await appendToOutbox(client, this.#t, this.#instanceId, [{ type: 'sessions-removed', ids: removed }]);
+      return removed;
+    });
+    if (ids.length > 0) this.#log.debug({ sessions: ids.length }, 'idle sessions expired fleet-wide');
+    const { rows } = await this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.#t.sessions}`);
+    this.#count = Number(rows[0]?.n ?? 0);
+  }
+
+  onRemoved(listener: (id: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  async relay(id: string, messages: readonly unknown[]): Promise<void> {
+    await inTransaction(this.#pool, (client) =>
+      appendToOutbox(client, this.#t, this.#instanceId, [
+        { type: 'session-messages', session: id, messages: [...messages] },
+      ]),
+    );
+  }
+
+  onRelayed(listener: (id: string, messages: readonly unknown[]) => void): () => void {
+    this.#relayListeners.add(listener);
+    return () => void this.#relayListeners.delete(listener);
+  }
+
+  /** Messages relayed for a session by some instance, read from the outbox. */
+  deliverRelayed(id: string, messages: readonly unknown[]): void {
+    for (const listener of [...this.#relayListeners]) {
+      try {
+        listener(id, messages);
+      } catch (error) {
+        this.#log.warn({ err: error }, 'a session message listener failed');
+      }
+    }
+  }
+
+  /** Sessions ended on some instance, read from the outbox. */
+  deliverRemoved(ids: readonly string[]): void {
+    for (const id of ids)
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(id);
+        } catch (error) {
+          this.#log.warn({ err: error }, 'a session removal listener failed');
+        }
+      }
+  }
+}
