@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConformanceTools, runConformanceSuite } from '../../../tools/conformance.mjs';
 import { startFleet, type Fleet } from '../../../tools/fleet.mjs';
@@ -161,6 +165,53 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     expect(JSON.stringify(answered.content)).toContain('ada@example.com');
     const answer = sent.find((m) => m.body.includes('"result"') && m.body.includes('ada@example.com'));
     expect(answer?.url).toBe(c);
+  }, 60_000);
+
+  it('a subscription made through A delivers updates made on C to the GET stream on B; an unsubscribe through C stops them', async () => {
+    const [a, b, c] = fleet.instances.map((i) => i.url) as [string, string, string];
+    const WATCHED = 'test://watched-resource';
+    /** The GET stream to B, the unsubscribe to C, every other POST (initialize, subscribe) to A. */
+    const sent: { url: string; what: string }[] = [];
+    const routed: typeof fetch = (_input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      const url = init?.method === 'GET' ? b : body.includes('"resources/unsubscribe"') ? c : a;
+      sent.push({ url, what: init?.method === 'GET' ? 'GET' : body });
+      return fetch(url, init);
+    };
+    const client = new V1Client({ name: 'fleet-subscriber', version: '1.0.0' });
+    const updates: string[] = [];
+    let toolChanges = 0;
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void (toolChanges += 1));
+    await client.connect(new V1Transport(new URL(a), { fetch: routed }));
+    closers.push(() => client.close());
+    const changer = await legacyClient(c);
+
+    await client.subscribeResource({ uri: WATCHED });
+    expect(sent.find((m) => m.what.includes('"resources/subscribe"'))?.url).toBe(a);
+    // Repeated until the client's GET stream (opened after the handshake) is up on B.
+    await eventually(
+      async () => {
+        if (updates.length === 0)
+          await changer.client.callTool({ name: 'test_trigger_resource_update', arguments: {} });
+        return updates.length > 0;
+      },
+      'the update made on C on the GET stream held by B',
+      10_000,
+    );
+    expect(updates[0]).toBe(WATCHED);
+    expect(sent.filter((m) => m.what === 'GET').map((m) => m.url)).toContain(b);
+
+    await client.unsubscribeResource({ uri: WATCHED });
+    expect(sent.find((m) => m.what.includes('"resources/unsubscribe"'))?.url).toBe(c);
+    const heard = updates.length;
+    const changesBefore = toolChanges;
+    // An update, then a tools list change, in the outbox's one order: once the list change is on B's
+    // stream, the update (committed before it) would have been too.
+    await changer.client.callTool({ name: 'test_trigger_resource_update', arguments: {} });
+    await changer.client.callTool({ name: 'test_trigger_tool_change', arguments: {} });
+    await eventually(async () => toolChanges > changesBefore, 'the tools list change on B', 5_000);
+    expect(updates).toHaveLength(heard);
   }, 60_000);
 
   for (const suite of [

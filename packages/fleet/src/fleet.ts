@@ -126,6 +126,7 @@ export class Fleet {
       this.taskStore.signal({ taskId: event.taskId, kind: event.signal });
     else if (event.type === 'sessions-removed') this.sessionStore.deliverRemoved(event.ids);
     else if (event.type === 'session-messages') this.sessionStore.deliverRelayed(event.session, event.messages);
+    else if (event.type === 'session-subscriptions') this.sessionStore.deliverSubscriptions(event.session, event.uris);
   }
 
   /** Ready while the LISTEN connection is up and the last heartbeat is recent. */

@@ -8,7 +8,8 @@ export type OutboxEvent =
   | { type: 'change'; event: ServerEvent }
   | { type: 'task'; instance: string; taskId: string; signal: 'ended' | 'resumed' }
   | { type: 'sessions-removed'; ids: string[] }
-  | { type: 'session-messages'; session: string; messages: unknown[] };
+  | { type: 'session-messages'; session: string; messages: unknown[] }
+  | { type: 'session-subscriptions'; session: string; uris: string[] };
 
 export interface OutboxRow {
   readonly id: number;

@@ -86,6 +86,11 @@ const MIGRATIONS: readonly { version: number; sql: (t: FleetTables) => string }[
       CREATE INDEX sessions_last_activity ON ${t.sessions} (last_activity);
     `,
   },
+  {
+    version: 3,
+    // The resources an older-protocol session subscribed to, so that the instance holding its GET stream delivers their updates.
+    sql: (t) => `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS subscriptions text[] NOT NULL DEFAULT '{}';`,
+  },
 ];
 
 /** The schema version this code writes. */

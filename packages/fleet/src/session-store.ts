@@ -24,6 +24,7 @@ export class PostgresSessionStore implements SharedSessionStore {
   readonly #log: Logger;
   readonly #listeners = new Set<(id: string) => void>();
   readonly #relayListeners = new Set<(id: string, messages: readonly unknown[]) => void>();
+  readonly #subscriptionListeners = new Set<(id: string, uris: readonly string[]) => void>();
   #count = 0;
 
   constructor(options: PostgresSessionStoreOptions) {
@@ -52,10 +53,12 @@ export class PostgresSessionStore implements SharedSessionStore {
   }
 
   async load(id: string): Promise<SharedSessionRecord | undefined> {
-    const { rows } = await this.#pool.query<{ principal: string | null; handshake: string; log_level: string | null }>(
-      `SELECT principal, handshake, log_level FROM ${this.#t.sessions} WHERE id = $1`,
-      [id],
-    );
+    const { rows } = await this.#pool.query<{
+      principal: string | null;
+      handshake: string;
+      log_level: string | null;
+      subscriptions: string[];
+    }>(`SELECT principal, handshake, log_level, subscriptions FROM ${this.#t.sessions} WHERE id = $1`, [id]);
     const row = rows[0];
     if (!row) return undefined;
     return {
@@ -63,7 +66,42 @@ export class PostgresSessionStore implements SharedSessionStore {
       principal: row.principal === null ? undefined : (JSON.parse(row.principal) as string),
       handshake: JSON.parse(row.handshake) as unknown,
       logLevel: row.log_level ?? undefined,
+      subscriptions: row.subscriptions,
     };
+  }
+
+  async setSubscribed(id: string, uri: string, subscribed: boolean): Promise<readonly string[]> {
+    return inTransaction(this.#pool, async (client) => {
+      // The row lock orders concurrent changes: each outbox row carries the list as its change left it.
+      const { rows } = await client.query<{ subscriptions: string[] }>(
+        subscribed
+          ? `UPDATE ${this.#t.sessions} SET subscriptions = CASE WHEN $2 = ANY(subscriptions) THEN subscriptions
+               ELSE array_append(subscriptions, $2) END, last_activity = now() WHERE id = $1 RETURNING subscriptions`
+          : `UPDATE ${this.#t.sessions} SET subscriptions = array_remove(subscriptions, $2), last_activity = now()
+               WHERE id = $1 RETURNING subscriptions`,
+        [id, uri],
+      );
+      const uris = rows[0]?.subscriptions ?? [];
+      if (rows[0])
+        await appendToOutbox(client, this.#t, this.#instanceId, [{ type: 'session-subscriptions', session: id, uris }]);
+      return uris;
+    });
+  }
+
+  onSubscriptions(listener: (id: string, uris: readonly string[]) => void): () => void {
+    this.#subscriptionListeners.add(listener);
+    return () => void this.#subscriptionListeners.delete(listener);
+  }
+
+  /** A session's subscriptions as some instance changed them, read from the outbox. */
+  deliverSubscriptions(id: string, uris: readonly string[]): void {
+    for (const listener of [...this.#subscriptionListeners]) {
+      try {
+        listener(id, uris);
+      } catch (error) {
+        this.#log.warn({ err: error }, 'a session subscriptions listener failed');
+      }
+    }
   }
 
   async setLogLevel(id: string, level: string): Promise<void> {

@@ -180,6 +180,123 @@ describe('change notifications across instances', () => {
   });
 });
 
+/** What an older-protocol client (SDK v1 or v2) on the fleet does, for the test below. */
+interface LegacyClient {
+  readonly heard: Heard;
+  readonly sessionId: string;
+  close(): Promise<unknown>;
+  subscribe(): Promise<unknown>;
+  unsubscribe(): Promise<unknown>;
+}
+
+/**
+ * An older-protocol client whose POSTs go to `post` (the unsubscribe to `unsubscribe`) and whose GET
+ * stream goes to `get`: one session, served by three instances.
+ */
+async function routedLegacyClient(
+  sdk: 'v1' | 'v2',
+  urls: { post: string; get: string; unsubscribe: string },
+  sent: { url: string; what: string }[],
+): Promise<LegacyClient> {
+  const heard: Heard = { tools: [], updated: [] };
+  const routed: typeof fetch = (_input, init) => {
+    const body = typeof init?.body === 'string' ? init.body : '';
+    const url =
+      init?.method === 'GET' ? urls.get : body.includes('"resources/unsubscribe"') ? urls.unsubscribe : urls.post;
+    sent.push({ url, what: init?.method === 'GET' ? 'GET' : body });
+    return fetch(url, init);
+  };
+  if (sdk === 'v1') {
+    const client = new V1Client({ name: 'routed-v1', version: '1.0.0' });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard.tools.push(Date.now()));
+    client.setNotificationHandler(
+      ResourceUpdatedNotificationSchema,
+      (n) => void heard.updated.push({ uri: n.params.uri, at: Date.now() }),
+    );
+    const transport = new V1Transport(new URL(urls.post), { fetch: routed });
+    await client.connect(transport);
+    return {
+      heard,
+      sessionId: transport.sessionId!,
+      close: () => client.close(),
+      subscribe: () => client.subscribeResource({ uri: WATCHED }),
+      unsubscribe: () => client.unsubscribeResource({ uri: WATCHED }),
+    };
+  }
+  // SDK v2's client speaks the older, session-based protocol by default.
+  const client = new Client({ name: 'routed-v2', version: '1.0.0' });
+  client.setNotificationHandler('notifications/tools/list_changed', () => void heard.tools.push(Date.now()));
+  client.setNotificationHandler(
+    'notifications/resources/updated',
+    (n) => void heard.updated.push({ uri: n.params.uri, at: Date.now() }),
+  );
+  const transport = new StreamableHTTPClientTransport(new URL(urls.post), { fetch: routed });
+  await client.connect(transport);
+  return {
+    heard,
+    sessionId: transport.sessionId!,
+    close: () => client.close(),
+    subscribe: () => client.subscribeResource({ uri: WATCHED }),
+    unsubscribe: () => client.unsubscribeResource({ uri: WATCHED }),
+  };
+}
+
+describe('resource subscriptions of an older-protocol session across instances', () => {
+  for (const sdk of ['v1', 'v2'] as const)
+    it(`SDK ${sdk}: subscribed through A, GET stream on B, updated on C: heard within a second; unsubscribed through C: not heard`, async () => {
+      const c = await startInstance({ FLEET_DATABASE_URL: fleetUrl, FLEET_HEARTBEAT_INTERVAL: '1s' });
+      const sent: { url: string; what: string }[] = [];
+      let client: LegacyClient | undefined;
+      try {
+        client = await routedLegacyClient(sdk, { post: a.url, get: b.url, unsubscribe: c.url }, sent);
+        await heardAcrossInstances(client, c, sent);
+      } finally {
+        await client?.close();
+        // Closed here: the tests below count the instances' LISTEN connections.
+        await c.http.close({ graceMs: 0 });
+      }
+    });
+});
+
+/** The body of the test above: subscribe through A, hear on B what C changed, unsubscribe through C. */
+async function heardAcrossInstances(client: LegacyClient, c: Instance, sent: { url: string; what: string }[]) {
+  const subscriptionsOf = async () =>
+    (
+      await admin<{ subscriptions: string[] }>(
+        db.url,
+        'SELECT subscriptions FROM trellis_fleet.sessions WHERE id = $1',
+        [client.sessionId],
+      )
+    )[0]?.subscriptions;
+  await client.subscribe();
+  expect(sent.find((m) => m.what.includes('"resources/subscribe"'))?.url).toBe(a.url);
+  expect(await subscriptionsOf()).toEqual([WATCHED]);
+  // The client opens its GET stream (to B) after the handshake; wait until B holds it.
+  await eventually(() => sent.some((m) => m.what === 'GET'), 'the GET stream to B', 5_000);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+
+  const madeAt = await touch(c.url);
+  await eventually(
+    () => client.heard.updated.length > 0 && client.heard.tools.length > 0,
+    'the update made on C on the stream held by B',
+    5_000,
+  );
+  expect(client.heard.updated[0]!.uri).toBe(WATCHED);
+  expect(client.heard.updated[0]!.at - madeAt).toBeLessThan(promptlyMs());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Once: A (which served the subscribe) and C hold no stream of this session.
+  expect(client.heard.updated).toHaveLength(1);
+
+  await client.unsubscribe();
+  expect(sent.find((m) => m.what.includes('"resources/unsubscribe"'))?.url).toBe(c.url);
+  // An update, then a tools list change, in one outbox order: once the list change reaches the
+  // stream on B, the update made before it would have.
+  await touch(c.url);
+  await eventually(() => client.heard.tools.length > 1, 'the second tools list change', 5_000);
+  expect(client.heard.updated).toHaveLength(1);
+  expect(await subscriptionsOf()).toEqual([]);
+}
+
 describe('a LISTEN connection that stops answering', () => {
   it('is dropped after a ping goes unanswered and opened again; what was committed meanwhile arrives', async () => {
     const modern = await modernListener(a.url);

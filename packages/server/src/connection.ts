@@ -71,6 +71,15 @@ export class Connection {
   replaying = false;
   /** Older protocol: the level set with `logging/setLevel` (none set: every level goes out). */
   logLevel: LoggingLevel | undefined;
+  /**
+   * Older protocol, a session shared by several instances: the resources it
+   * subscribed to through any of them (the shared store's copy). Set, it
+   * decides which updates this connection hears, in place of this process's
+   * own subscriptions (an unsubscribe may have gone to another instance).
+   */
+  sharedSubscriptions: ReadonlySet<string> | undefined;
+  /** With `sharedSubscriptions`: records a `resources/subscribe` or `unsubscribe` in the shared store. */
+  shareSubscription: ((uri: string, subscribed: boolean) => Promise<void>) | undefined;
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */
   served = false;
   // Made on first use: a 2026-07-28 HTTP request owns one call and is gone.

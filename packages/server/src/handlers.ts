@@ -183,15 +183,17 @@ export function installHandlers(
   });
   protocol.setRequestHandler('resources/subscribe', (request, sdk) => {
     const { uri } = request.params;
-    return serve('resources/subscribe', uri, host.resources.ownerOf(uri), request.params, sdk, () => {
+    return serve('resources/subscribe', uri, host.resources.ownerOf(uri), request.params, sdk, async () => {
       host.resources.subscribe(uri, subscriberId);
+      await connection.shareSubscription?.(uri, true);
       return {};
     });
   });
   protocol.setRequestHandler('resources/unsubscribe', (request, sdk) => {
     const { uri } = request.params;
-    return serve('resources/unsubscribe', uri, host.resources.ownerOf(uri), request.params, sdk, () => {
+    return serve('resources/unsubscribe', uri, host.resources.ownerOf(uri), request.params, sdk, async () => {
       host.resources.unsubscribe(uri, subscriberId);
+      await connection.shareSubscription?.(uri, false);
       return {};
     });
   });
@@ -241,7 +243,10 @@ export function installHandlers(
           ? protocol.sendPromptListChanged()
           : change.kind === 'resources'
             ? protocol.sendResourceListChanged()
-            : change.kind === 'resource-updated' && change.subscribers.includes(subscriberId)
+            : change.kind === 'resource-updated' &&
+                (connection.sharedSubscriptions
+                  ? connection.sharedSubscriptions.has(change.uri)
+                  : change.subscribers.includes(subscriberId))
               ? protocol.sendResourceUpdated({ uri: change.uri })
               : undefined;
     sent?.catch(() => undefined);

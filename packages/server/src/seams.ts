@@ -11,6 +11,8 @@ export interface SharedSessionRecord {
   readonly handshake: unknown;
   /** The level the client set with `logging/setLevel`, if any. */
   readonly logLevel: string | undefined;
+  /** The resources the session subscribed to (`resources/subscribe`, through any instance). */
+  readonly subscriptions: readonly string[];
 }
 
 /**
@@ -26,6 +28,13 @@ export interface SharedSessionStore {
   load(id: string): Promise<SharedSessionRecord | undefined>;
   /** Records the client's log level for the session. */
   setLogLevel(id: string, level: string): Promise<void>;
+  /**
+   * Adds `uri` to the session's subscriptions or removes it; resolves to the session's
+   * subscriptions afterwards (every instance is told them too, see `onSubscriptions`).
+   */
+  setSubscribed(id: string, uri: string, subscribed: boolean): Promise<readonly string[]>;
+  /** Told a session's subscriptions each time they change (through this instance or another). Returns the unsubscribe. */
+  onSubscriptions(listener: (id: string, uris: readonly string[]) => void): () => void;
   /** Marks the sessions as used now (what keeps them from idling out fleet-wide). */
   touch(ids: readonly string[]): Promise<void>;
   /** Ends the session on every instance (a DELETE, or this instance closing it for good). */

@@ -1,6 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
+import {
   CoreServices,
   createServer,
   definePlugin,
@@ -16,6 +21,7 @@ class MemorySharedSessions implements SharedSessionStore {
   readonly records = new Map<string, SharedSessionRecord>();
   readonly #removed = new Set<(id: string) => void>();
   readonly #relayed = new Set<(id: string, messages: readonly unknown[]) => void>();
+  readonly #subscriptions = new Set<(id: string, uris: readonly string[]) => void>();
   get count() {
     return this.records.size;
   }
@@ -28,6 +34,19 @@ class MemorySharedSessions implements SharedSessionStore {
   async setLogLevel(id: string, level: string) {
     const record = this.records.get(id);
     if (record) this.records.set(id, { ...record, logLevel: level });
+  }
+  async setSubscribed(id: string, uri: string, subscribed: boolean) {
+    const record = this.records.get(id);
+    if (!record) return [];
+    const others = record.subscriptions.filter((u) => u !== uri);
+    const subscriptions = subscribed ? [...others, uri] : others;
+    this.records.set(id, { ...record, subscriptions });
+    for (const listener of this.#subscriptions) listener(id, subscriptions);
+    return subscriptions;
+  }
+  onSubscriptions(listener: (id: string, uris: readonly string[]) => void) {
+    this.#subscriptions.add(listener);
+    return () => void this.#subscriptions.delete(listener);
   }
   async touch() {}
   async remove(id: string) {
@@ -52,23 +71,55 @@ afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
 });
 
-async function instance(store: SharedSessionStore): Promise<{ url: string; probe: Probe; http: HttpTransport }> {
+const WATCHED = 'test://watched';
+
+interface Instance {
+  url: string;
+  probe: Probe;
+  http: HttpTransport;
+  /** Tells subscribers that `test://watched` changed, from this instance. */
+  updateWatched(): void;
+  /** Adds a tool here (a tools list change every instance hears over a shared bus). */
+  addTool(name: string): void;
+}
+
+/** One server sharing `store` (and `bus`, when given: how a fleet's instances hear one another's changes). */
+async function instance(store: SharedSessionStore, bus?: ServerEventBus): Promise<Instance> {
   const probe = createProbe();
   const shared = definePlugin({
     name: 'shared-sessions',
-    setup: (scope) => scope.provide(CoreServices.sessionStore, store),
+    setup: (scope) => {
+      scope.provide(CoreServices.sessionStore, store);
+      if (bus) scope.provide(CoreServices.changeBus, bus);
+    },
+  });
+  let resources: { notifyUpdated(uri: string): void } | undefined;
+  let tools: { add(spec: { name: string; description: string; handler: () => string }): void } | undefined;
+  const watched = definePlugin({
+    name: 'watched',
+    setup: (scope) => {
+      scope.resources.add({ uri: WATCHED, name: 'watched', read: () => 'now' });
+      resources = scope.resources;
+      tools = scope.tools;
+    },
   });
   const server = createServer({
     name: 'http-test',
     version: '1.0.0',
-    plugins: [shared, testPlugin(probe)],
+    plugins: [shared, testPlugin(probe), watched],
     configSources: { argv: [], env: { LOG_LEVEL: 'silent' }, envFiles: [] },
   });
   await server.start();
   const http = createHttpTransport(server, { port: 0, host: '127.0.0.1' });
   await http.listen();
   stops.push(() => http.close({ graceMs: 0 }));
-  return { url: http.url, probe, http };
+  return {
+    url: http.url,
+    probe,
+    http,
+    updateWatched: () => resources!.notifyUpdated(WATCHED),
+    addTool: (name) => tools!.add({ name, description: 'Added at run time', handler: () => name }),
+  };
 }
 
 describe('older-protocol sessions through a shared session store (CoreServices.sessionStore)', () => {
@@ -112,5 +163,58 @@ describe('older-protocol sessions through a shared session store (CoreServices.s
     });
     expect(afterwards.status).toBe(404);
     expect(a.http.sessions).toBe(0);
+  }, 30_000);
+
+  it('a subscription made through A is delivered on the GET stream held by B for an update made on C; an unsubscribe through C stops it', async () => {
+    const store = new MemorySharedSessions();
+    const bus = new InMemoryServerEventBus();
+    const a = await instance(store, bus);
+    const b = await instance(store, bus);
+    const c = await instance(store, bus);
+    // The GET stream to B, unsubscribe to C, every other POST (initialize, subscribe) to A.
+    const sent: { url: string; what: string }[] = [];
+    const routed: typeof fetch = (_input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      const url = init?.method === 'GET' ? b.url : body.includes('"resources/unsubscribe"') ? c.url : a.url;
+      sent.push({ url, what: init?.method === 'GET' ? 'GET' : body });
+      return fetch(url, init);
+    };
+    const client = new Client({ name: 'shared', version: '1.0.0' });
+    const updates: string[] = [];
+    const toolChanges: number[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void toolChanges.push(Date.now()));
+    const transport = new StreamableHTTPClientTransport(new URL(a.url), { fetch: routed });
+    await client.connect(transport);
+    stops.push(() => client.close());
+    const id = transport.sessionId!;
+
+    await client.subscribeResource({ uri: WATCHED });
+    expect(store.records.get(id)?.subscriptions).toEqual([WATCHED]);
+    expect(sent.find((m) => m.what.includes('"resources/subscribe"'))?.url).toBe(a.url);
+    // Repeated until the client's GET stream to B is up (opened after the handshake, asynchronously).
+    await eventually(() => {
+      if (updates.length === 0) c.updateWatched();
+      return updates.length > 0;
+    }, 10_000);
+    expect(updates[0]).toBe(WATCHED);
+    expect(sent.some((m) => m.what === 'GET' && m.url === b.url)).toBe(true);
+    // Only B holds a stream: one update, one notification (A, which served the subscribe, sends none the client sees).
+    const before = updates.length;
+    c.updateWatched();
+    await eventually(() => updates.length > before, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(updates.length).toBe(before + 1);
+
+    await client.unsubscribeResource({ uri: WATCHED });
+    expect(sent.find((m) => m.what.includes('"resources/unsubscribe"'))?.url).toBe(c.url);
+    expect(store.records.get(id)?.subscriptions).toEqual([]);
+    const heard = updates.length;
+    // An update, then a tools list change on the same bus: once the list change reaches the client
+    // over B's stream, the update (published before it) would have too.
+    c.updateWatched();
+    c.addTool('later');
+    await eventually(() => toolChanges.length > 0, 5_000);
+    expect(updates.length).toBe(heard);
   }, 30_000);
 });

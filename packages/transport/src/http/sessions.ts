@@ -132,6 +132,11 @@ export class LegacySessions {
           const answers = messages.filter(isResponse);
           if (answers.length > 0 && session.sdk) void this.#feed(session.sdk, session.id, answers);
         }),
+        // A subscription made or dropped through any instance: the one holding the GET stream hears it here.
+        store.onSubscriptions((id, uris) => {
+          const session = this.#sessions.get(id);
+          if (session) session.connection.sharedSubscriptions = new Set(uris);
+        }),
       );
       // Marks the sessions used here as used fleet-wide, then expires the idle ones; a few times per idle timeout.
       const every = Math.max(250, Math.min(15_000, Math.floor(options.idleTimeoutMs / 4)));
@@ -170,7 +175,23 @@ export class LegacySessions {
       return false;
     }
     session.connection.logLevel = record.logLevel as Connection['logLevel'];
+    session.connection.sharedSubscriptions = new Set(record.subscriptions);
     return true;
+  }
+
+  /**
+   * A shared session's subscriptions live in the store: a `resources/subscribe`
+   * served here is recorded there, and whichever instance holds the session's
+   * GET stream delivers the updates for them (the bus brings every update to
+   * every instance; the store tells every instance each change of the list).
+   */
+  #shareSubscriptions(session: LegacySession, uris: readonly string[]): void {
+    const store = this.#store!;
+    const { connection } = session;
+    connection.sharedSubscriptions = new Set(uris);
+    connection.shareSubscription = async (uri, subscribed) => {
+      connection.sharedSubscriptions = new Set(await store.setSubscribed(session.id, uri, subscribed));
+    };
   }
 
   async #sweep(store: SharedSessionStore): Promise<void> {
@@ -223,6 +244,7 @@ export class LegacySessions {
             saving: undefined,
             used: true,
           };
+          this.#shareSubscriptions(session, record.subscriptions);
           this.#sessions.set(id, session);
           this.#arm(session);
           this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session served from the shared store');
@@ -435,11 +457,13 @@ export class LegacySessions {
         session.ended = this.#options.onSessionOpened?.();
         ticket.open(id);
         this.#arm(session);
+        if (this.#store) this.#shareSubscriptions(session, []);
         session.saving = this.#store?.save({
           id,
           principal: session.principal,
           handshake: session.handshake,
           logLevel: undefined,
+          subscriptions: [],
         });
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
