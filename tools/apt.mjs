@@ -4,7 +4,7 @@
 // as an ordinary process with their own configuration.
 // As a module:  aptInstall(['nginx'], { found: findNginx, hint: 'run `apt-get install nginx` as root' })
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, writeFileSync } from 'node:fs';
 
 /** apt waits this long for another engineer's apt-get to release the dpkg lock. */
 const APT_LOCK_TIMEOUT_S = 300;
@@ -17,6 +17,28 @@ function apt(args) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
+}
+
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A program's executable: the one the environment variable `override` names (it must be executable),
+ * else the first of `candidates` that is; undefined when none is installed.
+ */
+export function findExecutable(override, candidates) {
+  const chosen = process.env[override];
+  if (chosen) {
+    if (!executable(chosen)) throw new Error(`${override}=${chosen} is not an executable file`);
+    return chosen;
+  }
+  return candidates.find(executable);
 }
 
 /** True when this process may install Debian packages (root, with apt-get on the PATH). */

@@ -4,29 +4,14 @@
 // As a module:  const options = await chromiumLaunchOptions(); const browser = await chromium.launch(options);
 // As a command: node tools/chromium.mjs   (installs when missing, prints the executable's path)
 // As root (CI, the development machines) a missing browser is installed with apt-get.
-import { accessSync, constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { aptInstall } from './apt.mjs';
+import { aptInstall, findExecutable } from './apt.mjs';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'];
 
-function executable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The Chromium executable: CHROMIUM_PATH when set, else Debian's; undefined when none is installed. */
 export function findChromium() {
-  const chosen = process.env.CHROMIUM_PATH;
-  if (chosen) {
-    if (!executable(chosen)) throw new Error(`CHROMIUM_PATH=${chosen} is not an executable file`);
-    return chosen;
-  }
-  return CANDIDATES.find(executable);
+  return findExecutable('CHROMIUM_PATH', CANDIDATES);
 }
 
 /**

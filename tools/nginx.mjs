@@ -7,21 +7,12 @@
 //   lb.url; lb.accessLog(); await lb.stop();
 // As a command: node tools/nginx.mjs   (installs when missing, prints the executable's path)
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aptInstall } from './apt.mjs';
+import { aptInstall, findExecutable } from './apt.mjs';
 import { freePort } from './postgres.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,23 +20,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEPLOY_CONFIG = join(ROOT, 'deploy', 'nginx', 'trellis-mcp.conf');
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
 
-function executable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The nginx executable: NGINX_PATH when set, else Debian's; undefined when none is installed. */
 export function findNginx() {
-  const chosen = process.env.NGINX_PATH;
-  if (chosen) {
-    if (!executable(chosen)) throw new Error(`NGINX_PATH=${chosen} is not an executable file`);
-    return chosen;
-  }
-  return CANDIDATES.find(executable);
+  return findExecutable('NGINX_PATH', CANDIDATES);
 }
 
 /** The nginx executable, installed from Debian's packages first when missing (as root, its service not started). */
