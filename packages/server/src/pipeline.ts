@@ -304,8 +304,8 @@ export function serveToolCall(
   channel: ReplyChannel,
 ): Promise<ToolCallOutcome> {
   // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
-  if (request.connection.transport !== 'task' && host.tools.taskOptionsOf(request.target))
-    return serveTaskToolCall(host, request, channel);
+  const taskOptions = request.connection.transport === 'task' ? undefined : host.tools.taskOptionsOf(request.target);
+  if (taskOptions) return serveTaskToolCall(host, request, channel, taskOptions);
   return runToolCall(host, request, channel);
 }
 
@@ -313,8 +313,9 @@ async function serveTaskToolCall(
   host: PipelineHost,
   request: ToolCallRequest,
   channel: ReplyChannel,
+  taskOptions: Parameters<TaskCallServing['call']>[2],
 ): Promise<ToolCallOutcome> {
-  const answer = await (await host.taskCalls()).call(request, channel, host.tools.taskOptionsOf(request.target)!);
+  const answer = await (await host.taskCalls()).call(request, channel, taskOptions);
   return answer ?? runToolCall(host, request, channel);
 }
 
