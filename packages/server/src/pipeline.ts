@@ -371,6 +371,9 @@ function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome
   return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
 }
 
+/** A task round's release: the Tasks extension holds (and releases) its slot of the server-wide limit. */
+const releaseNothing = (): void => undefined;
+
 async function callTool(
   host: PipelineHost,
   request: ToolCallRequest,
@@ -380,7 +383,7 @@ async function callTool(
 ): Promise<ToolCallResult> {
   const limiter = host.callLimiter;
   const name = request.target;
-  let release = request.serverSlotHeld ? () => undefined : limiter.tryAcquire();
+  let release = request.serverSlotHeld ? releaseNothing : limiter.tryAcquire();
   if (!release) {
     // Only a wait in the queue needs the request's signal (and a clock).
     const queuedAt = performance.now();
