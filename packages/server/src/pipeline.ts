@@ -304,8 +304,8 @@ export function serveToolCall(
   channel: ReplyChannel,
 ): Promise<ToolCallOutcome> {
   // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
-  if (request.connection.transport !== 'task' && host.tools.taskOptionsOf(request.target))
-    return serveTaskToolCall(host, request, channel);
+  const taskOptions = request.connection.transport === 'task' ? undefined : host.tools.taskOptionsOf(request.target);
+  if (taskOptions) return serveTaskToolCall(host, request, channel, taskOptions);
   return runToolCall(host, request, channel);
 }
 
@@ -313,8 +313,9 @@ async function serveTaskToolCall(
   host: PipelineHost,
   request: ToolCallRequest,
   channel: ReplyChannel,
+  taskOptions: Parameters<TaskCallServing['call']>[2],
 ): Promise<ToolCallOutcome> {
-  const answer = await (await host.taskCalls()).call(request, channel, host.tools.taskOptionsOf(request.target)!);
+  const answer = await (await host.taskCalls()).call(request, channel, taskOptions);
   return answer ?? runToolCall(host, request, channel);
 }
 
@@ -370,6 +371,9 @@ function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome
   return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
 }
 
+/** A task round's release: the Tasks extension holds (and releases) its slot of the server-wide limit. */
+const releaseNothing = (): void => undefined;
+
 async function callTool(
   host: PipelineHost,
   request: ToolCallRequest,
@@ -379,7 +383,7 @@ async function callTool(
 ): Promise<ToolCallResult> {
   const limiter = host.callLimiter;
   const name = request.target;
-  let release = request.serverSlotHeld ? () => undefined : limiter.tryAcquire();
+  let release = request.serverSlotHeld ? releaseNothing : limiter.tryAcquire();
   if (!release) {
     // Only a wait in the queue needs the request's signal (and a clock).
     const queuedAt = performance.now();
