@@ -13,6 +13,7 @@ import { runConformanceScenarios, runConformanceSuite } from '../../../tools/con
 import type { Fleet } from '../../../tools/fleet.mjs';
 import { DEPLOY_CONFIG } from '../../../tools/nginx.mjs';
 import { startFleetWithTools, stopAll, type ConformanceTools } from './fleet-setup.js';
+import { TASKS_SCENARIOS } from './tasks-scenarios.js';
 
 /**
  * Three instances of the built app on 127.0.0.1 behind nginx round-robin (the shipped
@@ -186,18 +187,7 @@ describe('three instances behind nginx round-robin', () => {
     const run = await runConformanceScenarios(tools, {
       version: '0.2.0-alpha.12',
       url: fleet.url,
-      scenarios: [
-        'tasks-lifecycle',
-        'tasks-capability-negotiation',
-        'tasks-wire-fields',
-        'tasks-request-state-removal',
-        'tasks-mrtr-input',
-        'tasks-request-headers',
-        'tasks-dispatch-and-envelope',
-        'tasks-status-notifications',
-        'tasks-required-task-error',
-        'tasks-mrtr-composition',
-      ],
+      scenarios: TASKS_SCENARIOS,
     });
     const context = `results in ${run.outDir}\n${run.output.slice(-3000)}\n${fleet.output().slice(-6000)}`;
     expect(failuresOf(run), context).toEqual([]);
