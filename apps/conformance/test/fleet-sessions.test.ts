@@ -7,9 +7,9 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureConformanceTools, runConformanceSuite } from '../../../tools/conformance.mjs';
-import { startFleet, type Fleet } from '../../../tools/fleet.mjs';
-import { BUNDLE } from './bundle.js';
+import { runConformanceSuite } from '../../../tools/conformance.mjs';
+import type { Fleet } from '../../../tools/fleet.mjs';
+import { startFleetWithTools, stopAll, type ConformanceTools } from './fleet-setup.js';
 
 /**
  * Older-protocol sessions across a fleet: three instances of the built app behind nginx round-robin (no
@@ -17,33 +17,20 @@ import { BUNDLE } from './bundle.js';
  * every one, from the fleet's `sessions` table.
  */
 let fleet: Fleet;
-let tools: Awaited<ReturnType<typeof ensureConformanceTools>>;
+let tools: ConformanceTools;
 
 beforeAll(async () => {
-  const [installed, started] = await Promise.allSettled([
-    ensureConformanceTools(),
-    startFleet({
-      bundle: BUNDLE,
-      env: {
-        REQUEST_STATE_SECRET: randomBytes(32).toString('hex'),
-        SHUTDOWN_GRACE_MS: '2000',
-        // Short, so that fleet-wide idle expiry is seen within the test.
-        SESSION_IDLE_TIMEOUT_MS: '4000',
-      },
-    }),
-  ]);
-  if (started.status === 'fulfilled') fleet = started.value;
-  if (installed.status === 'rejected') throw installed.reason;
-  if (started.status === 'rejected') throw started.reason;
-  tools = installed.value;
+  ({ fleet, tools } = await startFleetWithTools({
+    REQUEST_STATE_SECRET: randomBytes(32).toString('hex'),
+    SHUTDOWN_GRACE_MS: '2000',
+    // Short, so that fleet-wide idle expiry is seen within the test.
+    SESSION_IDLE_TIMEOUT_MS: '4000',
+  }));
 }, 600_000);
 
 const closers: (() => Promise<unknown>)[] = [];
 
-afterAll(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
-  await fleet?.stop();
-}, 60_000);
+afterAll(() => stopAll(closers, fleet), 60_000);
 
 async function legacyClient(url: string): Promise<{ client: V1Client; transport: V1Transport }> {
   const client = new V1Client({ name: 'fleet-session-test', version: '1.0.0' });

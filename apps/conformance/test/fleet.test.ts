@@ -9,10 +9,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { httpConfigSchema } from '@trellis/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureConformanceTools, runConformanceScenarios, runConformanceSuite } from '../../../tools/conformance.mjs';
-import { startFleet, type Fleet } from '../../../tools/fleet.mjs';
+import { runConformanceScenarios, runConformanceSuite } from '../../../tools/conformance.mjs';
+import type { Fleet } from '../../../tools/fleet.mjs';
 import { DEPLOY_CONFIG } from '../../../tools/nginx.mjs';
-import { BUNDLE } from './bundle.js';
+import { startFleetWithTools, stopAll, type ConformanceTools } from './fleet-setup.js';
+import { TASKS_SCENARIOS } from './tasks-scenarios.js';
 
 /**
  * Three instances of the built app on 127.0.0.1 behind nginx round-robin (the shipped
@@ -20,30 +21,19 @@ import { BUNDLE } from './bundle.js';
  * FLEET_DATABASE_URL.
  */
 let fleet: Fleet;
-let tools: Awaited<ReturnType<typeof ensureConformanceTools>>;
+let tools: ConformanceTools;
 
 beforeAll(async () => {
-  const [installed, started] = await Promise.allSettled([
-    ensureConformanceTools(),
-    startFleet({
-      bundle: BUNDLE,
-      // input_required round-trips carry request state that another instance must be able to open.
-      env: { REQUEST_STATE_SECRET: randomBytes(32).toString('hex'), SHUTDOWN_GRACE_MS: '2000' },
-    }),
-  ]);
-  // Kept even when the install failed, so that afterAll stops what started.
-  if (started.status === 'fulfilled') fleet = started.value;
-  if (installed.status === 'rejected') throw installed.reason;
-  if (started.status === 'rejected') throw started.reason;
-  tools = installed.value;
+  // input_required round-trips carry request state that another instance must be able to open.
+  ({ fleet, tools } = await startFleetWithTools({
+    REQUEST_STATE_SECRET: randomBytes(32).toString('hex'),
+    SHUTDOWN_GRACE_MS: '2000',
+  }));
 }, 600_000);
 
 const closers: (() => Promise<unknown>)[] = [];
 
-afterAll(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
-  await fleet?.stop();
-}, 60_000);
+afterAll(() => stopAll(closers, fleet), 60_000);
 
 const WATCHED = 'test://watched-resource';
 const TASKS = 'io.modelcontextprotocol/tasks';
@@ -197,18 +187,7 @@ describe('three instances behind nginx round-robin', () => {
     const run = await runConformanceScenarios(tools, {
       version: '0.2.0-alpha.12',
       url: fleet.url,
-      scenarios: [
-        'tasks-lifecycle',
-        'tasks-capability-negotiation',
-        'tasks-wire-fields',
-        'tasks-request-state-removal',
-        'tasks-mrtr-input',
-        'tasks-request-headers',
-        'tasks-dispatch-and-envelope',
-        'tasks-status-notifications',
-        'tasks-required-task-error',
-        'tasks-mrtr-composition',
-      ],
+      scenarios: TASKS_SCENARIOS,
     });
     const context = `results in ${run.outDir}\n${run.output.slice(-3000)}\n${fleet.output().slice(-6000)}`;
     expect(failuresOf(run), context).toEqual([]);

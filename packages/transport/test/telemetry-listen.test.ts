@@ -53,6 +53,26 @@ async function startHttp(receiver: OtlpReceiver, env: Record<string, string>) {
   return { app, url };
 }
 
+/** The stdio fixture as a child process that exports its spans to `receiver` over OTLP/HTTP JSON. */
+function stdioExportingTo(
+  receiver: OtlpReceiver,
+  fixture: string,
+  env: Record<string, string> = {},
+): StdioClientTransport {
+  return new StdioClientTransport({
+    command: process.execPath,
+    args: [fixture],
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      ...env,
+    },
+    stderr: 'pipe',
+  });
+}
+
 async function modernClient(url: string): Promise<Client> {
   const client = new Client(
     { name: 'modern', version: '1.0.0' },
@@ -124,17 +144,7 @@ describe('telemetry of what the SDK entry serves itself', () => {
   it('over stdio: a listen stream is one span (network.transport=pipe), ended by the client closing it', async () => {
     const fixture = await buildFixture();
     const before = new Set(receiver.spans);
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [fixture],
-      env: {
-        PATH: process.env.PATH ?? '',
-        LOG_LEVEL: 'warn',
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      },
-      stderr: 'pipe',
-    });
+    const transport = stdioExportingTo(receiver, fixture);
     const client = new Client(
       { name: 'modern', version: '1.0.0' },
       { versionNegotiation: { mode: { pin: '2026-07-28' } } },
@@ -167,18 +177,9 @@ describe('telemetry of what the SDK entry serves itself', () => {
   it('honours the standard sampler variables: ratio 0 records no trace a request starts, parent-based keeps a sampled caller', async () => {
     const fixture = await buildFixture();
     const before = new Set(receiver.spans);
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [fixture],
-      env: {
-        PATH: process.env.PATH ?? '',
-        LOG_LEVEL: 'warn',
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-        OTEL_TRACES_SAMPLER_ARG: '0',
-      },
-      stderr: 'pipe',
+    const transport = stdioExportingTo(receiver, fixture, {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
     });
     const client = new Client({ name: 'sampled', version: '1.0.0' });
     await client.connect(transport);
