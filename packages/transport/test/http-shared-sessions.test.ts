@@ -50,8 +50,12 @@ class MemorySharedSessions implements SharedSessionStore {
   async save(record: SharedSessionRecord) {
     this.records.set(record.id, record);
   }
+  /** How long a read takes to come back (what it read is then already old): a slow database. */
+  loadDelayMs = 0;
   async load(id: string) {
-    return this.records.get(id);
+    const record = this.records.get(id);
+    if (this.loadDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.loadDelayMs));
+    return record;
   }
   async clientSessions(client: string) {
     return [...this.records.values()].filter((r) => r.client === client).length;
@@ -309,5 +313,40 @@ describe('GET-stream resumption across instances (Last-Event-ID)', () => {
     expect(heard).toEqual(expected);
     // The reconnect named the last event the client had.
     expect(lastEventIds.at(-1)).toMatch(/^g\d+$/);
+  }, 30_000);
+});
+
+describe('a shared session\'s subscriptions are versioned', () => {
+  it('a read of the store that comes back after a newer subscription notice does not undo the subscription', async () => {
+    const store = new MemorySharedSessions();
+    const a = await instance(store, store.bus);
+    const b = await instance(store, store.bus);
+    // GET stream and pings to B, everything else to A.
+    const routed: typeof fetch = (_input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      return fetch(init?.method === 'GET' || body.includes('"ping"') ? b.url : a.url, init);
+    };
+    const client = new Client({ name: 'versioned', version: '1.0.0' });
+    const tools: number[] = [];
+    const updates: string[] = [];
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void tools.push(1));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await client.connect(new StreamableHTTPClientTransport(new URL(a.url), { fetch: routed }));
+    stops.push(() => client.close());
+    // B holds the session and its GET stream.
+    await eventually(() => {
+      if (tools.length === 0) a.addTool(`t${Date.now()}`);
+      return tools.length > 0;
+    }, 10_000);
+    // B's check of the session (on the ping) reads the record before the subscription and returns after it.
+    store.loadDelayMs = 300;
+    const ping = client.ping();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    store.loadDelayMs = 0;
+    await client.subscribeResource({ uri: WATCHED });
+    await ping;
+    a.updateWatched();
+    await eventually(() => updates.length > 0, 5_000);
+    expect(updates).toEqual([WATCHED]);
   }, 30_000);
 });
