@@ -363,6 +363,19 @@ export class LegacySessions {
           await this.#store.setLogLevel(id, level).catch((error: unknown) => {
             this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
           });
+        // A copy of a session opened elsewhere makes no SDK objects for what needs none: a plain call takes
+        // the fast path, and the client's `notifications/initialized` (the copy's objects, when made, replay
+        // the handshake with it) is only acknowledged.
+        if (!session.sdk && !session.handshaking && request.method === 'POST') {
+          if (this.#options.fastPath && takesFastPath(this.#core, session.connection, body, res.req.headers)) {
+            this.#direct(session, res, body, auth);
+            return;
+          }
+          if (isInitializedNotification(body)) {
+            res.writeHead(202).end();
+            return;
+          }
+        }
       }
       await this.#serve(session, request, res, body, auth);
       // The handshake is over: until it needs them again, the session holds no SDK objects.
@@ -422,6 +435,9 @@ export class LegacySessions {
       };
       await this.#attach(session, ticket, client);
       await this.#serve(session, request, res, body, auth);
+      // Shared: the client's `notifications/initialized` may go to another instance, so the handshake's
+      // objects go now (a later `initialized` here is acknowledged without them, see above).
+      if (this.#store && session.id !== '' && this.#sessions.get(session.id) === session) this.#release(session);
     } finally {
       // A no-op once the session has its id.
       ticket.release();
