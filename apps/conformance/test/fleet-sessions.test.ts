@@ -222,7 +222,8 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     const client = { 'x-forwarded-for': '203.0.113.77' };
     const opened: string[] = [];
     closers.push(async () => {
-      for (const id of opened) await fetch(fleet.url, { method: 'DELETE', headers: { ...client, 'mcp-session-id': id } });
+      for (const id of opened)
+        await fetch(fleet.url, { method: 'DELETE', headers: { ...client, 'mcp-session-id': id } });
     });
     const before = fleet.upstreamCounts();
     for (let i = 0; i < PER_CLIENT; i += 1) {
@@ -305,7 +306,11 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     const [a, b, c] = fleet.instances.map((i) => i.url) as [string, string, string];
     // Both instances number their requests to the client alike; each must take only the answer to its own.
     const route = (method: string, body: string) =>
-      method === 'POST' && body.includes('"message":"from-b"') ? b : method === 'POST' && body.includes('"message":"from-c"') ? c : a;
+      method === 'POST' && body.includes('"message":"from-b"')
+        ? b
+        : method === 'POST' && body.includes('"message":"from-c"')
+          ? c
+          : a;
     const client = new Client({ name: 'fleet-two-askers', version: '1.0.0' }, { capabilities: { elicitation: {} } });
     const ids: unknown[] = [];
     client.setRequestHandler('elicitation/create', async (request, ctx) => {
@@ -376,7 +381,11 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     }, 240_000);
   // Last: it kills an instance (nginx then routes around it).
   it('SIGKILL of the instance holding a GET stream: the client resumes on a survivor with Last-Event-ID and loses no committed notification', async () => {
-    const [a, b, c] = fleet.instances as [Fleet['instances'][number], Fleet['instances'][number], Fleet['instances'][number]];
+    const [a, b, c] = fleet.instances as [
+      Fleet['instances'][number],
+      Fleet['instances'][number],
+      Fleet['instances'][number],
+    ];
     const WATCHED = 'test://watched-resource';
     type Heard = string[];
     /** A client whose GET stream goes where `streamTo()` says, and its POSTs to `postTo`. */
@@ -450,6 +459,9 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     expect(witness.length).toBeGreaterThanOrEqual(produced);
     expect(subject, fleet.output().slice(-3000)).toEqual(witness);
     // The subject came back through a survivor, naming the last event it had.
-    expect(resumed.slice(1).some((id) => id !== null && /^g\d+/.test(id)), String(resumed)).toBe(true);
+    expect(
+      resumed.slice(1).some((id) => id !== null && /^g\d+/.test(id)),
+      String(resumed),
+    ).toBe(true);
   }, 90_000);
 });

@@ -133,7 +133,8 @@ export class Fleet {
       this.taskStore.signal({ taskId: event.taskId, kind: event.signal });
     else if (event.type === 'sessions-removed') this.sessionStore.deliverRemoved(event.ids);
     else if (event.type === 'session-messages') this.sessionStore.deliverRelayed(event.session, event.messages);
-    else if (event.type === 'session-subscriptions') this.sessionStore.deliverSubscriptions(event.session, { uris: event.uris, version: event.version ?? 0 });
+    else if (event.type === 'session-subscriptions')
+      this.sessionStore.deliverSubscriptions(event.session, { uris: event.uris, version: event.version ?? 0 });
   }
 
   /** Ready while the LISTEN connection is up and the last heartbeat is recent. */

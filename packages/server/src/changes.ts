@@ -35,6 +35,8 @@ export function legacyChangeNotification(
   subscribed: (uri: string) => boolean,
 ): ChangeNotification | undefined {
   if (change.kind === 'resource-updated')
-    return subscribed(change.uri) ? { method: 'notifications/resources/updated', params: { uri: change.uri } } : undefined;
+    return subscribed(change.uri)
+      ? { method: 'notifications/resources/updated', params: { uri: change.uri } }
+      : undefined;
   return { method: `notifications/${change.kind}/list_changed` };
 }

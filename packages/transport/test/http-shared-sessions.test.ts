@@ -316,7 +316,7 @@ describe('GET-stream resumption across instances (Last-Event-ID)', () => {
   }, 30_000);
 });
 
-describe('a shared session\'s subscriptions are versioned', () => {
+describe("a shared session's subscriptions are versioned", () => {
   it('a read of the store that comes back after a newer subscription notice does not undo the subscription', async () => {
     const store = new MemorySharedSessions();
     const a = await instance(store, store.bus);

@@ -756,7 +756,8 @@ function applySubscriptions(session: LegacySession, subscriptions: SharedSubscri
 function tagged(message: JSONRPCMessage, tag: string): JSONRPCMessage {
   const m = message as { method?: unknown; id?: unknown; params?: unknown };
   if (typeof m.method !== 'string') return message;
-  if (typeof m.id === 'number' || typeof m.id === 'string') return { ...message, id: `${tag}-${m.id}` } as JSONRPCMessage;
+  if (typeof m.id === 'number' || typeof m.id === 'string')
+    return { ...message, id: `${tag}-${m.id}` } as JSONRPCMessage;
   if (m.method === 'notifications/cancelled' && isPlainObject(m.params)) {
     const { requestId } = m.params;
     if (typeof requestId === 'number' || typeof requestId === 'string')
