@@ -4,7 +4,9 @@
 // tools/fleet.mjs from the built apps/conformance bundle (it has both tools measured: `test_simple_text`, and
 // `test_trigger_resource_update`, which announces an update of test://watched-resource).
 // Figures per setup: calls/s of 32 concurrent 2026-07-28 clients, and the delay from a change to its
-// notification on a `subscriptions/listen` stream (on another instance when there are several).
+// notification on a `subscriptions/listen` stream (on another instance when there are several); then the
+// older protocol (issue 16): calls/s of 32 concurrent sessions (their requests land on any instance), and the
+// heap per open session, all instances together (after GC, through the BENCH_STATS side channel).
 //   node runner/fleet.mjs [--quick] [--reps N]   → results/fleet.{md,json} (main.mjs runs it too: --only fleet)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -29,19 +31,70 @@ const SETUPS = [
 ];
 
 const SIZES = {
-  full: { calls: { count: 1_000_000, ms: 10_000 }, changes: 300 },
-  quick: { calls: { count: 100_000, ms: 1_500 }, changes: 60 },
+  full: { calls: { count: 1_000_000, ms: 10_000 }, changes: 300, sessions: 1_000 },
+  quick: { calls: { count: 100_000, ms: 1_500 }, changes: 60, sessions: 200 },
 };
 
-/** 32 concurrent 2026-07-28 clients calling `test_simple_text` on `url` for a bounded time. */
-async function callsPerSecond(url, { count, ms }) {
+/** What the instances run with: the stats side channel, which the app bundle has not of its own. */
+const STATS_ENV = {
+  BENCH_STATS: '1',
+  NODE_OPTIONS: `--expose-gc --import=${join(import.meta.dirname, 'stats-preload.mjs')}`,
+};
+
+/** Heap after GC and RSS of one instance (SIGUSR2 → its `BENCH_STATS` line on stderr). */
+async function statsOf(app) {
+  const lines = () => app.output().split('BENCH_STATS ');
+  const before = lines().length;
+  process.kill(app.pid, 'SIGUSR2');
+  const until = Date.now() + 10_000;
+  while (lines().length === before) {
+    if (Date.now() > until) throw new Error(`no BENCH_STATS answer from ${app.url}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return JSON.parse(lines().at(-1).split('\n')[0]);
+}
+
+/** Heap (bytes, after GC) of every instance together. */
+async function fleetHeap(fleet) {
+  let heap = 0;
+  for (const app of fleet.instances) heap += (await statsOf(app)).heapUsed;
+  return heap;
+}
+
+const simpleText = (era) => (client) =>
+  client
+    .call('tools/call', params(era, { name: 'test_simple_text', arguments: {} }), 'test_simple_text')
+    .then((m) => checkToolResult(m));
+
+/**
+ * Heap per older-protocol session: `count` sessions opened through `fleet.url` (initialize, initialized, one
+ * call each: through nginx these land on several instances, each holding its copy), all instances together.
+ */
+async function heapPerSession(fleet, count) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  try {
+    const before = await fleetHeap(fleet);
+    let opened = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (opened < count) {
+          opened += 1;
+          await simpleText('legacy')(await openClient(agent, fleet.url, 'legacy'));
+        }
+      }),
+    );
+    return ((await fleetHeap(fleet)) - before) / count;
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** 32 concurrent clients (2026-07-28, or older-protocol sessions) calling `test_simple_text` on `url` for a bounded time. */
+async function callsPerSecond(url, { count, ms }, era = 'modern') {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   try {
-    const clients = await Promise.all(Array.from({ length: 32 }, () => openClient(agent, url, 'modern')));
-    const call = (client) =>
-      client
-        .call('tools/call', params('modern', { name: 'test_simple_text', arguments: {} }), 'test_simple_text')
-        .then((m) => checkToolResult(m));
+    const clients = await Promise.all(Array.from({ length: 32 }, () => openClient(agent, url, era)));
+    const call = simpleText(era);
     await Promise.all(clients.map(call)); // warm every connection
     let sent = 0;
     let done = 0;
@@ -165,7 +218,7 @@ async function runOnce(size, log) {
   const out = {};
   for (const setup of SETUPS) {
     const t = performance.now();
-    const fleet = await startFleet({ bundle: BUNDLE, env: { LOG_LEVEL: 'error' }, ...setup.options });
+    const fleet = await startFleet({ bundle: BUNDLE, env: { LOG_LEVEL: 'error', ...STATS_ENV }, ...setup.options });
     try {
       const [first, second = first] = fleet.instances;
       const delays = await changeDelays(first.url, second.url, size.changes);
@@ -173,6 +226,8 @@ async function runOnce(size, log) {
         callsPerSec: await callsPerSecond(fleet.url, size.calls),
         delayP50Ms: delays.p50,
         delayP99Ms: delays.p99,
+        legacyCallsPerSec: await callsPerSecond(fleet.url, size.calls, 'legacy'),
+        sessionHeapKiB: (await heapPerSession(fleet, size.sessions)) / 1024,
       };
     } finally {
       await fleet.stop();
@@ -203,7 +258,14 @@ export async function fleetSuite({ quick = false, reps = 3, log = () => {} } = {
     `${(m(s.id, 'callsPerSec') / base).toFixed(2)}×`,
     `${m(s.id, 'delayP50Ms').toFixed(2)} / ${m(s.id, 'delayP99Ms').toFixed(2)} ms`,
   ]);
-  const text = `#### A fleet on PostgreSQL (apps/conformance bundle, HTTP 2026-07-28; medians of ${reps} runs)\n\ncalls/s: 32 concurrent clients calling \`test_simple_text\` (through nginx for three instances); change → notification: \`test_trigger_resource_update\` sent, one at a time, until the \`notifications/resources/updated\` arrives on a \`subscriptions/listen\` stream — on the same instance for one, on another instance for three.\n\n${markdown(['setup', 'calls/s', '÷ 1 instance', 'change → notification p50 / p99'], rows)}\n`;
+  const legacyBase = m('single', 'legacyCallsPerSec');
+  const legacyRows = SETUPS.map((s) => [
+    s.label,
+    m(s.id, 'legacyCallsPerSec').toFixed(0),
+    `${(m(s.id, 'legacyCallsPerSec') / legacyBase).toFixed(2)}×`,
+    m(s.id, 'sessionHeapKiB').toFixed(1),
+  ]);
+  const text = `#### A fleet on PostgreSQL (apps/conformance bundle, HTTP 2026-07-28; medians of ${reps} runs)\n\ncalls/s: 32 concurrent clients calling \`test_simple_text\` (through nginx for three instances); change → notification: \`test_trigger_resource_update\` sent, one at a time, until the \`notifications/resources/updated\` arrives on a \`subscriptions/listen\` stream — on the same instance for one, on another instance for three.\n\n${markdown(['setup', 'calls/s', '÷ 1 instance', 'change → notification p50 / p99'], rows)}\n\n#### Older-protocol sessions on the fleet (HTTP 2025-11-25; medians of ${reps} runs)\n\ncalls/s: 32 concurrent sessions calling \`test_simple_text\` (through nginx for three instances: a session's requests land on every instance, each serving it after one indexed read of the shared record); heap per session: sessions opened (initialize, initialized, one call) through the same URL, heap after GC of all instances together ÷ sessions.\n\n${markdown(['setup', 'calls/s', '÷ 1 instance', 'heap per session (KiB)'], legacyRows)}\n`;
   return { text, samples };
 }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   ElicitRequestSchema,
+  PromptListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -18,6 +20,7 @@ import { startFleetWithTools, stopAll, type ConformanceTools } from './fleet-set
  */
 let fleet: Fleet;
 let tools: ConformanceTools;
+const PER_CLIENT = 120;
 
 beforeAll(async () => {
   ({ fleet, tools } = await startFleetWithTools({
@@ -25,6 +28,11 @@ beforeAll(async () => {
     SHUTDOWN_GRACE_MS: '2000',
     // Short, so that fleet-wide idle expiry is seen within the test.
     SESSION_IDLE_TIMEOUT_MS: '4000',
+    // Low enough that one client reaches it soon with sessions spread over the three instances (the
+    // per-client test names its own client with X-Forwarded-For), high enough for the suites from 127.0.0.1.
+    MAX_SESSIONS_PER_CLIENT: String(PER_CLIENT),
+    // /metrics on each instance: the cancel tests read the calls running there.
+    METRICS: 'on',
   }));
 }, 600_000);
 
@@ -38,6 +46,24 @@ async function legacyClient(url: string): Promise<{ client: V1Client; transport:
   await client.connect(transport);
   closers.push(() => client.close());
   return { client, transport };
+}
+
+/** Opens a session by hand (`initialize` only, no GET stream): its id, or the refusal's status and body. */
+async function openSession(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; id: string | null; body: string }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'by-hand', version: '1.0.0' } },
+    }),
+  });
+  return { status: response.status, id: response.headers.get('mcp-session-id'), body: await response.text() };
 }
 
 /** A `ping` on the session, sent to one instance directly: the HTTP status. */
@@ -99,18 +125,7 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
   it('a session nobody uses expires on every instance; one in use does not', async () => {
     // Opened by hand: the SDK client's GET stream would keep it in use.
     const version = '2025-06-18';
-    const opened = await fetch(fleet.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'idle', version: '1.0.0' } },
-      }),
-    });
-    await opened.text();
-    const idleId = opened.headers.get('mcp-session-id')!;
+    const idleId = (await openSession(fleet.url)).id!;
     expect(idleId).toBeTruthy();
     const busy = await legacyClient(fleet.url);
     // Seen on every instance, so that each holds a local copy that must go too.
@@ -201,6 +216,156 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
     expect(updates).toHaveLength(heard);
   }, 60_000);
 
+  it('the per-client session cap counts the sessions a client holds on every instance', async () => {
+    // One client (by its X-Forwarded-For, trusted from nginx) opens sessions through round-robin: a third
+    // of them on each instance, so that no instance alone would reach the cap.
+    const client = { 'x-forwarded-for': '203.0.113.77' };
+    const opened: string[] = [];
+    closers.push(async () => {
+      for (const id of opened)
+        await fetch(fleet.url, { method: 'DELETE', headers: { ...client, 'mcp-session-id': id } });
+    });
+    const before = fleet.upstreamCounts();
+    for (let i = 0; i < PER_CLIENT; i += 1) {
+      const session = await openSession(fleet.url, client);
+      expect(session.status, session.body).toBe(200);
+      opened.push(session.id!);
+    }
+    const spread = fleet.upstreamCounts().map((n, i) => n - before[i]!);
+    for (const n of spread) expect(n, `sessions per instance: ${spread.join(', ')}`).toBeLessThan(PER_CLIENT);
+    const refused = await openSession(fleet.url, client);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body).error.data).toMatchObject({ limit: 'maxSessionsPerClient', max: PER_CLIENT });
+    // Another client is not held back by this one's sessions.
+    const other = await openSession(fleet.url, { 'x-forwarded-for': '203.0.113.78' });
+    expect(other.status).toBe(200);
+    opened.push(other.id!);
+    // A DELETE (through any instance) frees a place for the client on every instance.
+    const deleted = await fetch(fleet.instances[0]!.url, {
+      method: 'DELETE',
+      headers: { ...client, 'mcp-session-id': opened.shift()! },
+    });
+    expect(deleted.status).toBe(200);
+    const again = await openSession(fleet.url, client);
+    expect(again.status, again.body).toBe(200);
+    opened.push(again.id!);
+  }, 60_000);
+
+  /** A fetch for SDK clients that sends each request where `route` says (method, body). */
+  const routedFetch =
+    (route: (method: string, body: string) => string, sent: { url: string; body: string }[] = []): typeof fetch =>
+    (_input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      const url = route(init?.method ?? 'GET', body);
+      sent.push({ url, body });
+      return fetch(url, init);
+    };
+
+  it('SDK v2 client: a session opened on A keeps working when its requests land on B and C', async () => {
+    const urls = fleet.instances.map((i) => i.url);
+    let next = 0;
+    const served: string[] = [];
+    // initialize to A, then every request to the next instance in turn (GET streams to A).
+    const client = new Client({ name: 'fleet-v2', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(urls[0]!), {
+      fetch: routedFetch((method, body) => {
+        if (method !== 'POST' || body.includes('"initialize"')) return urls[0]!;
+        const url = urls[next++ % urls.length]!;
+        served.push(url);
+        return url;
+      }),
+    });
+    await client.connect(transport);
+    closers.push(() => client.close());
+    for (let i = 0; i < 3; i += 1) {
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('test_simple_text');
+      const called = await client.callTool({ name: 'test_simple_text', arguments: {} });
+      expect(called.isError).toBeFalsy();
+    }
+    expect(new Set(served)).toEqual(new Set(urls));
+  }, 60_000);
+
+  it('SDK v2 client: an elicitation from a tool on B is answered through C', async () => {
+    const [a, b, c] = fleet.instances.map((i) => i.url) as [string, string, string];
+    const sent: { url: string; body: string }[] = [];
+    const client = new Client({ name: 'fleet-v2-routed', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler('elicitation/create', async () => ({
+      action: 'accept',
+      content: { username: 'grace', email: 'grace@example.com' },
+    }));
+    const route = (method: string, body: string) =>
+      method !== 'POST' || body.includes('"method":"initialize"') ? a : body.includes('"method":"tools/call"') ? b : c;
+    await client.connect(new StreamableHTTPClientTransport(new URL(a), { fetch: routedFetch(route, sent) }));
+    closers.push(() => client.close());
+    const answered = await client.callTool({ name: 'test_elicitation', arguments: { message: 'who?' } });
+    expect(JSON.stringify(answered.content)).toContain('grace@example.com');
+    expect(sent.find((m) => m.body.includes('"result"') && m.body.includes('grace@example.com'))?.url).toBe(c);
+  }, 60_000);
+
+  it('SDK v2 client: elicitations from tools on B and C at once each get their own answer', async () => {
+    const [a, b, c] = fleet.instances.map((i) => i.url) as [string, string, string];
+    // Both instances number their requests to the client alike; each must take only the answer to its own.
+    const route = (method: string, body: string) =>
+      method === 'POST' && body.includes('"message":"from-b"')
+        ? b
+        : method === 'POST' && body.includes('"message":"from-c"')
+          ? c
+          : a;
+    const client = new Client({ name: 'fleet-two-askers', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const ids: unknown[] = [];
+    client.setRequestHandler('elicitation/create', async (request, ctx) => {
+      ids.push(ctx.mcpReq.id);
+      const from = String(request.params.message);
+      // B's question is answered last, after C's answer has reached every instance.
+      if (from === 'from-b') await new Promise((resolve) => setTimeout(resolve, 500));
+      return { action: 'accept', content: { username: from, email: `${from}@example.com` } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(a), { fetch: routedFetch(route) }));
+    closers.push(() => client.close());
+    const [fromB, fromC] = await Promise.all(
+      ['from-b', 'from-c'].map((message) => client.callTool({ name: 'test_elicitation', arguments: { message } })),
+    );
+    expect(JSON.stringify(fromB!.content)).toContain('from-b@example.com');
+    expect(JSON.stringify(fromC!.content)).toContain('from-c@example.com');
+    expect(new Set(ids).size).toBe(2);
+  }, 60_000);
+
+  /** Calls of `tool` running on one instance now, from its /metrics (METRICS=on). */
+  async function runningOn(instanceUrl: string, tool: string): Promise<number> {
+    const text = await (await fetch(instanceUrl.replace(/\/mcp$/, '/metrics'))).text();
+    const line = text.split('\n').find((l) => l.startsWith(`trellis_calls_in_flight{gen_ai_tool_name="${tool}"}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  for (const sdk of ['v1', 'v2'] as const)
+    it(`SDK ${sdk} client: a cancel sent through A stops the call running on B`, async () => {
+      const [a, b] = fleet.instances.map((i) => i.url) as [string, string, string];
+      const TOOL = 'test_wait_for_cancel';
+      const sent: { url: string; body: string }[] = [];
+      // The call goes to B, everything else (the cancel among it) to A.
+      const route = (_method: string, body: string) => (body.includes('"method":"tools/call"') ? b : a);
+      const controller = new AbortController();
+      let call: Promise<unknown>;
+      if (sdk === 'v1') {
+        const client = new V1Client({ name: 'fleet-cancel', version: '1.0.0' });
+        await client.connect(new V1Transport(new URL(a), { fetch: routedFetch(route, sent) }));
+        closers.push(() => client.close());
+        call = client.callTool({ name: TOOL, arguments: {} }, undefined, { signal: controller.signal });
+      } else {
+        const client = new Client({ name: 'fleet-cancel', version: '1.0.0' });
+        await client.connect(new StreamableHTTPClientTransport(new URL(a), { fetch: routedFetch(route, sent) }));
+        closers.push(() => client.close());
+        call = client.callTool({ name: TOOL, arguments: {} }, { signal: controller.signal });
+      }
+      call.catch(() => undefined);
+      await eventually(async () => (await runningOn(b, TOOL)) === 1, 'the call to run on B', 10_000);
+      controller.abort('the test cancels');
+      await expect(call).rejects.toThrow();
+      expect(sent.find((m) => m.body.includes('"notifications/cancelled"'))?.url).toBe(a);
+      // Stopped on B well before the tool's own 60 s.
+      await eventually(async () => (await runningOn(b, TOOL)) === 0, 'the call on B to stop', 10_000);
+    }, 60_000);
+
   for (const suite of [
     { id: '0.1.16 --suite active', version: '0.1.16', args: ['--suite', 'active'], required: 30 },
     { id: '0.1.16 --suite pending', version: '0.1.16', args: ['--suite', 'pending'], required: 2 },
@@ -214,4 +379,89 @@ describe('older-protocol sessions over three instances behind nginx round-robin'
       expect(failures, `results in ${run.outDir}\n${run.output.slice(-3000)}`).toEqual([]);
       expect(run.scenarios.filter((s) => s.scored)).toHaveLength(suite.required);
     }, 240_000);
+  // Last: it kills an instance (nginx then routes around it).
+  it('SIGKILL of the instance holding a GET stream: the client resumes on a survivor with Last-Event-ID and loses no committed notification', async () => {
+    const [a, b, c] = fleet.instances as [
+      Fleet['instances'][number],
+      Fleet['instances'][number],
+      Fleet['instances'][number],
+    ];
+    const WATCHED = 'test://watched-resource';
+    type Heard = string[];
+    /** A client whose GET stream goes where `streamTo()` says, and its POSTs to `postTo`. */
+    const listen = async (streamTo: () => string, postTo: string, resumed: (string | null)[] = []) => {
+      const heard: Heard = [];
+      const client = new V1Client({ name: 'fleet-resume', version: '1.0.0' });
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard.push('tools'));
+      client.setNotificationHandler(PromptListChangedNotificationSchema, () => void heard.push('prompts'));
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void heard.push(n.params.uri));
+      const routed: typeof fetch = (_input, init) => {
+        if (init?.method !== 'GET') return fetch(postTo, init);
+        resumed.push(new Headers(init.headers).get('last-event-id'));
+        return fetch(streamTo(), init);
+      };
+      await client.connect(
+        new V1Transport(new URL(postTo), {
+          fetch: routed,
+          reconnectionOptions: {
+            initialReconnectionDelay: 200,
+            maxReconnectionDelay: 1_000,
+            reconnectionDelayGrowFactor: 1.5,
+            maxRetries: 20,
+          },
+        }),
+      );
+      closers.push(() => client.close());
+      await client.subscribeResource({ uri: WATCHED });
+      return heard;
+    };
+    const producer = await legacyClient(b.url);
+    const trigger = (i: number) =>
+      producer.client.callTool({
+        name: ['test_trigger_tool_change', 'test_trigger_resource_update', 'test_trigger_prompt_change'][i % 3]!,
+        arguments: {},
+      });
+    // The subject's GET stream is on A until A dies, then wherever nginx sends it; the witness's stays on C.
+    let aAlive = true;
+    const resumed: (string | null)[] = [];
+    const subject = await listen(() => (aAlive ? a.url : fleet.url), c.url, resumed);
+    const witness = await listen(() => c.url, c.url);
+    // Both streams up: one change reaches both.
+    await eventually(
+      async () => {
+        if (subject.length === 0 || witness.length === 0) await trigger(0);
+        return subject.length > 0 && witness.length > 0;
+      },
+      'both GET streams to be up',
+      15_000,
+    );
+    // Start both sequences at the same change.
+    await trigger(1);
+    await eventually(async () => subject.at(-1) === WATCHED && witness.at(-1) === WATCHED, 'a resource update on both');
+    subject.length = 0;
+    witness.length = 0;
+
+    const produced = 12;
+    for (let i = 0; i < produced; i += 1) {
+      // Each call returns once its change is committed to the outbox.
+      await trigger(i);
+      if (i === 3) {
+        aAlive = false;
+        await a.kill();
+      }
+    }
+    await eventually(
+      async () => witness.length >= produced && subject.length >= witness.length,
+      'the subject to hear every change the witness heard',
+      20_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(witness.length).toBeGreaterThanOrEqual(produced);
+    expect(subject, fleet.output().slice(-3000)).toEqual(witness);
+    // The subject came back through a survivor, naming the last event it had.
+    expect(
+      resumed.slice(1).some((id) => id !== null && /^g\d+/.test(id)),
+      String(resumed),
+    ).toBe(true);
+  }, 90_000);
 });

@@ -118,6 +118,15 @@ export function conformanceContentTools() {
           return 'Progress reported: 0, 50, 100 of 100';
         },
       });
+      // Not called by the suites: the fleet tests cancel it through one instance while it runs on another.
+      scope.tools.add({
+        name: 'test_wait_for_cancel',
+        description: 'Runs until the client cancels it (at most 60 s), so that a cancel can be seen to stop it',
+        handler: async (_args, ctx) => {
+          await pause(60_000, ctx.signal);
+          return 'Not cancelled within 60 s';
+        },
+      });
       scope.tools.add({
         name: 'json_schema_2020_12_tool',
         description: 'Tool with JSON Schema 2020-12 features',

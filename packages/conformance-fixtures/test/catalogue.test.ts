@@ -33,6 +33,7 @@ const TOOLS = [
   'test_trigger_tool_change',
   'test_trigger_prompt_change',
   'test_trigger_resource_update',
+  'test_wait_for_cancel',
   // The tasks-* scenarios (the Tasks extension).
   'greet',
   'slow_compute',

@@ -36,7 +36,13 @@ export class Fleet {
     this.#writer = new OutboxWriter({ pool, tables: this.tables, origin: this.instanceId, log });
     this.bus = new FleetEventBus(this.#writer, log);
     this.taskStore = new PostgresTaskStore({ pool, tables: this.tables, instanceId: this.instanceId });
-    this.sessionStore = new PostgresSessionStore({ pool, tables: this.tables, instanceId: this.instanceId, log });
+    this.sessionStore = new PostgresSessionStore({
+      pool,
+      tables: this.tables,
+      instanceId: this.instanceId,
+      log,
+      lastSeen: () => this.#listener.lastSeen,
+    });
     this.#listener = new OutboxListener({
       // Named apart in pg_stat_activity, so that an operator can tell the LISTEN connection from the pool.
       connection: { ...connection, application_name: 'trellis-fleet-listen' },
@@ -121,12 +127,14 @@ export class Fleet {
 
   #deliver(row: OutboxRow): void {
     const event = row.event;
-    if (event.type === 'change') this.bus.deliver(event.event);
+    // What GET streams send while the change is delivered takes the row's id as its position (its SSE event id).
+    if (event.type === 'change') this.sessionStore.deliverChange(row.id, () => this.bus.deliver(event.event));
     else if (event.type === 'task' && event.instance === this.instanceId)
       this.taskStore.signal({ taskId: event.taskId, kind: event.signal });
     else if (event.type === 'sessions-removed') this.sessionStore.deliverRemoved(event.ids);
     else if (event.type === 'session-messages') this.sessionStore.deliverRelayed(event.session, event.messages);
-    else if (event.type === 'session-subscriptions') this.sessionStore.deliverSubscriptions(event.session, event.uris);
+    else if (event.type === 'session-subscriptions')
+      this.sessionStore.deliverSubscriptions(event.session, { uris: event.uris, version: event.version ?? 0 });
   }
 
   /** Ready while the LISTEN connection is up and the last heartbeat is recent. */

@@ -9,7 +9,7 @@ export type OutboxEvent =
   | { type: 'task'; instance: string; taskId: string; signal: 'ended' | 'resumed' }
   | { type: 'sessions-removed'; ids: string[] }
   | { type: 'session-messages'; session: string; messages: unknown[] }
-  | { type: 'session-subscriptions'; session: string; uris: string[] };
+  | { type: 'session-subscriptions'; session: string; uris: readonly string[]; version?: number };
 
 export interface OutboxRow {
   readonly id: number;

@@ -91,6 +91,16 @@ const MIGRATIONS: readonly { version: number; sql: (t: FleetTables) => string }[
     // The resources an older-protocol session subscribed to, so that the instance holding its GET stream delivers their updates.
     sql: (t) => `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS subscriptions text[] NOT NULL DEFAULT '{}';`,
   },
+  {
+    version: 4,
+    // Who holds each session (the per-client cap counts fleet-wide), and a version of the subscriptions
+    // (a copy is replaced by a newer list only).
+    sql: (t) => `
+      ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS client text;
+      ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS subscriptions_version bigint NOT NULL DEFAULT 0;
+      CREATE INDEX IF NOT EXISTS sessions_client ON ${t.sessions} (client);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,4 +1,11 @@
-import type { Logger, SharedSessionRecord, SharedSessionStore } from '@trellis/server';
+import type { ServerEvent } from '@modelcontextprotocol/server';
+import type {
+  Logger,
+  SharedSessionRecord,
+  SharedSessionStore,
+  SharedSubscriptions,
+  StreamPosition,
+} from '@trellis/server';
 import type pg from 'pg';
 import { appendToOutbox, inTransaction } from './outbox.js';
 import type { FleetTables } from './schema.js';
@@ -8,6 +15,8 @@ export interface PostgresSessionStoreOptions {
   readonly tables: FleetTables;
   readonly instanceId: string;
   readonly log: Logger;
+  /** The id of the last outbox row this instance read (where its live GET-stream events stand). */
+  readonly lastSeen: () => number;
 }
 
 /**
@@ -24,7 +33,10 @@ export class PostgresSessionStore implements SharedSessionStore {
   readonly #log: Logger;
   readonly #listeners = new Set<(id: string) => void>();
   readonly #relayListeners = new Set<(id: string, messages: readonly unknown[]) => void>();
-  readonly #subscriptionListeners = new Set<(id: string, uris: readonly string[]) => void>();
+  readonly #subscriptionListeners = new Set<(id: string, subscriptions: SharedSubscriptions) => void>();
+  readonly #lastSeen: () => number;
+  /** The outbox row whose change is being delivered now (synchronously), if one is. */
+  #delivering: number | undefined;
   #count = 0;
 
   constructor(options: PostgresSessionStoreOptions) {
@@ -32,6 +44,7 @@ export class PostgresSessionStore implements SharedSessionStore {
     this.#t = options.tables;
     this.#instanceId = options.instanceId;
     this.#log = options.log;
+    this.#lastSeen = options.lastSeen;
   }
 
   get count(): number {
@@ -40,13 +53,14 @@ export class PostgresSessionStore implements SharedSessionStore {
 
   async save(record: SharedSessionRecord): Promise<void> {
     await this.#pool.query(
-      `INSERT INTO ${this.#t.sessions} (id, instance_id, principal, handshake, log_level) VALUES ($1, $2, $3, $4, $5)`,
+      `INSERT INTO ${this.#t.sessions} (id, instance_id, principal, handshake, log_level, client) VALUES ($1, $2, $3, $4, $5, $6)`,
       [
         record.id,
         this.#instanceId,
         record.principal === undefined ? null : JSON.stringify(record.principal),
         JSON.stringify(record.handshake),
         record.logLevel ?? null,
+        record.client ?? null,
       ],
     );
     this.#count += 1;
@@ -58,7 +72,12 @@ export class PostgresSessionStore implements SharedSessionStore {
       handshake: string;
       log_level: string | null;
       subscriptions: string[];
-    }>(`SELECT principal, handshake, log_level, subscriptions FROM ${this.#t.sessions} WHERE id = $1`, [id]);
+      subscriptions_version: string;
+      client: string | null;
+    }>(
+      `SELECT principal, handshake, log_level, subscriptions, subscriptions_version, client FROM ${this.#t.sessions} WHERE id = $1`,
+      [id],
+    );
     const row = rows[0];
     if (!row) return undefined;
     return {
@@ -67,37 +86,79 @@ export class PostgresSessionStore implements SharedSessionStore {
       handshake: JSON.parse(row.handshake) as unknown,
       logLevel: row.log_level ?? undefined,
       subscriptions: row.subscriptions,
+      subscriptionsVersion: Number(row.subscriptions_version),
+      client: row.client ?? undefined,
     };
   }
 
-  async setSubscribed(id: string, uri: string, subscribed: boolean): Promise<readonly string[]> {
+  async clientSessions(client: string): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.#t.sessions} WHERE client = $1`,
+      [client],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  streamPosition(): StreamPosition {
+    return this.#delivering === undefined
+      ? { change: this.#lastSeen(), exact: false }
+      : { change: this.#delivering, exact: true };
+  }
+
+  /** Delivers the change of outbox row `id` (synchronously): what is sent meanwhile on GET streams stands at `id`. */
+  deliverChange(id: number, deliver: () => void): void {
+    this.#delivering = id;
+    try {
+      deliver();
+    } finally {
+      this.#delivering = undefined;
+    }
+  }
+
+  async changesAfter(position: number, limit: number): Promise<readonly { position: number; event: ServerEvent }[]> {
+    if (limit <= 0) return [];
+    // The newest `limit`: a client further behind than the window gets what is left, as from a local store.
+    const { rows } = await this.#pool.query<{ id: string; event: { event: ServerEvent } }>(
+      `SELECT id, event FROM ${this.#t.outbox} WHERE id > $1 AND event->>'type' = 'change' ORDER BY id DESC LIMIT $2`,
+      [position, limit],
+    );
+    return rows.reverse().map((row) => ({ position: Number(row.id), event: row.event.event }));
+  }
+
+  async setSubscribed(id: string, uri: string, subscribed: boolean): Promise<SharedSubscriptions> {
     return inTransaction(this.#pool, async (client) => {
-      // The row lock orders concurrent changes: each outbox row carries the list as its change left it.
-      const { rows } = await client.query<{ subscriptions: string[] }>(
+      // The row lock orders concurrent changes: each outbox row carries the list as its change left it, and
+      // its version, so that a copy never goes back to an older list (a read and a notice may cross).
+      const { rows } = await client.query<{ subscriptions: string[]; subscriptions_version: string }>(
         subscribed
           ? `UPDATE ${this.#t.sessions} SET subscriptions = CASE WHEN $2 = ANY(subscriptions) THEN subscriptions
-               ELSE array_append(subscriptions, $2) END, last_activity = now() WHERE id = $1 RETURNING subscriptions`
-          : `UPDATE ${this.#t.sessions} SET subscriptions = array_remove(subscriptions, $2), last_activity = now()
-               WHERE id = $1 RETURNING subscriptions`,
+               ELSE array_append(subscriptions, $2) END, subscriptions_version = subscriptions_version + 1,
+               last_activity = now() WHERE id = $1 RETURNING subscriptions, subscriptions_version`
+          : `UPDATE ${this.#t.sessions} SET subscriptions = array_remove(subscriptions, $2),
+               subscriptions_version = subscriptions_version + 1, last_activity = now()
+               WHERE id = $1 RETURNING subscriptions, subscriptions_version`,
         [id, uri],
       );
-      const uris = rows[0]?.subscriptions ?? [];
-      if (rows[0])
-        await appendToOutbox(client, this.#t, this.#instanceId, [{ type: 'session-subscriptions', session: id, uris }]);
-      return uris;
+      const row = rows[0];
+      if (!row) return { uris: [], version: 0 };
+      const changed = { uris: row.subscriptions, version: Number(row.subscriptions_version) };
+      await appendToOutbox(client, this.#t, this.#instanceId, [
+        { type: 'session-subscriptions', session: id, ...changed },
+      ]);
+      return changed;
     });
   }
 
-  onSubscriptions(listener: (id: string, uris: readonly string[]) => void): () => void {
+  onSubscriptions(listener: (id: string, subscriptions: SharedSubscriptions) => void): () => void {
     this.#subscriptionListeners.add(listener);
     return () => void this.#subscriptionListeners.delete(listener);
   }
 
   /** A session's subscriptions as some instance changed them, read from the outbox. */
-  deliverSubscriptions(id: string, uris: readonly string[]): void {
+  deliverSubscriptions(id: string, subscriptions: SharedSubscriptions): void {
     for (const listener of [...this.#subscriptionListeners]) {
       try {
-        listener(id, uris);
+        listener(id, subscriptions);
       } catch (error) {
         this.#log.warn({ err: error }, 'a session subscriptions listener failed');
       }

@@ -9,6 +9,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { CancelScope } from '@trellis/concurrency';
+import { legacyChangeNotification } from './changes.js';
 import type { Connection } from './connection.js';
 import type { ProtocolEra, RequestContext } from './context.js';
 import type { Operation } from './middleware.js';
@@ -236,20 +237,13 @@ export function installHandlers(
 
   // An older-protocol session hears about changes over its own connection.
   const stopListening = host.onChange((change) => {
-    const sent =
-      change.kind === 'tools'
-        ? protocol.sendToolListChanged()
-        : change.kind === 'prompts'
-          ? protocol.sendPromptListChanged()
-          : change.kind === 'resources'
-            ? protocol.sendResourceListChanged()
-            : change.kind === 'resource-updated' &&
-                (connection.sharedSubscriptions
-                  ? connection.sharedSubscriptions.has(change.uri)
-                  : change.subscribers.includes(subscriberId))
-              ? protocol.sendResourceUpdated({ uri: change.uri })
-              : undefined;
-    sent?.catch(() => undefined);
+    const notification = legacyChangeNotification(change, (uri) =>
+      connection.sharedSubscriptions
+        ? connection.sharedSubscriptions.has(uri)
+        : change.kind === 'resource-updated' && change.subscribers.includes(subscriberId),
+    );
+    // Sent synchronously down to the transport's event store (a fleet's stream event ids rely on it).
+    if (notification) protocol.notification(notification).catch(() => undefined);
   });
   return () => {
     stopListening();

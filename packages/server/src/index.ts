@@ -22,9 +22,16 @@ export { definePlugin, mount } from './plugin.js';
 export type { AnyPlugin, Plugin, PluginScope, ReadyState } from './plugin.js';
 export { createServer, TrellisServer } from './server.js';
 export type { CloseOptions, Readiness, ServerChange } from './server.js';
+export { changeOfEvent, legacyChangeNotification, type ChangeNotification } from './changes.js';
 export type { CreateServerOptions, ServerLimits } from './server-options.js';
 export { serviceKey } from './services.js';
-export { CoreServices, type SharedSessionRecord, type SharedSessionStore } from './seams.js';
+export {
+  CoreServices,
+  type SharedSessionRecord,
+  type SharedSessionStore,
+  type SharedSubscriptions,
+  type StreamPosition,
+} from './seams.js';
 export type { ServiceKey } from './services.js';
 export { AbortReasons, Connection } from './connection.js';
 export type { TransportKind } from './connection.js';

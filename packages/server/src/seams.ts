@@ -1,4 +1,4 @@
-import type { ServerEventBus } from '@modelcontextprotocol/server';
+import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { TaskStore } from '@trellis/tasks';
 import { serviceKey } from './services.js';
 
@@ -13,6 +13,24 @@ export interface SharedSessionRecord {
   readonly logLevel: string | undefined;
   /** The resources the session subscribed to (`resources/subscribe`, through any instance). */
   readonly subscriptions: readonly string[];
+  /** Counts the changes of `subscriptions`: a copy is replaced only by a newer one. */
+  readonly subscriptionsVersion: number;
+  /** Who holds it for the per-client cap (principal, else address); recorded by `save`. */
+  readonly client?: string | undefined;
+}
+
+/** A session's subscriptions as one change left them. */
+export interface SharedSubscriptions {
+  readonly uris: readonly string[];
+  /** Grows with each change: a copy with a lower version is stale. */
+  readonly version: number;
+}
+
+/** Where a GET-stream event stands in a fleet's one order of changes (see `SharedSessionStore.changesAfter`). */
+export interface StreamPosition {
+  /** The change being delivered now when `exact`; else the last change this instance delivered. */
+  readonly change: number;
+  readonly exact: boolean;
 }
 
 /**
@@ -32,9 +50,21 @@ export interface SharedSessionStore {
    * Adds `uri` to the session's subscriptions or removes it; resolves to the session's
    * subscriptions afterwards (every instance is told them too, see `onSubscriptions`).
    */
-  setSubscribed(id: string, uri: string, subscribed: boolean): Promise<readonly string[]>;
+  setSubscribed(id: string, uri: string, subscribed: boolean): Promise<SharedSubscriptions>;
   /** Told a session's subscriptions each time they change (through this instance or another). Returns the unsubscribe. */
-  onSubscriptions(listener: (id: string, uris: readonly string[]) => void): () => void;
+  onSubscriptions(listener: (id: string, subscriptions: SharedSubscriptions) => void): () => void;
+  /** Sessions open on every instance for one client (`SharedSessionRecord.client`): the per-client cap counts them. */
+  clientSessions(client: string): Promise<number>;
+  /**
+   * The position of a message being sent now on a GET stream, read synchronously while
+   * it is sent: exact while a change from the fleet is being delivered.
+   */
+  streamPosition(): StreamPosition;
+  /**
+   * The last `limit` changes committed after `position`, oldest first, as long as they
+   * are kept: what a GET stream resumed on another instance (`Last-Event-ID`) missed.
+   */
+  changesAfter(position: number, limit: number): Promise<readonly { position: number; event: ServerEvent }[]>;
   /** Marks the sessions as used now (what keeps them from idling out fleet-wide). */
   touch(ids: readonly string[]): Promise<void>;
   /** Ends the session on every instance (a DELETE, or this instance closing it for good). */

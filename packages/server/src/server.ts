@@ -16,7 +16,7 @@ import type { z } from 'zod';
 import type { ProtocolEra, RequestContext } from './context.js';
 import { coreConfigSchema, type CoreConfig } from './core-config.js';
 import { StartupError } from './errors.js';
-import type { ServerChange } from './changes.js';
+import { changeOfEvent, type ServerChange } from './changes.js';
 import { AbortReasons, Connection } from './connection.js';
 import { installHandlers } from './handlers.js';
 import { orderPlugins, withinDeadline } from './lifecycle.js';
@@ -586,18 +586,8 @@ export class TrellisServer implements PipelineHost {
   /** A change from the bus (made here or, with a fleet, on another instance), to this process's listeners. */
   #deliver(event: ServerEvent): void {
     if (this.#state !== 'running') return;
-    const change: ServerChange =
-      event.kind === 'resource_updated'
-        ? // Who subscribed is known only here: each instance answers for its own subscribers.
-          { kind: 'resource-updated', uri: event.uri, subscribers: this.resources.subscribersOf(event.uri) }
-        : {
-            kind:
-              event.kind === 'tools_list_changed'
-                ? 'tools'
-                : event.kind === 'prompts_list_changed'
-                  ? 'prompts'
-                  : 'resources',
-          };
+    // Who subscribed is known only here: each instance answers for its own subscribers.
+    const change = changeOfEvent(event, (uri) => this.resources.subscribersOf(uri));
     for (const listener of this.#changeListeners) {
       try {
         listener(change);

@@ -4,32 +4,72 @@ import {
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { InMemoryServerEventBus, type ServerEventBus } from '@modelcontextprotocol/server';
+import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import {
   CoreServices,
   createServer,
   definePlugin,
   type SharedSessionRecord,
   type SharedSessionStore,
+  type SharedSubscriptions,
 } from '@trellis/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpTransport, type HttpTransport } from '../src/http/index.js';
 import { createProbe, eventually, testPlugin, type Probe } from './fixtures/http-harness.js';
 
-/** The seam's contract in memory, one object shared by two servers in this process (the fleet's is PostgreSQL). */
+/**
+ * The seam's contract in memory, one object shared by servers in this process (the fleet's is PostgreSQL).
+ * Its `bus` orders changes as the fleet's outbox does: each gets a position, delivered synchronously.
+ */
 class MemorySharedSessions implements SharedSessionStore {
   readonly records = new Map<string, SharedSessionRecord>();
   readonly #removed = new Set<(id: string) => void>();
   readonly #relayed = new Set<(id: string, messages: readonly unknown[]) => void>();
-  readonly #subscriptions = new Set<(id: string, uris: readonly string[]) => void>();
+  readonly #subscriptions = new Set<(id: string, subscriptions: SharedSubscriptions) => void>();
+  readonly #changes: ServerEvent[] = [];
+  readonly #listeners = new Set<(event: ServerEvent) => void>();
+  #delivering: number | undefined;
+  readonly bus: ServerEventBus = {
+    publish: (event) => {
+      this.#changes.push(event);
+      this.#delivering = this.#changes.length;
+      try {
+        for (const listener of [...this.#listeners]) listener(event);
+      } finally {
+        this.#delivering = undefined;
+      }
+    },
+    subscribe: (listener) => {
+      this.#listeners.add(listener);
+      return () => void this.#listeners.delete(listener);
+    },
+  };
   get count() {
     return this.records.size;
   }
   async save(record: SharedSessionRecord) {
     this.records.set(record.id, record);
   }
+  /** How long a read takes to come back (what it read is then already old): a slow database. */
+  loadDelayMs = 0;
   async load(id: string) {
-    return this.records.get(id);
+    const record = this.records.get(id);
+    if (this.loadDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.loadDelayMs));
+    return record;
+  }
+  async clientSessions(client: string) {
+    return [...this.records.values()].filter((r) => r.client === client).length;
+  }
+  streamPosition() {
+    return this.#delivering === undefined
+      ? { change: this.#changes.length, exact: false }
+      : { change: this.#delivering, exact: true };
+  }
+  async changesAfter(position: number, limit: number) {
+    return this.#changes
+      .map((event, i) => ({ position: i + 1, event }))
+      .slice(position)
+      .slice(-limit);
   }
   async setLogLevel(id: string, level: string) {
     const record = this.records.get(id);
@@ -37,14 +77,15 @@ class MemorySharedSessions implements SharedSessionStore {
   }
   async setSubscribed(id: string, uri: string, subscribed: boolean) {
     const record = this.records.get(id);
-    if (!record) return [];
+    if (!record) return { uris: [], version: 0 };
     const others = record.subscriptions.filter((u) => u !== uri);
     const subscriptions = subscribed ? [...others, uri] : others;
-    this.records.set(id, { ...record, subscriptions });
-    for (const listener of this.#subscriptions) listener(id, subscriptions);
-    return subscriptions;
+    const version = record.subscriptionsVersion + 1;
+    this.records.set(id, { ...record, subscriptions, subscriptionsVersion: version });
+    for (const listener of this.#subscriptions) listener(id, { uris: subscriptions, version });
+    return { uris: subscriptions, version };
   }
-  onSubscriptions(listener: (id: string, uris: readonly string[]) => void) {
+  onSubscriptions(listener: (id: string, subscriptions: SharedSubscriptions) => void) {
     this.#subscriptions.add(listener);
     return () => void this.#subscriptions.delete(listener);
   }
@@ -167,10 +208,9 @@ describe('older-protocol sessions through a shared session store (CoreServices.s
 
   it('a subscription made through A is delivered on the GET stream held by B for an update made on C; an unsubscribe through C stops it', async () => {
     const store = new MemorySharedSessions();
-    const bus = new InMemoryServerEventBus();
-    const a = await instance(store, bus);
-    const b = await instance(store, bus);
-    const c = await instance(store, bus);
+    const a = await instance(store, store.bus);
+    const b = await instance(store, store.bus);
+    const c = await instance(store, store.bus);
     // The GET stream to B, unsubscribe to C, every other POST (initialize, subscribe) to A.
     const sent: { url: string; what: string }[] = [];
     const routed: typeof fetch = (_input, init) => {
@@ -216,5 +256,97 @@ describe('older-protocol sessions through a shared session store (CoreServices.s
     c.addTool('later');
     await eventually(() => toolChanges.length > 0, 5_000);
     expect(updates.length).toBe(heard);
+  }, 30_000);
+});
+
+describe('GET-stream resumption across instances (Last-Event-ID)', () => {
+  it('the GET stream held by A ends; the client resumes on B with Last-Event-ID and misses no change made meanwhile', async () => {
+    const store = new MemorySharedSessions();
+    const a = await instance(store, store.bus);
+    const b = await instance(store, store.bus);
+    const c = await instance(store, store.bus);
+    // GET streams to A until it is gone, then to B; POSTs to C.
+    let streams = a.url;
+    const lastEventIds: (string | null)[] = [];
+    const routed: typeof fetch = (_input, init) => {
+      if (init?.method !== 'GET') return fetch(c.url, init);
+      lastEventIds.push(new Headers(init.headers).get('last-event-id'));
+      return fetch(streams, init);
+    };
+    const client = new Client({ name: 'resuming', version: '1.0.0' });
+    const heard: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, () => void heard.push('updated'));
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard.push('tools'));
+    const transport = new StreamableHTTPClientTransport(new URL(c.url), {
+      fetch: routed,
+      reconnectionOptions: {
+        initialReconnectionDelay: 100,
+        maxReconnectionDelay: 500,
+        reconnectionDelayGrowFactor: 1.5,
+        maxRetries: 10,
+      },
+    });
+    await client.connect(transport);
+    stops.push(() => client.close());
+    await client.subscribeResource({ uri: WATCHED });
+    await eventually(() => {
+      if (heard.length === 0) c.updateWatched();
+      return heard.length > 0;
+    }, 10_000);
+    const expected = [...heard];
+    const change = (i: number) => {
+      if (i % 2 === 0) c.addTool(`tool_${i}`);
+      else c.updateWatched();
+      expected.push(i % 2 === 0 ? 'tools' : 'updated');
+    };
+    for (let i = 0; i < 4; i += 1) change(i);
+    await eventually(() => heard.length === expected.length, 5_000);
+
+    // A goes away (its stream ends); changes made before the client is back are kept for it.
+    streams = b.url;
+    await a.http.close({ graceMs: 0 });
+    for (let i = 4; i < 10; i += 1) change(i);
+    await eventually(() => heard.length >= expected.length, 10_000);
+    for (let i = 10; i < 12; i += 1) change(i);
+    await eventually(() => heard.length >= expected.length, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(heard).toEqual(expected);
+    // The reconnect named the last event the client had.
+    expect(lastEventIds.at(-1)).toMatch(/^g\d+$/);
+  }, 30_000);
+});
+
+describe("a shared session's subscriptions are versioned", () => {
+  it('a read of the store that comes back after a newer subscription notice does not undo the subscription', async () => {
+    const store = new MemorySharedSessions();
+    const a = await instance(store, store.bus);
+    const b = await instance(store, store.bus);
+    // GET stream and pings to B, everything else to A.
+    const routed: typeof fetch = (_input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      return fetch(init?.method === 'GET' || body.includes('"ping"') ? b.url : a.url, init);
+    };
+    const client = new Client({ name: 'versioned', version: '1.0.0' });
+    const tools: number[] = [];
+    const updates: string[] = [];
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void tools.push(1));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await client.connect(new StreamableHTTPClientTransport(new URL(a.url), { fetch: routed }));
+    stops.push(() => client.close());
+    // B holds the session and its GET stream.
+    await eventually(() => {
+      if (tools.length === 0) a.addTool(`t${Date.now()}`);
+      return tools.length > 0;
+    }, 10_000);
+    // B's check of the session (on the ping) reads the record before the subscription and returns after it.
+    store.loadDelayMs = 300;
+    const ping = client.ping();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    store.loadDelayMs = 0;
+    await client.subscribeResource({ uri: WATCHED });
+    await ping;
+    a.updateWatched();
+    await eventually(() => updates.length > 0, 5_000);
+    expect(updates).toEqual([WATCHED]);
   }, 30_000);
 });

@@ -50,7 +50,7 @@ interface Entry {
  * least recently used session would idle out).
  * @example
  * const admission = new SessionAdmission(options, log, (id) => sessions.get(id)?.transport.close());
- * const ticket = admission.admit(req, auth);
+ * const ticket = admission.admit(admission.clientOf(req, auth));
  */
 export class SessionAdmission {
   readonly #options: AdmissionOptions;
@@ -75,20 +75,36 @@ export class SessionAdmission {
     return this.#entries.size + this.#opening;
   }
 
-  /** Holds a place for a new session of the client behind `req`, or says why not. */
-  admit(req: IncomingMessage, auth: AuthInfo | undefined): AdmissionTicket | AdmissionRefusal {
-    const client = auth
+  /** Who the client behind `req` is for the per-client cap: its principal with auth, else its address. */
+  clientOf(req: IncomingMessage, auth: AuthInfo | undefined): string {
+    return auth
       ? `principal:${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}`
       : `address:${clientAddress(req, this.#options.trustProxy)}`;
+  }
+
+  /** Whether a per-client cap applies (one as large as the global cap adds nothing). */
+  get capsPerClient(): boolean {
+    return this.#options.maxSessionsPerClient < this.#options.maxSessions;
+  }
+
+  /**
+   * Holds a place for a new session of `client` (see `clientOf`), or says why not. `held`: the
+   * sessions the client holds on every instance of a fleet (a shared store's count, which lags by
+   * the sessions being opened elsewhere meanwhile), when known.
+   */
+  admit(client: string, heldFleetWide = 0): AdmissionTicket | AdmissionRefusal {
     const mine = this.#clients.get(client);
     const { maxSessions, maxSessionsPerClient } = this.#options;
     // A per-client cap as large as the global one adds nothing: the global rule (shedding unused sessions first) decides.
-    if (mine && maxSessionsPerClient < maxSessions && mine.sessions.size + mine.opening >= maxSessionsPerClient) {
+    if (
+      this.capsPerClient &&
+      Math.max(mine?.sessions.size ?? 0, heldFleetWide) + (mine?.opening ?? 0) >= maxSessionsPerClient
+    ) {
       this.#log.warn(
-        { client: auth ? 'principal' : client, max: maxSessionsPerClient },
+        { client: client.startsWith('principal:') ? 'principal' : client, max: maxSessionsPerClient },
         'per-client session cap reached; refusing a new session',
       );
-      const retry = this.#retryAfter(mine.sessions);
+      const retry = this.#retryAfter(mine?.sessions ?? []);
       return refusal(
         429,
         'maxSessionsPerClient',

@@ -1,18 +1,27 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Server, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
+import {
+  Server,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type JSONRPCMessage,
+  type ServerEvent,
+} from '@modelcontextprotocol/server';
 import {
   AbortReasons,
+  changeOfEvent,
   Connection,
   ErrorCodes,
+  legacyChangeNotification,
   type Logger,
   type SharedSessionStore,
+  type SharedSubscriptions,
   type TrellisServer,
 } from '@trellis/server';
 import { AnswerStream } from '../direct/answer-stream.js';
 import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
 import { serveFastCall } from '../direct/serve.js';
-import { boundedEventStore } from './event-store.js';
+import { boundedEventStore, sharedSessionEventStore } from './event-store.js';
 import { SessionAdmission, type AdmissionOptions, type AdmissionTicket } from './session-admission.js';
 import { rpcError, sendJson, writeWebResponse } from './wire.js';
 
@@ -57,6 +66,8 @@ export interface LegacySession {
   saving: Promise<void> | undefined;
   /** A shared store only: used since the last fleet-wide touch. */
   used: boolean;
+  /** A shared store only: the version of the subscriptions the connection holds (an older list never replaces them). */
+  subscriptionsVersion: number;
 }
 
 export interface SessionOptions extends AdmissionOptions {
@@ -102,6 +113,12 @@ export class LegacySessions {
   readonly #adopting = new Map<string, Promise<LegacySession | undefined>>();
   #stopStore: (() => void)[] = [];
   #sweeper: NodeJS.Timeout | undefined;
+  /**
+   * A shared store only: this instance's mark on the ids of its requests to clients (elicitation,
+   * sampling) and on its GET-stream events, so that they are unique in the fleet: the client's answer
+   * reaches every instance, and only the one that asked takes it.
+   */
+  readonly #tag = randomBytes(4).toString('hex');
 
   constructor(core: TrellisServer, options: SessionOptions, log: Logger) {
     this.#core = core;
@@ -129,13 +146,13 @@ export class LegacySessions {
           const session = this.#sessions.get(id);
           if (!session) return;
           observeCancellations(session, messages);
-          const answers = messages.filter(isResponse);
+          const answers = this.#ownAnswers(messages);
           if (answers.length > 0 && session.sdk) void this.#feed(session.sdk, session.id, answers);
         }),
         // A subscription made or dropped through any instance: the one holding the GET stream hears it here.
-        store.onSubscriptions((id, uris) => {
+        store.onSubscriptions((id, subscriptions) => {
           const session = this.#sessions.get(id);
-          if (session) session.connection.sharedSubscriptions = new Set(uris);
+          if (session) applySubscriptions(session, subscriptions);
         }),
       );
       // Marks the sessions used here as used fleet-wide, then expires the idle ones; a few times per idle timeout.
@@ -175,8 +192,35 @@ export class LegacySessions {
       return false;
     }
     session.connection.logLevel = record.logLevel as Connection['logLevel'];
-    session.connection.sharedSubscriptions = new Set(record.subscriptions);
+    applySubscriptions(session, { uris: record.subscriptions, version: record.subscriptionsVersion });
     return true;
+  }
+
+  /**
+   * The answers among relayed messages that answer this instance's requests, with the ids its
+   * protocol object gave them (see `#tagRequests`); answers to other instances' requests are theirs.
+   */
+  #ownAnswers(messages: readonly unknown[]): unknown[] {
+    const mark = `${this.#tag}-`;
+    const own: unknown[] = [];
+    for (const message of messages) {
+      if (!isResponse(message)) continue;
+      const { id } = message as { id: unknown };
+      if (typeof id !== 'string' || !id.startsWith(mark)) continue;
+      const untagged = Number(id.slice(mark.length));
+      if (Number.isSafeInteger(untagged)) own.push({ ...(message as object), id: untagged });
+    }
+    return own;
+  }
+
+  /**
+   * Marks the ids of the requests the session's protocol object sends the client (and of its cancels
+   * of them) with this instance's tag: two instances' protocol objects number their requests alike.
+   */
+  #tagRequests(transport: WebStandardStreamableHTTPServerTransport): void {
+    const send = transport.send.bind(transport);
+    const tag = this.#tag;
+    transport.send = (message, options) => send(tagged(message, tag), options);
   }
 
   /**
@@ -185,12 +229,12 @@ export class LegacySessions {
    * GET stream delivers the updates for them (the bus brings every update to
    * every instance; the store tells every instance each change of the list).
    */
-  #shareSubscriptions(session: LegacySession, uris: readonly string[]): void {
+  #shareSubscriptions(session: LegacySession, subscriptions: SharedSubscriptions): void {
     const store = this.#store!;
     const { connection } = session;
-    connection.sharedSubscriptions = new Set(uris);
+    applySubscriptions(session, subscriptions);
     connection.shareSubscription = async (uri, subscribed) => {
-      connection.sharedSubscriptions = new Set(await store.setSubscribed(session.id, uri, subscribed));
+      applySubscriptions(session, await store.setSubscribed(session.id, uri, subscribed));
     };
   }
 
@@ -243,8 +287,9 @@ export class LegacySessions {
             handshaking: false,
             saving: undefined,
             used: true,
+            subscriptionsVersion: -1,
           };
-          this.#shareSubscriptions(session, record.subscriptions);
+          this.#shareSubscriptions(session, { uris: record.subscriptions, version: record.subscriptionsVersion });
           this.#sessions.set(id, session);
           this.#arm(session);
           this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session served from the shared store');
@@ -318,6 +363,19 @@ export class LegacySessions {
           await this.#store.setLogLevel(id, level).catch((error: unknown) => {
             this.#log.warn({ err: error, session: id }, 'the log level could not be shared');
           });
+        // A copy of a session opened elsewhere makes no SDK objects for what needs none: a plain call takes
+        // the fast path, and the client's `notifications/initialized` (the copy's objects, when made, replay
+        // the handshake with it) is only acknowledged.
+        if (!session.sdk && !session.handshaking && request.method === 'POST') {
+          if (this.#options.fastPath && takesFastPath(this.#core, session.connection, body, res.req.headers)) {
+            this.#direct(session, res, body, auth);
+            return;
+          }
+          if (isInitializedNotification(body)) {
+            res.writeHead(202).end();
+            return;
+          }
+        }
       }
       await this.#serve(session, request, res, body, auth);
       // The handshake is over: until it needs them again, the session holds no SDK objects.
@@ -335,7 +393,23 @@ export class LegacySessions {
       return sendJson(res, 503, rpcError(ErrorCodes.TransportRejected, 'Server is shutting down', requestId(body)), {
         'retry-after': '5',
       });
-    const ticket = this.#admission.admit(res.req, auth);
+    const client = this.#admission.clientOf(res.req, auth);
+    let held = 0;
+    if (this.#store && this.#admission.capsPerClient) {
+      // The client's sessions on every instance (one indexed count): the per-client cap holds fleet-wide.
+      try {
+        held = await this.#store.clientSessions(client);
+      } catch (error) {
+        this.#log.warn({ err: error }, 'the shared session store could not be read');
+        return sendJson(
+          res,
+          503,
+          rpcError(ErrorCodes.TransportRejected, 'Session store unavailable; retry', requestId(body)),
+          { 'retry-after': '1' },
+        );
+      }
+    }
+    const ticket = this.#admission.admit(client, held);
     if (!ticket.ok)
       return sendJson(
         res,
@@ -357,9 +431,13 @@ export class LegacySessions {
         handshaking: true,
         saving: undefined,
         used: true,
+        subscriptionsVersion: -1,
       };
-      await this.#attach(session, ticket);
+      await this.#attach(session, ticket, client);
       await this.#serve(session, request, res, body, auth);
+      // Shared: the client's `notifications/initialized` may go to another instance, so the handshake's
+      // objects go now (a later `initialized` here is acknowledged without them, see above).
+      if (this.#store && session.id !== '' && this.#sessions.get(session.id) === session) this.#release(session);
     } finally {
       // A no-op once the session has its id.
       ticket.release();
@@ -437,18 +515,44 @@ export class LegacySessions {
    * released them, the client's handshake is replayed into them first, so
    * that they hold the same negotiated state the first ones did.
    */
-  #attach(session: LegacySession, ticket?: AdmissionTicket): Promise<SdkObjects> {
+  #attach(session: LegacySession, ticket?: AdmissionTicket, client?: string): Promise<SdkObjects> {
     if (session.sdk) return Promise.resolve(session.sdk);
-    session.attaching ??= this.#makeSdkObjects(session, ticket).finally(() => (session.attaching = undefined));
+    session.attaching ??= this.#makeSdkObjects(session, ticket, client).finally(() => (session.attaching = undefined));
     return session.attaching;
   }
 
-  async #makeSdkObjects(session: LegacySession, ticket: AdmissionTicket | undefined): Promise<SdkObjects> {
+  /**
+   * A session's event store (`Last-Event-ID`): in memory, or, with a shared store, one whose GET-stream
+   * event ids are positions in the fleet's order of changes, resumable on any instance.
+   */
+  #eventStore(session: LegacySession) {
+    const max = this.#options.maxEventsPerSession;
+    if (!this.#store) return boundedEventStore(max);
+    const subscribed = (uri: string) => session.connection.sharedSubscriptions?.has(uri) ?? false;
+    return sharedSessionEventStore({
+      max,
+      store: this.#store,
+      instanceTag: this.#tag,
+      notificationOf: (event: ServerEvent) => {
+        const notification = legacyChangeNotification(
+          changeOfEvent(event, () => []),
+          subscribed,
+        );
+        return notification && ({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
+      },
+    });
+  }
+
+  async #makeSdkObjects(
+    session: LegacySession,
+    ticket: AdmissionTicket | undefined,
+    client: string | undefined,
+  ): Promise<SdkObjects> {
     const { connection } = session;
     const protocol = this.#core.createProtocolServer({ era: 'legacy', track: true, connection });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: ticket ? randomUUID : () => session.id,
-      eventStore: boundedEventStore(this.#options.maxEventsPerSession),
+      eventStore: this.#eventStore(session),
       onsessioninitialized: (id) => {
         if (!ticket) return;
         session.id = id;
@@ -457,13 +561,15 @@ export class LegacySessions {
         session.ended = this.#options.onSessionOpened?.();
         ticket.open(id);
         this.#arm(session);
-        if (this.#store) this.#shareSubscriptions(session, []);
+        if (this.#store) this.#shareSubscriptions(session, { uris: [], version: 0 });
         session.saving = this.#store?.save({
           id,
           principal: session.principal,
           handshake: session.handshake,
           logLevel: undefined,
           subscriptions: [],
+          subscriptionsVersion: 0,
+          client,
         });
         this.#log.debug({ session: id, sessions: this.#sessions.size }, 'session opened');
       },
@@ -477,6 +583,7 @@ export class LegacySessions {
         });
       },
     });
+    if (this.#store) this.#tagRequests(transport);
     const sdk: SdkObjects = { transport, protocol };
     session.sdk = sdk;
     // Set before connect: the protocol object chains its own close handler after this one.
@@ -636,6 +743,27 @@ function observeCancellations(session: LegacySession, body: unknown): void {
     const reason = typeof message.params.reason === 'string' ? message.params.reason : AbortReasons.clientCancelled;
     session.connection.cancel(message.params.requestId as string | number, new Error(reason));
   }
+}
+
+/** Takes a shared session's subscriptions unless the connection holds a newer list already. */
+function applySubscriptions(session: LegacySession, subscriptions: SharedSubscriptions): void {
+  if (subscriptions.version < session.subscriptionsVersion) return;
+  session.subscriptionsVersion = subscriptions.version;
+  session.connection.sharedSubscriptions = new Set(subscriptions.uris);
+}
+
+/** A message to the client with the ids of the server's own requests marked `<tag>-<id>` (see `#tagRequests`). */
+function tagged(message: JSONRPCMessage, tag: string): JSONRPCMessage {
+  const m = message as { method?: unknown; id?: unknown; params?: unknown };
+  if (typeof m.method !== 'string') return message;
+  if (typeof m.id === 'number' || typeof m.id === 'string')
+    return { ...message, id: `${tag}-${m.id}` } as JSONRPCMessage;
+  if (m.method === 'notifications/cancelled' && isPlainObject(m.params)) {
+    const { requestId } = m.params;
+    if (typeof requestId === 'number' || typeof requestId === 'string')
+      return { ...message, params: { ...m.params, requestId: `${tag}-${requestId}` } } as JSONRPCMessage;
+  }
+  return message;
 }
 
 /** A JSON-RPC response (the client's answer to a server-to-client request). */
