@@ -2,6 +2,7 @@ import type { ServerEvent } from '@modelcontextprotocol/server';
 import type {
   Logger,
   SharedSessionRecord,
+  SharedSessionState,
   SharedSessionStore,
   SharedSubscriptions,
   StreamPosition,
@@ -88,6 +89,31 @@ export class PostgresSessionStore implements SharedSessionStore {
       subscriptions: row.subscriptions,
       subscriptionsVersion: Number(row.subscriptions_version),
       client: row.client ?? undefined,
+    };
+  }
+
+  async check(id: string, subscriptionsVersion: number): Promise<SharedSessionState | undefined> {
+    // Run on every request of a session held here: a prepared statement, and neither the handshake nor an
+    // unchanged subscription list crosses the wire.
+    const { rows } = await this.#pool.query<{
+      log_level: string | null;
+      subscriptions: string[] | null;
+      subscriptions_version: string;
+    }>({
+      name: 'trellis-fleet-session-check',
+      text: `SELECT log_level, subscriptions_version,
+               CASE WHEN subscriptions_version > $2 THEN subscriptions END AS subscriptions
+             FROM ${this.#t.sessions} WHERE id = $1`,
+      values: [id, subscriptionsVersion],
+    });
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      logLevel: row.log_level ?? undefined,
+      subscriptions:
+        row.subscriptions === null
+          ? undefined
+          : { uris: row.subscriptions, version: Number(row.subscriptions_version) },
     };
   }
 

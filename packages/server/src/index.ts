@@ -28,6 +28,7 @@ export { serviceKey } from './services.js';
 export {
   CoreServices,
   type SharedSessionRecord,
+  type SharedSessionState,
   type SharedSessionStore,
   type SharedSubscriptions,
   type StreamPosition,

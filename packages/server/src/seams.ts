@@ -19,6 +19,13 @@ export interface SharedSessionRecord {
   readonly client?: string | undefined;
 }
 
+/** What a session held here reads of its record on each request (see `SharedSessionStore.check`). */
+export interface SharedSessionState {
+  readonly logLevel: string | undefined;
+  /** Present only when newer than the copy's. */
+  readonly subscriptions: SharedSubscriptions | undefined;
+}
+
 /** A session's subscriptions as one change left them. */
 export interface SharedSubscriptions {
   readonly uris: readonly string[];
@@ -44,6 +51,11 @@ export interface SharedSessionStore {
   save(record: SharedSessionRecord): Promise<void>;
   /** The session, or undefined when no instance holds it (never opened, deleted, expired). */
   load(id: string): Promise<SharedSessionRecord | undefined>;
+  /**
+   * What may have changed of a session held here, on each of its requests: undefined when it
+   * ended anywhere; its subscriptions only when newer than `subscriptionsVersion` (the copy's).
+   */
+  check(id: string, subscriptionsVersion: number): Promise<SharedSessionState | undefined>;
   /** Records the client's log level for the session. */
   setLogLevel(id: string, level: string): Promise<void>;
   /**

@@ -57,6 +57,15 @@ class MemorySharedSessions implements SharedSessionStore {
     if (this.loadDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.loadDelayMs));
     return record;
   }
+  async check(id: string, subscriptionsVersion: number) {
+    const record = await this.load(id);
+    if (!record) return undefined;
+    const newer = record.subscriptionsVersion > subscriptionsVersion;
+    return {
+      logLevel: record.logLevel,
+      subscriptions: newer ? { uris: record.subscriptions, version: record.subscriptionsVersion } : undefined,
+    };
+  }
   async clientSessions(client: string) {
     return [...this.records.values()].filter((r) => r.client === client).length;
   }

@@ -186,13 +186,13 @@ export class LegacySessions {
    * here, and the log level set through another instance applies here.
    */
   async #verify(session: LegacySession): Promise<boolean> {
-    const record = await this.#store!.load(session.id);
-    if (!record) {
+    const state = await this.#store!.check(session.id, session.subscriptionsVersion);
+    if (!state) {
       this.#close(session, AbortReasons.sessionDeleted);
       return false;
     }
-    session.connection.logLevel = record.logLevel as Connection['logLevel'];
-    applySubscriptions(session, { uris: record.subscriptions, version: record.subscriptionsVersion });
+    session.connection.logLevel = state.logLevel as Connection['logLevel'];
+    if (state.subscriptions) applySubscriptions(session, state.subscriptions);
     return true;
   }
 
