@@ -1,0 +1,198 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer, type AnyPlugin, type TrellisServer } from '@trellis/server';
+import { createHttpTransport, type HttpTransport } from '@trellis/transport';
+import pg from 'pg';
+import { fleet } from '@trellis/fleet';
+import { fleetTestTools, type Probe } from './fixtures/tools.js';
+
+export { startTestPostgres, freePort } from '../../../tools/postgres.mjs';
+export type { TestPostgres } from '../../../tools/postgres.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const workspace = join(here, '../../..');
+
+export const TASKS = 'io.modelcontextprotocol/tasks';
+export const FLEET_PASSWORD = 'fleet-s3cret-pw';
+
+/** Runs SQL as the superuser, outside the servers (fixtures and checks). */
+export async function admin<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The README's grants: a login role that owns the fleet's schema and nothing
+ * else. Returns the URL the instances use.
+ */
+export async function fleetRoleUrl(url: string, role = 'trellis_fleet', schema = 'trellis_fleet'): Promise<string> {
+  await admin(
+    url,
+    `CREATE ROLE ${role} LOGIN PASSWORD '${FLEET_PASSWORD}';
+     CREATE SCHEMA ${schema} AUTHORIZATION ${role};`,
+  );
+  const target = new URL(url);
+  target.username = role;
+  target.password = FLEET_PASSWORD;
+  return target.toString();
+}
+
+export interface Instance {
+  server: TrellisServer;
+  http: HttpTransport;
+  url: string;
+  probe: Probe;
+}
+
+/** An in-process instance: its own server, fleet plugin (pool, LISTEN connection) and HTTP port. */
+export async function startInstance(env: Record<string, string>, extra: AnyPlugin[] = []): Promise<Instance> {
+  const probe: Probe = { aborts: [], resumed: 0 };
+  const server = createServer({
+    name: 'fleet-test',
+    version: '1.0.0',
+    plugins: [fleet(), fleetTestTools(probe), ...extra],
+    configSources: { argv: [], env: { LOG_LEVEL: 'silent', ...env }, envFiles: [] },
+  });
+  await server.start();
+  const http = createHttpTransport(server, { port: 0, host: '127.0.0.1' });
+  await http.listen();
+  return { server, http, url: http.url, probe };
+}
+
+/**
+ * The delay the issue allows between a change (or a cancel, or an answer) on one instance and its effect on
+ * another: one second. On a machine whose load passes its core count the bound widens to five, so that the
+ * test says "it arrives, promptly" without failing on someone else's build; the bench measures the delay itself.
+ */
+export function promptlyMs(): number {
+  return loadavg()[0]! > cpus().length ? 5_000 : 1_000;
+}
+
+let nextId = 1;
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'fleet-test', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': { elicitation: {}, extensions: { [TASKS]: {} } },
+};
+
+/**
+ * One 2026-07-28 request over HTTP, as a tasks client sends it (the routing
+ * headers, the envelope declaring the extension): the result, or the error.
+ */
+export async function rpc(
+  url: string,
+  method: string,
+  params: Record<string, unknown> = {},
+): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }> {
+  const id = nextId++;
+  const name = method === 'tools/call' ? params.name : method.startsWith('tasks/') ? params.taskId : undefined;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+      ...(typeof name === 'string' && { 'mcp-name': name }),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: ENVELOPE } }),
+  });
+  const text = await response.text();
+  const message = response.headers.get('content-type')?.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => JSON.parse(line.slice(5)) as { id?: number })
+        .find((m) => m.id === id)
+    : JSON.parse(text);
+  return message as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+}
+
+/** Starts `tool` as a task and returns its id. */
+export async function startTask(url: string, tool: string, args: Record<string, unknown> = {}): Promise<string> {
+  const answer = await rpc(url, 'tools/call', { name: tool, arguments: args });
+  const taskId = answer.result?.taskId;
+  if (typeof taskId !== 'string') throw new Error(`${tool} did not become a task: ${JSON.stringify(answer)}`);
+  return taskId;
+}
+
+export async function taskOn(url: string, taskId: string): Promise<Record<string, unknown>> {
+  const answer = await rpc(url, 'tasks/get', { taskId });
+  if (!answer.result) throw new Error(`tasks/get failed: ${JSON.stringify(answer.error)}`);
+  return answer.result;
+}
+
+/** Polls `check` until it returns true (generous limit: the machine may be loaded). */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  limitMs = 20_000,
+): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gave up waiting for: ${what}`);
+}
+
+/** Bundles the fixture app (run() from @trellis/transport) into one file, as an app build does. */
+export async function buildFixtureApp(): Promise<string> {
+  const tsupDir = dirname(createRequire(import.meta.url).resolve('tsup/package.json'));
+  const esbuild = createRequire(join(tsupDir, 'package.json'))('esbuild') as {
+    build(options: Record<string, unknown>): Promise<unknown>;
+  };
+  const outfile = join(mkdtempSync(join(tmpdir(), 'trellis-fleet-')), 'app.mjs');
+  const { rawText } = await import('../../../tsup.shared.ts');
+  await esbuild.build({
+    entryPoints: [join(here, 'fixtures/app.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@trellis/source'],
+    nodePaths: [join(workspace, 'packages/server/node_modules')],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: [rawText],
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/** A real instance process running the fixture app over HTTP; resolves once it serves. */
+export async function spawnInstance(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const port = await (await import('../../../tools/postgres.mjs')).freePort();
+  const child = spawn(process.execPath, [file], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', TRELLIS_TRANSPORT: 'http', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`the instance exited: ${stderr}`);
+      return stderr.includes('is serving MCP on');
+    },
+    'the instance to serve',
+    30_000,
+  );
+  return { child, url, stderr: () => stderr };
+}
