@@ -1,7 +1,7 @@
 import { createLogger } from '@trellis/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, fleetConfigSchema, FleetError, SCHEMA_VERSION } from '../src/index.js';
-import { admin, fleetRoleUrl, startTestPostgres, type TestPostgres } from './helpers.js';
+import { admin, schemaOwnerUrl, startTestPostgres, type TestPostgres } from '../../../tools/postgres.mjs';
 
 /** Joining a fleet: the schema made once however many instances start at once, and clear refusals. */
 
@@ -10,7 +10,8 @@ let fleetUrl: string;
 
 beforeAll(async () => {
   db = await startTestPostgres();
-  fleetUrl = await fleetRoleUrl(db.url);
+  // The README's grants: a login role that owns the fleet's schema and nothing else.
+  fleetUrl = await schemaOwnerUrl(db.url, { role: 'trellis_fleet', password: 'fleet-s3cret-pw' });
 });
 
 afterAll(async () => {
