@@ -10,7 +10,7 @@
 //   await fleet.stop();
 import { startHttpBundle } from '@trellis/testing/apps';
 import { freePort, startNginx, trellisNginxConfig } from './nginx.mjs';
-import { startTestPostgres } from './postgres.mjs';
+import { schemaOwnerUrl, startTestPostgres } from './postgres.mjs';
 
 /** The fleet's own role (and schema) in a cluster the harness starts. */
 const FLEET_ROLE = 'trellis_fleet';
@@ -70,13 +70,7 @@ export async function startFleet({
       started.push({ kind: 'postgres', stop: () => postgres.destroy() });
       // As packages/fleet/README.md asks: the instances log in as a role of their own that owns the
       // fleet's schema and nothing else (never the superuser).
-      await postgres.sql(
-        `CREATE ROLE ${FLEET_ROLE} LOGIN PASSWORD '${FLEET_PASSWORD}'; CREATE SCHEMA ${FLEET_ROLE} AUTHORIZATION ${FLEET_ROLE};`,
-      );
-      const url = new URL(postgres.url);
-      url.username = FLEET_ROLE;
-      url.password = FLEET_PASSWORD;
-      fleetUrl = url.toString();
+      fleetUrl = await schemaOwnerUrl(postgres.url, { role: FLEET_ROLE, password: FLEET_PASSWORD });
     }
     const instanceEnv = {
       // nginx's X-Forwarded-For names the client (per-client caps count clients, not the proxy).

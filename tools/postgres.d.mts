@@ -14,3 +14,16 @@ export interface TestPostgres {
 
 export function startTestPostgres(options?: { database?: string }): Promise<TestPostgres>;
 export function freePort(): Promise<number>;
+
+/** Runs `sql` (with `$n` parameters) as whoever `url` names over a connection of its own; resolves to the rows. */
+export function admin<Row extends Record<string, unknown> = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<Row[]>;
+
+/** Creates a login role owning one schema (named after it by default) and nothing else; returns `url` signed in as it. */
+export function schemaOwnerUrl(
+  url: string,
+  options: { role: string; password: string; schema?: string },
+): Promise<string>;

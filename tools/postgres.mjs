@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // A throwaway PostgreSQL cluster for tests, on 127.0.0.1 and a free port.
 // As a module:  const pg = await startTestPostgres(); pg.url; await pg.sql('CREATE …'); await pg.stop(); await pg.start(); await pg.destroy();
+//   const rows = await admin(pg.url, 'SELECT … WHERE id = $1', [id]);   // typed rows, parameters, over the pg driver
+//   const url = await schemaOwnerUrl(pg.url, { role: 'trellis_fleet', password });   // a role that owns one schema
 // As a command: node tools/postgres.mjs   (prints the URL, stops on SIGINT/SIGTERM)
 // Postgres refuses to run as root, so as root the server runs as the `postgres` user.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { aptInstall } from './apt.mjs';
 
 const PASSWORD = 'trellis-test-secret';
@@ -132,6 +135,38 @@ export async function startTestPostgres({ database = 'postgres' } = {}) {
   };
   await cluster.start();
   return cluster;
+}
+
+/**
+ * Runs `sql` (with `$n` parameters) as whoever `url` names, in tests the cluster's superuser, over a
+ * connection of its own that it closes; resolves to the rows. For fixtures and checks made outside the
+ * code under test.
+ * @param {string} url
+ * @param {string} sql
+ * @param {unknown[]} [params]
+ */
+export async function admin(url, sql, params = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates a login role that owns one schema (named after it unless `schema` is given) and nothing else,
+ * as the fleet's README asks of its role, and returns `url` signed in as that role.
+ * @param {string} url  a superuser's URL
+ * @param {{ role: string, password: string, schema?: string }} options
+ */
+export async function schemaOwnerUrl(url, { role, password, schema = role }) {
+  await admin(url, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'; CREATE SCHEMA ${schema} AUTHORIZATION ${role};`);
+  const target = new URL(url);
+  target.username = role;
+  target.password = password;
+  return target.toString();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -18,10 +18,10 @@ export function parseFailedTasks(output) {
   return tasks;
 }
 
-/** Every project folder of the workspace (packages/*, apps/*, bench, tools). */
+/** Every project folder of the workspace (packages/*, apps/*, tests/*, bench, tools, docs, release). */
 export function projectDirs(root) {
   const dirs = [];
-  for (const group of ['packages', 'apps']) {
+  for (const group of ['packages', 'apps', 'tests']) {
     const base = join(root, group);
     if (!existsSync(base)) continue;
     for (const entry of readdirSync(base, { withFileTypes: true })) {

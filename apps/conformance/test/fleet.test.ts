@@ -11,6 +11,7 @@ import { httpConfigSchema } from '@trellis/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConformanceScenarios, runConformanceSuite } from '../../../tools/conformance.mjs';
 import type { Fleet } from '../../../tools/fleet.mjs';
+import { postJsonRpc } from '../../../tools/json-rpc-post.ts';
 import { DEPLOY_CONFIG } from '../../../tools/nginx.mjs';
 import { startFleetWithTools, stopAll, type ConformanceTools } from './fleet-setup.js';
 import { TASKS_SCENARIOS } from './tasks-scenarios.js';
@@ -97,42 +98,15 @@ async function clientOn(url: string): Promise<Client> {
 }
 
 let nextId = 1;
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'fleet-test', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': { extensions: { [TASKS]: {} } },
+};
+
 /** One 2026-07-28 request as a client of the Tasks extension sends it: the result, or the error. */
 async function rpc(url: string, method: string, params: Record<string, unknown>) {
-  const id = nextId++;
-  const name = method === 'tools/call' ? params.name : params.taskId;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(typeof name === 'string' && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientInfo': { name: 'fleet-test', version: '1.0.0' },
-          'io.modelcontextprotocol/clientCapabilities': { extensions: { [TASKS]: {} } },
-        },
-      },
-    }),
-  });
-  const text = await response.text();
-  const message = response.headers.get('content-type')?.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => JSON.parse(line.slice(5)) as { id?: number })
-        .find((m) => m.id === id)
-    : JSON.parse(text);
-  return message as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+  return postJsonRpc(url, { id: nextId++, method, params: { ...params, _meta: ENVELOPE } });
 }
 
 /** Polls `check` until it holds; throws naming `what` after `limitMs` (generous: the machine is shared). */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpBundle, type HttpBundle } from '@trellis/testing/apps';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postJsonRpc } from '../../../tools/json-rpc-post.ts';
 import { BUNDLE, SERVER_ENV } from './helpers.js';
 
 /**
@@ -19,32 +20,11 @@ let id = 0;
 
 async function rpc(method: string, params: Record<string, unknown>, tasks = true): Promise<Record<string, unknown>> {
   id += 1;
-  const name = method === 'tools/call' ? (params.name as string) : (params.taskId as string | undefined);
   const _meta = {
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',
     'io.modelcontextprotocol/clientCapabilities': tasks ? { extensions: { [TASKS]: {} } } : {},
   };
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(name !== undefined && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta } }),
-  });
-  const text = await response.text();
-  const message = (
-    response.headers.get('content-type')?.includes('text/event-stream')
-      ? text
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => JSON.parse(l.slice(5)) as Record<string, unknown>)
-          .find((m) => m.id === id)
-      : JSON.parse(text)
-  ) as { result?: Record<string, unknown>; error?: unknown };
+  const message = await postJsonRpc(server.url, { id, method, params: { ...params, _meta } });
   if (!message.result) throw new Error(`${method}: ${JSON.stringify(message.error)}`);
   return message.result;
 }

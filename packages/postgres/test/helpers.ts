@@ -1,9 +1,13 @@
 import { createServer, type AnyPlugin, type TrellisServer } from '@trellis/server';
 import { connectInProcess, type InProcessConnection } from '@trellis/testing';
 import pg from 'pg';
+import { admin } from '../../../tools/postgres.mjs';
 import { postgres, safeRoleSql } from '../src/index.js';
 
 export type Era = 'legacy' | 'modern';
+
+/** Runs SQL as the superuser, outside the server (fixtures and checks). */
+export { admin };
 
 /** A started server with the postgres plugin, configured only from `env` (never the real environment). */
 export async function startServer(env: Record<string, string>, extra: AnyPlugin[] = []): Promise<TrellisServer> {
@@ -64,21 +68,6 @@ export async function readerUrl(url: string, schemas: string[] = ['public'], rol
   target.username = role;
   target.password = READER_PASSWORD;
   return target.toString();
-}
-
-/** Runs SQL as the superuser, outside the server (fixtures and checks). */
-export async function admin<T extends pg.QueryResultRow = pg.QueryResultRow>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 export const FIXTURE_SQL = `

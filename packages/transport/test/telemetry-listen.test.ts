@@ -3,7 +3,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { definePlugin } from '@trellis/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOtlpReceiver, type OtlpReceiver } from '../../telemetry/test/otlp-receiver.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../../../tools/otlp-receiver.ts';
 import { run } from '../src/index.js';
 import { eventually } from './fixtures/http-harness.js';
 import { alive, buildFixture } from './fixtures/stdio-harness.js';

@@ -10,7 +10,7 @@ import { sleep } from '@trellis/concurrency';
 import { definePlugin, inputRequired } from '@trellis/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../telemetry/test/otlp-receiver.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../../tools/otlp-receiver.ts';
 import { run } from '../src/index.js';
 import { eventually } from './fixtures/http-harness.js';
 import { alive, buildFixture } from './fixtures/stdio-harness.js';

@@ -6,7 +6,7 @@ import { connectInProcess, type InProcessConnection } from '@trellis/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { telemetry, type TelemetryRuntime } from '../src/index.js';
+import { telemetry, type TelemetryRuntime } from '@trellis/telemetry';
 import { chromiumLaunchOptions } from './test-chromium.js';
 
 const SCREENSHOT_DIR = new URL('../reports/', import.meta.url);

@@ -1,3 +1,5 @@
+// A receiver of OTLP/HTTP JSON exports on 127.0.0.1 for tests: the spans a server sent, decoded, and its raw metric bodies.
+// Shared by the telemetry end-to-end suite and the transport's telemetry tests.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

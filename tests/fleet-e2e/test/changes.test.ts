@@ -6,8 +6,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fleet } from '../src/index.js';
-import { FleetKey } from '../src/index.js';
+import { FleetKey, type Fleet } from '@trellis/fleet';
 import { WATCHED } from './fixtures/tools.js';
 import {
   admin,

@@ -4,13 +4,14 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fleet } from '@trellis/fleet';
 import { createServer, type AnyPlugin, type TrellisServer } from '@trellis/server';
 import { createHttpTransport, type HttpTransport } from '@trellis/transport';
-import pg from 'pg';
-import { fleet } from '../src/index.js';
+import { postJsonRpc, type JsonRpcAnswer } from '../../../tools/json-rpc-post.ts';
+import { schemaOwnerUrl } from '../../../tools/postgres.mjs';
 import { fleetTestTools, type Probe } from './fixtures/tools.js';
 
-export { startTestPostgres, freePort } from '../../../tools/postgres.mjs';
+export { admin, startTestPostgres, freePort } from '../../../tools/postgres.mjs';
 export type { TestPostgres } from '../../../tools/postgres.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,35 +20,12 @@ const workspace = join(here, '../../..');
 export const TASKS = 'io.modelcontextprotocol/tasks';
 export const FLEET_PASSWORD = 'fleet-s3cret-pw';
 
-/** Runs SQL as the superuser, outside the servers (fixtures and checks). */
-export async function admin<T extends pg.QueryResultRow = pg.QueryResultRow>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * The README's grants: a login role that owns the fleet's schema and nothing
  * else. Returns the URL the instances use.
  */
-export async function fleetRoleUrl(url: string, role = 'trellis_fleet', schema = 'trellis_fleet'): Promise<string> {
-  await admin(
-    url,
-    `CREATE ROLE ${role} LOGIN PASSWORD '${FLEET_PASSWORD}';
-     CREATE SCHEMA ${schema} AUTHORIZATION ${role};`,
-  );
-  const target = new URL(url);
-  target.username = role;
-  target.password = FLEET_PASSWORD;
-  return target.toString();
+export function fleetRoleUrl(url: string): Promise<string> {
+  return schemaOwnerUrl(url, { role: 'trellis_fleet', password: FLEET_PASSWORD });
 }
 
 export interface Instance {
@@ -92,33 +70,8 @@ const ENVELOPE = {
  * One 2026-07-28 request over HTTP, as a tasks client sends it (the routing
  * headers, the envelope declaring the extension): the result, or the error.
  */
-export async function rpc(
-  url: string,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }> {
-  const id = nextId++;
-  const name = method === 'tools/call' ? params.name : method.startsWith('tasks/') ? params.taskId : undefined;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(typeof name === 'string' && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: ENVELOPE } }),
-  });
-  const text = await response.text();
-  const message = response.headers.get('content-type')?.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => JSON.parse(line.slice(5)) as { id?: number })
-        .find((m) => m.id === id)
-    : JSON.parse(text);
-  return message as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+export async function rpc(url: string, method: string, params: Record<string, unknown> = {}): Promise<JsonRpcAnswer> {
+  return postJsonRpc(url, { id: nextId++, method, params: { ...params, _meta: ENVELOPE } });
 }
 
 /** Starts `tool` as a task and returns its id. */

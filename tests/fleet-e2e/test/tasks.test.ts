@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetKey, type Fleet } from '../src/index.js';
+import { FleetKey, type Fleet } from '@trellis/fleet';
 import {
   admin,
   buildFixtureApp,

@@ -6,8 +6,8 @@ import { createServer, definePlugin, type TrellisServer } from '@trellis/server'
 import { connectInProcess, textOf } from '@trellis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { telemetry } from '../src/index.js';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { telemetry } from '@trellis/telemetry';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../../tools/otlp-receiver.ts';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
