@@ -171,8 +171,10 @@ export interface OperationEnd {
 /**
  * What an observer keeps for one operation: `end` is told how it ended, and
  * `run`, when given, runs the operation's work — middleware, limits, the
- * handler — so that the observer can give it an ambient context (a span's,
- * through `AsyncLocalStorage`) that everything the handler does inherits.
+ * handler — so that the observer can give it an ambient context (a span's:
+ * active while the work runs synchronously, or throughout with an
+ * `AsyncLocalStorage` context manager). Work done after an `await` finds the
+ * request's context through the request's signal (`ServedOperation.signal`).
  * `run` must call `work` exactly once and return what it returns.
  */
 export interface OperationWatch {

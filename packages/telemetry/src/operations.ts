@@ -38,8 +38,9 @@ import type { TaskTelemetry } from './tasks.js';
 
 /**
  * The methods whose work can open spans of its own (queries, fetches, queue
- * waits, task changes): only these run inside the span's context. Entering a
- * context costs an AsyncLocalStorage switch per request; `initialize`, `ping`
+ * waits, task changes): only these carry the span's context and run inside
+ * it. Making that context costs an allocation per request (and, with
+ * TELEMETRY_CONTEXT=async, an AsyncLocalStorage switch); `initialize`, `ping`
  * and the list calls have no children to parent.
  */
 const PARENTING_METHODS: ReadonlySet<string> = new Set([

@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, metrics, propagation, trace, type ContextManager } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -103,7 +104,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
     // AsyncLocalStorage, which on Node 20 makes every promise of the process pay an async hook.
     contextManager =
       config.TELEMETRY_CONTEXT === 'async'
-        ? new (await import('@opentelemetry/context-async-hooks')).AsyncLocalStorageContextManager().enable()
+        ? new AsyncLocalStorageContextManager().enable()
         : new SynchronousContextManager().enable();
     if (!trace.setGlobalTracerProvider(tracerProvider) || !context.setGlobalContextManager(contextManager)) {
       await tracerProvider.shutdown();
