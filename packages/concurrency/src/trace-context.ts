@@ -8,8 +8,7 @@ import { context, trace, type Context } from '@opentelemetry/api';
  * without an ambient `AsyncLocalStorage` context, which on Node 20 makes every
  * promise of the process pay an async hook. Signals derived from a carried one
  * (`anySignal`, `withTimeout`, a `CancelScope`) carry it too.
- */
-/**
+ *
  * The requests being served: an entry set when one starts and deleted when it
  * ends (a `Map` set and delete cost a fraction of a `WeakMap` entry, whose
  * ephemerons the garbage collector processes one by one, or of a property

@@ -177,14 +177,15 @@ class SeriesByKind {
     const name = tool ?? prompt ?? '';
     const stated = typeof version === 'string' ? version : '';
     if (ending.errorType === undefined && ending.statusCode === undefined) {
+      const kept = this.#ok.get(method)?.get(name)?.get(stated);
+      if (kept) return kept;
+      const series = this.#make(method, tool, prompt, version, ending);
+      if (series === this.#overflow) return series;
       let byName = this.#ok.get(method);
       if (!byName) this.#ok.set(method, (byName = new Map()));
       let byVersion = byName.get(name);
       if (!byVersion) byName.set(name, (byVersion = new Map()));
-      const kept = byVersion.get(stated);
-      if (kept) return kept;
-      const series = this.#make(method, tool, prompt, version, ending);
-      if (series !== this.#overflow) byVersion.set(stated, series);
+      byVersion.set(stated, series);
       return series;
     }
     const key = `${method}\u0000${name}\u0000${stated}\u0000${ending.errorType ?? ''}\u0000${ending.statusCode ?? ''}`;
