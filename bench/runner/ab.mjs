@@ -5,12 +5,15 @@
 // CPU per call; the figures of record still come from `main.mjs --baseline-bundle` (fresh processes).
 //   node runner/ab.mjs --baseline-bundle <dir> [--rounds 7] [--calls 2000] [--clients 1,32] [--era legacy|modern]
 //   node runner/ab.mjs --baseline-bundle <dir> --transport stdio     (sequential and 64 pipelined calls)
+//   node runner/ab.mjs --baseline-bundle <dir> --receiver --env METRICS=on,OTEL_EXPORTER_OTLP_ENDPOINT=RECEIVER
+//     (--receiver: a local OTLP/HTTP receiver in this process; RECEIVER in --env / --base-env values is its URL)
 import { Agent } from 'node:http';
 import { openClient, timedLoop } from './http.mjs';
 import { checkToolResult, echoParams } from './protocol.mjs';
 import { open as openStdio, pipelined, sequential } from './stdio.mjs';
 import { killAll, spawnServer } from './procs.mjs';
 import { targets } from './targets.mjs';
+import { startReceiver } from './telemetry.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -22,7 +25,14 @@ const clientCounts = option('--clients', '1,32').split(',').map(Number);
 const era = option('--era', 'legacy');
 const transport = option('--transport', 'http');
 /** --env K=V,K2=V2 / --base-env K=V: extra environment for this bundle / the baseline (e.g. to A/B a switch). */
-const envOf = (text) => Object.fromEntries((text ? text.split(',') : []).map((kv) => kv.split('=')));
+const receiver = argv.includes('--receiver') ? await startReceiver() : undefined;
+const envOf = (text) =>
+  Object.fromEntries(
+    (text ? text.split(',') : []).map((kv) => {
+      const [key, value] = kv.split('=');
+      return [key, receiver ? value.replace('RECEIVER', receiver.url) : value];
+    }),
+  );
 const extraEnv = { trellis: envOf(option('--env')), base: envOf(option('--base-env')) };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -31,9 +41,14 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function mainStdio() {
   const all = targets({ baselineBundle });
   const servers = [];
+  const prof = option('--prof');
   for (const id of ['trellis', 'base']) {
     const target = all[id].stdio;
-    const { server, client } = await openStdio({ ...target, env: { ...target.env, ...extraEnv[id] } }, era);
+    const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${prof}/${id}`] : [];
+    const { server, client } = await openStdio(
+      { ...target, nodeArgs: [...(target.nodeArgs ?? []), ...nodeArgs], env: { ...target.env, ...extraEnv[id] } },
+      era,
+    );
     servers.push({ id, server, client, seq: [], pipe: [] });
   }
   for (let round = -1; round < rounds; round++) {
@@ -116,4 +131,12 @@ main()
     process.stderr.write(`${error.stack}\n`);
     process.exitCode = 1;
   })
-  .finally(killAll);
+  .finally(() => {
+    killAll();
+    if (receiver) {
+      process.stdout.write(
+        `receiver: ${receiver.received.traces} trace and ${receiver.received.metrics} metric exports, ${(receiver.received.bytes / 1048576).toFixed(1)} MiB\n`,
+      );
+      return receiver.close();
+    }
+  });

@@ -35,6 +35,13 @@ describe('telemetry in the bundle', () => {
 
     const on = await modulesLoaded('on', { METRICS: 'on', METRICS_PORT: '0' });
     expect(on.filter((url) => /\/chunk-runtime-[^/]*\.js$/.test(url))).toHaveLength(1);
+
+    // Traces on, with either context manager (TELEMETRY_CONTEXT), start and serve from the bundle.
+    for (const mode of ['request', 'async'])
+      await modulesLoaded(`traces-${mode}`, {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces',
+        TELEMETRY_CONTEXT: mode,
+      });
   });
 
   it('serves /metrics and /status beside /mcp over HTTP with METRICS=on', async () => {

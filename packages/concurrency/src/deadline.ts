@@ -1,5 +1,6 @@
 import { TimeoutError } from './errors.js';
 import { callAsync } from './internal.js';
+import { inheritTraceContext } from './trace-context.js';
 import { assertDuration } from './validate.js';
 
 /** Options of {@link withTimeout}. */
@@ -31,6 +32,7 @@ export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T> | T, opti
   assertDuration('ms', ms);
   if (outer?.aborted) return Promise.reject(outer.reason);
   const controller = new AbortController();
+  if (outer) inheritTraceContext(controller.signal, [outer]);
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const settle = (finish: () => void): void => {

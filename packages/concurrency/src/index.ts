@@ -33,3 +33,4 @@ export { WorkerPool } from './worker-pool.js';
 export type { WorkerPoolOptions, WorkerRunOptions } from './worker-pool.js';
 export { CancelScope } from './cancel-scope.js';
 export { observeQueueWait } from './queue-telemetry.js';
+export { carryTraceContext, releaseTraceContext, traceContextOf, withTraceContextOf } from './trace-context.js';

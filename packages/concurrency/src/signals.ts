@@ -1,3 +1,4 @@
+import { inheritTraceContext } from './trace-context.js';
 import { assertDuration } from './validate.js';
 
 /** A signal combined from others, and the way to unlink it from them. */
@@ -50,6 +51,7 @@ class SignalLink implements LinkedSignal {
       inputs.push(source);
     }
     if (inputs.length > 0) this.#inputs = inputs;
+    inheritTraceContext(this.signal, inputs);
   }
 
   /** An input aborted: unlink the others, then abort with its reason. */

@@ -1,4 +1,5 @@
 import { callAsync } from './internal.js';
+import { inheritTraceContext } from './trace-context.js';
 import { assertPositiveInteger, assertPositiveNumber } from './validate.js';
 
 /** Options of {@link TtlCache}. */
@@ -79,7 +80,7 @@ export class TtlCache<K, V> {
         return Promise.resolve(entry.value);
       }
     }
-    const flight = this.#flights.get(key) ?? this.#start(key, compute);
+    const flight = this.#flights.get(key) ?? this.#start(key, compute, signal);
     return this.#join(key, flight, signal);
   }
 
@@ -105,8 +106,10 @@ export class TtlCache<K, V> {
     this.#flights.clear();
   }
 
-  #start(key: K, compute: (signal: AbortSignal) => Promise<V> | V): Flight<V> {
+  #start(key: K, compute: (signal: AbortSignal) => Promise<V> | V, caller: AbortSignal | undefined): Flight<V> {
     const controller = new AbortController();
+    // The computation is traced under the caller that started it.
+    if (caller) inheritTraceContext(controller.signal, [caller]);
     const flight: Flight<V> = { promise: callAsync(compute, controller.signal), controller, waiters: 0 };
     this.#flights.set(key, flight);
     flight.promise.then(

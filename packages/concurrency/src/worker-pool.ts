@@ -7,6 +7,7 @@ import type { Piscina } from 'piscina';
 import { ClosedError, WorkerCrashError, WorkerStartError } from './errors.js';
 import { observeWorkerPool } from './queue-telemetry.js';
 import { warningLogger, type TaskLogger } from './logger.js';
+import { traceContextOf } from './trace-context.js';
 import { assertDuration, assertPositiveInteger } from './validate.js';
 
 /** Options of {@link WorkerPool}. */
@@ -123,10 +124,14 @@ export class WorkerPool {
     if (this.#closed) throw new ClosedError('WorkerPool', `cannot run task "${name}" in pool "${this.name}"`);
     if (this.#broken) throw this.#broken;
     signal?.throwIfAborted();
-    // A span per job, under the caller's (through @opentelemetry/api: nothing happens unless an app set up telemetry).
-    const span = trace.getTracer('@trellis/concurrency').startSpan(`worker job ${name}`, {
-      attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': pool.queueSize },
-    });
+    // A span per job, under the request `signal` belongs to (through @opentelemetry/api: nothing happens unless an app set up telemetry).
+    const span = trace
+      .getTracer('@trellis/concurrency')
+      .startSpan(
+        `worker job ${name}`,
+        { attributes: { 'trellis.worker_pool.name': this.name, 'trellis.worker_pool.queued': pool.queueSize } },
+        traceContextOf(signal),
+      );
     let reject!: (error: WorkerStartError) => void;
     const broken = new Promise<never>((_, fail) => (reject = fail));
     this.#waiting.add(reject);

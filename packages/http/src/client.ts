@@ -244,7 +244,7 @@ export class PooledHttpClient implements HttpClient {
       const release = await this.#perHost.acquire(attempt.url.host, { signal: attempt.signal });
       let response: Dispatcher.ResponseData;
       try {
-        response = await traceExchange(attempt.method, attempt.url, () =>
+        response = await traceExchange(attempt.method, attempt.url, attempt.signal, () =>
           this.#agent.request({
             origin: attempt.url.origin,
             path: `${attempt.url.pathname}${attempt.url.search}`,

@@ -1,14 +1,17 @@
-import { metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
+import { context, metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
+import { traceContextOf } from '@trellis/concurrency';
 
 /**
  * A client span around one HTTP exchange (one hop: redirects and retries each
  * get their own), by the OpenTelemetry HTTP conventions: method, host, port
- * and status, never the path or query (they may carry tokens). Through
+ * and status, never the path or query (they may carry tokens); a child of
+ * the request `signal` belongs to (`traceContextOf`). Through
  * `@opentelemetry/api`, which does nothing unless an app set up telemetry.
  */
-export function traceExchange<T extends { statusCode: number }>(
+export async function traceExchange<T extends { statusCode: number }>(
   method: string,
   url: URL,
+  signal: AbortSignal,
   send: () => Promise<T>,
 ): Promise<T> {
   const attributes = {
@@ -17,29 +20,24 @@ export function traceExchange<T extends { statusCode: number }>(
     'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
     'url.scheme': url.protocol.slice(0, -1),
   };
-  return trace
-    .getTracer('@trellis/http')
-    .startActiveSpan(method, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-      try {
-        const response = await send();
-        span.setAttribute('http.response.status_code', response.statusCode);
-        if (response.statusCode >= 400) {
-          span.setAttribute('error.type', String(response.statusCode));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        return response;
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        span.setAttribute(
-          'error.type',
-          typeof code === 'string' ? code : error instanceof Error ? error.name : '_OTHER',
-        );
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+  const parent = traceContextOf(signal);
+  const span = trace.getTracer('@trellis/http').startSpan(method, { kind: SpanKind.CLIENT, attributes }, parent);
+  try {
+    const response = await context.with(trace.setSpan(parent, span), send);
+    span.setAttribute('http.response.status_code', response.statusCode);
+    if (response.statusCode >= 400) {
+      span.setAttribute('error.type', String(response.statusCode));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    return response;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    span.setAttribute('error.type', typeof code === 'string' ? code : error instanceof Error ? error.name : '_OTHER');
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** What `observeConnections` reads: per-origin figures of an undici Agent (`agent.stats`). */

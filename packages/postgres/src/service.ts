@@ -167,7 +167,7 @@ export class PostgresService {
     const maxBytes = options.maxBytes ?? this.#options.maxBytes;
     const maxValueBytes = this.#options.maxValueBytes;
     const values = params.map(toParam);
-    return traceStatement(statement.kind, () =>
+    return traceStatement(statement.kind, options.signal, () =>
       this.readOnly(
         async (client) => {
           const guard = this.#guards.get(client)!;

@@ -1,33 +1,34 @@
-import { metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
+import { context, metrics, SpanKind, SpanStatusCode, trace, type BatchObservableResult } from '@opentelemetry/api';
+import { traceContextOf } from '@trellis/concurrency';
 
 /**
  * A client span around one statement, by the OpenTelemetry database
  * conventions: the statement's kind and the rows returned, never its text or
- * parameters (they may carry personal data). Through `@opentelemetry/api`,
- * which does nothing unless an app set up telemetry.
+ * parameters (they may carry personal data); a child of the request `signal`
+ * belongs to (`traceContextOf`). Through `@opentelemetry/api`, which does
+ * nothing unless an app set up telemetry.
  */
-export function traceStatement<T extends { rowCount: number }>(
+export async function traceStatement<T extends { rowCount: number }>(
   kind: string | undefined,
+  signal: AbortSignal | undefined,
   run: () => Promise<T>,
 ): Promise<T> {
   const operation = kind?.toUpperCase() ?? 'QUERY';
   const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation };
-  return trace
-    .getTracer('@trellis/postgres')
-    .startActiveSpan(operation, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-      try {
-        const outcome = await run();
-        span.setAttribute('db.response.returned_rows', outcome.rowCount);
-        return outcome;
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        span.setAttribute('error.type', typeof code === 'string' ? code : '_OTHER');
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+  const parent = traceContextOf(signal);
+  const span = trace.getTracer('@trellis/postgres').startSpan(operation, { kind: SpanKind.CLIENT, attributes }, parent);
+  try {
+    const outcome = await context.with(trace.setSpan(parent, span), run);
+    span.setAttribute('db.response.returned_rows', outcome.rowCount);
+    return outcome;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    span.setAttribute('error.type', typeof code === 'string' ? code : '_OTHER');
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /**

@@ -36,7 +36,14 @@ export class ProtocolServer extends Server {
       const observed = this.#observed;
       if (!observed || observed.host.observers.length === 0 || observed.connection.replaying)
         return wrapped(request, ctx);
-      return serveObserved(observed.host, observed.connection, method, ctx, () => wrapped(request, ctx));
+      return serveObserved(
+        observed.host,
+        observed.connection,
+        method,
+        ctx,
+        () => wrapped(request, ctx),
+        request.params as Readonly<Record<string, unknown>> | undefined,
+      );
     };
   }
 }

@@ -1,4 +1,5 @@
 import { CLIENT_CAPABILITIES_META_KEY, type AuthInfo, type Server } from '@modelcontextprotocol/server';
+import { withTraceContextOf } from '@trellis/concurrency';
 import type * as Tasks from '@trellis/tasks';
 import type {
   DetachedRound,
@@ -249,7 +250,10 @@ export class TaskCalls implements TaskCallServing {
         sdk: undefined,
         serverSlotHeld: true,
       };
-      const outcome = await serveToolCall(core, taskRequest, taskChannel(channel, round));
+      // The round's span is a child of the call that made the task (its trace context rides on the call's signal).
+      const outcome = await withTraceContextOf(request.signal, () =>
+        serveToolCall(core, taskRequest, taskChannel(channel, round)),
+      );
       if (outcome.kind === 'error') return outcome;
       if (outcome.kind !== 'input_required')
         return { kind: 'result', result: { ...outcome.result, resultType: 'complete' } };

@@ -97,6 +97,8 @@ export interface TaskChange {
   readonly taskId: string;
   readonly tool: string | undefined;
   readonly status: TaskStatus | 'discarded' | 'expired';
+  /** The signal of the request whose serving made the change, when the runtime knows it (the call that created the task). */
+  readonly cause?: AbortSignal;
 }
 
 export interface TaskRuntimeOptions {
@@ -226,7 +228,7 @@ export class TaskRuntime {
     };
     // The task is stored (and the cap checked) first: once it is announced, tasks/get must find it.
     await this.store.create(record, { liveLimit: this.#options.maxLiveTasks });
-    this.#changed(record);
+    this.#changed(record, call.requestSignal);
     const controller = new AbortController();
     const local: LocalRun = {
       controller,
@@ -575,8 +577,8 @@ export class TaskRuntime {
   }
 
   /** Reports the status a store change left the task in (nothing when the change did not apply). */
-  #changed(task: TaskRecord | undefined): void {
-    if (task) this.#report({ taskId: task.id, tool: task.tool, status: task.status });
+  #changed(task: TaskRecord | undefined, cause?: AbortSignal): void {
+    if (task) this.#report({ taskId: task.id, tool: task.tool, status: task.status, ...(cause && { cause }) });
   }
 
   #report(change: TaskChange): void {

@@ -47,6 +47,12 @@ export const telemetryConfigSchema = defineConfig({
   OTEL_METRIC_EXPORT_INTERVAL: env.duration().default(60_000).describe('How often metrics are pushed over OTLP'),
   OTEL_SERVICE_NAME: env.string().optional().describe('service.name of the exported telemetry; default: the app name'),
   OTEL_SDK_DISABLED: env.boolean().default(false).describe('true: no telemetry at all, whatever else is set'),
+  TELEMETRY_CONTEXT: env
+    .enum(['request', 'async'])
+    .default('request')
+    .describe(
+      "How a request's trace context reaches the spans opened for it. request: carried by the request itself (cheap; your own code sees the active span only before a handler's first await). async: OpenTelemetry's AsyncLocalStorage context manager (the active span everywhere; on Node 20 every promise pays an async hook)",
+    ),
 });
 
 /** The loaded values of `telemetryConfigSchema`. */
@@ -62,6 +68,7 @@ export interface TelemetryConfig {
   OTEL_METRIC_EXPORT_INTERVAL: number;
   OTEL_SERVICE_NAME?: string | undefined;
   OTEL_SDK_DISABLED: boolean;
+  TELEMETRY_CONTEXT: 'request' | 'async';
 }
 
 /** Where OTLP traces and metrics go, or undefined for each that is not configured. */

@@ -7,15 +7,16 @@ import {
   trace,
   type Attributes,
   type Context,
-  type Link,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import { carryTraceContext, releaseTraceContext } from '@trellis/concurrency';
 import type { OperationEnd, OperationObserver, OperationWatch, ServedOperation } from '@trellis/server';
 import { failureKindOf } from '@trellis/tools';
 import { ATTR, TOOL_ERROR } from './conventions.js';
 import type { DurationHistogram, DurationSeries } from './durations.js';
 import type { Instruments } from './instruments.js';
+import type { TaskTelemetry } from './tasks.js';
 
 /**
  * The adapter between the server and OpenTelemetry: one server span per
@@ -26,16 +27,20 @@ import type { Instruments } from './instruments.js';
  *
  * It is an operation observer (`server.observe`), which sees every request —
  * the pipeline's operations (fast path or SDK) and those the protocol answers
- * itself (`initialize`, `ping`, `server/discover`, `tasks/*`) — and whose
- * `run` puts the request's work (middleware, limits, handler) inside the
- * span's context, so spans that work opens (queue waits, queries, fetches,
- * task state changes) become its children.
+ * itself (`initialize`, `ping`, `server/discover`, `tasks/*`). The span's
+ * context rides on the request's signal (`carryTraceContext`), from which the
+ * signals of all its work derive, so spans that work opens (queue waits,
+ * queries, fetches, worker jobs, task rounds) become its children; a
+ * `tasks/*` request is the cause of the state changes of the task it names;
+ * and `run` makes it the active context while the request's work runs
+ * synchronously (the handler up to its first `await`).
  */
 
 /**
  * The methods whose work can open spans of its own (queries, fetches, queue
- * waits, task changes): only these run inside the span's context. Entering a
- * context costs an AsyncLocalStorage switch per request; `initialize`, `ping`
+ * waits, task changes): only these carry the span's context and run inside
+ * it. Making that context costs an allocation per request (and, with
+ * TELEMETRY_CONTEXT=async, an AsyncLocalStorage switch); `initialize`, `ping`
  * and the list calls have no children to parent.
  */
 const PARENTING_METHODS: ReadonlySet<string> = new Set([
@@ -47,6 +52,8 @@ const PARENTING_METHODS: ReadonlySet<string> = new Set([
   'tasks/update',
   'tasks/cancel',
 ]);
+/** The options of every server span without a link (one object, not one per request). */
+const SERVER_SPAN = Object.freeze({ kind: SpanKind.SERVER });
 /** At most this many series of `mcp.server.operation.duration` (the SDK's default cardinality limit is 2,000). */
 const MAX_SERIES = 2_000;
 
@@ -54,6 +61,8 @@ export interface OperationTelemetryOptions {
   /** undefined: no tracing (metrics only). */
   tracer: Tracer | undefined;
   instruments: Instruments;
+  /** Told which task a `tasks/*` request is serving, so that the changes it makes are its children. */
+  tasks?: TaskTelemetry;
   /** `network.transport`: `pipe` on stdio, `tcp` on HTTP. */
   networkTransport: 'pipe' | 'tcp';
 }
@@ -139,11 +148,16 @@ function taskIdOf(result: unknown): string | undefined {
 
 /**
  * The duration series of each kind of request (method, tool or prompt,
- * protocol version, how it failed), made once and kept: a request finds its
- * series by one string key instead of building an attribute set.
+ * protocol version, how it failed), made once and kept. A request that
+ * succeeded finds its series through three map lookups on strings it already
+ * has (no key or attribute set is built per request); a failure, rarer, by a
+ * composed key.
  */
 class SeriesByKind {
-  readonly #kept = new Map<string, DurationSeries>();
+  /** Succeeded requests: method → tool or prompt name ('' for none) → protocol version ('' for none). */
+  readonly #ok = new Map<string, Map<string, Map<string, DurationSeries>>>();
+  readonly #failed = new Map<string, DurationSeries>();
+  #count = 0;
   #overflow: DurationSeries | undefined;
   readonly #histogram: DurationHistogram;
   readonly #transport: string;
@@ -161,28 +175,74 @@ class SeriesByKind {
     ending: Ending,
   ): DurationSeries {
     const name = tool ?? prompt ?? '';
-    const key = `${method}\u0000${name}\u0000${typeof version === 'string' ? version : ''}\u0000${ending.errorType ?? ''}\u0000${ending.statusCode ?? ''}`;
-    const kept = this.#kept.get(key);
+    const stated = typeof version === 'string' ? version : '';
+    if (ending.errorType === undefined && ending.statusCode === undefined) {
+      const kept = this.#ok.get(method)?.get(name)?.get(stated);
+      if (kept) return kept;
+      const series = this.#make(method, tool, prompt, version, ending);
+      if (series === this.#overflow) return series;
+      let byName = this.#ok.get(method);
+      if (!byName) this.#ok.set(method, (byName = new Map()));
+      let byVersion = byName.get(name);
+      if (!byVersion) byName.set(name, (byVersion = new Map()));
+      byVersion.set(stated, series);
+      return series;
+    }
+    const key = `${method}\u0000${name}\u0000${stated}\u0000${ending.errorType ?? ''}\u0000${ending.statusCode ?? ''}`;
+    const kept = this.#failed.get(key);
     if (kept) return kept;
+    const series = this.#make(method, tool, prompt, version, ending);
+    if (series !== this.#overflow) this.#failed.set(key, series);
+    return series;
+  }
+
+  #make(
+    method: string,
+    tool: string | undefined,
+    prompt: string | undefined,
+    version: unknown,
+    ending: Ending,
+  ): DurationSeries {
     // Tool names a client made up must not grow the series without bound: past the limit they share one, as the SDK does.
-    if (this.#kept.size >= MAX_SERIES)
-      return (this.#overflow ??= this.#histogram.series({ 'otel.metric.overflow': true }));
+    if (this.#count >= MAX_SERIES) return (this.#overflow ??= this.#histogram.series({ 'otel.metric.overflow': true }));
+    this.#count++;
     const attributes: Attributes = { [ATTR.method]: method, [ATTR.networkTransport]: this.#transport };
     if (tool !== undefined) attributes[ATTR.toolName] = tool;
     if (prompt !== undefined) attributes[ATTR.promptName] = prompt;
     if (typeof version === 'string') attributes[ATTR.protocolVersion] = version;
     if (ending.errorType !== undefined) attributes[ATTR.errorType] = ending.errorType;
     if (ending.statusCode !== undefined) attributes[ATTR.statusCode] = ending.statusCode;
-    const series = this.#histogram.series(attributes);
-    this.#kept.set(key, series);
-    return series;
+    return this.#histogram.series(attributes);
+  }
+}
+
+/** Span names (`tools/call echo`), made once per method and target instead of per request. */
+class SpanNames {
+  readonly #byMethod = new Map<string, Map<string, string>>();
+  #count = 0;
+
+  of(method: string, target: string | undefined): string {
+    if (target === undefined) return method;
+    let byTarget = this.#byMethod.get(method);
+    if (!byTarget) this.#byMethod.set(method, (byTarget = new Map()));
+    let name = byTarget.get(target);
+    if (name === undefined) {
+      name = `${method} ${target}`;
+      // Names a client made up are not kept past the limit (they are made per request then).
+      if (this.#count < MAX_SERIES) {
+        this.#count++;
+        byTarget.set(target, name);
+      }
+    }
+    return name;
   }
 }
 
 /** The observer that measures every request. */
 export function operationTelemetry(options: OperationTelemetryOptions): OperationObserver {
-  const { tracer, instruments, networkTransport } = options;
+  const { tracer, instruments, networkTransport, tasks } = options;
   const series = new SeriesByKind(instruments.operationDuration, networkTransport);
+  const names = new SpanNames();
 
   /** Starts the request's server span: its parent from `_meta`, the transport's context as a link. */
   function startSpan(
@@ -193,33 +253,37 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
   ): { span: Span; active: Context | undefined } {
     const method = op.method;
     const meta = op.meta;
-    const attributes: Attributes = {
-      [ATTR.method]: method,
-      [ATTR.networkTransport]: networkTransport,
-      [ATTR.requestId]: String(op.requestId),
-    };
-    if (tool !== undefined) {
-      attributes[ATTR.toolName] = tool;
-      attributes[ATTR.operationName] = 'execute_tool';
-    } else if (prompt !== undefined) attributes[ATTR.promptName] = prompt;
-    else if (method === 'resources/read' && op.target !== undefined) attributes[ATTR.resourceUri] = op.target;
-    else if (method === 'subscriptions/listen') addFilterAttributes(attributes, op.params?.notifications);
-    if (version !== undefined) attributes[ATTR.protocolVersion] = version;
-    if (op.sessionId !== undefined) attributes[ATTR.sessionId] = op.sessionId;
     const ambient = context.active();
     const parent =
       meta && typeof meta.traceparent === 'string' ? propagation.extract(ROOT_CONTEXT, meta, metaGetter) : undefined;
     const ambientSpan = parent ? trace.getSpanContext(ambient) : undefined;
     // The MCP parent wins; the transport's context (an HTTP request's) is a link, as the conventions say.
-    const links: Link[] | undefined = ambientSpan
-      ? [{ context: ambientSpan, attributes: { 'trellis.link': 'transport' } }]
-      : undefined;
-    const name = tool !== undefined ? `${method} ${tool}` : prompt !== undefined ? `${method} ${prompt}` : method;
     const span = tracer!.startSpan(
-      name,
-      { kind: SpanKind.SERVER, attributes, ...(links && { links }) },
+      names.of(method, tool ?? prompt),
+      ambientSpan
+        ? { kind: SpanKind.SERVER, links: [{ context: ambientSpan, attributes: { 'trellis.link': 'transport' } }] }
+        : SERVER_SPAN,
       parent ?? ambient,
     );
+    // Set on the span rather than passed to startSpan, which copies an attribute set twice before the span
+    // copies it again; only a sampler could tell, and the samplers OTEL_TRACES_SAMPLER names read no attributes.
+    if (span.isRecording()) {
+      span.setAttribute(ATTR.method, method);
+      span.setAttribute(ATTR.networkTransport, networkTransport);
+      span.setAttribute(ATTR.requestId, String(op.requestId));
+      if (tool !== undefined) {
+        span.setAttribute(ATTR.toolName, tool);
+        span.setAttribute(ATTR.operationName, 'execute_tool');
+      } else if (prompt !== undefined) span.setAttribute(ATTR.promptName, prompt);
+      else if (method === 'resources/read' && op.target !== undefined) span.setAttribute(ATTR.resourceUri, op.target);
+      else if (method === 'subscriptions/listen') {
+        const filter: Attributes = {};
+        addFilterAttributes(filter, op.params?.notifications);
+        span.setAttributes(filter);
+      }
+      if (version !== undefined) span.setAttribute(ATTR.protocolVersion, version);
+      if (op.sessionId !== undefined) span.setAttribute(ATTR.sessionId, op.sessionId);
+    }
     return { span, active: PARENTING_METHODS.has(method) ? trace.setSpan(parent ?? ambient, span) : undefined };
   }
 
@@ -233,10 +297,23 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
     if (counted) instruments.callsInFlight.enter(tool);
     let span: Span | undefined;
     let active: Context | undefined;
-    if (tracer) ({ span, active } = startSpan(op, tool, prompt, version));
+    let servingTask: (() => void) | undefined;
+    let carrier: AbortSignal | undefined;
+    if (tracer) {
+      ({ span, active } = startSpan(op, tool, prompt, version));
+      if (active) {
+        carrier = op.signal;
+        if (carrier) carryTraceContext(carrier, active);
+        const taskId = op.params?.taskId;
+        if (tasks && typeof taskId === 'string' && method.startsWith('tasks/'))
+          servingTask = tasks.serving(taskId, active);
+      }
+    }
     return {
       run: active ? (work) => context.with(active, work) : undefined,
       end(end) {
+        if (carrier) releaseTraceContext(carrier);
+        servingTask?.();
         const ending = endingOf(end);
         series.get(method, tool, prompt, version, ending).record(end.durationMs / 1000);
         if (counted) {

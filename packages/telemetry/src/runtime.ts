@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type ContextManager } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -15,6 +15,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger, OperationObserver } from '@trellis/server';
 import { otlpEndpoints, type TelemetryConfig } from './config.js';
+import { SynchronousContextManager } from './context-manager.js';
 import { createInstruments, operationDurations, type Instruments } from './instruments.js';
 import { operationTelemetry } from './operations.js';
 import { serveStatus } from './status/routes.js';
@@ -27,7 +28,12 @@ export interface TelemetryRoutes {
   readonly besideMcp: boolean;
   /** Serves `path` if it is a telemetry route (`/metrics`, `/status`, `/status/...`); false otherwise. */
   handle(path: string, req: IncomingMessage, res: ServerResponse): boolean;
-  /** Runs `serve` with the HTTP request's `traceparent` (if any) as the ambient context, linked from the MCP spans. */
+  /**
+   * Runs `serve` with the HTTP request's `traceparent` (if any) as the active
+   * context, linked from the MCP spans of the requests `serve` starts: call it
+   * around the dispatch of a read body (with TELEMETRY_CONTEXT=request the
+   * context is active while `serve` runs synchronously).
+   */
   aroundRequest<T>(req: IncomingMessage, serve: () => T): T;
 }
 
@@ -82,7 +88,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
   );
 
   let tracerProvider: BasicTracerProvider | undefined;
-  let contextManager: AsyncLocalStorageContextManager | undefined;
+  let contextManager: ContextManager | undefined;
   if (otlp.traces) {
     // Protobuf unless http/json is asked for: it encodes in less CPU and sends ~2.5× fewer bytes than OTLP/JSON.
     // The sampler (OTEL_TRACES_SAMPLER, _ARG) and batching (OTEL_BSP_*) come from the standard variables, read by the SDK.
@@ -94,7 +100,12 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
       resource,
       spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.traces }))],
     });
-    contextManager = new AsyncLocalStorageContextManager().enable();
+    // A request's context travels with the request (see SynchronousContextManager) unless the app asks for
+    // AsyncLocalStorage, which on Node 20 makes every promise of the process pay an async hook.
+    contextManager =
+      config.TELEMETRY_CONTEXT === 'async'
+        ? new AsyncLocalStorageContextManager().enable()
+        : new SynchronousContextManager().enable();
     if (!trace.setGlobalTracerProvider(tracerProvider) || !context.setGlobalContextManager(contextManager)) {
       await tracerProvider.shutdown();
       contextManager.disable();
@@ -142,7 +153,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
   const instruments = createInstruments(meter, durations);
   const tracer = tracerProvider?.getTracer('@trellis/telemetry');
   const tasks = new TaskTelemetry(meter, tracer);
-  const observer = operationTelemetry({ tracer, instruments, networkTransport: options.networkTransport });
+  const observer = operationTelemetry({ tracer, instruments, tasks, networkTransport: options.networkTransport });
 
   const startedAt = Date.now();
   const handleTelemetryPath = (path: string, req: IncomingMessage, res: ServerResponse): boolean => {
@@ -236,7 +247,7 @@ export async function startTelemetry(options: TelemetryStartOptions): Promise<Te
   };
 }
 
-function disableGlobals(contextManager: AsyncLocalStorageContextManager | undefined): void {
+function disableGlobals(contextManager: ContextManager | undefined): void {
   trace.disable();
   metrics.disable();
   propagation.disable();

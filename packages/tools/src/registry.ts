@@ -45,6 +45,12 @@ export interface ToolCallOptions<Ctx> {
    * `expected` is true for a tool's timeout (worth a warning, not a stack).
    */
   onError?(error: unknown, tool: string, expected?: boolean): void;
+  /**
+   * Calls `handler` (the tool's handler, as it starts): e.g. with the request's
+   * trace context active while the handler runs synchronously, so that its
+   * own `trace.getActiveSpan()` finds the request's span.
+   */
+  aroundHandler?<T>(handler: () => T): T;
 }
 
 export interface ToolRegistryOptions {
@@ -216,8 +222,10 @@ export class ToolRegistry<Ctx> {
       try {
         release =
           tool.limiter.tryAcquire() ??
-          (await observeQueueWait(`tool ${name}`, () =>
-            tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }),
+          (await observeQueueWait(
+            `tool ${name}`,
+            () => tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }),
+            options.scope.signal,
           ));
       } catch (error) {
         if (error instanceof SemaphoreTimeoutError)
@@ -236,11 +244,14 @@ export class ToolRegistry<Ctx> {
                 // A method of `options`: called through it.
                 this.unobservedChildResult(name, failures, (error, tool) => options.onError?.(error, tool)),
               );
-              return scope.finish(invoke(() => spec.handler(parsed.data as never, options.context(scope))));
+              const start = () => spec.handler(parsed.data as never, options.context(scope));
+              return scope.finish(invoke(() => (options.aroundHandler ? options.aroundHandler(start) : start())));
             },
             { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
           )
-        : await spec.handler(parsed.data as never, options.context(options.scope));
+        : await (options.aroundHandler
+            ? options.aroundHandler(() => spec.handler(parsed.data as never, options.context(options.scope)))
+            : spec.handler(parsed.data as never, options.context(options.scope)));
       return this.#finish(tool, returned as ToolReturn<unknown>, options);
     } catch (error) {
       if (options.scope instanceof ToolCallScope) options.scope.handlerFailed(error);

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { trace } from '@opentelemetry/api';
 import { httpClient, HttpClientKey } from '@trellis/http';
 import { postgres, PostgresServiceKey } from '@trellis/postgres';
 import { createServer, definePlugin, type TrellisServer } from '@trellis/server';
@@ -31,6 +32,18 @@ const report = () =>
           });
           const page = await http.request(`${url}?token=${secret}`, { signal: ctx.signal });
           return `rows=${(rows[0] as { n: number }).n} status=${page.status}`;
+        },
+      });
+      // What the app's own instrumentation sees: the active span as the handler starts, and after an await.
+      scope.tools.add({
+        name: 'active',
+        description: 'Reports the active span id before and after an await',
+        input: z.object({}),
+        handler: async () => {
+          const first = trace.getActiveSpan()?.spanContext().spanId ?? null;
+          await new Promise((resolve) => setImmediate(resolve));
+          const later = trace.getActiveSpan()?.spanContext().spanId ?? null;
+          return JSON.stringify([first, later]);
         },
       });
     },
@@ -184,5 +197,38 @@ describe('traces over OTLP/HTTP', () => {
       await quiet.close({ graceMs: 1_000 });
     }
     expect(receiver.spans.length).toBe(count);
+  }, 60_000);
+
+  it('carries each request’s span to its own query and fetch when calls overlap; the active span is the request’s as a handler starts (after awaits too with TELEMETRY_CONTEXT=async)', async () => {
+    for (const mode of ['request', 'async'] as const) {
+      const before = receiver.spans.length;
+      const server = await startServer({ TELEMETRY_CONTEXT: mode });
+      let seen: [string | null, string | null];
+      try {
+        const { client, close } = await connectInProcess(server, { era: 'modern' });
+        const call = (secret: string) =>
+          client.callTool({ name: 'report', arguments: { url: `${targetOrigin}/page`, secret } });
+        const [a, b, active] = await Promise.all([
+          call('a'),
+          call('b'),
+          client.callTool({ name: 'active', arguments: {} }),
+        ]);
+        expect([textOf(a), textOf(b)]).toEqual(['rows=3 status=200', 'rows=3 status=200']);
+        seen = JSON.parse(textOf(active)) as [string | null, string | null];
+        await close();
+      } finally {
+        await server.close({ graceMs: 1_000 });
+      }
+      const spans = receiver.spans.slice(before);
+      const calls = spans.filter((s) => s.name === 'tools/call report');
+      expect(calls, mode).toHaveLength(2);
+      for (const parent of calls) {
+        const children = spans.filter((s) => s.parentSpanId === parent.spanId).map((s) => s.name);
+        expect(children.sort(), mode).toEqual(['GET', 'SELECT']);
+      }
+      const activeCall = spans.find((s) => s.name === 'tools/call active');
+      expect(seen[0], mode).toBe(activeCall!.spanId);
+      expect(seen[1], mode).toBe(mode === 'async' ? activeCall!.spanId : null);
+    }
   }, 60_000);
 });

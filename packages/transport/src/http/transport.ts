@@ -155,7 +155,7 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
           return await serveTelemetry(path, req, res, opts.telemetry);
         return sendJson(res, 404, '{"error":"not_found"}');
       }
-      await (opts.telemetry ? opts.telemetry.aroundRequest(req, () => serveMcp(req, res)) : serveMcp(req, res));
+      await serveMcp(req, res);
     } catch (error) {
       logger().error({ err: error }, 'http request failed');
       if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error'));
@@ -271,6 +271,22 @@ export function createHttpTransport(server: TrellisServer, options: HttpTranspor
         return sendJson(res, 400, rpcError(ErrorCodes.ParseError, 'Parse error: the body is not valid JSON'));
       }
     }
+    // The HTTP request's own trace context (a `traceparent` header) is linked from the MCP spans of what it carries.
+    if (opts.telemetry) {
+      const { telemetry } = opts;
+      return telemetry.aroundRequest(req, () => dispatchMcp(req, res, method, body, authInfo));
+    }
+    return dispatchMcp(req, res, method, body, authInfo);
+  }
+
+  /** Serves a checked, authenticated MCP request whose body is read: the fast paths, else the SDK. */
+  async function dispatchMcp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    body: unknown,
+    authInfo: AuthInfo | undefined,
+  ): Promise<void> {
     // One body-less web Request serves the era check and the SDK; its signal
     // aborts the exchange (and the handler's ctx.signal) on disconnect.
     const toWebRequest = () => {
