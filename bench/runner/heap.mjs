@@ -116,7 +116,8 @@ async function main() {
       `${(total / count / 1024).toFixed(2)} KiB new heap objects per ${what === 'sessions' ? 'session' : 'call'}\n\n` +
       markdown(['type / constructor', `objects per ${what === 'sessions' ? 'session' : 'call'}`, 'bytes'], rows),
   );
-  rmSync(dir, { recursive: true, force: true });
+  if (argv.includes('--keep')) process.stdout.write(`\nsnapshots kept: ${first} ${second}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 main()

@@ -37,8 +37,6 @@ class TrackedCall {
   }
 }
 
-type Tracked = TrackedCall;
-
 /**
  * What owns calls in flight: a stdio connection, an older-protocol HTTP
  * session, or one 2026-07-28 HTTP request. Every call served on it, by the
@@ -83,8 +81,8 @@ export class Connection {
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */
   served = false;
   // Made on first use: a 2026-07-28 HTTP request owns one call and is gone.
-  #calls: Set<Tracked> | undefined;
-  #byId: Map<RequestId, Tracked> | undefined;
+  #calls: Set<TrackedCall> | undefined;
+  #byId: Map<RequestId, TrackedCall> | undefined;
   #closed: Error | undefined;
 
   constructor(options: { transport: TransportKind; era?: ProtocolEra; sessionId?: string }) {
@@ -120,7 +118,7 @@ export class Connection {
   }
 
   /** @internal Called by a tracked call's `done()`. */
-  forget(entry: Tracked): void {
+  forget(entry: TrackedCall): void {
     this.#calls?.delete(entry);
     if (this.#byId?.get(entry.id) === entry) this.#byId.delete(entry.id);
   }

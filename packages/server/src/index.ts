@@ -35,16 +35,18 @@ export {
 } from './seams.js';
 export type { ServiceKey } from './services.js';
 export { AbortReasons, Connection } from './connection.js';
+export { principalOf } from './principal.js';
 export type { TransportKind } from './connection.js';
 export { ErrorCodes, httpStatusOfHandlerError } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';
-export { serveToolCall } from './pipeline.js';
+export { serveToolCall, serveToolCallInto } from './pipeline.js';
 export type {
   ObservedMethod,
   OperationEnd,
   OperationObserver,
   OperationWatch,
   OperationRequest,
+  OutcomeSink,
   ReplyChannel,
   RequestObservation,
   ServedOperation,

@@ -502,16 +502,18 @@ export class TrellisServer implements PipelineHost {
     return { ready: checks.every((c) => c.ok), checks };
   }
 
-  /** Tracks one request for graceful shutdown; call the returned function when it ends. */
-  enterRequest(): () => void {
+  /**
+   * Counts one request for graceful shutdown; `leaveRequest()` exactly once
+   * when it ends (a pair of calls, not a closure per request).
+   */
+  enterRequest(): void {
     this.#inflight += 1;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#inflight -= 1;
-      if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
-    };
+  }
+
+  /** The request `enterRequest()` counted has ended. */
+  leaveRequest(): void {
+    this.#inflight -= 1;
+    if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   get callLimiter(): Semaphore {
