@@ -10,6 +10,7 @@ type RequestId = string | number;
 class TrackedCall {
   readonly controller = new AbortController();
   #linked: AbortSignal | undefined;
+  #shutdown: ShutdownCalls | undefined;
 
   constructor(
     readonly id: RequestId,
@@ -25,6 +26,11 @@ class TrackedCall {
     linked.addEventListener('abort', this, { once: true });
   }
 
+  follow(shutdown: ShutdownCalls): void {
+    this.#shutdown = shutdown;
+    shutdown.calls.add(this);
+  }
+
   /** The linked signal aborted (an `EventListener` object: no bound function per call). */
   handleEvent(): void {
     this.controller.abort(this.#linked!.reason);
@@ -33,7 +39,29 @@ class TrackedCall {
   /** The call has ended: forget it. */
   done(): void {
     this.#linked?.removeEventListener('abort', this);
+    this.#shutdown?.calls.delete(this);
     this.owner.forget(this);
+  }
+}
+
+/**
+ * The calls in flight that stop when the server shuts down, aborted with its
+ * reason through one listener on its signal for all of them: tracking a call
+ * with it (`Connection.track`) costs a set entry, not a listener of its own.
+ */
+export class ShutdownCalls {
+  /** @internal The calls following it (added and removed by their tracked record). */
+  readonly calls = new Set<TrackedCall>();
+
+  constructor(readonly signal: AbortSignal) {
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const call of this.calls) call.controller.abort(signal.reason);
+        this.calls.clear();
+      },
+      { once: true },
+    );
   }
 }
 
@@ -103,13 +131,16 @@ export class Connection {
 
   /**
    * Records a call; the returned signal aborts when the call is cancelled,
-   * its owner closes, or `linked` (e.g. the SDK's request signal) aborts.
+   * its owner closes, or `linked` aborts: a signal (e.g. the SDK's request
+   * signal), or the server's `ShutdownCalls` (with its reason).
    * Call `done()` when the call ends.
    */
-  track(id: RequestId, linked?: AbortSignal): { readonly signal: AbortSignal; done(): void } {
+  track(id: RequestId, linked?: AbortSignal | ShutdownCalls): { readonly signal: AbortSignal; done(): void } {
     const entry = new TrackedCall(id, this);
+    const signal = linked instanceof ShutdownCalls ? linked.signal : linked;
     if (this.#closed) entry.controller.abort(this.#closed);
-    else if (linked?.aborted) entry.controller.abort(linked.reason);
+    else if (signal?.aborted) entry.controller.abort(signal.reason);
+    else if (linked instanceof ShutdownCalls) entry.follow(linked);
     else if (linked) entry.link(linked);
     (this.#calls ??= new Set()).add(entry);
     const byId = (this.#byId ??= new Map());

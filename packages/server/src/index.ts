@@ -34,7 +34,7 @@ export {
   type StreamPosition,
 } from './seams.js';
 export type { ServiceKey } from './services.js';
-export { AbortReasons, Connection } from './connection.js';
+export { AbortReasons, Connection, ShutdownCalls } from './connection.js';
 export { principalOf } from './principal.js';
 export type { TransportKind } from './connection.js';
 export { ErrorCodes, httpStatusOfHandlerError } from './error-codes.js';

@@ -71,8 +71,8 @@ export function serveFastCall(
     envelope = {};
     for (const key in raw) (key.startsWith(RESERVED) ? envelope : meta)[key] = raw[key];
   }
-  // The tracked signal follows shutdown too: the call's scope needs no combined signal of its own.
-  const tracked = connection.track(message.id, core.shutdownSignal);
+  // The tracked signal follows shutdown too (one set entry, not a listener): the call's scope needs no combined signal of its own.
+  const tracked = connection.track(message.id, core.shutdownCalls);
   const call: ToolCallRequest = {
     id: message.id,
     method: 'tools/call',
