@@ -7,8 +7,10 @@ export function installStatsSignal() {
   process.on('SIGUSR2', () => {
     globalThis.gc?.();
     globalThis.gc?.();
-    const { heapUsed, rss } = process.memoryUsage();
-    process.stderr.write(`BENCH_STATS ${JSON.stringify({ heapUsed, rss, gc: Boolean(globalThis.gc) })}\n`);
+    const { heapUsed, rss, heapTotal, external } = process.memoryUsage();
+    process.stderr.write(
+      `BENCH_STATS ${JSON.stringify({ heapUsed, rss, heapTotal, external, gc: Boolean(globalThis.gc) })}\n`,
+    );
   });
 }
 

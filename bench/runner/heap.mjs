@@ -88,6 +88,8 @@ async function main() {
   await Promise.all(Array.from({ length: 8 }, () => warm.call('tools/call', sleepParams(era, 1), 'sleep')));
   for (let i = 0; i < 8; i++) await openClient(agent, url, era);
   const first = await snapshot(server);
+  // After the first snapshot, whose writing grows the process's RSS by itself.
+  const statsBefore = await server.stats();
   const { ids } = newObjects(first);
   const held = [];
   let pending = [];
@@ -102,6 +104,7 @@ async function main() {
     );
     await new Promise((r) => setTimeout(r, 2000));
   }
+  const statsAfter = await server.stats();
   const second = await snapshot(server);
   const { groups, total } = newObjects(second, ids);
   await Promise.allSettled(pending);
@@ -114,9 +117,15 @@ async function main() {
   process.stdout.write(
     `${targets({ baselineBundle: option('--baseline-bundle') })[serverId].label}, ${what} (${era}), ${count}: ` +
       `${(total / count / 1024).toFixed(2)} KiB new heap objects per ${what === 'sessions' ? 'session' : 'call'}\n\n` +
+      `process.memoryUsage() after GC, per ${what === 'sessions' ? 'session' : 'call'} (KiB): ` +
+      ['rss', 'heapTotal', 'heapUsed', 'external']
+        .map((k) => `${k} ${((statsAfter[k] - statsBefore[k]) / count / 1024).toFixed(2)}`)
+        .join(', ') +
+      '\n\n' +
       markdown(['type / constructor', `objects per ${what === 'sessions' ? 'session' : 'call'}`, 'bytes'], rows),
   );
-  rmSync(dir, { recursive: true, force: true });
+  if (argv.includes('--keep')) process.stdout.write(`\nsnapshots kept: ${first} ${second}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 main()

@@ -10,7 +10,7 @@ export function installStatsSignal(env: NodeJS.ProcessEnv = process.env): void {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     gc?.();
-    const { heapUsed, rss } = process.memoryUsage();
-    process.stderr.write(`BENCH_STATS ${JSON.stringify({ heapUsed, rss, gc: Boolean(gc) })}\n`);
+    const { heapUsed, rss, heapTotal, external } = process.memoryUsage();
+    process.stderr.write(`BENCH_STATS ${JSON.stringify({ heapUsed, rss, heapTotal, external, gc: Boolean(gc) })}\n`);
   });
 }

@@ -98,6 +98,27 @@ export class Semaphore {
   }
 
   /**
+   * `tryAcquire` for a hot path that keeps the permit in an object of its own:
+   * true when a permit was taken (no release function is made); give it back
+   * with `releasePermit()`, exactly once.
+   *
+   * @example
+   * if (sem.tryAcquirePermit()) { call.holdsPermit = true; ... } // later: sem.releasePermit()
+   */
+  tryAcquirePermit(): boolean {
+    if (this.#active >= this.limit || this.#pending > 0) return false;
+    this.#active++;
+    return true;
+  }
+
+  /** Gives back a permit `tryAcquirePermit()` took. Calling it more often than permits were taken is a bug. */
+  releasePermit(): void {
+    if (this.#active === 0) throw new Error('releasePermit() without a permit held');
+    this.#active--;
+    this.#dispatch();
+  }
+
+  /**
    * Runs `fn` while holding a permit and releases it however `fn` ends.
    *
    * @example

@@ -49,4 +49,16 @@ describe('CancelScope', () => {
     await expect(scope.finish(Promise.reject(failure))).rejects.toBe(failure);
     await expect(seen).resolves.toBe(failure);
   });
+
+  it('uses a signal given on its own as its signal: no second signal, and its group follows it', async () => {
+    const own = new AbortController();
+    const scope = new CancelScope(own.signal);
+    expect(scope.signal).toBe(own.signal);
+    expect(scope.aborted).toBe(false);
+    const seen = scope.group.spawn(async (signal) => aborted(signal));
+    own.abort('cancelled');
+    expect([scope.aborted, scope.reason]).toEqual([true, 'cancelled']);
+    await expect(seen).resolves.toBe('cancelled');
+    await expect(scope.finish(Promise.resolve(1))).rejects.toBe('cancelled');
+  });
 });

@@ -55,6 +55,25 @@ describe('Semaphore', () => {
     (await third)();
   });
 
+  it('tryAcquirePermit takes a permit without a release function; releasePermit hands it to the next waiter', async () => {
+    const sem = new Semaphore(1);
+    expect(sem.tryAcquirePermit()).toBe(true);
+    expect(sem.tryAcquirePermit()).toBe(false);
+    expect(sem.active).toBe(1);
+    const waiting = sem.acquire();
+    expect(await isSettled(waiting)).toBe(false);
+    sem.releasePermit();
+    const release = await waiting;
+    expect(sem.active).toBe(1);
+    // A waiter queued ahead keeps its turn: no permit is taken past it.
+    const next = sem.acquire();
+    expect(sem.tryAcquirePermit()).toBe(false);
+    release();
+    (await next)();
+    expect(sem.active).toBe(0);
+    expect(() => sem.releasePermit()).toThrow(/without a permit held/);
+  });
+
   it('releases the permit when the task throws', async () => {
     const sem = new Semaphore(1);
     await expect(sem.run(() => Promise.reject(new Error('nope')))).rejects.toThrow('nope');

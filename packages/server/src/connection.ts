@@ -10,6 +10,7 @@ type RequestId = string | number;
 class TrackedCall {
   readonly controller = new AbortController();
   #linked: AbortSignal | undefined;
+  #shutdown: ShutdownCalls | undefined;
 
   constructor(
     readonly id: RequestId,
@@ -25,6 +26,11 @@ class TrackedCall {
     linked.addEventListener('abort', this, { once: true });
   }
 
+  follow(shutdown: ShutdownCalls): void {
+    this.#shutdown = shutdown;
+    shutdown.calls.add(this);
+  }
+
   /** The linked signal aborted (an `EventListener` object: no bound function per call). */
   handleEvent(): void {
     this.controller.abort(this.#linked!.reason);
@@ -33,11 +39,31 @@ class TrackedCall {
   /** The call has ended: forget it. */
   done(): void {
     this.#linked?.removeEventListener('abort', this);
+    this.#shutdown?.calls.delete(this);
     this.owner.forget(this);
   }
 }
 
-type Tracked = TrackedCall;
+/**
+ * The calls in flight that stop when the server shuts down, aborted with its
+ * reason through one listener on its signal for all of them: tracking a call
+ * with it (`Connection.track`) costs a set entry, not a listener of its own.
+ */
+export class ShutdownCalls {
+  /** @internal The calls following it (added and removed by their tracked record). */
+  readonly calls = new Set<TrackedCall>();
+
+  constructor(readonly signal: AbortSignal) {
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const call of this.calls) call.controller.abort(signal.reason);
+        this.calls.clear();
+      },
+      { once: true },
+    );
+  }
+}
 
 /**
  * What owns calls in flight: a stdio connection, an older-protocol HTTP
@@ -83,8 +109,8 @@ export class Connection {
   /** Whether the SDK has dispatched a request to a handler on `protocol` (what pins a 2026-07-28 stdio connection). */
   served = false;
   // Made on first use: a 2026-07-28 HTTP request owns one call and is gone.
-  #calls: Set<Tracked> | undefined;
-  #byId: Map<RequestId, Tracked> | undefined;
+  #calls: Set<TrackedCall> | undefined;
+  #byId: Map<RequestId, TrackedCall> | undefined;
   #closed: Error | undefined;
 
   constructor(options: { transport: TransportKind; era?: ProtocolEra; sessionId?: string }) {
@@ -105,13 +131,16 @@ export class Connection {
 
   /**
    * Records a call; the returned signal aborts when the call is cancelled,
-   * its owner closes, or `linked` (e.g. the SDK's request signal) aborts.
+   * its owner closes, or `linked` aborts: a signal (e.g. the SDK's request
+   * signal), or the server's `ShutdownCalls` (with its reason).
    * Call `done()` when the call ends.
    */
-  track(id: RequestId, linked?: AbortSignal): { readonly signal: AbortSignal; done(): void } {
+  track(id: RequestId, linked?: AbortSignal | ShutdownCalls): { readonly signal: AbortSignal; done(): void } {
     const entry = new TrackedCall(id, this);
+    const signal = linked instanceof ShutdownCalls ? linked.signal : linked;
     if (this.#closed) entry.controller.abort(this.#closed);
-    else if (linked?.aborted) entry.controller.abort(linked.reason);
+    else if (signal?.aborted) entry.controller.abort(signal.reason);
+    else if (linked instanceof ShutdownCalls) entry.follow(linked);
     else if (linked) entry.link(linked);
     (this.#calls ??= new Set()).add(entry);
     const byId = (this.#byId ??= new Map());
@@ -120,7 +149,7 @@ export class Connection {
   }
 
   /** @internal Called by a tracked call's `done()`. */
-  forget(entry: Tracked): void {
+  forget(entry: TrackedCall): void {
     this.#calls?.delete(entry);
     if (this.#byId?.get(entry.id) === entry) this.#byId.delete(entry.id);
   }

@@ -34,17 +34,19 @@ export {
   type StreamPosition,
 } from './seams.js';
 export type { ServiceKey } from './services.js';
-export { AbortReasons, Connection } from './connection.js';
+export { AbortReasons, Connection, ShutdownCalls } from './connection.js';
+export { principalOf } from './principal.js';
 export type { TransportKind } from './connection.js';
 export { ErrorCodes, httpStatusOfHandlerError } from './error-codes.js';
 export type { ErrorCode } from './error-codes.js';
-export { serveToolCall } from './pipeline.js';
+export { serveToolCall, serveToolCallInto } from './pipeline.js';
 export type {
   ObservedMethod,
   OperationEnd,
   OperationObserver,
   OperationWatch,
   OperationRequest,
+  OutcomeSink,
   ReplyChannel,
   RequestObservation,
   ServedOperation,

@@ -19,8 +19,8 @@ import {
 } from '@trellis/concurrency';
 import {
   busyResult,
-  errorResult,
   ToolCallScope,
+  type ToolCallAnswer,
   type ToolCallOptions,
   type ToolCallResult,
   type ToolRegistry,
@@ -69,6 +69,13 @@ export interface OperationRequest {
    * signal. Server shutdown always applies on top.
    */
   readonly signal: AbortSignal;
+  /**
+   * `signal` is the call's own (made for it, dropped with it) and already
+   * aborts on server shutdown, with its reason (a fast-path call's tracked
+   * signal, linked to shutdown): the call's scope uses it as is, with no
+   * combined signal of its own.
+   */
+  readonly signalFollowsShutdown?: boolean;
   /** 2026-07-28 multi-round-trip answers. */
   readonly inputResponses?: Record<string, unknown>;
   /** The verified `requestState` of a multi-round-trip retry. */
@@ -212,7 +219,9 @@ export interface PipelineHost {
   readonly queueTimeoutMs: number;
   readonly observers: readonly OperationObserver[];
   middlewareFor(owner: string | undefined): readonly Middleware[];
-  enterRequest(): () => void;
+  /** Counts a request for graceful shutdown; `leaveRequest()` exactly once when it ends. */
+  enterRequest(): void;
+  leaveRequest(): void;
   settings(): Record<string, unknown>;
   mintRequestState(payload: unknown): Promise<string>;
   /** A service, as the plugin `owner` may see it (its own, or a dependency's). */
@@ -251,26 +260,70 @@ export type OperationStep<R> = (
  * shutdown): builds its context, runs middleware around `step`, and tells
  * observers. `measure` exists only when an observer listens.
  */
-export async function serveOperation<R>(
+export function serveOperation<R>(
   host: PipelineHost,
   request: OperationRequest,
   channel: ReplyChannel,
   owner: string | undefined,
   scope: CancelScope,
   step: OperationStep<R>,
-  classify: (result: R) => Pick<OperationEnd, 'outcome' | 'code' | 'error'> = () => ({ outcome: 'result' }),
+  classify: (result: R) => Pick<OperationEnd, 'outcome' | 'code' | 'error'> = classifyAsResult,
 ): Promise<R> {
-  const leave = host.enterRequest();
-  const watch = host.observers.length === 0 ? undefined : observe(host, operationOf(request));
+  if (host.observers.length !== 0) return serveWatchedOperation(host, request, channel, owner, scope, step, classify);
+  host.enterRequest();
+  return runOperation(host, request, channel, owner, scope, undefined, step).then(
+    (result) => {
+      host.leaveRequest();
+      return result;
+    },
+    (error: unknown) => {
+      host.leaveRequest();
+      throw error;
+    },
+  );
+}
+
+function classifyAsResult(): Pick<OperationEnd, 'outcome'> {
+  return { outcome: 'result' };
+}
+
+/** The operation's work in its scope, without observers or the request count (the caller's). */
+function runOperation<R>(
+  host: PipelineHost,
+  request: OperationRequest,
+  channel: ReplyChannel,
+  owner: string | undefined,
+  scope: CancelScope,
+  measure: Measure | undefined,
+  step: OperationStep<R>,
+): Promise<R> {
+  let work: Promise<R>;
+  try {
+    const ctx = buildRequestContext(host, request, channel, scope, owner);
+    work = runStep(host, request, ctx, scope, measure, host.middlewareFor(owner), step);
+  } catch (error) {
+    work = Promise.reject(error);
+  }
+  return scope.finish(work);
+}
+
+/** `serveOperation` with observers registered: they are told of it, and their `run` wraps its work. */
+async function serveWatchedOperation<R>(
+  host: PipelineHost,
+  request: OperationRequest,
+  channel: ReplyChannel,
+  owner: string | undefined,
+  scope: CancelScope,
+  step: OperationStep<R>,
+  classify: (result: R) => Pick<OperationEnd, 'outcome' | 'code' | 'error'>,
+): Promise<R> {
+  host.enterRequest();
+  const watch = observe(host, operationOf(request));
   const measure: Measure | undefined = watch ? { queuedMs: 0 } : undefined;
   try {
-    const ctx = buildRequestContext({ host, request, channel, scope, owner });
-    const middlewares = host.middlewareFor(owner);
-    const result = await scope.finish(
-      watch?.wraps
-        ? watch.run(() => runStep(host, request, ctx, scope, measure, middlewares, step))
-        : runStep(host, request, ctx, scope, measure, middlewares, step),
-    );
+    const result = await (watch?.wraps
+      ? watch.run(() => runOperation(host, request, channel, owner, scope, measure, step))
+      : runOperation(host, request, channel, owner, scope, measure, step));
     if (watch) {
       const { outcome, code, error } = classify(result);
       watch.end({ outcome, code, error, result, queuedMs: measure!.queuedMs });
@@ -286,7 +339,7 @@ export async function serveOperation<R>(
       });
     throw error;
   } finally {
-    leave();
+    host.leaveRequest();
   }
 }
 
@@ -324,7 +377,8 @@ export function serveToolCall(
   // A tool that may run as a task is answered by the Tasks extension; its rounds come back here on a task's connection.
   const taskOptions = request.connection.transport === 'task' ? undefined : host.tools.taskOptionsOf(request.target);
   if (taskOptions) return serveTaskToolCall(host, request, channel, taskOptions);
-  return runToolCall(host, request, channel);
+  // Without a sink the outcome is always returned.
+  return runToolCall(host, request, channel)!;
 }
 
 async function serveTaskToolCall(
@@ -334,32 +388,100 @@ async function serveTaskToolCall(
   taskOptions: Parameters<TaskCallServing['call']>[2],
 ): Promise<ToolCallOutcome> {
   const answer = await (await host.taskCalls()).call(request, channel, taskOptions);
-  return answer ?? runToolCall(host, request, channel);
+  return answer ?? runToolCall(host, request, channel)!;
 }
 
 /**
- * The call through `serveOperation`, its end turned into an outcome. Not an
- * async function: a call in flight holds one suspended frame less.
+ * Where a call's outcome goes for a caller that wants no promise of its own
+ * (a fast path: one object per call, told once). `outcome` must not throw.
  */
-function runToolCall(host: PipelineHost, request: ToolCallRequest, channel: ReplyChannel): Promise<ToolCallOutcome> {
+export interface OutcomeSink {
+  outcome(outcome: ToolCallOutcome): void;
+}
+
+/**
+ * `serveToolCall` with the outcome told to `sink` instead of returned: on the
+ * common path (no observer, no task) a call in flight then holds no promise
+ * link of its caller's.
+ */
+export function serveToolCallInto(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  channel: ReplyChannel,
+  sink: OutcomeSink,
+): void {
+  const taskOptions = request.connection.transport === 'task' ? undefined : host.tools.taskOptionsOf(request.target);
+  if (!taskOptions) {
+    void runToolCall(host, request, channel, sink);
+    return;
+  }
+  serveTaskToolCall(host, request, channel, taskOptions).then(
+    (outcome) => sink.outcome(outcome),
+    (error: unknown) => sink.outcome(toolCallFailure(host, request.target, error)),
+  );
+}
+
+/**
+ * The call through the operation's steps, its end turned into an outcome
+ * (and told to `sink`, when given). Not an async function, and with no
+ * observer the scope's settling and the request count are left in the same
+ * promise link that makes the outcome: a call in flight holds one link here,
+ * not suspended frames.
+ */
+function runToolCall(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  channel: ReplyChannel,
+  sink?: OutcomeSink,
+): Promise<ToolCallOutcome> | undefined {
   const name = request.target;
+  let call: ToolCall;
   try {
-    // The handler's task group follows the tool-call rules (see ToolCallScope).
-    const scope = new ToolCallScope<ToolCallResult>([request.signal, host.shutdownSignal], (failures) =>
-      host.tools.unobservedChildResult(name, failures, (error) => logFailure(host, request, error)),
-    );
-    return serveOperation(
+    call = new ToolCall(host, request, sink);
+  } catch (error) {
+    const outcome = toolCallFailure(host, name, error);
+    sink?.outcome(outcome);
+    return Promise.resolve(outcome);
+  }
+  if (host.observers.length !== 0) {
+    const served = serveOperation(
       host,
       request,
       channel,
       host.tools.ownerOf(name),
-      scope,
+      call,
       callTool as OperationStep<ToolCallResult>,
       classifyToolResult,
     ).then(toolCallOutcome, (error: unknown) => toolCallFailure(host, name, error));
-  } catch (error) {
-    return Promise.resolve(toolCallFailure(host, name, error));
+    return sink ? served.then((outcome) => (sink.outcome(outcome), outcome)) : served;
   }
+  host.enterRequest();
+  // `runOperation` without its `scope.finish` link: the call settles its scope in the link that makes the outcome.
+  let work: Promise<ToolCallResult>;
+  try {
+    const owner = host.tools.ownerOf(name);
+    const ctx = buildRequestContext(host, request, channel, call, owner);
+    const middlewares = host.middlewareFor(owner);
+    if (sink && middlewares.length === 0 && call.takeSlot()) {
+      // Nothing between the call and the registry, and a slot free: the registry tells the call its answer,
+      // and the call its sink — the handler's promise is the only link a call in flight holds.
+      call.ctx = ctx;
+      try {
+        host.tools.callInto(name, request.arguments, call);
+      } catch (error) {
+        call.end();
+        throw error;
+      }
+      return undefined;
+    }
+    work = runStep(host, request, ctx, call, undefined, middlewares, callTool as OperationStep<ToolCallResult>);
+  } catch (error) {
+    work = Promise.reject(error);
+  }
+  return work.then(
+    (result) => call.resolved(result),
+    (error: unknown) => call.rejected(error),
+  );
 }
 
 function toolCallOutcome(result: ToolCallResult): ToolCallOutcome {
@@ -389,74 +511,152 @@ function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome
   return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
 }
 
-/** A task round's release: the Tasks extension holds (and releases) its slot of the server-wide limit. */
-const releaseNothing = (): void => undefined;
-
-async function callTool(
+/**
+ * The innermost step of a `tools/call`: a slot of the server-wide limit (at
+ * once when one is free, else a wait in the queue), then the registry. Not an
+ * async function: with a free slot, the registry's own promise is the step's
+ * and frees the slot through `ToolCall.end()`.
+ */
+function callTool(
   host: PipelineHost,
   request: ToolCallRequest,
   ctx: RequestContext,
-  scope: CancelScope,
+  call: ToolCall,
+  measure: Measure | undefined,
+): Promise<ToolCallResult> {
+  call.ctx = ctx;
+  if (!call.takeSlot()) return callToolQueued(host, request, call, measure);
+  return host.tools.call(request.target, request.arguments, call);
+}
+
+/** No free slot of the server-wide limit: wait in its queue (bounded), then call. */
+async function callToolQueued(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  call: ToolCall,
   measure: Measure | undefined,
 ): Promise<ToolCallResult> {
   const limiter = host.callLimiter;
-  const name = request.target;
-  let release = request.serverSlotHeld ? releaseNothing : limiter.tryAcquire();
-  if (!release) {
-    // Only a wait in the queue needs the request's signal (and a clock).
-    const queuedAt = performance.now();
-    try {
-      const signal = scope.signal;
-      release = await observeQueueWait(
-        'server',
-        () => limiter.acquire({ signal, timeoutMs: host.queueTimeoutMs }),
-        signal,
-      );
-    } catch (error) {
-      if (error instanceof SemaphoreTimeoutError)
-        return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
-      throw error;
-    } finally {
-      if (measure) measure.queuedMs = performance.now() - queuedAt;
-    }
-  }
+  // Only a wait in the queue needs the request's signal (and a clock).
+  const queuedAt = performance.now();
   try {
-    const result = await host.tools.call(name, request.arguments, new ToolCallHooks(scope, ctx, request.signal));
-    if (isInputRequiredResult(result) && !host.tools.isInteractive(name)) {
-      return errorResult(
-        `Tool "${name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`,
-      );
-    }
-    return result;
+    const signal = call.signal;
+    call.release = await observeQueueWait(
+      'server',
+      () => limiter.acquire({ signal, timeoutMs: host.queueTimeoutMs }),
+      signal,
+    );
+  } catch (error) {
+    if (error instanceof SemaphoreTimeoutError)
+      return busyResult('the server', limiter.active, limiter.pending, host.queueTimeoutMs);
+    throw error;
   } finally {
-    release();
+    if (measure) measure.queuedMs = performance.now() - queuedAt;
   }
+  return host.tools.call(request.target, request.arguments, call);
 }
 
 /**
- * What the registry needs of a call: its scope, the handler's context, where
- * failures are logged. One object with methods, so that a call in flight
- * holds no closures for them.
+ * One `tools/call`: its scope (a `ToolCallScope`: signal, task group), and
+ * what the registry needs of it — the handler's context, where failures are
+ * logged, the slot of the server-wide limit to free when it ends. One object
+ * with methods, so that a call in flight holds no closures for them.
  */
-class ToolCallHooks implements ToolCallOptions<RequestContext> {
+class ToolCall extends ToolCallScope<ToolCallResult> implements ToolCallOptions<RequestContext>, ToolCallAnswer {
+  /** Set by `callTool` before the registry runs. */
+  ctx: RequestContext | undefined;
+  /** Holds a slot of the server-wide limit taken at once (`tryAcquirePermit`): no release function per call. */
+  holdsPermit = false;
+  /** The slot of the server-wide limit, once granted after a wait in its queue. */
+  release: (() => void) | undefined;
+
   constructor(
-    readonly scope: CancelScope,
-    private readonly ctx: RequestContext,
-    private readonly signal: AbortSignal,
-  ) {}
+    private readonly host: PipelineHost,
+    private readonly request: ToolCallRequest,
+    /** Told the outcome, when the caller wants no promise of its own. */
+    private readonly sink: OutcomeSink | undefined,
+  ) {
+    super(request.signalFollowsShutdown ? request.signal : [request.signal, host.shutdownSignal]);
+  }
+
+  /**
+   * Whether the call may run now: a task round holds its slot of the
+   * server-wide limit already (the Tasks extension releases it); otherwise
+   * one is taken if free, else the call must wait in the queue.
+   */
+  takeSlot(): boolean {
+    if (this.request.serverSlotHeld) return true;
+    if (!this.host.callLimiter.tryAcquirePermit()) return false;
+    this.holdsPermit = true;
+    return true;
+  }
+
+  /** The registry's view: the call is its own scope. */
+  get scope(): CancelScope {
+    return this;
+  }
 
   /** The handler starts with the request's trace context active (when telemetry carries one on its signal). */
   aroundHandler<T>(handler: () => T): T {
-    return withTraceContextOf(this.signal, handler);
+    return withTraceContextOf(this.request.signal, handler);
   }
 
   context(callScope: CancelScope): RequestContext {
-    return callScope === this.scope ? this.ctx : narrowContext(this.ctx, callScope);
+    return callScope === this ? this.ctx! : narrowContext(this.ctx!, callScope);
   }
 
   onError(error: unknown, tool: string, expected?: boolean): void {
-    if (expected) this.ctx.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out');
-    else this.ctx.log.error({ err: error, tool }, 'tool call failed');
+    if (expected) this.ctx!.log.warn({ tool, reason: (error as Error).message }, 'tool call timed out');
+    else this.ctx!.log.error({ err: error, tool }, 'tool call failed');
+  }
+
+  /** The step succeeded: settle the scope, count the request out, and say the outcome. */
+  resolved(result: ToolCallResult): ToolCallOutcome | Promise<ToolCallOutcome> {
+    const settled = this.completed(result);
+    if (settled instanceof Promise)
+      return settled.then(
+        (answer) => this.#outcome(answer),
+        (error: unknown) => this.#failure(error),
+      );
+    return this.#outcome(settled);
+  }
+
+  /** The step failed: settle the scope (its children aborted with the error), count the request out, and say the outcome. */
+  rejected(error: unknown): ToolCallOutcome | Promise<ToolCallOutcome> {
+    const waiting = this.failedWith(error);
+    if (waiting) return waiting.then(() => this.#failure(error));
+    return this.#failure(error);
+  }
+
+  #outcome(result: ToolCallResult): ToolCallOutcome {
+    this.host.leaveRequest();
+    return this.#told(toolCallOutcome(result));
+  }
+
+  #failure(error: unknown): ToolCallOutcome {
+    this.host.leaveRequest();
+    return this.#told(toolCallFailure(this.host, this.request.target, error));
+  }
+
+  #told(outcome: ToolCallOutcome): ToolCallOutcome {
+    this.sink?.outcome(outcome);
+    return outcome;
+  }
+
+  end(): void {
+    if (this.holdsPermit) {
+      this.holdsPermit = false;
+      this.host.callLimiter.releasePermit();
+    }
+    const release = this.release;
+    this.release = undefined;
+    release?.();
+  }
+
+  /** Children of the handler's task group failed and the handler never looked: the call's answer. */
+  protected override unobserved(failures: unknown[]): ToolCallResult {
+    const { host, request } = this;
+    return host.tools.unobservedChildResult(request.target, failures, (error) => logFailure(host, request, error));
   }
 }
 

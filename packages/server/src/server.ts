@@ -17,7 +17,7 @@ import type { ProtocolEra, RequestContext } from './context.js';
 import { coreConfigSchema, type CoreConfig } from './core-config.js';
 import { StartupError } from './errors.js';
 import { changeOfEvent, type ServerChange } from './changes.js';
-import { AbortReasons, Connection } from './connection.js';
+import { AbortReasons, Connection, ShutdownCalls } from './connection.js';
 import { installHandlers } from './handlers.js';
 import { orderPlugins, withinDeadline } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
@@ -81,6 +81,8 @@ export class TrellisServer implements PipelineHost {
   readonly #options: CreateServerOptions;
   readonly #records: PluginRecord[] = [];
   readonly #shutdown = new AbortController();
+  /** Calls that follow shutdown through one listener (fast-path calls: see `Connection.track`). */
+  readonly shutdownCalls = new ShutdownCalls(this.#shutdown.signal);
   readonly #changeListeners = new Set<(change: ServerChange) => void>();
   readonly #live = new Set<Server>();
   /** The change feed (see `CoreServices.changeBus`): in memory unless a plugin provides one. */
@@ -502,16 +504,18 @@ export class TrellisServer implements PipelineHost {
     return { ready: checks.every((c) => c.ok), checks };
   }
 
-  /** Tracks one request for graceful shutdown; call the returned function when it ends. */
-  enterRequest(): () => void {
+  /**
+   * Counts one request for graceful shutdown; `leaveRequest()` exactly once
+   * when it ends (a pair of calls, not a closure per request).
+   */
+  enterRequest(): void {
     this.#inflight += 1;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#inflight -= 1;
-      if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
-    };
+  }
+
+  /** The request `enterRequest()` counted has ended. */
+  leaveRequest(): void {
+    this.#inflight -= 1;
+    if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   get callLimiter(): Semaphore {

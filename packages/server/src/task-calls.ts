@@ -12,6 +12,7 @@ import type {
 } from '@trellis/tasks';
 import { Connection } from './connection.js';
 import { ErrorCodes } from './error-codes.js';
+import { principalOf } from './principal.js';
 import {
   serveTaskAugmented,
   serveToolCall,
@@ -55,16 +56,15 @@ const CAPABILITY_FOR: Record<string, string> = {
   'roots/list': 'roots',
 };
 
-/** Connections that own tasks (stdio, in-process): an id of their own, never shown to clients. */
-const connectionIds = new WeakMap<Connection, string>();
-let nextConnection = 0;
-
 export class TaskCalls implements TaskCallServing {
   readonly runtime: TaskRuntime;
   readonly #module: TasksModule;
   readonly #core: TrellisServer;
   /** The connection every task round runs on (kind `task`: the pipeline does not make it a task again). */
   readonly #connection = new Connection({ transport: 'task', era: 'modern' });
+  /** Connections that own tasks (stdio, in-process): an id of their own, never shown to clients. */
+  readonly #connectionIds = new WeakMap<Connection, string>();
+  #nextConnection = 0;
 
   private constructor(module: TasksModule, core: TrellisServer, runtime: TaskRuntime) {
     this.#module = module;
@@ -94,7 +94,7 @@ export class TaskCalls implements TaskCallServing {
 
   /** A stdio (or in-process) connection closed: its tasks have nobody left to poll them. */
   connectionClosed(connection: Connection): void {
-    const id = connectionIds.get(connection);
+    const id = this.#connectionIds.get(connection);
     if (id) void this.runtime.cancelOwnedBy(id, 'the connection that owned the task closed');
   }
 
@@ -104,10 +104,10 @@ export class TaskCalls implements TaskCallServing {
    * every poll may come on a new connection) anyone holding the id.
    */
   #ownerOf(connection: Connection, auth: AuthInfo | undefined): string | null {
-    if (auth) return `principal:${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}`;
+    if (auth) return `principal:${principalOf(auth)}`;
     if (connection.transport === 'stdio' || connection.transport === 'in-process') {
-      let id = connectionIds.get(connection);
-      if (!id) connectionIds.set(connection, (id = `connection:${(nextConnection += 1)}`));
+      let id = this.#connectionIds.get(connection);
+      if (!id) this.#connectionIds.set(connection, (id = `connection:${(this.#nextConnection += 1)}`));
       return id;
     }
     return null;
@@ -224,7 +224,7 @@ export class TaskCalls implements TaskCallServing {
     first: boolean,
   ): Promise<RoundOutcome> {
     const core = this.#core;
-    const leave = core.enterRequest();
+    core.enterRequest();
     let release: (() => void) | undefined;
     try {
       // A task holds a slot of the server-wide limit like any call; its wait is bounded by its own
@@ -243,6 +243,8 @@ export class TaskCalls implements TaskCallServing {
         meta: { ...request.meta, progressToken: TASK_PROGRESS_TOKEN },
         connection: this.#connection,
         signal: round.signal,
+        // The round's signal is the task's, not one the call owns: its scope links it with shutdown.
+        signalFollowsShutdown: false,
         ...(round.inputResponses !== undefined
           ? { inputResponses: round.inputResponses }
           : { inputResponses: undefined }),
@@ -279,7 +281,7 @@ export class TaskCalls implements TaskCallServing {
       return { kind: 'error', code: ErrorCodes.InternalError, message: 'Internal error' };
     } finally {
       release?.();
-      leave();
+      core.leaveRequest();
     }
   }
 

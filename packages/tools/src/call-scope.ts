@@ -71,14 +71,26 @@ class RequestTaskGroup extends TaskGroup {
  * - children still running when the handler returns are awaited; if the
  *   handler throws, they are aborted with its error and awaited, and its error stands.
  */
+/** What a call's answer becomes when children failed unobserved (an object, so a call holds no closure for it). */
+export interface UnobservedFailures<R> {
+  unobserved(failures: unknown[]): R;
+}
+
 export class ToolCallScope<R> extends CancelScope {
-  readonly #unobserved: (failures: unknown[]) => R;
+  readonly #unobserved: UnobservedFailures<R> | undefined;
   #children: AbortController | undefined;
   #group: RequestTaskGroup | undefined;
 
-  constructor(inputs: readonly (AbortSignal | undefined)[], unobserved: (failures: unknown[]) => R) {
+  /** `unobserved` says what the answer becomes then; a subclass may override `unobserved()` instead. */
+  constructor(inputs: readonly (AbortSignal | undefined)[] | AbortSignal, unobserved?: UnobservedFailures<R>) {
     super(inputs);
     this.#unobserved = unobserved;
+  }
+
+  /** The call's answer when children failed and the handler never observed them. */
+  protected unobserved(failures: unknown[]): R {
+    if (!this.#unobserved) throw new TypeError('ToolCallScope needs `unobserved` (or a subclass that overrides it)');
+    return this.#unobserved.unobserved(failures);
   }
 
   override get group(): TaskGroup {
@@ -101,27 +113,58 @@ export class ToolCallScope<R> extends CancelScope {
     this.#children?.abort(error);
   }
 
-  override async finish<T>(work: Promise<T>): Promise<T> {
-    let value: T;
-    try {
-      value = await work;
-    } catch (error) {
-      if (this.#group) {
-        this.#children!.abort(error);
-        await this.#group.wait().catch(() => undefined);
-      }
-      this.settle();
-      throw error;
-    }
+  /** As `CancelScope.finish`, with the task-group rules above; a handler that never used `ctx.group` costs one promise link. */
+  override finish<T>(work: Promise<T>): Promise<T> {
+    return work.then(
+      (value) => this.completed(value),
+      (error: unknown) => {
+        const waiting = this.failedWith(error);
+        if (!waiting) throw error;
+        return waiting.then(() => Promise.reject(error));
+      },
+    );
+  }
+
+  /**
+   * The work succeeded with `value`: settles the scope and says the answer —
+   * `value`, at once when the handler never used `ctx.group`; else once the
+   * children are done (an `unobserved(...)` answer if some failed unobserved).
+   * For a caller that chains the work itself instead of calling `finish`.
+   */
+  completed<T>(value: T): T | Promise<T> {
     // The common case, a handler that never used `ctx.group`: nothing more to wait for.
     if (!this.#group) {
       this.settle();
       return value;
     }
-    // Children the handler's failure aborted report nothing more: its own error is the answer.
-    const failures = this.#children!.signal.aborted ? [] : await this.#group.unobservedFailures();
-    if (this.#children!.signal.aborted) await this.#group.wait().catch(() => undefined);
+    return this.#afterChildren(value);
+  }
+
+  /**
+   * The work failed with `error` (which stands): settles the scope, its
+   * children aborted with the error; returns what to wait for when there
+   * were children, else nothing (settled already).
+   */
+  failedWith(error: unknown): Promise<void> | undefined {
+    if (!this.#group) {
+      this.settle();
+      return undefined;
+    }
+    return this.#abortChildren(error);
+  }
+
+  async #abortChildren(error: unknown): Promise<void> {
+    this.#children!.abort(error);
+    await this.#group!.wait().catch(() => undefined);
     this.settle();
-    return failures.length > 0 ? (this.#unobserved(failures) as unknown as T) : value;
+  }
+
+  async #afterChildren<T>(value: T): Promise<T> {
+    const group = this.#group!;
+    // Children the handler's failure aborted report nothing more: its own error is the answer.
+    const failures = this.#children!.signal.aborted ? [] : await group.unobservedFailures();
+    if (this.#children!.signal.aborted) await group.wait().catch(() => undefined);
+    this.settle();
+    return failures.length > 0 ? (this.unobserved(failures) as unknown as T) : value;
   }
 }

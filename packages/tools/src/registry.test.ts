@@ -120,4 +120,68 @@ describe('ToolRegistry', () => {
     expect(JSON.stringify(result)).not.toContain('secret internals');
     expect(onError).toHaveBeenCalledWith(expect.any(TypeError), 'bug');
   });
+
+  it('callInto tells the same answers as call, after end(), once per call', async () => {
+    const registry = new ToolRegistry<Ctx>();
+    registry.add({
+      name: 'echo',
+      description: 'x',
+      input: z.object({ text: z.string() }),
+      handler: ({ text }) => text,
+    });
+    registry.add({
+      name: 'bug',
+      description: 'x',
+      handler: async () => {
+        throw new TypeError('secret internals');
+      },
+    });
+    registry.add({
+      name: 'ask',
+      description: 'x',
+      handler: () => ({ resultType: 'input_required', inputRequests: {} }) as never,
+    });
+    const into = (name: string, args: unknown) =>
+      new Promise<{ result?: unknown; error?: unknown; order: string[] }>((resolve) => {
+        const order: string[] = [];
+        registry.callInto(name, args, {
+          scope: new CancelScope([]),
+          context: (scope) => ({ signal: scope.signal }),
+          end: () => order.push('end'),
+          resolved: (result) => resolve({ result, order: [...order, 'answer'] }),
+          rejected: (error) => resolve({ error, order: [...order, 'answer'] }),
+        });
+      });
+    expect(await into('echo', { text: 'hi' })).toEqual({
+      result: { content: [{ type: 'text', text: 'hi' }] },
+      order: ['end', 'answer'],
+    });
+    const invalid = await into('echo', { text: 1 });
+    expect(invalid.result).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/Invalid arguments/) }],
+    });
+    expect(invalid.order).toEqual(['end', 'answer']);
+    const failed = await into('bug', {});
+    expect(JSON.stringify(failed.result)).not.toContain('secret internals');
+    expect(failed.result).toMatchObject({ isError: true });
+    // Only tools registered as interactive may answer input_required.
+    expect((await into('ask', {})).result).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/interactive: true/) }],
+    });
+    const unknown = await into('nope', {});
+    expect(unknown.error).toBeInstanceOf(ProtocolError);
+    expect(unknown.order).toEqual(['end', 'answer']);
+  });
+
+  it("computes a tool's task options once, at registration", () => {
+    const registry = new ToolRegistry<Ctx>();
+    registry.add({ name: 't', description: 'x', taskSupport: 'optional', task: { ttlMs: 5000 }, handler: () => '' });
+    registry.add({ name: 'plain', description: 'x', handler: () => '' });
+    expect(registry.taskOptionsOf('t')).toEqual({ ttlMs: 5000, support: 'optional' });
+    expect(registry.taskOptionsOf('t')).toBe(registry.taskOptionsOf('t'));
+    expect(registry.taskOptionsOf('plain')).toBeUndefined();
+    expect(registry.hasTaskTools).toBe(true);
+  });
 });

@@ -29,9 +29,14 @@ interface RegisteredTool<Ctx> {
   listing: Tool;
   outputSchema: JsonObjectSchema | undefined;
   limiter: Semaphore | undefined;
-  validate: (raw: unknown) => Promise<ParsedArgs>;
+  /** Synchronous for zod input schemas (the common case): no promise before the handler runs. */
+  validate: (raw: unknown) => ParsedArgs | Promise<ParsedArgs>;
   declaresHeaders: boolean;
+  /** How the tool runs as a task, computed once at registration; `undefined` for tools that never do. */
+  taskOptions: TaskOptions | undefined;
 }
+
+type TaskOptions = ToolTaskOptions & { support: 'optional' | 'required' };
 
 type ParsedArgs = { success: true; data: unknown } | { success: false; message: string };
 
@@ -51,6 +56,18 @@ export interface ToolCallOptions<Ctx> {
    * own `trace.getActiveSpan()` finds the request's span.
    */
   aroundHandler?<T>(handler: () => T): T;
+  /**
+   * Told once when the call has ended (its answer or failure is known, before
+   * the request's scope settles): e.g. to free a slot of a wider limit, with
+   * no promise link of the caller's own per call.
+   */
+  end?(): void;
+}
+
+/** Where `ToolRegistry.callInto` tells a call's answer: its result, or the error `call` would reject with. */
+export interface ToolCallAnswer {
+  resolved(result: ToolCallResult): unknown;
+  rejected(error: unknown): unknown;
 }
 
 export interface ToolRegistryOptions {
@@ -130,10 +147,14 @@ export class ToolRegistry<Ctx> {
       listing,
       outputSchema,
       limiter: spec.concurrency ? new Semaphore(spec.concurrency) : undefined,
-      validate: spec.inputSchema ? jsonSchemaValidator(spec.inputSchema) : async (raw) => parseArgs(spec.input, raw),
+      validate: spec.inputSchema ? jsonSchemaValidator(spec.inputSchema) : (raw) => parseArgs(spec.input, raw),
       declaresHeaders: Object.values((inputSchema as { properties?: Record<string, unknown> }).properties ?? {}).some(
         (p) => typeof p === 'object' && p !== null && 'x-mcp-header' in p,
       ),
+      taskOptions:
+        spec.taskSupport === undefined || spec.taskSupport === 'forbidden'
+          ? undefined
+          : Object.freeze({ ...spec.task, support: spec.taskSupport }),
     });
     this.#changed();
   }
@@ -165,16 +186,13 @@ export class ToolRegistry<Ctx> {
   }
 
   /** How a tool runs as a task; `undefined` for tools that never do. */
-  taskOptionsOf(name: string): (ToolTaskOptions & { support: 'optional' | 'required' }) | undefined {
-    const spec = this.#tools.get(name)?.spec;
-    if (!spec || spec.taskSupport === undefined || spec.taskSupport === 'forbidden') return undefined;
-    return { ...spec.task, support: spec.taskSupport };
+  taskOptionsOf(name: string): Readonly<TaskOptions> | undefined {
+    return this.#tools.get(name)?.taskOptions;
   }
 
   /** Whether any registered tool may run as a task. */
   get hasTaskTools(): boolean {
-    for (const tool of this.#tools.values())
-      if (tool.spec.taskSupport === 'optional' || tool.spec.taskSupport === 'required') return true;
+    for (const tool of this.#tools.values()) if (tool.taskOptions) return true;
     return false;
   }
 
@@ -201,64 +219,170 @@ export class ToolRegistry<Ctx> {
   /**
    * Runs one `tools/call`. An unknown tool is a JSON-RPC invalid-params error;
    * everything else (bad arguments, busy, timeout, handler failure) is an
-   * `isError` result.
+   * `isError` result. Not an async function: a call in flight on a tool
+   * without a limit or timeout holds one promise link here, not a suspended frame.
    */
-  async call(name: string, rawArgs: unknown, options: ToolCallOptions<Ctx>): Promise<ToolCallResult> {
+  call(name: string, rawArgs: unknown, options: ToolCallOptions<Ctx>): Promise<ToolCallResult> {
     const tool = this.#tools.get(name);
-    if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`, { tool: name });
-    const { spec } = tool;
-
-    const parsed = await tool.validate(rawArgs);
-    if (!parsed.success) {
-      return withFailureKind(
-        errorResult(`Invalid arguments for tool "${name}": ${parsed.message}`),
-        'invalid_arguments',
+    if (!tool) {
+      options.end?.();
+      return Promise.reject(
+        new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`, { tool: name }),
       );
     }
+    let parsed;
+    try {
+      parsed = tool.validate(rawArgs);
+    } catch (error) {
+      options.end?.();
+      return Promise.reject(error);
+    }
+    if (parsed instanceof Promise)
+      return parsed.then(
+        (args) => this.#run(tool, args, options),
+        (error: unknown) => {
+          options.end?.();
+          throw error;
+        },
+      );
+    return this.#run(tool, parsed, options);
+  }
 
-    let release: (() => void) | undefined;
-    if (tool.limiter) {
-      const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
+  #run(tool: RegisteredTool<Ctx>, parsed: ParsedArgs, options: ToolCallOptions<Ctx>): Promise<ToolCallResult> {
+    const { spec } = tool;
+    if (!parsed.success) {
+      options.end?.();
+      return Promise.resolve(
+        withFailureKind(
+          errorResult(`Invalid arguments for tool "${spec.name}": ${parsed.message}`),
+          'invalid_arguments',
+        ),
+      );
+    }
+    if (tool.limiter || spec.timeoutMs) return this.#runBounded(tool, parsed.data, options);
+    return this.#start(tool, parsed.data, options).then(
+      (value) => this.#ended(options, () => this.#finish(tool, value as ToolReturn<unknown>, options)),
+      (error: unknown) => this.#ended(options, () => this.#failed(tool, error, options)),
+    );
+  }
+
+  /**
+   * `call`, with the answer told to `options.resolved` / `options.rejected`
+   * instead of returned. For a tool without a limit or timeout whose
+   * arguments validate synchronously (a zod schema) the handler's promise is
+   * the only link: a call in flight holds no promise of the registry's or the
+   * caller's. `options.end()` is told first, as with `call`.
+   */
+  callInto(name: string, rawArgs: unknown, options: ToolCallOptions<Ctx> & ToolCallAnswer): void {
+    const tool = this.#tools.get(name);
+    let parsed: ParsedArgs | Promise<ParsedArgs> | undefined;
+    if (tool && !tool.limiter && !tool.spec.timeoutMs) {
       try {
-        release =
-          tool.limiter.tryAcquire() ??
-          (await observeQueueWait(
-            `tool ${name}`,
-            () => tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }),
-            options.scope.signal,
-          ));
-      } catch (error) {
-        if (error instanceof SemaphoreTimeoutError)
-          return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
-        throw error;
+        parsed = tool.validate(rawArgs);
+      } catch {
+        parsed = undefined; // `call` reports it
       }
     }
+    if (!tool || !parsed || parsed instanceof Promise || !parsed.success) {
+      this.call(name, rawArgs, options).then(
+        (result) => options.resolved(result),
+        (error: unknown) => options.rejected(error),
+      );
+      return;
+    }
+    this.#start(tool, parsed.data, options).then(
+      (value) => this.#into(options, () => this.#finish(tool, value as ToolReturn<unknown>, options)),
+      (error: unknown) => this.#into(options, () => this.#failed(tool, error, options)),
+    );
+  }
+
+  /** Runs the handler in the request's own scope (a ToolCallScope the server settles, with the same task-group rules). */
+  #start(tool: RegisteredTool<Ctx>, args: unknown, options: ToolCallOptions<Ctx>): Promise<unknown> {
     try {
-      // Without a timeout the handler runs in the request's own scope (a
-      // ToolCallScope the server settles, with the same task-group rules); with
-      // one, in a narrower ToolCallScope that the deadline aborts.
-      const returned = spec.timeoutMs
-        ? await withTimeout(
-            (signal) => {
-              const scope = new ToolCallScope([signal], (failures) =>
-                // A method of `options`: called through it.
-                this.unobservedChildResult(name, failures, (error, tool) => options.onError?.(error, tool)),
-              );
-              const start = () => spec.handler(parsed.data as never, options.context(scope));
-              return scope.finish(invoke(() => (options.aroundHandler ? options.aroundHandler(start) : start())));
-            },
-            { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
-          )
-        : await (options.aroundHandler
-            ? options.aroundHandler(() => spec.handler(parsed.data as never, options.context(options.scope)))
-            : spec.handler(parsed.data as never, options.context(options.scope)));
-      return this.#finish(tool, returned as ToolReturn<unknown>, options);
+      if (!options.aroundHandler)
+        return Promise.resolve(tool.spec.handler(args as never, options.context(options.scope)));
+      return Promise.resolve(
+        options.aroundHandler(() => tool.spec.handler(args as never, options.context(options.scope))),
+      );
     } catch (error) {
-      if (options.scope instanceof ToolCallScope) options.scope.handlerFailed(error);
-      return failureResult(name, error, options);
+      return Promise.reject(error);
+    }
+  }
+
+  /** `answer()`, `options.end()`, then the answer told to `options`. */
+  #into(options: ToolCallOptions<Ctx> & ToolCallAnswer, answer: () => ToolCallResult): void {
+    let result: ToolCallResult;
+    try {
+      result = this.#ended(options, answer);
+    } catch (error) {
+      options.rejected(error);
+      return;
+    }
+    options.resolved(result);
+  }
+
+  /** A tool with a concurrency limit or a timeout. */
+  async #runBounded(tool: RegisteredTool<Ctx>, args: unknown, options: ToolCallOptions<Ctx>): Promise<ToolCallResult> {
+    const { spec } = tool;
+    const name = spec.name;
+    let release: (() => void) | undefined;
+    try {
+      if (tool.limiter) {
+        const queueTimeoutMs = spec.queueTimeoutMs ?? this.#defaultQueueTimeoutMs;
+        try {
+          release =
+            tool.limiter.tryAcquire() ??
+            (await observeQueueWait(
+              `tool ${name}`,
+              () => tool.limiter!.acquire({ signal: options.scope.signal, timeoutMs: queueTimeoutMs }),
+              options.scope.signal,
+            ));
+        } catch (error) {
+          if (error instanceof SemaphoreTimeoutError)
+            return busyResult(`tool "${name}"`, tool.limiter.active, tool.limiter.pending, queueTimeoutMs);
+          throw error;
+        }
+      }
+      try {
+        // With a timeout, the handler runs in a narrower ToolCallScope that the deadline aborts.
+        const returned = spec.timeoutMs
+          ? await withTimeout(
+              (signal) => {
+                const scope = new ToolCallScope([signal], {
+                  // Told through `options`, whose method it is.
+                  unobserved: (failures) =>
+                    this.unobservedChildResult(name, failures, (error, tool) => options.onError?.(error, tool)),
+                });
+                const start = () => spec.handler(args as never, options.context(scope));
+                return scope.finish(invoke(() => (options.aroundHandler ? options.aroundHandler(start) : start())));
+              },
+              { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
+            )
+          : await (options.aroundHandler
+              ? options.aroundHandler(() => spec.handler(args as never, options.context(options.scope)))
+              : spec.handler(args as never, options.context(options.scope)));
+        return this.#finish(tool, returned as ToolReturn<unknown>, options);
+      } catch (error) {
+        return this.#failed(tool, error, options);
+      }
     } finally {
       release?.();
+      options.end?.();
     }
+  }
+
+  /** `answer()`, then `options.end()` whatever happened. */
+  #ended(options: ToolCallOptions<Ctx>, answer: () => ToolCallResult): ToolCallResult {
+    try {
+      return answer();
+    } finally {
+      options.end?.();
+    }
+  }
+
+  #failed(tool: RegisteredTool<Ctx>, error: unknown, options: ToolCallOptions<Ctx>): ToolCallResult {
+    if (options.scope instanceof ToolCallScope) options.scope.handlerFailed(error);
+    return failureResult(tool.spec.name, error, options);
   }
 
   /**
@@ -282,7 +406,12 @@ export class ToolRegistry<Ctx> {
   #finish(tool: RegisteredTool<Ctx>, returned: ToolReturn<unknown>, options: ToolCallOptions<Ctx>): ToolCallResult {
     if (typeof returned === 'string') return { content: [text(returned)] };
     if (Array.isArray(returned)) return { content: returned as ContentBlock[] };
-    if (isInputRequiredResult(returned)) return returned;
+    if (isInputRequiredResult(returned)) {
+      if (tool.spec.interactive === true) return returned;
+      return errorResult(
+        `Tool "${tool.spec.name}" answered input_required, which only tools registered with \`interactive: true\` may do (they are served where the client can be asked). This is a bug in the server.`,
+      );
+    }
     const result = returned as CallToolResult;
     if (tool.spec.output && !result.isError) {
       const checked = (tool.spec.output as z.ZodType).safeParse(result.structuredContent);

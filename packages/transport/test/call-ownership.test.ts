@@ -243,6 +243,20 @@ describe('the owner of a call in flight aborts it', () => {
     await pending;
   });
 
+  it('shutdown aborts a fast-path call on an older-protocol session with its reason (one watch, no listener per call)', async () => {
+    const seen = await start();
+    const url = await listen();
+    const headers = await openSession(url);
+    const pending = raw(url, { method: 'POST', headers, body: legacyCall('hold', 'a') }).catch(() => undefined);
+    await eventually(() => seen.started === 1);
+    expect(server!.shutdownCalls.calls.size).toBe(1);
+    await http!.close({ graceMs: 50 });
+    expect(seen.reasons).toEqual(['the server is shutting down']);
+    expect(server!.inflight).toBe(0);
+    expect(server!.shutdownCalls.calls.size).toBe(0);
+    await pending;
+  });
+
   it.each(['legacy', 'modern'] as const)(
     'stdio (%s): closing stdin aborts the calls of the connection, fast path and SDK path alike',
     async (era) => {

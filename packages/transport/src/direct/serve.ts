@@ -3,13 +3,17 @@ import {
   type AuthInfo,
   type JSONRPCMessage,
   type JSONRPCRequest,
+  type Server,
 } from '@modelcontextprotocol/server';
 import {
   ErrorCodes,
   httpStatusOfHandlerError,
-  serveToolCall,
+  serveToolCallInto,
   type Connection,
+  type OutcomeSink,
+  type ProtocolEra,
   type ReplyChannel,
+  type ToolCallOutcome,
   type ToolCallRequest,
   type TrellisServer,
 } from '@trellis/server';
@@ -25,20 +29,31 @@ export interface FastAnswer {
 }
 
 /**
+ * Where a fast-path call's messages go: what flows back during the call
+ * (`notify`: progress, logs), then its answer, or `fail` when serving it
+ * failed outside the pipeline (nothing may escape as an unhandled rejection).
+ * One object per call, with methods: a call in flight holds no closures for it.
+ */
+export interface FastCallSink extends ReplyChannel {
+  answer(answer: FastAnswer): void;
+  fail(error: unknown): void;
+}
+
+/**
  * Serves a `tools/call` that `takesFastPath` accepted: translates the parsed
  * message into the pipeline's request value, records it on its connection,
  * runs it through the one pipeline, and encodes the outcome as the SDK would
  * (results projected for the era; 2026-07-28 results carry `resultType` and
- * the server's identity; protocol errors as JSON-RPC errors). `send` carries
- * what flows back during the call (progress, logs).
+ * the server's identity; protocol errors as JSON-RPC errors) into `sink`.
+ * Not an async function: the pipeline tells the call's `FastCall` its outcome.
  */
-export async function serveFastCall(
+export function serveFastCall(
   core: TrellisServer,
   connection: Connection,
   message: JSONRPCRequest,
-  send: (message: JSONRPCMessage) => void | Promise<void>,
+  sink: FastCallSink,
   auth?: AuthInfo,
-): Promise<FastAnswer> {
+): void {
   const params = message.params as {
     name: string;
     arguments?: Record<string, unknown>;
@@ -56,33 +71,82 @@ export async function serveFastCall(
     envelope = {};
     for (const key in raw) (key.startsWith(RESERVED) ? envelope : meta)[key] = raw[key];
   }
-  const tracked = connection.track(message.id);
-  let outcome;
+  // The tracked signal follows shutdown too (one set entry, not a listener): the call's scope needs no combined signal of its own.
+  const tracked = connection.track(message.id, core.shutdownCalls);
+  const call: ToolCallRequest = {
+    id: message.id,
+    method: 'tools/call',
+    target: params.name,
+    params: params as Record<string, unknown>,
+    arguments: params.arguments,
+    meta,
+    envelope,
+    era,
+    connection,
+    auth,
+    signal: tracked.signal,
+    signalFollowsShutdown: true,
+  };
+  const fast = new FastCall(core, protocol, message, era, tracked, sink);
   try {
-    const call: ToolCallRequest = {
-      id: message.id,
-      method: 'tools/call',
-      target: params.name,
-      params: params as Record<string, unknown>,
-      arguments: params.arguments,
-      meta,
-      envelope,
-      era,
-      connection,
-      auth,
-      signal: tracked.signal,
-    };
-    outcome = await serveToolCall(core, call, new SendChannel(send));
-  } finally {
+    serveToolCallInto(core, call, fast, fast);
+  } catch (error) {
     tracked.done();
+    sink.fail(error);
   }
+}
+
+/**
+ * One fast-path call between the pipeline and its sink: relays what flows
+ * back during the call, and encodes the outcome into the answer. One object
+ * per call with methods (the pipeline tells it the outcome): a call in flight
+ * holds no closure or promise link of its own.
+ */
+class FastCall implements ReplyChannel, OutcomeSink {
+  constructor(
+    private readonly core: TrellisServer,
+    private readonly protocol: Server,
+    private readonly message: JSONRPCRequest,
+    private readonly era: ProtocolEra,
+    private readonly tracked: { readonly signal: AbortSignal; done(): void },
+    private readonly sink: FastCallSink,
+  ) {}
+
+  notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void> {
+    return this.sink.notify(notification);
+  }
+
+  outcome(outcome: ToolCallOutcome): void {
+    const { core, tracked, sink } = this;
+    tracked.done();
+    try {
+      // Given up by its owner, not stopped by shutdown (whose reason the tracked signal carries then): no answer.
+      const { signal } = tracked;
+      const givenUp = signal.aborted && signal.reason !== core.shutdownSignal.reason;
+      sink.answer(encodeOutcome(core, this.protocol, this.message, this.era, outcome, givenUp));
+    } catch (error) {
+      sink.fail(error);
+    }
+  }
+}
+
+/** The pipeline's outcome as the SDK would answer it. */
+function encodeOutcome(
+  core: TrellisServer,
+  protocol: Server,
+  message: JSONRPCRequest,
+  era: ProtocolEra,
+  outcome: ToolCallOutcome,
+  givenUp: boolean,
+): FastAnswer {
   // A call its owner gave up (client cancel, disconnect, closed connection) gets no answer, as on the SDK's path.
-  if (tracked.signal.aborted) return { message: undefined, status: 202 };
+  if (givenUp) return { message: undefined, status: 202 };
   switch (outcome.kind) {
     case 'result': {
       const projected = protocol.projectCallToolResult(
         outcome.result,
-        core.tools.describe(params.name)?.outputSchema as Record<string, unknown> | undefined,
+        core.tools.describe((message.params as { name: string }).name)?.outputSchema as
+          Record<string, unknown> | undefined,
       ) as Record<string, unknown>;
       return {
         message: {
@@ -122,15 +186,6 @@ export async function serveFastCall(
         },
         status: era === 'modern' ? httpStatusOfHandlerError(outcome.code) : 200,
       };
-  }
-}
-
-/** What flows back during a fast-path call goes to `send`: an object with a method, no closure per call. */
-class SendChannel implements ReplyChannel {
-  constructor(private readonly send: (message: JSONRPCMessage) => void | Promise<void>) {}
-
-  async notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void> {
-    await this.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
   }
 }
 

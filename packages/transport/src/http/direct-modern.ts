@@ -25,16 +25,10 @@ export function tryModernFast(
   const connection = new Connection({ transport: 'http', era: 'modern' });
   connection.protocol = projector();
   if (!takesFastPath(core, connection, body, req.headers)) return false;
-  res.once('close', () => {
+  // `on`, not `once`: a response closes once, and `once` would add a wrapper per call.
+  res.on('close', () => {
     if (!res.writableFinished) connection.close(new Error(AbortReasons.clientDisconnected));
   });
-  const stream = new AnswerStream(res);
-  void serveFastCall(core, connection, body, stream.event, auth).then(
-    (answer) => stream.finish(answer.message, answer.status),
-    (error: unknown) => {
-      core.logger.error({ err: error }, 'fast tool call failed');
-      res.destroy();
-    },
-  );
+  serveFastCall(core, connection, body, new AnswerStream(res, body.id, core.logger), auth);
   return true;
 }

@@ -13,6 +13,7 @@ import {
   Connection,
   ErrorCodes,
   legacyChangeNotification,
+  principalOf,
   type Logger,
   type SharedSessionStore,
   type SharedSubscriptions,
@@ -77,9 +78,6 @@ export interface SessionOptions extends AdmissionOptions {
   /** Told when a session opens (telemetry); what it returns is called when the session closes. */
   onSessionOpened?: (() => () => void) | undefined;
 }
-
-const principalOf = (auth: AuthInfo | undefined) =>
-  auth ? `${auth.clientId}\u0000${String(auth.extra?.sub ?? '')}` : undefined;
 
 /** A POST carrying only the client's `notifications/initialized` (the end of the handshake). */
 function isInitializedNotification(body: unknown): boolean {
@@ -484,7 +482,7 @@ export class LegacySessions {
     return true;
   }
 
-  /** Serves a fast-path call (not an async method: a call in flight holds one suspended frame less). */
+  /** Serves a fast-path call (no async frame, no promise link of its own: the answer stream is the call's sink). */
   #direct(
     session: LegacySession,
     res: ServerResponse,
@@ -493,20 +491,19 @@ export class LegacySessions {
   ): void {
     const { connection } = session;
     session.active += 1;
-    res.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` would add a wrapper per call.
+    res.on('close', () => {
       session.active -= 1;
       session.timer?.refresh();
       if (!res.writableFinished) connection.cancel(body.id, new Error(AbortReasons.clientDisconnected));
     });
-    const stream = new AnswerStream(res, { 'mcp-session-id': session.id });
-    serveFastCall(this.#core, connection, body, stream.event, auth)
-      .then((answer) => stream.finish(answer.message, 200))
-      .catch((error: unknown) => {
-        // Nothing may escape as an unhandled rejection: answer what can still be answered.
-        this.#log.error({ err: error }, 'fast tool call failed');
-        if (!res.headersSent) sendJson(res, 500, rpcError(ErrorCodes.InternalError, 'Internal error', body.id));
-        else res.end();
-      });
+    serveFastCall(
+      this.#core,
+      connection,
+      body,
+      new AnswerStream(res, body.id, this.#log, { 'mcp-session-id': session.id }),
+      auth,
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
-import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/server';
-import { AbortReasons, ErrorCodes, type Connection, type TrellisServer } from '@trellis/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { AbortReasons, ErrorCodes, type Connection, type Logger, type TrellisServer } from '@trellis/server';
 import { isPlainObject, takesFastPath } from '../direct/eligibility.js';
-import { serveFastCall } from '../direct/serve.js';
+import { serveFastCall, type FastAnswer, type FastCallSink } from '../direct/serve.js';
 import type { LineTransport } from './line-transport.js';
 
 /**
@@ -35,20 +35,31 @@ export class FastToolCalls {
       return false;
     }
     if (!this.#enabled || !takesFastPath(this.#core, this.#connection, message)) return false;
-    this.#serve(message).catch((error: unknown) => {
-      // Nothing may escape as an unhandled rejection.
-      this.#core.logger.error({ err: error }, 'fast tool call failed');
-      this.#wire
-        .send({ jsonrpc: '2.0', id: message.id, error: { code: ErrorCodes.InternalError, message: 'Internal error' } })
-        .catch(() => undefined);
-    });
+    serveFastCall(this.#core, this.#connection, message, new LineCall(this.#wire, message.id, this.#core.logger));
     return true;
   };
+}
 
-  async #serve(message: JSONRPCRequest): Promise<void> {
-    const answer = await serveFastCall(this.#core, this.#connection, message, (event) =>
-      this.#wire.send(event).catch(() => undefined),
-    );
-    if (answer.message) await this.#wire.send(answer.message).catch(() => undefined);
+/** One fast-path call's sink on the line: its notifications and answer go out as lines (a write failure is the line's to report). */
+class LineCall implements FastCallSink {
+  constructor(
+    private readonly wire: LineTransport,
+    private readonly id: string | number,
+    private readonly log: Logger,
+  ) {}
+
+  notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void> {
+    return this.wire.send({ jsonrpc: '2.0', ...notification } as JSONRPCMessage).catch(() => undefined);
+  }
+
+  answer(answer: FastAnswer): void {
+    if (answer.message) this.wire.send(answer.message).catch(() => undefined);
+  }
+
+  fail(error: unknown): void {
+    this.log.error({ err: error }, 'fast tool call failed');
+    this.wire
+      .send({ jsonrpc: '2.0', id: this.id, error: { code: ErrorCodes.InternalError, message: 'Internal error' } })
+      .catch(() => undefined);
   }
 }
