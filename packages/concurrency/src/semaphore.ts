@@ -103,7 +103,9 @@ export class Semaphore {
    * with `releasePermit()`, exactly once.
    *
    * @example
-   * if (sem.tryAcquirePermit()) { call.holdsPermit = true; ... } // later: sem.releasePermit()
+   * if (sem.tryAcquirePermit()) {
+   *   try { work(); } finally { sem.releasePermit(); }
+   * }
    */
   tryAcquirePermit(): boolean {
     if (this.#active >= this.limit || this.#pending > 0) return false;
