@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fleet } from '@trellis/fleet';
 import { createServer, type AnyPlugin, type TrellisServer } from '@trellis/server';
 import { createHttpTransport, type HttpTransport } from '@trellis/transport';
+import { bundleFixture } from '../../../tools/bundle-fixture.ts';
 import { postJsonRpc, type JsonRpcAnswer } from '../../../tools/json-rpc-post.ts';
 import { schemaOwnerUrl } from '../../../tools/postgres.mjs';
 import { fleetTestTools, type Probe } from './fixtures/tools.js';
@@ -15,7 +14,6 @@ export { admin, startTestPostgres, freePort } from '../../../tools/postgres.mjs'
 export type { TestPostgres } from '../../../tools/postgres.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const workspace = join(here, '../../..');
 
 export const TASKS = 'io.modelcontextprotocol/tasks';
 export const FLEET_PASSWORD = 'fleet-s3cret-pw';
@@ -103,27 +101,8 @@ export async function eventually(
 }
 
 /** Bundles the fixture app (run() from @trellis/transport) into one file, as an app build does. */
-export async function buildFixtureApp(): Promise<string> {
-  const tsupDir = dirname(createRequire(import.meta.url).resolve('tsup/package.json'));
-  const esbuild = createRequire(join(tsupDir, 'package.json'))('esbuild') as {
-    build(options: Record<string, unknown>): Promise<unknown>;
-  };
-  const outfile = join(mkdtempSync(join(tmpdir(), 'trellis-fleet-')), 'app.mjs');
-  const { rawText } = await import('../../../tsup.shared.ts');
-  await esbuild.build({
-    entryPoints: [join(here, 'fixtures/app.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@trellis/source'],
-    nodePaths: [join(workspace, 'packages/server/node_modules')],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: [rawText],
-    logLevel: 'error',
-  });
-  return outfile;
+export function buildFixtureApp(): Promise<string> {
+  return bundleFixture(join(here, 'fixtures/app.ts'), 'fleet');
 }
 
 /** A real instance process running the fixture app over HTTP; resolves once it serves. */
