@@ -5,12 +5,18 @@
 export function installStatsSignal() {
   if (process.env.BENCH_STATS !== '1') return;
   process.on('SIGUSR2', () => {
-    globalThis.gc?.();
-    globalThis.gc?.();
-    const { heapUsed, rss, heapTotal, external } = process.memoryUsage();
-    process.stderr.write(
-      `BENCH_STATS ${JSON.stringify({ heapUsed, rss, heapTotal, external, gc: Boolean(globalThis.gc) })}\n`,
-    );
+    // `node:v8` is imported here, not at start-up: it loads modules a start would not, and start-up is measured.
+    void import('node:v8').then(({ getHeapSpaceStatistics }) => {
+      globalThis.gc?.();
+      globalThis.gc?.();
+      const { heapUsed, rss, heapTotal, external } = process.memoryUsage();
+      const spaces = Object.fromEntries(
+        getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
+      );
+      process.stderr.write(
+        `BENCH_STATS ${JSON.stringify({ heapUsed, rss, heapTotal, external, gc: Boolean(globalThis.gc), spaces })}\n`,
+      );
+    });
   });
 }
 

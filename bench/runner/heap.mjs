@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { openClient } from './http.mjs';
+import { openClient, settledStats } from './http.mjs';
 import { killAll, spawnServer } from './procs.mjs';
 import { sleepParams } from './protocol.mjs';
 import { markdown } from './table.mjs';
@@ -53,6 +53,32 @@ function newObjects(file, known = new Set()) {
   return { groups, ids, total };
 }
 
+/**
+ * V8's heap spaces (committed size and used bytes) before and after, per session or call: which space a
+ * heapTotal growth is in. Servers whose stats channel predates the `spaces` field print nothing here.
+ */
+function spaceRows(before, after) {
+  if (!before.spaces || !after.spaces) return '';
+  const kib = (bytes) => (bytes / 1024).toFixed(0);
+  const rows = Object.keys(after.spaces)
+    .filter((name) => after.spaces[name].size > 0 || before.spaces[name]?.size > 0)
+    .map((name) => {
+      const [b, a] = [before.spaces[name] ?? { size: 0, used: 0 }, after.spaces[name]];
+      return [
+        name,
+        `${kib(b.size)} → ${kib(a.size)}`,
+        `${kib(b.used)} → ${kib(a.used)}`,
+        ((a.size - b.size) / count / 1024).toFixed(2),
+        ((a.used - b.used) / count / 1024).toFixed(2),
+      ];
+    });
+  const per = what === 'sessions' ? 'session' : 'call';
+  return (
+    markdown(['V8 space', 'committed KiB', 'used KiB', `committed per ${per} (KiB)`, `used per ${per} (KiB)`], rows) +
+    '\n'
+  );
+}
+
 async function snapshot(server) {
   const before = new Set(readdirSync(dir));
   server.child.kill('SIGPWR');
@@ -89,7 +115,7 @@ async function main() {
   for (let i = 0; i < 8; i++) await openClient(agent, url, era);
   const first = await snapshot(server);
   // After the first snapshot, whose writing grows the process's RSS by itself.
-  const statsBefore = await server.stats();
+  const statsBefore = await settledStats(server);
   const { ids } = newObjects(first);
   const held = [];
   let pending = [];
@@ -104,7 +130,7 @@ async function main() {
     );
     await new Promise((r) => setTimeout(r, 2000));
   }
-  const statsAfter = await server.stats();
+  const statsAfter = await settledStats(server);
   const second = await snapshot(server);
   const { groups, total } = newObjects(second, ids);
   await Promise.allSettled(pending);
@@ -118,10 +144,11 @@ async function main() {
     `${targets({ baselineBundle: option('--baseline-bundle') })[serverId].label}, ${what} (${era}), ${count}: ` +
       `${(total / count / 1024).toFixed(2)} KiB new heap objects per ${what === 'sessions' ? 'session' : 'call'}\n\n` +
       `process.memoryUsage() after GC, per ${what === 'sessions' ? 'session' : 'call'} (KiB): ` +
-      ['rss', 'heapTotal', 'heapUsed', 'external']
+      ['rss', 'statsRss', 'heapTotal', 'heapUsed', 'external']
         .map((k) => `${k} ${((statsAfter[k] - statsBefore[k]) / count / 1024).toFixed(2)}`)
         .join(', ') +
-      '\n\n' +
+      ' (rss: settled, read from /proc; statsRss: read in the stats handler right after gc())\n\n' +
+      spaceRows(statsBefore, statsAfter) +
       markdown(['type / constructor', `objects per ${what === 'sessions' ? 'session' : 'call'}`, 'bytes'], rows),
   );
   if (argv.includes('--keep')) process.stdout.write(`\nsnapshots kept: ${first} ${second}\n`);

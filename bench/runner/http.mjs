@@ -169,6 +169,24 @@ async function throughput(server, url, agent, era, size) {
   return out;
 }
 
+/**
+ * Heap after GC through the side channel, and the RSS once it has settled. A server's RSS read in its own
+ * stats handler right after `gc()` still holds the pages that collection freed: V8 hands them back to the
+ * OS from a background job a moment later (10 MiB or more after 1 000 handshakes' garbage). So the RSS is
+ * read from /proc until two reads 100 ms apart agree (at most 3 s). `statsRss` keeps the handler's figure.
+ */
+export async function settledStats(server) {
+  const stats = await server.stats();
+  let rss = server.procMemory().rss;
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = server.procMemory().rss;
+    if (now === rss) break;
+    rss = now;
+  }
+  return { ...stats, statsRss: stats.rss, rss };
+}
+
 async function memory(server, url, agent, era, size) {
   const out = {};
   // Memory per in-flight request: 500 slow calls open at once (one client, 500 connections), after a short warm-up.
@@ -176,23 +194,32 @@ async function memory(server, url, agent, era, size) {
   const slow = await openClient(a500, url, era);
   await pipelined((i) => echo(slow, era, `w${i}`), { depth: 16, count: 400, ms: 5_000 });
   await Promise.all(Array.from({ length: 32 }, () => sleep(slow, era, 1)));
-  const before = await server.stats();
+  const before = await settledStats(server);
   const calls = Array.from({ length: size.inflight.count }, () => sleep(slow, era, size.inflight.sleepMs));
   await new Promise((r) => setTimeout(r, size.inflight.settleMs));
-  const during = await server.stats();
+  const during = await settledStats(server);
   await Promise.all(calls);
   out['http.inflight.heapKiB'] = (during.heapUsed - before.heapUsed) / size.inflight.count / 1024;
   out['http.inflight.rssKiB'] = (during.rss - before.rss) / size.inflight.count / 1024;
   if (era === 'legacy') {
     // Memory per open session and sessions opened per second (initialize + initialized each).
     const aS = agent(8);
-    const base = await server.stats();
+    const open = (count) => pipelined(() => openClient(aS, url, era), { depth: 8, count, ms: 120_000 });
+    const base = await settledStats(server);
     const t = performance.now();
-    await pipelined(() => openClient(aS, url, era), { depth: 8, count: size.sessions, ms: 120_000 });
+    await open(size.sessions);
     out['http.sessions.perSec'] = (size.sessions / (performance.now() - t)) * 1000;
-    const after = await server.stats();
+    const after = await settledStats(server);
     out['http.session.heapKiB'] = (after.heapUsed - base.heapUsed) / size.sessions / 1024;
-    out['http.session.rssKiB'] = (after.rss - base.rss) / size.sessions / 1024;
+    // The RSS of the first sessions also holds what the process pays once, whatever the count: the young
+    // generation's pages (up to 32 MiB on Node 20) touched for the first time by the handshakes' garbage, if
+    // the earlier load had not touched them, and the compiled code of the handshake path. So the RSS per open
+    // session is what the next sessions add (held beside the first ones); the first figure is kept beside it.
+    out['http.session.rssFirstKiB'] = (after.rss - base.rss) / size.sessions / 1024;
+    const more = Math.ceil(size.sessions / 2);
+    await open(more);
+    const next = await settledStats(server);
+    out['http.session.rssKiB'] = (next.rss - after.rss) / more / 1024;
   }
   return out;
 }
