@@ -2,6 +2,7 @@
 // beside the same tool called inline, and the heap a live task holds.
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { settledStats } from './http.mjs';
 import { spawnServer } from './procs.mjs';
 import { MODERN_VERSION, percentile } from './protocol.mjs';
 import { median } from './table.mjs';
@@ -105,7 +106,8 @@ export async function tasksSuite(script, { quick }) {
 
     // Heap per live task: a run's heap after GC, minus the same before, over the tasks open.
     const live = quick ? 300 : 1_000;
-    const before = await server.stats();
+    // RSS read once V8 has handed freed pages back (see settledStats).
+    const before = await settledStats(server);
     const ids = [];
     for (let i = 0; i < live; i += 16) {
       const batch = await Promise.all(
@@ -113,7 +115,7 @@ export async function tasksSuite(script, { quick }) {
       );
       ids.push(...batch.map((r) => r.taskId));
     }
-    const during = await server.stats();
+    const during = await settledStats(server);
     for (let i = 0; i < ids.length; i += 16)
       await Promise.all(ids.slice(i, i + 16).map((id) => c.task('tasks/cancel', id)));
     return {
