@@ -3,7 +3,7 @@
 // started, given the attributes Trellis sets on a `tools/call` span, and ended, through the BatchSpanProcessor
 // and the OTLP exporter Trellis configures (issue 17's floor). CPU per span from process.cpuUsage() (every
 // thread: GC helpers and the compiler included), configurations interleaved per round, medians.
-//   node runner/span-cost.mjs [--spans 100000] [--rounds 5] [--garbage 0,4,16]
+//   node runner/span-cost.mjs [--spans 100000] [--rounds 5] [--garbage 0,8,32]
 // --garbage: KiB of short-lived objects allocated per request beside the span, like a transport's own
 // per-request garbage (a stdio call leaves a few KiB, an HTTP request more): a span lives until its batch is
 // exported, so every scavenge the transport's garbage triggers copies the buffered spans, and a span's cost
@@ -31,7 +31,7 @@ if (process.env.SPAN_COST_RECEIVER) {
 async function main() {
   const spans = Number(option('--spans', 100_000));
   const rounds = Number(option('--rounds', 5));
-  const garbageKiB = option('--garbage', '0,4,16').split(',').map(Number);
+  const garbageKiB = option('--garbage', '0,8,32').split(',').map(Number);
 
   // The OpenTelemetry packages as @trellis/telemetry depends on them (the same versions the bench app bundles).
   const telemetryDir = join(import.meta.dirname, '..', '..', 'packages', 'telemetry');
