@@ -7,6 +7,8 @@
 //   node runner/ab.mjs --baseline-bundle <dir> --transport stdio     (sequential and 64 pipelined calls)
 //   node runner/ab.mjs --baseline-bundle <dir> --receiver --env METRICS=on,OTEL_EXPORTER_OTLP_ENDPOINT=RECEIVER
 //     (--receiver: a local OTLP/HTTP receiver in this process; RECEIVER in --env / --base-env values is its URL)
+//   --prof <dir>: a V8 CPU profile of each server; --node-args <a,b>: more node flags for both (e.g. --perf-basic-prof)
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { openClient, timedLoop } from './http.mjs';
 import { checkToolResult, echoParams } from './protocol.mjs';
@@ -24,6 +26,8 @@ const calls = Number(option('--calls', 2000));
 const clientCounts = option('--clients', '1,32').split(',').map(Number);
 const era = option('--era', 'legacy');
 const transport = option('--transport', 'http');
+/** --stdio seq,pipe: which stdio loads run (both by default). */
+const stdioModes = option('--stdio', 'seq,pipe').split(',');
 /** --env K=V,K2=V2 / --base-env K=V: extra environment for this bundle / the baseline (e.g. to A/B a switch). */
 const receiver = argv.includes('--receiver') ? await startReceiver() : undefined;
 const envOf = (text) =>
@@ -33,7 +37,24 @@ const envOf = (text) =>
       return [key, receiver ? value.replace('RECEIVER', receiver.url) : value];
     }),
   );
+/** --node-args a,b: extra node flags for both servers (e.g. --perf-basic-prof for `perf record`). */
+const extraNodeArgs = option('--node-args', '').split(',').filter(Boolean);
 const extraEnv = { trellis: envOf(option('--env')), base: envOf(option('--base-env')) };
+
+/**
+ * CPU time of every thread of the server so far, in µs, from /proc/<pid>/task/<tid>/schedstat (nanoseconds on
+ * CPU), so that a short round is not rounded to /proc/<pid>/stat's 10 ms ticks; those ticks where schedstat is missing.
+ */
+function cpuMicrosOf(server) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${server.pid}/task`))
+      ns += Number(readFileSync(`/proc/${server.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1000;
+  } catch {
+    return server.cpuMicros();
+  }
+}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -44,7 +65,10 @@ async function mainStdio() {
   const prof = option('--prof');
   for (const id of ['trellis', 'base']) {
     const target = all[id].stdio;
-    const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${prof}/${id}`] : [];
+    const nodeArgs = [
+      ...(prof ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${prof}/${id}`] : []),
+      ...extraNodeArgs,
+    ];
     const { server, client } = await openStdio(
       { ...target, nodeArgs: [...(target.nodeArgs ?? []), ...nodeArgs], env: { ...target.env, ...extraEnv[id] } },
       era,
@@ -54,22 +78,23 @@ async function mainStdio() {
   for (let round = -1; round < rounds; round++) {
     const order = round % 2 === 0 ? servers : [...servers].reverse();
     for (const s of order) {
-      let cpu0 = s.server.cpuMicros();
-      const seq = await sequential(s.client, era, { count: calls, ms: 30_000 });
-      const seqPerCall = (s.server.cpuMicros() - cpu0) / seq.calls;
-      cpu0 = s.server.cpuMicros();
-      const pipe = await pipelined(
-        (i) => s.client.request('tools/call', echoParams(era, `p${i}`)).then((m) => checkToolResult(m, `p${i}`)),
-        { depth: 64, count: calls * 8, ms: 30_000 },
-      );
-      const pipePerCall = (s.server.cpuMicros() - cpu0) / pipe.calls;
-      if (round < 0) continue;
-      s.seq.push(seqPerCall);
-      s.pipe.push(pipePerCall);
+      let cpu0 = cpuMicrosOf(s.server);
+      if (stdioModes.includes('seq')) {
+        const seq = await sequential(s.client, era, { count: calls, ms: 30_000 });
+        if (round >= 0) s.seq.push((cpuMicrosOf(s.server) - cpu0) / seq.calls);
+      }
+      if (stdioModes.includes('pipe')) {
+        cpu0 = cpuMicrosOf(s.server);
+        const pipe = await pipelined(
+          (i) => s.client.request('tools/call', echoParams(era, `p${i}`)).then((m) => checkToolResult(m, `p${i}`)),
+          { depth: 64, count: calls * 8, ms: 30_000 },
+        );
+        if (round >= 0) s.pipe.push((cpuMicrosOf(s.server) - cpu0) / pipe.calls);
+      }
     }
   }
   const [a, b] = servers;
-  for (const key of ['seq', 'pipe']) {
+  for (const key of stdioModes) {
     const ma = median(a[key]);
     const mb = median(b[key]);
     process.stdout.write(
@@ -88,7 +113,10 @@ async function main() {
     const target = all[id].http;
     // --prof <dir>: a CPU profile of each server (100 µs samples) in <dir>/<id>/, for runner/profile.mjs's summary.
     const prof = option('--prof');
-    const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${prof}/${id}`] : [];
+    const nodeArgs = [
+      ...(prof ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${prof}/${id}`] : []),
+      ...extraNodeArgs,
+    ];
     const server = spawnServer({
       ...target,
       nodeArgs: [...(target.nodeArgs ?? []), ...nodeArgs],
@@ -107,9 +135,9 @@ async function main() {
       // Alternate which server goes first each round.
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
-        const cpu0 = s.server.cpuMicros();
+        const cpu0 = cpuMicrosOf(s.server);
         const loop = await timedLoop(s.groups[n], era, { count: n === 1 ? calls : calls * 8, ms: 30_000 });
-        const perCall = (s.server.cpuMicros() - cpu0) / loop.calls;
+        const perCall = (cpuMicrosOf(s.server) - cpu0) / loop.calls;
         if (round >= 0) s.samples[n].push(perCall);
       }
     }

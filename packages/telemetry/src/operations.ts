@@ -16,6 +16,7 @@ import { failureKindOf } from '@trellis/tools';
 import { ATTR, TOOL_ERROR } from './conventions.js';
 import type { DurationHistogram, DurationSeries } from './durations.js';
 import type { Instruments } from './instruments.js';
+import { withSpan } from './span-context.js';
 import type { TaskTelemetry } from './tasks.js';
 
 /**
@@ -238,10 +239,119 @@ class SpanNames {
   }
 }
 
+/** What every request's watch needs of its observer. */
+interface Measuring {
+  readonly series: SeriesByKind;
+  readonly instruments: Instruments;
+}
+
+/**
+ * One request's watch: its duration and outcome as metrics. A class, so that
+ * a request costs one object, not a closure per method and captured variable.
+ */
+class MeteredRequest implements OperationWatch {
+  constructor(
+    protected readonly measuring: Measuring,
+    protected readonly op: ServedOperation,
+    protected readonly tool: string | undefined,
+    protected readonly prompt: string | undefined,
+    /** Whether the call counts in calls in flight and outcomes (a task-augmented call's rounds are counted instead). */
+    protected readonly counted: boolean,
+  ) {}
+
+  end(end: OperationEnd): void {
+    this.ended(end);
+  }
+
+  protected ended(end: OperationEnd): Ending {
+    const { measuring, op, tool } = this;
+    const ending = endingOf(end);
+    measuring.series.get(op.method, tool, this.prompt, op.protocolVersion, ending).record(end.durationMs / 1000);
+    if (this.counted) {
+      measuring.instruments.callsInFlight.leave(tool!);
+      measuring.instruments.callOutcomes.add(tool!, ending.outcome);
+    }
+    return ending;
+  }
+}
+
+/** A request's watch with its server span (a sampled or unsampled one). */
+class TracedRequest extends MeteredRequest {
+  constructor(
+    measuring: Measuring,
+    op: ServedOperation,
+    tool: string | undefined,
+    prompt: string | undefined,
+    counted: boolean,
+    private readonly span: Span,
+  ) {
+    super(measuring, op, tool, prompt, counted);
+  }
+
+  override end(end: OperationEnd): void {
+    const ending = this.ended(end);
+    this.endSpan(end, ending);
+  }
+
+  protected endSpan(end: OperationEnd, ending: Ending): void {
+    const { span } = this;
+    if (ending.errorType !== undefined) {
+      span.setAttribute(ATTR.errorType, ending.errorType);
+      if (ending.statusCode !== undefined) span.setAttribute(ATTR.statusCode, ending.statusCode);
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        ...(ending.message !== undefined && { message: ending.message }),
+      });
+    }
+    if (this.tool !== undefined && ending.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending.outcome);
+    if (this.op.taskAugmented) {
+      const taskId = taskIdOf(end.result);
+      if (taskId !== undefined) span.setAttribute(ATTR.taskId, taskId);
+    }
+    span.end();
+  }
+}
+
+/**
+ * A request's watch whose span parents the spans of its work: its context is
+ * carried on the request's signal while it is served, and `run` makes it the
+ * active context while the work runs synchronously.
+ */
+class ParentingRequest extends TracedRequest {
+  constructor(
+    measuring: Measuring,
+    op: ServedOperation,
+    tool: string | undefined,
+    prompt: string | undefined,
+    counted: boolean,
+    span: Span,
+    private readonly active: Context,
+    /** The request's signal, carrying `active` until the request ends. */
+    private readonly carrier: AbortSignal | undefined,
+    /** Ends the `tasks/*` request's claim on the task it serves. */
+    private readonly servingTask: (() => void) | undefined,
+  ) {
+    super(measuring, op, tool, prompt, counted, span);
+  }
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    return context.with(this.active, work);
+  }
+
+  override end(end: OperationEnd): void {
+    if (this.carrier) releaseTraceContext(this.carrier);
+    this.servingTask?.();
+    super.end(end);
+  }
+}
+
 /** The observer that measures every request. */
 export function operationTelemetry(options: OperationTelemetryOptions): OperationObserver {
   const { tracer, instruments, networkTransport, tasks } = options;
-  const series = new SeriesByKind(instruments.operationDuration, networkTransport);
+  const measuring: Measuring = {
+    series: new SeriesByKind(instruments.operationDuration, networkTransport),
+    instruments,
+  };
   const names = new SpanNames();
 
   /** Starts the request's server span: its parent from `_meta`, the transport's context as a link. */
@@ -250,7 +360,7 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
     tool: string | undefined,
     prompt: string | undefined,
     version: string | undefined,
-  ): { span: Span; active: Context | undefined } {
+  ): { span: Span; parent: Context } {
     const method = op.method;
     const meta = op.meta;
     const ambient = context.active();
@@ -284,58 +394,26 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
       if (version !== undefined) span.setAttribute(ATTR.protocolVersion, version);
       if (op.sessionId !== undefined) span.setAttribute(ATTR.sessionId, op.sessionId);
     }
-    return { span, active: PARENTING_METHODS.has(method) ? trace.setSpan(parent ?? ambient, span) : undefined };
+    return { span, parent: parent ?? ambient };
   }
 
   return function observeOperation(op: ServedOperation): OperationWatch {
     const method = op.method;
     const tool = method === 'tools/call' ? op.target : undefined;
     const prompt = method === 'prompts/get' ? op.target : undefined;
-    const version = op.protocolVersion;
     // A task-augmented call's tool work is counted by its rounds (operations of their own).
     const counted = tool !== undefined && op.taskAugmented !== true;
     if (counted) instruments.callsInFlight.enter(tool);
-    let span: Span | undefined;
-    let active: Context | undefined;
-    let servingTask: (() => void) | undefined;
-    let carrier: AbortSignal | undefined;
-    if (tracer) {
-      ({ span, active } = startSpan(op, tool, prompt, version));
-      if (active) {
-        carrier = op.signal;
-        if (carrier) carryTraceContext(carrier, active);
-        const taskId = op.params?.taskId;
-        if (tasks && typeof taskId === 'string' && method.startsWith('tasks/'))
-          servingTask = tasks.serving(taskId, active);
-      }
-    }
-    return {
-      run: active ? (work) => context.with(active, work) : undefined,
-      end(end) {
-        if (carrier) releaseTraceContext(carrier);
-        servingTask?.();
-        const ending = endingOf(end);
-        series.get(method, tool, prompt, version, ending).record(end.durationMs / 1000);
-        if (counted) {
-          instruments.callsInFlight.leave(tool);
-          instruments.callOutcomes.add(tool, ending.outcome);
-        }
-        if (!span) return;
-        if (ending.errorType !== undefined) {
-          span.setAttribute(ATTR.errorType, ending.errorType);
-          if (ending.statusCode !== undefined) span.setAttribute(ATTR.statusCode, ending.statusCode);
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            ...(ending.message !== undefined && { message: ending.message }),
-          });
-        }
-        if (tool !== undefined && ending.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending.outcome);
-        if (op.taskAugmented) {
-          const taskId = taskIdOf(end.result);
-          if (taskId !== undefined) span.setAttribute(ATTR.taskId, taskId);
-        }
-        span.end();
-      },
-    };
+    if (!tracer) return new MeteredRequest(measuring, op, tool, prompt, counted);
+    const { span, parent } = startSpan(op, tool, prompt, op.protocolVersion);
+    if (!PARENTING_METHODS.has(method)) return new TracedRequest(measuring, op, tool, prompt, counted, span);
+    // The request's context: what its work's spans take as parent (carried on its signal) and what `run` makes active.
+    const active = withSpan(parent, span);
+    const carrier = op.signal;
+    if (carrier) carryTraceContext(carrier, active);
+    const taskId = op.params?.taskId;
+    const servingTask =
+      tasks && typeof taskId === 'string' && method.startsWith('tasks/') ? tasks.serving(taskId, active) : undefined;
+    return new ParentingRequest(measuring, op, tool, prompt, counted, span, active, carrier, servingTask);
   };
 }
