@@ -40,7 +40,9 @@ function cachedDataFor(name, hash) {
     return undefined;
   }
   // The cache starts with the SHA-1 of the script it was made from: V8 itself only compares lengths.
-  return cache.length > HASH_BYTES && cache.subarray(0, HASH_BYTES).equals(hash) ? cache.subarray(HASH_BYTES) : undefined;
+  return cache.length > HASH_BYTES && cache.subarray(0, HASH_BYTES).equals(hash)
+    ? cache.subarray(HASH_BYTES)
+    : undefined;
 }
 
 function load(name) {
