@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// Cold start alone, interleaved: each round spawns every server once per era (A B C, A B C …) and times
-// spawn → initialize / server/discover and spawn → first tools/list; medians over the rounds.
+// Cold start alone, interleaved: each round spawns every server once per era (A B C, A B C …) the way a client
+// starts a stdio server (`node <script>`, no V8 flags) and times spawn → initialize / server/discover and
+// spawn → first tools/list; medians over the rounds, and each Trellis figure as a ratio of the faster
+// eligible SDK (older protocol: v1 and v2; 2026-07-28: v2) and of the baseline bundle. Wall time moves with
+// the machine's load; the server's CPU time up to the first tools/list answer (all its threads, from
+// /proc/<pid>/task/*/schedstat) moves much less, so it is printed beside it.
 //   node runner/cold.mjs [--rounds 10] [--servers trellis,v1,v2s] [--baseline-bundle <dir>] [--node-args "--x"]
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { open } from './stdio.mjs';
 import { killAll } from './procs.mjs';
 import { percentile } from './protocol.mjs';
@@ -11,27 +17,69 @@ const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const rounds = Number(option('--rounds', 10));
 const servers = option('--servers', 'trellis,v1,v2s').split(',');
-const all = targets({ baselineBundle: option('--baseline-bundle'), baselineLabel: option('--baseline-label') });
+const nodeArgs = option('--node-args', '').split(' ').filter(Boolean);
+const all = targets({
+  nodeArgs,
+  baselineBundle: option('--baseline-bundle'),
+  baselineLabel: option('--baseline-label'),
+});
+const SDKS = ['v1', 'v2s'];
 const runs = [];
 for (const id of servers)
   for (const era of ['legacy', 'modern'])
-    if (all[id]?.stdio && !(era === 'modern' && id === 'v1')) runs.push({ id, era, handshake: [], list: [] });
+    if (all[id]?.stdio && !(era === 'modern' && id === 'v1')) runs.push({ id, era, handshake: [], list: [], cpu: [] });
+
+/** CPU time (ms) of every thread of a live process so far. */
+function cpuMs(pid) {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`))
+    ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+  return ns / 1e6;
+}
+
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
 
 async function main() {
+  const loadBefore = load();
   for (let round = -1; round < rounds; round++) {
     for (const run of runs) {
       const { server, handshakeMs, coldStartMs } = await open(all[run.id].stdio, run.era);
+      const cpu = cpuMs(server.pid);
       await server.stop();
       if (round < 0) continue;
       run.handshake.push(handshakeMs);
       run.list.push(coldStartMs);
+      run.cpu.push(cpu);
     }
   }
-  for (const run of runs)
-    process.stdout.write(
-      `${all[run.id].label.padEnd(22)} ${run.era.padEnd(7)} spawn → ${run.era === 'legacy' ? 'initialize' : 'discover  '} ` +
-        `${percentile(run.handshake, 50).toFixed(0).padStart(4)} ms   spawn → tools/list ${percentile(run.list, 50).toFixed(0).padStart(4)} ms\n`,
-    );
+  const median = (values) => percentile(values, 50);
+  const figures = [
+    ['handshake', (era) => (era === 'legacy' ? 'spawn → initialize' : 'spawn → discover  ')],
+    ['list', () => 'spawn → tools/list'],
+    ['cpu', () => 'CPU to tools/list'],
+  ];
+  process.stdout.write(`${rounds} rounds, load average ${loadBefore} → ${load()}\n`);
+  for (const run of runs) {
+    const cells = figures.map(([key, label]) => `${label(run.era)} ${median(run[key]).toFixed(0).padStart(4)} ms`);
+    process.stdout.write(`${all[run.id].label.padEnd(22)} ${run.era.padEnd(7)} ${cells.join('   ')}\n`);
+  }
+  for (const run of runs.filter((r) => r.id === 'trellis')) {
+    const others = runs.filter((r) => r.era === run.era && r !== run);
+    const sdks = others.filter((r) => SDKS.includes(r.id));
+    const ratio = (key, against) =>
+      against.length === 0 ? '' : (median(run[key]) / Math.min(...against.map((r) => median(r[key])))).toFixed(2) + '×';
+    for (const [key, label] of figures) {
+      const base = others.filter((r) => r.id === 'base');
+      process.stdout.write(
+        `Trellis ${run.era.padEnd(7)} ${label(run.era)}: ${ratio(key, sdks)} of the faster SDK` +
+          (base.length > 0 ? `, ${ratio(key, base)} of ${all.base.label}` : '') +
+          '\n',
+      );
+    }
+  }
 }
 
 main()
