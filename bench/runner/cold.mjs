@@ -5,9 +5,15 @@
 // eligible SDK (older protocol: v1 and v2; 2026-07-28: v2) and of the baseline bundle. Wall time moves with
 // the machine's load; the server's CPU time up to the first tools/list answer (all its threads, from
 // /proc/<pid>/task/*/schedstat) moves much less, so it is printed beside it.
+// `--client sdk-v1`: the official SDK v1 client spawns each server instead (`StdioClientTransport`) and the
+// figures are connect() resolved (= initialize answered) and its first listTools(); older protocol only.
 //   node runner/cold.mjs [--rounds 10] [--servers trellis,v1,v2s] [--baseline-bundle <dir>] [--node-args "--x"]
+//                        [--client raw|sdk-v1]
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { open } from './stdio.mjs';
 import { killAll } from './procs.mjs';
 import { percentile } from './protocol.mjs';
@@ -23,11 +29,36 @@ const all = targets({
   baselineBundle: option('--baseline-bundle'),
   baselineLabel: option('--baseline-label'),
 });
+const sdkClient = option('--client', 'raw') === 'sdk-v1';
 const SDKS = ['v1', 'v2s'];
 const runs = [];
 for (const id of servers)
-  for (const era of ['legacy', 'modern'])
+  for (const era of sdkClient ? ['legacy'] : ['legacy', 'modern'])
     if (all[id]?.stdio && !(era === 'modern' && id === 'v1')) runs.push({ id, era, handshake: [], list: [], cpu: [] });
+
+/** The SDK v1 client's way: it spawns the server; connect() resolves once initialize is answered. */
+async function openWithSdkClient({ script, args = [], nodeArgs: flags = [], env = {} }) {
+  const t0 = performance.now();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [...flags, script, ...args],
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'trellis-bench', version: '0.0.0' });
+  await client.connect(transport);
+  const handshakeMs = performance.now() - t0;
+  if ((await client.listTools()).tools.length === 0) throw new Error(`${script}: no tools listed`);
+  const coldStartMs = performance.now() - t0;
+  const pid = transport.pid;
+  return { pid, handshakeMs, coldStartMs, stop: () => client.close() };
+}
+
+async function openOnce(target, era) {
+  if (sdkClient) return openWithSdkClient(target);
+  const { server, handshakeMs, coldStartMs } = await open(target, era);
+  return { pid: server.pid, handshakeMs, coldStartMs, stop: () => server.stop() };
+}
 
 /** CPU time (ms) of every thread of a live process so far. */
 function cpuMs(pid) {
@@ -46,9 +77,9 @@ async function main() {
   const loadBefore = load();
   for (let round = -1; round < rounds; round++) {
     for (const run of runs) {
-      const { server, handshakeMs, coldStartMs } = await open(all[run.id].stdio, run.era);
-      const cpu = cpuMs(server.pid);
-      await server.stop();
+      const { pid, handshakeMs, coldStartMs, stop } = await openOnce(all[run.id].stdio, run.era);
+      const cpu = cpuMs(pid);
+      await stop();
       if (round < 0) continue;
       run.handshake.push(handshakeMs);
       run.list.push(coldStartMs);
@@ -61,7 +92,9 @@ async function main() {
     ['list', () => 'spawn → tools/list'],
     ['cpu', () => 'CPU to tools/list'],
   ];
-  process.stdout.write(`${rounds} rounds, load average ${loadBefore} → ${load()}\n`);
+  process.stdout.write(
+    `${rounds} rounds, ${sdkClient ? 'SDK v1 client' : 'raw JSON-RPC'}, load average ${loadBefore} → ${load()}\n`,
+  );
   for (const run of runs) {
     const cells = figures.map(([key, label]) => `${label(run.era)} ${median(run[key]).toFixed(0).padStart(4)} ms`);
     process.stdout.write(`${all[run.id].label.padEnd(22)} ${run.era.padEnd(7)} ${cells.join('   ')}\n`);
