@@ -7,15 +7,19 @@
 // /proc/<pid>/task/*/schedstat) moves much less, so it is printed beside it.
 // `--client sdk-v1`: the official SDK v1 client spawns each server instead (`StdioClientTransport`) and the
 // figures are connect() resolved (= initialize answered) and its first listTools(); older protocol only.
+// `--prof <dir>`: then one more start of each server and era under `node --cpu-prof` (a Node flag, not a V8 one:
+// the code cache still holds), summarised like runner/profile.mjs (self time per package and function).
 //   node runner/cold.mjs [--rounds 10] [--servers trellis,v1,v2s] [--baseline-bundle <dir>] [--node-args "--x"]
-//                        [--client raw|sdk-v1]
-import { readdirSync, readFileSync } from 'node:fs';
+//                        [--client raw|sdk-v1] [--prof <dir>]
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { open } from './stdio.mjs';
 import { killAll } from './procs.mjs';
+import { summarise } from './profile.mjs';
 import { percentile } from './protocol.mjs';
 import { targets } from './targets.mjs';
 
@@ -24,11 +28,9 @@ const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name
 const rounds = Number(option('--rounds', 10));
 const servers = option('--servers', 'trellis,v1,v2s').split(',');
 const nodeArgs = option('--node-args', '').split(' ').filter(Boolean);
-const all = targets({
-  nodeArgs,
-  baselineBundle: option('--baseline-bundle'),
-  baselineLabel: option('--baseline-label'),
-});
+const baselineBundle = option('--baseline-bundle');
+const all = targets({ nodeArgs, baselineBundle, baselineLabel: option('--baseline-label') });
+const profileDir = option('--prof');
 const sdkClient = option('--client', 'raw') === 'sdk-v1';
 const SDKS = ['v1', 'v2s'];
 const runs = [];
@@ -105,6 +107,7 @@ async function main() {
     const ratio = (key, against) =>
       against.length === 0 ? '' : (median(run[key]) / Math.min(...against.map((r) => median(r[key])))).toFixed(2) + '×';
     for (const [key, label] of figures) {
+      if (sdks.length === 0 && !others.some((r) => r.id === 'base')) continue;
       const base = others.filter((r) => r.id === 'base');
       process.stdout.write(
         `Trellis ${run.era.padEnd(7)} ${label(run.era)}: ${ratio(key, sdks)} of the faster SDK` +
@@ -115,7 +118,22 @@ async function main() {
   }
 }
 
+/** One start of each server and era under --cpu-prof, each profile summarised. */
+async function profiles() {
+  for (const run of runs) {
+    const dir = join(profileDir, `${run.id}-${run.era}`);
+    rmSync(dir, { recursive: true, force: true });
+    const target = targets({ nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`], baselineBundle })[run.id];
+    const { stop } = await openOnce(target.stdio, run.era);
+    await stop();
+    const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+    const { text } = summarise(join(dir, file), target.stdio.script);
+    process.stdout.write(`\n### ${target.label}, ${run.era}: ${join(dir, file)}\n\n${text}\n`);
+  }
+}
+
 main()
+  .then(() => (profileDir ? profiles() : undefined))
   .catch((error) => {
     process.stderr.write(`${error.stack}\n`);
     process.exitCode = 1;
