@@ -68,8 +68,13 @@ function load(name) {
 
 if (training)
   process.on('exit', () => {
-    for (const { name, hash, script } of training)
-      writeFileSync(join(scripts, name.replace(/\.js$/, '.cache')), Buffer.concat([hash, script.createCachedData()]));
+    try {
+      for (const { name, hash, script } of training)
+        writeFileSync(join(scripts, name.replace(/\.js$/, '.cache')), Buffer.concat([hash, script.createCachedData()]));
+    } catch (error) {
+      // The build says which caches are missing; the app's own exit stays as it was.
+      process.stderr.write(`code cache not written: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
   });
 
 load('main.js');

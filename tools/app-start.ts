@@ -4,12 +4,14 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,8 +40,12 @@ export const BANNER = [
   'const __dirname = __trellisDirname(__filename);',
 ].join('\n');
 
-/** The wrapper's parameters: what the banner gave the ES module, given by the loader instead. */
-const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname, __trellisImportMetaUrl) {';
+/**
+ * The wrapper's parameters: what the banner gave the ES module, given by the loader instead. Strict mode, as
+ * the ES module was (no sloppy `this`, silent failed writes or implicit globals).
+ */
+const WRAPPER_HEAD =
+  "(function (exports, require, module, __filename, __dirname, __trellisImportMetaUrl) {'use strict';";
 
 /** esbuild's `// <path>` comment before each module, which the bench's profiles map lines by. */
 const MODULE_COMMENT = /^(\s*)\/\/ (\S+\.(?:m?[jt]s|json))$/gm;
@@ -117,8 +123,10 @@ function trainingStart(dist: string): Promise<void> {
   return new Promise((resolve) => {
     // Only what a desktop client would pass: no settings of the machine the build runs on.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TRELLIS_CODE_CACHE: 'write' };
+    // In an empty folder of its own, so that nothing the app writes lands in dist/.
+    const cwd = mkdtempSync(join(tmpdir(), 'trellis-training-start-'));
     const child = spawn(process.execPath, [join(dist, 'main.js'), '--transport', 'stdio'], {
-      cwd: dist,
+      cwd,
       env,
       stdio: ['pipe', 'pipe', 'ignore'],
     });
@@ -131,11 +139,13 @@ function trainingStart(dist: string): Promise<void> {
       answered = buffered.split('\n').filter((line) => line.includes('"id"')).length;
       if (answered >= 4) child.stdin.end();
     });
-    child.on('error', () => resolve());
-    child.on('exit', () => {
+    const done = () => {
       clearTimeout(stop);
+      rmSync(cwd, { recursive: true, force: true });
       resolve();
-    });
+    };
+    child.on('error', done);
+    child.on('exit', done);
     child.stdin.on('error', () => {});
     child.stdin.write(requests.map((request) => `${JSON.stringify({ jsonrpc: '2.0', ...request })}\n`).join(''));
   });
