@@ -62,7 +62,13 @@ function load(name) {
   training?.push({ name, hash, script });
   // The module's own file name is the ES module's it was made from, so that paths relative to it hold.
   const filename = join(dist, name);
-  script.runInThisContext()(module.exports, chunkRequire, module, filename, dist, pathToFileURL(filename).href);
+  try {
+    script.runInThisContext()(module.exports, chunkRequire, module, filename, dist, pathToFileURL(filename).href);
+  } catch (error) {
+    // As Node forgets a module that threw: the next require() runs it again rather than see it half-built.
+    modules.delete(name);
+    throw error;
+  }
   return module.exports;
 }
 
