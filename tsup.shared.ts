@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
+import { BANNER, buildStartScripts } from './tools/app-start.ts';
 
 /**
  * `import text from './file?raw'` bundles the file's text as a string, as Vite
@@ -133,21 +134,11 @@ export function libraryBuild(overrides: Options = {}) {
   });
 }
 
-/** The shebang and the CommonJS globals an ESM bundle of CommonJS code (pino, pg, piscina) needs. */
-const BANNER = [
-  '#!/usr/bin/env node',
-  "import { createRequire as __trellisCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __trellisFileURLToPath } from 'node:url';",
-  "import { dirname as __trellisDirname } from 'node:path';",
-  'const require = __trellisCreateRequire(import.meta.url);',
-  'const __filename = __trellisFileURLToPath(import.meta.url);',
-  'const __dirname = __trellisDirname(__filename);',
-].join('\n');
-
 /**
- * App build: one self-contained ESM file with every dependency bundled, so that
+ * App build: one self-contained ESM bundle with every dependency bundled, so that
  * `dist/` copied alone runs with only Node. CommonJS dependencies (pino, pg)
- * need `require`, which ESM lacks: the banner provides it.
+ * need `require`, which ESM lacks: the banner provides it. Then `dist/main.js` becomes
+ * a start through V8's code cache, built by tools/app-start.ts.
  *
  * Worker threads load files of their own, so the build also ships, with no per-app setting:
  * every worker the app's packages declare, as `dist/workers/<name>.js`, and piscina's own
@@ -156,6 +147,8 @@ const BANNER = [
  * lower thread priority) stays out: piscina loads it in a try and does without.
  */
 export function appBuild(overrides: Options = {}) {
+  const { onSuccess, ...rest } = overrides;
+  if (typeof onSuccess === 'string') throw new Error('appBuild: give `onSuccess` as a function');
   const { entries: workers, piscinaDir } = workersOfApp(process.cwd());
   const needsPool = Object.keys(workers).length > 0 && piscinaDir !== undefined;
   const piscinaWorker = needsPool
@@ -184,6 +177,11 @@ export function appBuild(overrides: Options = {}) {
       options.chunkNames = 'chunk-[name]-[hash]';
     },
     banner: { js: BANNER },
-    ...overrides,
+    // The app's own step first (assets the training start may read), then the start through the code cache.
+    onSuccess: async () => {
+      await onSuccess?.();
+      await buildStartScripts(join(process.cwd(), 'dist'));
+    },
+    ...rest,
   });
 }

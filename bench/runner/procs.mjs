@@ -4,9 +4,13 @@ import { readFileSync } from 'node:fs';
 
 const children = new Set();
 
-/** Spawns `node [nodeArgs] script [args]` with stdio pipes, tracked for cleanup. */
-export function spawnServer({ script, args = [], nodeArgs = [], env = {} }) {
-  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, script, ...args], {
+/**
+ * Spawns `node --expose-gc [nodeArgs] script [args]` with stdio pipes, tracked for cleanup.
+ * `asClient`: without `--expose-gc`, as an MCP client spawns a stdio server (`node script`): any V8 flag
+ * makes V8 refuse the code cache a Trellis app's build made, which a real start would use.
+ */
+export function spawnServer({ script, args = [], nodeArgs = [], env = {}, asClient = false }) {
+  const child = spawn(process.execPath, [...(asClient ? [] : ['--expose-gc']), ...nodeArgs, script, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', BENCH_STATS: '1', ...env },
   });

@@ -58,7 +58,8 @@ class StdioClient {
  */
 export async function open(target, era) {
   const t0 = performance.now();
-  const server = spawnServer(target);
+  // Spawned the way a client starts a stdio server; no stdio figure needs the GC side channel.
+  const server = spawnServer({ ...target, asClient: true });
   const client = new StdioClient(server);
   if (era === 'legacy') {
     const init = await client.request('initialize', initializeParams());

@@ -184,10 +184,11 @@ describe('a scaffolded plugin with a worker-backed tool, in a scaffolded app', (
     const built = run(join(bin, 'tsup'), [], appDir);
     expect(built.status, built.output).toBe(0);
     expect(readFileSync(join(appDir, 'tsup.config.ts'), 'utf8')).toBe(appTsup);
-    // Beside main.js sit the code-split chunks it loads on demand (chunk-*.js), the pool library's
-    // own worker and the declared workers.
+    // Beside main.js sit the code-split chunks it loads on demand (chunk-*.js), the start's scripts and
+    // code cache (start/), the pool library's own worker and the declared workers.
     const shipped = readdirSync(join(appDir, 'dist')).filter((name) => !/^chunk-.*\.js$/.test(name));
-    expect(shipped.sort()).toEqual(['main.js', 'worker.js', 'workers']);
+    expect(shipped.sort()).toEqual(['main.js', 'start', 'worker.js', 'workers']);
+    expect(readdirSync(join(appDir, 'dist', 'start'))).toContain('main.cache');
     expect(readdirSync(join(appDir, 'dist', 'workers'))).toEqual(['fib.js']);
 
     // 3. dist/ copied alone, far from node_modules: the tool runs on a worker thread.

@@ -1,10 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectBundle } from '@trellis/testing/apps';
+import { Script } from 'node:vm';
+import { connectBundle, copyDistAlone } from '@trellis/testing/apps';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, SERVER_ENV } from './helpers.js';
+import { BUNDLE, DIST, SERVER_ENV } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trellis-startup-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -49,5 +51,60 @@ describe('start-up of the bundle with telemetry off and no worker job run', () =
     expect(modules.some((line) => line.includes('packages/server/src/'))).toBe(true);
     expect(modules.filter((line) => /@opentelemetry\/sdk-/.test(line))).toEqual([]);
     expect(modules.filter((line) => /\/piscina[@/]/.test(line))).toEqual([]);
+  });
+});
+
+// dist/main.js runs the bundle's modules as scripts from dist/start/ with V8's code cache made by the build
+// (tools/app-start.ts): the cache must be one this Node takes, and a cache it cannot take must cost only time.
+describe("the bundle's start through the code cache", () => {
+  const start = join(DIST, 'start');
+
+  it('has a code cache this Node accepts for the scripts a start runs, each marked with the SHA-1 of its script', () => {
+    const caches = readdirSync(start).filter((name) => name.endsWith('.cache'));
+    expect(caches).toContain('main.cache');
+    for (const name of caches) {
+      const file = join(start, name.replace(/\.cache$/, '.cjs'));
+      const source = readFileSync(file);
+      const cache = readFileSync(join(start, name));
+      expect(cache.subarray(0, 20).equals(createHash('sha1').update(source).digest())).toBe(true);
+      const script = new Script(source.toString('utf8'), { filename: file, cachedData: cache.subarray(20) });
+      expect(script.cachedDataRejected, name).toBe(false);
+    }
+  });
+
+  it('starts and serves the same with a cache of other script text, one V8 refuses, or none', async () => {
+    const copy = copyDistAlone(DIST, 'trellis-stale-cache-');
+    try {
+      const copied = join(copy.dist, 'start');
+      const caches = readdirSync(copied).filter((name) => name.endsWith('.cache'));
+      const other = caches.find((name) => name !== 'main.cache')!;
+      // main: another script's cache (the hash does not match); the others: the right hash, bytes V8 refuses.
+      writeFileSync(join(copied, 'main.cache'), readFileSync(join(copied, other)));
+      for (const name of caches.filter((name) => name !== 'main.cache')) {
+        const cache = readFileSync(join(copied, name));
+        cache.fill(7, 20);
+        writeFileSync(join(copied, name), cache);
+      }
+      const tools = async () => {
+        const client = await connectBundle({
+          bundle: copy.main,
+          cwd: copy.home,
+          transport: 'stdio',
+          client: 'v2',
+          env: SERVER_ENV,
+        });
+        try {
+          return (await client.listTools()).tools.map((tool) => tool.name).sort();
+        } finally {
+          await client.close();
+        }
+      };
+      const expected = await tools();
+      expect(expected).toContain('add_numbers');
+      for (const name of caches) rmSync(join(copied, name));
+      expect(await tools()).toEqual(expected);
+    } finally {
+      copy.remove();
+    }
   });
 });

@@ -10,7 +10,7 @@ const work = mkdtempSync(join(tmpdir(), 'trellis-telemetry-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const hook = pathToFileURL(join(import.meta.dirname, 'fixtures', 'module-log.mjs')).href;
 
-/** Serves tools/list over stdio from the bundle and returns every module URL the process resolved. */
+/** Serves tools/list over stdio from the bundle and returns every module URL the process resolved or read as a script. */
 async function modulesLoaded(name: string, env: Record<string, string>): Promise<string[]> {
   const log = join(work, `${name}.log`);
   const client = await connectBundle({
@@ -31,10 +31,10 @@ describe('telemetry in the bundle', () => {
   it('never loads the OpenTelemetry SDK when telemetry is off, and loads it (stdout still clean) when on', async () => {
     const off = await modulesLoaded('off', {});
     expect(off.some((url) => url.endsWith('/dist/main.js'))).toBe(true);
-    expect(off.filter((url) => /\/chunk-runtime-[^/]*\.js$/.test(url))).toEqual([]);
+    expect(off.filter((url) => /\/chunk-runtime-[^/]*\.c?js$/.test(url))).toEqual([]);
 
     const on = await modulesLoaded('on', { METRICS: 'on', METRICS_PORT: '0' });
-    expect(on.filter((url) => /\/chunk-runtime-[^/]*\.js$/.test(url))).toHaveLength(1);
+    expect(on.filter((url) => /\/chunk-runtime-[^/]*\.c?js$/.test(url))).toHaveLength(1);
 
     // Traces on, with either context manager (TELEMETRY_CONTEXT), start and serve from the bundle.
     for (const mode of ['request', 'async'])

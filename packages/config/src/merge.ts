@@ -43,7 +43,7 @@ export function mergeConfigSchemas<const Parts extends readonly ConfigPart[]>(
 ): MergedConfig<MergedShape<Parts>> {
   const shape: ConfigShape = {};
   const owners: Record<string, string[]> = {};
-  const first = new Map<string, { owner: string; field: FieldInfo; signature: string }>();
+  const first = new Map<string, { owner: string; field: FieldInfo }>();
   const flags = new Map<string, { owner: string; key: string }>();
   const seenOwners = new Set<string>();
   for (const { owner, schema } of parts) {
@@ -52,10 +52,10 @@ export function mergeConfigSchemas<const Parts extends readonly ConfigPart[]>(
     if (seenOwners.has(owner)) throw new TypeError(`mergeConfigSchemas(): owner "${owner}" is listed twice`);
     seenOwners.add(owner);
     for (const field of describeFields(schema)) {
-      const signature = signatureOf(field);
       const earlier = first.get(field.key);
       if (earlier) {
-        if (earlier.field.schema !== field.schema && earlier.signature !== signature) {
+        // Signatures (a JSON Schema each) only for a key declared twice: most keys have one owner, and this runs at every start.
+        if (earlier.field.schema !== field.schema && signatureOf(earlier.field) !== signatureOf(field)) {
           throw new ConfigClashError(field.key, [earlier.owner, owner], difference(earlier.field, field));
         }
         owners[field.key]?.push(owner);
@@ -67,7 +67,7 @@ export function mergeConfigSchemas<const Parts extends readonly ConfigPart[]>(
           throw new ConfigClashError(field.flag, [other.owner, owner], `flag of both ${other.key} and ${field.key}`);
         flags.set(field.flag, { owner, key: field.key });
       }
-      first.set(field.key, { owner, field, signature });
+      first.set(field.key, { owner, field });
       owners[field.key] = [owner];
       shape[field.key] = field.schema;
     }
