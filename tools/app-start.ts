@@ -57,10 +57,16 @@ interface TransformResult {
 }
 type Transform = (source: string, options: Record<string, unknown>) => Promise<TransformResult>;
 
-/** tsup's own esbuild: the one that built the bundle. */
-function esbuildTransform(): Transform {
+/** What the build and the tests use of esbuild. */
+export interface Esbuild {
+  transform: Transform;
+  build(options: Record<string, unknown>): Promise<unknown>;
+}
+
+/** tsup's own esbuild: the one that builds the bundles (the workspace does not depend on esbuild itself). */
+export function tsupEsbuild(): Esbuild {
   const fromTsup = createRequire(createRequire(import.meta.url).resolve('tsup'));
-  return (fromTsup('esbuild') as { transform: Transform }).transform;
+  return fromTsup('esbuild') as Esbuild;
 }
 
 /** One ES module file of the bundle as the body of a CommonJS-style script. */
@@ -157,7 +163,7 @@ function trainingStart(dist: string): Promise<void> {
  * the app then compiles those scripts at start, as before.
  */
 export async function buildStartScripts(dist: string): Promise<void> {
-  const transform = esbuildTransform();
+  const { transform } = tsupEsbuild();
   const start = join(dist, 'start');
   rmSync(start, { recursive: true, force: true });
   mkdirSync(start);

@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rawText } from '../tsup.shared.ts';
+import { tsupEsbuild } from './app-start.ts';
 
 const workspace = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -14,10 +14,7 @@ const workspace = join(dirname(fileURLToPath(import.meta.url)), '..');
  * own dependencies. Returns the bundle's path.
  */
 export async function bundleFixture(entry: string, name: string): Promise<string> {
-  const tsupDir = dirname(createRequire(import.meta.url).resolve('tsup/package.json'));
-  const esbuild = createRequire(join(tsupDir, 'package.json'))('esbuild') as {
-    build(options: Record<string, unknown>): Promise<unknown>;
-  };
+  const esbuild = tsupEsbuild();
   const outfile = join(mkdtempSync(join(tmpdir(), `trellis-${name}-`)), `${name}.mjs`);
   await esbuild.build({
     entryPoints: [entry],
