@@ -65,10 +65,18 @@ export function traceContextOf(signal: AbortSignal | undefined): Context {
   return carriedBy(signal) ?? active;
 }
 
-/** Runs `fn` with the trace context `signal` carries as the active one (when the active one holds no span). */
-export function withTraceContextOf<T>(signal: AbortSignal | undefined, fn: () => T): T {
-  if (!carrying || signal === undefined) return fn();
+/**
+ * Runs `fn(...args)` with the trace context `signal` carries as the active one
+ * (when the active one holds no span). The arguments are passed along, so a
+ * hot path need not make a closure per call.
+ */
+export function withTraceContextOf<A extends unknown[], T>(
+  signal: AbortSignal | undefined,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  if (!carrying || signal === undefined) return fn(...args);
   const found = carriedBy(signal);
-  if (!found || trace.getSpan(context.active()) !== undefined) return fn();
-  return context.with(found, fn);
+  if (!found || trace.getSpan(context.active()) !== undefined) return fn(...args);
+  return context.with(found, fn, undefined, ...args);
 }

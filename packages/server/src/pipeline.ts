@@ -597,8 +597,8 @@ class ToolCall extends ToolCallScope<ToolCallResult> implements ToolCallOptions<
   }
 
   /** The handler starts with the request's trace context active (when telemetry carries one on its signal). */
-  aroundHandler<T>(handler: () => T): T {
-    return withTraceContextOf(this.request.signal, handler);
+  aroundHandler<A, C, R>(handler: (args: A, ctx: C) => R, args: A, ctx: C): R {
+    return withTraceContextOf(this.request.signal, handler, args, ctx);
   }
 
   context(callScope: CancelScope): RequestContext {

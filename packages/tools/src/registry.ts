@@ -51,11 +51,12 @@ export interface ToolCallOptions<Ctx> {
    */
   onError?(error: unknown, tool: string, expected?: boolean): void;
   /**
-   * Calls `handler` (the tool's handler, as it starts): e.g. with the request's
-   * trace context active while the handler runs synchronously, so that its
-   * own `trace.getActiveSpan()` finds the request's span.
+   * Calls the tool's handler as it starts, `handler(args, ctx)`: e.g. with the
+   * request's trace context active while the handler runs synchronously, so
+   * that its own `trace.getActiveSpan()` finds the request's span. The
+   * arguments are passed along rather than closed over: no closure per call.
    */
-  aroundHandler?<T>(handler: () => T): T;
+  aroundHandler?<A, C, R>(handler: (args: A, ctx: C) => R, args: A, ctx: C): R;
   /**
    * Told once when the call has ended (its answer or failure is known, before
    * the request's scope settles): e.g. to free a slot of a wider limit, with
@@ -299,11 +300,7 @@ export class ToolRegistry<Ctx> {
   /** Runs the handler in the request's own scope (a ToolCallScope the server settles, with the same task-group rules). */
   #start(tool: RegisteredTool<Ctx>, args: unknown, options: ToolCallOptions<Ctx>): Promise<unknown> {
     try {
-      if (!options.aroundHandler)
-        return Promise.resolve(tool.spec.handler(args as never, options.context(options.scope)));
-      return Promise.resolve(
-        options.aroundHandler(() => tool.spec.handler(args as never, options.context(options.scope))),
-      );
+      return Promise.resolve(runHandler(tool.spec, args, options, options.scope));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -353,14 +350,11 @@ export class ToolRegistry<Ctx> {
                   unobserved: (failures) =>
                     this.unobservedChildResult(name, failures, (error, tool) => options.onError?.(error, tool)),
                 });
-                const start = () => spec.handler(args as never, options.context(scope));
-                return scope.finish(invoke(() => (options.aroundHandler ? options.aroundHandler(start) : start())));
+                return scope.finish(invoke(() => runHandler(spec, args, options, scope)));
               },
               { ms: spec.timeoutMs, signal: options.scope.signal, name: `tool "${name}"` },
             )
-          : await (options.aroundHandler
-              ? options.aroundHandler(() => spec.handler(args as never, options.context(options.scope)))
-              : spec.handler(args as never, options.context(options.scope)));
+          : await runHandler(spec, args, options, options.scope);
         return this.#finish(tool, returned as ToolReturn<unknown>, options);
       } catch (error) {
         return this.#failed(tool, error, options);
@@ -504,6 +498,18 @@ export function busyResult(what: string, active: number, pending: number, waited
     },
     'busy',
   );
+}
+
+/** The tool's handler called with `args` and the context of `scope`, through `options.aroundHandler` when given. */
+function runHandler<Ctx>(
+  spec: AnyToolSpec<Ctx>,
+  args: unknown,
+  options: ToolCallOptions<Ctx>,
+  scope: CancelScope,
+): unknown {
+  const ctx = options.context(scope);
+  const handler = spec.handler as (args: unknown, ctx: Ctx) => unknown;
+  return options.aroundHandler ? options.aroundHandler(handler, args, ctx) : handler(args, ctx);
 }
 
 function invoke<T>(fn: () => T | Promise<T>): Promise<T> {
