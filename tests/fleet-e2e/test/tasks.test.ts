@@ -46,6 +46,13 @@ afterAll(async () => {
   await db?.destroy();
 });
 
+/** Makes an instance's last heartbeat look a minute old to the others' reapers. */
+function ageHeartbeat(instanceId: string): Promise<unknown> {
+  return admin(db.url, "UPDATE trellis_fleet.instances SET heartbeat_at = now() - interval '1 minute' WHERE id = $1", [
+    instanceId,
+  ]);
+}
+
 describe('tasks shared by the instances of a fleet', () => {
   it('a task running on A is seen and cancelled through B; its handler on A is aborted within a second', async () => {
     const taskId = await startTask(a.url, 'wait', { tag: 'cancel-me' });
@@ -94,11 +101,7 @@ describe('tasks shared by the instances of a fleet', () => {
     const fleetOfA = a.server.services.get(FleetKey.id)!.value as Fleet;
     // A's heartbeat looks a minute old to B's reaper (A's own next beat may win the race: try again then).
     await eventually(async () => {
-      await admin(
-        db.url,
-        "UPDATE trellis_fleet.instances SET heartbeat_at = now() - interval '1 minute' WHERE id = $1",
-        [fleetOfA.instanceId],
-      );
+      await ageHeartbeat(fleetOfA.instanceId);
       await fleetOfB.beat();
       return (await taskOn(b.url, taskId)).status === 'failed';
     }, 'B to fail the task of the silent-looking A');
@@ -119,11 +122,7 @@ describe('tasks shared by the instances of a fleet', () => {
       )[0]!.instance_id;
     expect(await runner()).toBe(fleetOfA.instanceId);
     await eventually(async () => {
-      await admin(
-        db.url,
-        "UPDATE trellis_fleet.instances SET heartbeat_at = now() - interval '1 minute' WHERE id = $1",
-        [fleetOfA.instanceId],
-      );
+      await ageHeartbeat(fleetOfA.instanceId);
       await fleetOfB.beat();
       return (await runner()) === fleetOfB.instanceId;
     }, 'B to take the task over');
