@@ -319,14 +319,13 @@ async function serveWatchedOperation<R>(
 ): Promise<R> {
   host.enterRequest();
   const watch = observe(host, operationOf(request));
-  const measure: Measure | undefined = watch ? { queuedMs: 0 } : undefined;
   try {
     const result = await (watch?.wraps
-      ? watch.run(() => runOperation(host, request, channel, owner, scope, measure, step))
-      : runOperation(host, request, channel, owner, scope, measure, step));
+      ? watch.run(() => runOperation(host, request, channel, owner, scope, watch, step))
+      : runOperation(host, request, channel, owner, scope, watch, step));
     if (watch) {
       const { outcome, code, error } = classify(result);
-      watch.end({ outcome, code, error, result, queuedMs: measure!.queuedMs });
+      watch.end({ outcome, code, error, result });
     }
     return result;
   } catch (error) {
@@ -335,7 +334,6 @@ async function serveWatchedOperation<R>(
         outcome: 'error',
         code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError,
         error,
-        queuedMs: measure!.queuedMs,
       });
     throw error;
   } finally {
@@ -423,10 +421,11 @@ export function serveToolCallInto(
 
 /**
  * The call through the operation's steps, its end turned into an outcome
- * (and told to `sink`, when given). Not an async function, and with no
- * observer the scope's settling and the request count are left in the same
- * promise link that makes the outcome: a call in flight holds one link here,
- * not suspended frames.
+ * (and told to `sink`, when given). Observed or not, a call takes this one
+ * path: the observers' watch is told by the `ToolCall` when its outcome is
+ * known. Not an async function, and the scope's settling and the request
+ * count are left in the same promise link that makes the outcome: a call in
+ * flight holds one link here, not suspended frames.
  */
 function runToolCall(
   host: PipelineHost,
@@ -434,54 +433,74 @@ function runToolCall(
   channel: ReplyChannel,
   sink?: OutcomeSink,
 ): Promise<ToolCallOutcome> | undefined {
-  const name = request.target;
   let call: ToolCall;
   try {
     call = new ToolCall(host, request, sink);
   } catch (error) {
-    const outcome = toolCallFailure(host, name, error);
+    const outcome = toolCallFailure(host, request.target, error);
     sink?.outcome(outcome);
     return Promise.resolve(outcome);
   }
-  if (host.observers.length !== 0) {
-    const served = serveOperation(
-      host,
-      request,
-      channel,
-      host.tools.ownerOf(name),
-      call,
-      callTool as OperationStep<ToolCallResult>,
-      classifyToolResult,
-    ).then(toolCallOutcome, (error: unknown) => toolCallFailure(host, name, error));
-    return sink ? served.then((outcome) => (sink.outcome(outcome), outcome)) : served;
-  }
   host.enterRequest();
-  // `runOperation` without its `scope.finish` link: the call settles its scope in the link that makes the outcome.
-  let work: Promise<ToolCallResult>;
+  const watch = host.observers.length === 0 ? undefined : observe(host, operationOf(request));
+  let work: Promise<ToolCallResult> | undefined;
   try {
-    const owner = host.tools.ownerOf(name);
-    const ctx = buildRequestContext(host, request, channel, call, owner);
-    const middlewares = host.middlewareFor(owner);
-    if (sink && middlewares.length === 0 && call.takeSlot()) {
-      // Nothing between the call and the registry, and a slot free: the registry tells the call its answer,
-      // and the call its sink — the handler's promise is the only link a call in flight holds.
-      call.ctx = ctx;
-      try {
-        host.tools.callInto(name, request.arguments, call);
-      } catch (error) {
-        call.end();
-        throw error;
-      }
-      return undefined;
-    }
-    work = runStep(host, request, ctx, call, undefined, middlewares, callTool as OperationStep<ToolCallResult>);
+    if (watch) call.watch = watch;
+    work = watch?.wraps
+      ? watch.run(() => startToolCall(host, request, channel, call) ?? TOLD_DIRECTLY)
+      : startToolCall(host, request, channel, call);
   } catch (error) {
+    // An observer's `run` that threw after the registry took the call: the registry still tells the call.
+    if (call.direct) return undefined;
     work = Promise.reject(error);
   }
-  return work.then(
+  if (call.direct) {
+    // An observer's `run` must not change the answer, nor leave a rejection unhandled.
+    if (work !== undefined && work !== TOLD_DIRECTLY) work.then(undefined, ignore);
+    return undefined;
+  }
+  return work!.then(
     (result) => call.resolved(result),
     (error: unknown) => call.rejected(error),
   );
+}
+
+/** What the work inside an observer's `run` returns when the registry tells the call its answer directly. */
+const TOLD_DIRECTLY: Promise<never> = new Promise<never>(() => undefined);
+
+function ignore(): void {}
+
+/**
+ * Starts the call's steps: middleware, the server-wide limit, the registry.
+ * Returns the step's promise, or `undefined` when nothing stands between the
+ * call and the registry and a slot was free: the registry then tells the call
+ * its answer (`callInto`), and the call its sink — the handler's promise is
+ * the only link a call in flight holds.
+ */
+function startToolCall(
+  host: PipelineHost,
+  request: ToolCallRequest,
+  channel: ReplyChannel,
+  call: ToolCall,
+): Promise<ToolCallResult> | undefined {
+  const name = request.target;
+  const owner = host.tools.ownerOf(name);
+  const ctx = buildRequestContext(host, request, channel, call, owner);
+  const middlewares = host.middlewareFor(owner);
+  if (call.hasSink && middlewares.length === 0 && call.takeSlot()) {
+    call.ctx = ctx;
+    call.direct = true;
+    try {
+      host.tools.callInto(name, request.arguments, call);
+    } catch (error) {
+      call.direct = false;
+      call.end();
+      throw error;
+    }
+    return undefined;
+  }
+  // Only an observed call measures its wait in the queue (its watch keeps it).
+  return runStep(host, request, ctx, call, call.watch, middlewares, callTool as OperationStep<ToolCallResult>);
 }
 
 function toolCallOutcome(result: ToolCallResult): ToolCallOutcome {
@@ -506,9 +525,9 @@ function logFailure(host: PipelineHost, request: OperationRequest, error: unknow
   host.logger.error({ err: error, tool: request.target, reqId: request.id }, 'tool call failed');
 }
 
-function classifyToolResult(result: ToolCallResult): Pick<OperationEnd, 'outcome'> {
-  if (isInputRequiredResult(result)) return { outcome: 'input_required' };
-  return { outcome: (result as CallToolResult).isError ? 'isError' : 'result' };
+function toolOutcomeOf(result: ToolCallResult): OperationEnd['outcome'] {
+  if (isInputRequiredResult(result)) return 'input_required';
+  return (result as CallToolResult).isError ? 'isError' : 'result';
 }
 
 /**
@@ -569,6 +588,10 @@ class ToolCall extends ToolCallScope<ToolCallResult> implements ToolCallOptions<
   holdsPermit = false;
   /** The slot of the server-wide limit, once granted after a wait in its queue. */
   release: (() => void) | undefined;
+  /** The observers' watch of the call, told how it ended before the sink is. */
+  watch: Watches | undefined;
+  /** Whether the registry tells the call its answer (`callInto`) rather than a promise of the caller's. */
+  direct = false;
 
   constructor(
     private readonly host: PipelineHost,
@@ -577,6 +600,10 @@ class ToolCall extends ToolCallScope<ToolCallResult> implements ToolCallOptions<
     private readonly sink: OutcomeSink | undefined,
   ) {
     super(request.signalFollowsShutdown ? request.signal : [request.signal, host.shutdownSignal]);
+  }
+
+  get hasSink(): boolean {
+    return this.sink !== undefined;
   }
 
   /**
@@ -629,11 +656,17 @@ class ToolCall extends ToolCallScope<ToolCallResult> implements ToolCallOptions<
   }
 
   #outcome(result: ToolCallResult): ToolCallOutcome {
+    this.watch?.end({ outcome: toolOutcomeOf(result), result });
     this.host.leaveRequest();
     return this.#told(toolCallOutcome(result));
   }
 
   #failure(error: unknown): ToolCallOutcome {
+    this.watch?.end({
+      outcome: 'error',
+      code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError,
+      error,
+    });
     this.host.leaveRequest();
     return this.#told(toolCallFailure(this.host, this.request.target, error));
   }
@@ -708,7 +741,7 @@ export async function serveTaskAugmented(
     const outcome = await (watch.wraps ? watch.run(answer) : answer());
     watch.end(
       outcome.kind === 'error'
-        ? { outcome: 'error', code: outcome.code, error: new ProtocolError(outcome.code, outcome.message), queuedMs: 0 }
+        ? { outcome: 'error', code: outcome.code, error: new ProtocolError(outcome.code, outcome.message) }
         : {
             outcome:
               outcome.kind === 'result' && outcome.result.isError
@@ -717,20 +750,27 @@ export async function serveTaskAugmented(
                   ? 'input_required'
                   : 'result',
             result: outcome.result,
-            queuedMs: 0,
           },
     );
     return outcome;
   } catch (error) {
-    watch.end({ outcome: 'error', code: ErrorCodes.InternalError, error, queuedMs: 0 });
+    watch.end({ outcome: 'error', code: ErrorCodes.InternalError, error });
     throw error;
   }
 }
 
-/** The observers' watches of one operation, as one: their `run`s nested (the first registered outermost), every `end` told. */
-class Watches {
+/** What a watched operation's steps measure for its observers. */
+type Ending = Omit<OperationEnd, 'durationMs' | 'queuedMs'>;
+
+/**
+ * The observers' watches of one operation, as one: their `run`s nested (the
+ * first registered outermost), every `end` told. It is also where the steps
+ * measure the operation (`Measure`): an unobserved one measures nothing.
+ */
+class Watches implements Measure {
   /** Whether some watch wraps the work. */
   readonly wraps: boolean;
+  queuedMs = 0;
 
   constructor(
     private readonly list: readonly (OperationWatch | ((end: OperationEnd) => void))[],
@@ -749,13 +789,13 @@ class Watches {
     return work();
   }
 
-  end(info: Omit<OperationEnd, 'durationMs'>): void {
+  end(info: Ending): void {
     // One literal of one shape for every end (spreading the caller's object and adding a property to it
     // was a measurable share of an observed call's cost).
     const end: OperationEnd = {
       outcome: info.outcome,
       code: info.code,
-      queuedMs: info.queuedMs,
+      queuedMs: this.queuedMs,
       durationMs: performance.now() - this.startedAt,
       error: info.error,
       result: info.result,
@@ -820,7 +860,7 @@ export async function serveObserved<R>(
   if (!watch) return handler();
   try {
     const result = await (watch.wraps ? watch.run(handler) : handler());
-    watch.end({ outcome: 'result', result, queuedMs: 0 });
+    watch.end({ outcome: 'result', result });
     return result;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
@@ -828,7 +868,6 @@ export async function serveObserved<R>(
       outcome: 'error',
       code: Number.isSafeInteger(code) ? (code as number) : ErrorCodes.InternalError,
       error,
-      queuedMs: 0,
     });
     throw error;
   }
@@ -837,7 +876,7 @@ export async function serveObserved<R>(
 /** A request a transport serves itself, under the observers: `run` its work, then `end` it once. */
 export interface RequestObservation {
   run<T>(work: () => Promise<T>): Promise<T>;
-  end(end: Omit<OperationEnd, 'durationMs'>): void;
+  end(end: Omit<OperationEnd, 'durationMs' | 'queuedMs'>): void;
 }
 
 /**

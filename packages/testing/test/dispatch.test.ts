@@ -236,6 +236,33 @@ describe.each(ERAS)('the one pipeline (%s)', (era) => {
     expect(seen.map((s) => s.op.method)).toContain(era === 'modern' ? 'server/discover' : 'initialize');
   });
 
+  it('tells an observer how long a call waited for the server-wide limit', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gated = definePlugin({
+      name: 'gated',
+      setup(scope) {
+        scope.tools.add({ name: 'gated', description: 'Waits for the test', handler: () => gate.then(() => 'done') });
+      },
+    });
+    const { server } = await startServer([gated], { limits: { maxConcurrentCalls: 1 } });
+    running = server;
+    const ends: OperationEnd[] = [];
+    server.observe((op) => (op.method === 'tools/call' ? (end) => void ends.push(end) : undefined));
+    await withClient(server, { era }, async (client) => {
+      const first = client.callTool({ name: 'gated', arguments: {} });
+      const second = client.callTool({ name: 'gated', arguments: {} });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      open();
+      expect([textOf(await first), textOf(await second)]).toEqual(['done', 'done']);
+    });
+    const waits = ends.map((end) => end.queuedMs).sort((a, b) => a - b);
+    expect(waits[0]).toBe(0);
+    // The second call held no slot until the first one's handler returned, about 50 ms later.
+    expect(waits[1]).toBeGreaterThanOrEqual(40);
+    expect(ends.every((end) => end.outcome === 'result' && end.durationMs >= end.queuedMs)).toBe(true);
+  });
+
   it('runs the work inside an observer’s run (the handler sees its context) and hands it the result', async () => {
     const store = new AsyncLocalStorage<string>();
     const probe = definePlugin({

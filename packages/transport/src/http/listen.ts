@@ -57,7 +57,7 @@ export async function writeObservedListen(
     const response = await observation.run(answer);
     if (response.headers.get('content-type')?.includes('text/event-stream')) {
       await writeWebResponse(res, response);
-      observation.end({ outcome: 'result', queuedMs: 0 });
+      observation.end({ outcome: 'result' });
       return;
     }
     const refusal = (await response
@@ -72,12 +72,11 @@ export async function writeObservedListen(
             outcome: 'error',
             code,
             error: Object.assign(new Error(String(refusal!.error!.message)), { code }),
-            queuedMs: 0,
           }
-        : { outcome: 'error', code: ErrorCodes.InternalError, queuedMs: 0 },
+        : { outcome: 'error', code: ErrorCodes.InternalError },
     );
   } catch (error) {
-    observation.end({ outcome: 'error', code: ErrorCodes.InternalError, error, queuedMs: 0 });
+    observation.end({ outcome: 'error', code: ErrorCodes.InternalError, error });
     throw error;
   }
 }

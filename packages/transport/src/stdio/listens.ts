@@ -31,7 +31,7 @@ export class ListenStreams {
     }
     if (message.method === 'notifications/cancelled' && this.#open.size > 0) {
       const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
-      if (typeof id === 'string' || typeof id === 'number') this.#end(id, { outcome: 'result', queuedMs: 0 });
+      if (typeof id === 'string' || typeof id === 'number') this.#end(id, { outcome: 'result' });
     }
   }
 
@@ -42,13 +42,13 @@ export class ListenStreams {
     if (id === null || id === undefined) return;
     if ('error' in message) {
       const { code, message: text } = message.error;
-      this.#end(id, { outcome: 'error', code, error: Object.assign(new Error(text), { code }), queuedMs: 0 });
-    } else this.#end(id, { outcome: 'result', queuedMs: 0 });
+      this.#end(id, { outcome: 'error', code, error: Object.assign(new Error(text), { code }) });
+    } else this.#end(id, { outcome: 'result' });
   }
 
   /** The connection closed: every stream on it has ended. */
   closeAll(): void {
-    for (const id of [...this.#open.keys()]) this.#end(id, { outcome: 'result', queuedMs: 0 });
+    for (const id of [...this.#open.keys()]) this.#end(id, { outcome: 'result' });
   }
 
   #opened(id: string | number, params: Record<string, unknown> | undefined): void {
@@ -67,7 +67,7 @@ export class ListenStreams {
     });
     if (!observation) return;
     // A second listen with an id still open is the SDK's to refuse; the first stays observed.
-    if (this.#open.has(id)) return observation.end({ outcome: 'error', code: ErrorCodes.InvalidRequest, queuedMs: 0 });
+    if (this.#open.has(id)) return observation.end({ outcome: 'error', code: ErrorCodes.InvalidRequest });
     this.#open.set(id, observation);
   }
 
