@@ -26,6 +26,41 @@ export const rawText: NonNullable<Options['esbuildPlugins']>[number] = {
 };
 
 /**
+ * The OpenTelemetry packages from their ES module builds. They ship two builds, and esbuild took the
+ * CommonJS one: some have no `exports` map (only `main` and `module`), and the API's map keeps its ES
+ * module build behind the bundler-only `module` condition, which the app build's own `conditions` leave
+ * out. Every import of a CommonJS module goes through esbuild's interop object, whose getters all share
+ * one function reading `module[key]`: a megamorphic call on each `context.active()` or `trace.getSpan()`,
+ * several per request with telemetry on. Taken as ES modules, their exports are plain bindings, and one
+ * build of each package is bundled.
+ */
+export const openTelemetryModules: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'opentelemetry-modules',
+  setup(build) {
+    build.onResolve({ filter: /^@opentelemetry\// }, (args) => {
+      const [scope, name, ...rest] = args.path.split('/');
+      const packageName = `${scope}/${name}`;
+      const lookup = createRequire(join(args.resolveDir, 'importer.js')).resolve.paths(packageName) ?? [];
+      const dir = lookup.map((modules) => join(modules, packageName)).find((d) => existsSync(join(d, 'package.json')));
+      if (!dir) return undefined;
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        module?: string;
+        exports?: Record<string, unknown>;
+      };
+      const key = rest.length === 0 ? '.' : `./${rest.join('/')}`;
+      const mapped = manifest.exports?.[key];
+      const entry =
+        typeof mapped === 'object' && mapped !== null && typeof (mapped as { module?: unknown }).module === 'string'
+          ? (mapped as { module: string }).module
+          : key === '.' && manifest.exports === undefined
+            ? manifest.module
+            : undefined;
+      return entry === undefined ? undefined : { path: join(dir, entry) };
+    });
+  },
+};
+
+/**
  * Worker modules are declared in a package's package.json, where both builds can see them
  * (esbuild does not follow `new URL('./x.worker.js', import.meta.url)`):
  *
@@ -167,7 +202,7 @@ export function appBuild(overrides: Options = {}) {
     splitting: true,
     dts: false,
     noExternal: [/.*/],
-    esbuildPlugins: [rawText],
+    esbuildPlugins: [rawText, openTelemetryModules],
     esbuildOptions(options) {
       // noExternal would pull it in; esbuild's own list is checked after tsup's plugin.
       options.external = [...(options.external ?? []), '@napi-rs/nice'];
