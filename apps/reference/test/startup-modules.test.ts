@@ -54,6 +54,24 @@ describe('start-up of the bundle with telemetry off and no worker job run', () =
   });
 });
 
+// Through esbuild's CommonJS interop every OpenTelemetry API call would go through a shared getter (tsup.shared.ts).
+describe('the OpenTelemetry packages in the bundle', () => {
+  it('are their ES module builds, one build of each', () => {
+    const modules = readdirSync(DIST)
+      .filter((name) => name.endsWith('.js'))
+      .flatMap((name) => readFileSync(join(DIST, name), 'utf8').match(/^\/\/ \S*@opentelemetry\/\S+$/gm) ?? []);
+    const builds = (name: string) => [
+      ...new Set(
+        modules
+          .filter((line) => line.includes(`/@opentelemetry/${name}/`))
+          .map((line) => /\/build\/(\w+)\//.exec(line)?.[1]),
+      ),
+    ];
+    for (const name of ['api', 'core', 'sdk-trace', 'sdk-metrics', 'otlp-transformer'])
+      expect(builds(name)).toEqual(['esm']);
+  });
+});
+
 // dist/main.js runs the bundle's modules as scripts from dist/start/ with V8's code cache made by the build
 // (tools/app-start.ts): the cache must be one this Node takes, and a cache it cannot take must cost only time.
 describe("the bundle's start through the code cache", () => {
