@@ -10,7 +10,9 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,8 +107,30 @@ function directExports(file: string, code: string): string {
   return code.replace(COPIED_EXPORTS, 'module.exports = __defProp($1, "__esModule", { value: true });');
 }
 
-/** Starts the built app once over stdio with the loader in training mode; resolves when it has exited. */
-function trainingStart(dist: string): Promise<void> {
+/**
+ * Starts the built app once over stdio with the loader in training mode; resolves when it has exited.
+ * Telemetry is on in that start (metrics, and OTLP to a receiver of the build's own that accepts
+ * everything): the OpenTelemetry chunks it loads get their caches too, so a start with telemetry on
+ * compiles nothing either (≈ 16 ms less), while one with it off still reads none of them.
+ */
+async function trainingStart(dist: string): Promise<void> {
+  const receiver = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve, reject) => {
+    receiver.once('error', reject);
+    receiver.listen(0, '127.0.0.1', () => resolve());
+  });
+  try {
+    await trainingRun(dist, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
+  } finally {
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+}
+
+function trainingRun(dist: string, otlpEndpoint: string): Promise<void> {
   const requests = [
     {
       id: 1,
@@ -144,7 +168,12 @@ function trainingStart(dist: string): Promise<void> {
   ];
   return new Promise((resolve) => {
     // Only what a desktop client would pass: no settings of the machine the build runs on.
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TRELLIS_CODE_CACHE: 'write' };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      TRELLIS_CODE_CACHE: 'write',
+      METRICS: 'on',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    };
     // In an empty folder of its own, so that nothing the app writes lands in dist/.
     const cwd = mkdtempSync(join(tmpdir(), 'trellis-training-start-'));
     const child = spawn(process.execPath, [join(dist, 'main.js'), '--transport', 'stdio'], {
