@@ -90,6 +90,27 @@ describe("the bundle's start through the code cache", () => {
     }
   });
 
+  it('has caches for the OpenTelemetry chunks too (the training start runs with telemetry on)', () => {
+    const scripts = readdirSync(start).filter((name) => name.endsWith('.cjs'));
+    const holding = (pattern: RegExp) =>
+      scripts
+        .filter((name) => pattern.test(readFileSync(join(start, name), 'utf8')))
+        .map((name) => name.replace(/\.cjs$/, '.cache'));
+    const cached = new Set(readdirSync(start));
+    for (const pattern of [
+      /@opentelemetry\/sdk-trace\//,
+      /@opentelemetry\/sdk-metrics\//,
+      /@opentelemetry\/otlp-transformer\//,
+    ]) {
+      const chunks = holding(pattern);
+      expect(chunks.length, String(pattern)).toBeGreaterThan(0);
+      expect(
+        chunks.filter((name) => cached.has(name)),
+        String(pattern),
+      ).toEqual(chunks);
+    }
+  });
+
   it('starts and serves the same with a cache of other script text, one V8 refuses, or none', async () => {
     const copy = copyDistAlone(DIST, 'trellis-stale-cache-');
     try {
