@@ -15,7 +15,7 @@ import { checkToolResult, echoParams } from './protocol.mjs';
 import { open as openStdio, pipelined, sequential } from './stdio.mjs';
 import { killAll, spawnServer } from './procs.mjs';
 import { targets } from './targets.mjs';
-import { startReceiver } from './telemetry.mjs';
+import { envOption, startReceiver } from './telemetry.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -30,16 +30,9 @@ const transport = option('--transport', 'http');
 const stdioModes = option('--stdio', 'seq,pipe').split(',');
 /** --env K=V,K2=V2 / --base-env K=V: extra environment for this bundle / the baseline (e.g. to A/B a switch). */
 const receiver = argv.includes('--receiver') ? await startReceiver() : undefined;
-const envOf = (text) =>
-  Object.fromEntries(
-    (text ? text.split(',') : []).map((kv) => {
-      const [key, value] = kv.split('=');
-      return [key, receiver ? value.replace('RECEIVER', receiver.url) : value];
-    }),
-  );
 /** --node-args a,b: extra node flags for both servers (e.g. --perf-basic-prof for `perf record`). */
 const extraNodeArgs = option('--node-args', '').split(',').filter(Boolean);
-const extraEnv = { trellis: envOf(option('--env')), base: envOf(option('--base-env')) };
+const extraEnv = { trellis: envOption(option('--env'), receiver), base: envOption(option('--base-env'), receiver) };
 
 /**
  * CPU time of every thread of the server so far, in µs, from /proc/<pid>/task/<tid>/schedstat (nanoseconds on

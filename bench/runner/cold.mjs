@@ -10,7 +10,9 @@
 // `--prof <dir>`: then one more start of each server and era under `node --cpu-prof` (a Node flag, not a V8 one:
 // the code cache still holds), summarised like runner/profile.mjs (self time per package and function).
 //   node runner/cold.mjs [--rounds 10] [--servers trellis,v1,v2s] [--baseline-bundle <dir>] [--node-args "--x"]
-//                        [--client raw|sdk-v1] [--prof <dir>]
+//                        [--client raw|sdk-v1] [--prof <dir>] [--receiver] [--env K=V,K2=V2]
+// `--env`: more environment for Trellis (this bundle and the baseline bundle), e.g. telemetry on:
+// `--receiver --env METRICS=on,OTEL_EXPORTER_OTLP_ENDPOINT=RECEIVER` (RECEIVER: a local OTLP receiver's URL).
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { killAll } from './procs.mjs';
 import { summarise } from './profile.mjs';
 import { percentile } from './protocol.mjs';
 import { targets } from './targets.mjs';
+import { envOption, startReceiver } from './telemetry.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -29,7 +32,15 @@ const rounds = Number(option('--rounds', 10));
 const servers = option('--servers', 'trellis,v1,v2s').split(',');
 const nodeArgs = option('--node-args', '').split(' ').filter(Boolean);
 const baselineBundle = option('--baseline-bundle');
-const all = targets({ nodeArgs, baselineBundle, baselineLabel: option('--baseline-label') });
+const receiver = argv.includes('--receiver') ? await startReceiver() : undefined;
+const trellisEnv = envOption(option('--env'), receiver);
+/** The servers, with `--env` given to Trellis's. */
+function targetsWith(options) {
+  const found = targets(options);
+  for (const id of ['trellis', 'base']) if (found[id]) found[id].stdio.env = { ...found[id].stdio.env, ...trellisEnv };
+  return found;
+}
+const all = targetsWith({ nodeArgs, baselineBundle, baselineLabel: option('--baseline-label') });
 const profileDir = option('--prof');
 const sdkClient = option('--client', 'raw') === 'sdk-v1';
 const SDKS = ['v1', 'v2s'];
@@ -123,7 +134,9 @@ async function profiles() {
   for (const run of runs) {
     const dir = join(profileDir, `${run.id}-${run.era}`);
     rmSync(dir, { recursive: true, force: true });
-    const target = targets({ nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`], baselineBundle })[run.id];
+    const target = targetsWith({ nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`], baselineBundle })[
+      run.id
+    ];
     const { stop } = await openOnce(target.stdio, run.era);
     await stop();
     const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
@@ -138,4 +151,7 @@ main()
     process.stderr.write(`${error.stack}\n`);
     process.exitCode = 1;
   })
-  .finally(killAll);
+  .finally(() => {
+    killAll();
+    return receiver?.close();
+  });

@@ -67,6 +67,19 @@ export async function startReceiver() {
   };
 }
 
+/**
+ * `--env K=V,K2=V2` of the profiling tools as an environment object; with a receiver, RECEIVER in a value is its URL
+ * (e.g. OTEL_EXPORTER_OTLP_ENDPOINT=RECEIVER).
+ */
+export function envOption(text, receiver) {
+  return Object.fromEntries(
+    (text ? text.split(',') : []).map((kv) => {
+      const [key, value] = kv.split('=');
+      return [key, receiver ? value.replace('RECEIVER', receiver.url) : value];
+    }),
+  );
+}
+
 function fmt(value, unit) {
   if (!Number.isFinite(value)) return '–';
   if (unit === 'calls/s') return Math.round(value).toLocaleString('en-US');
