@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AppClient } from '@trellis/testing/apps';
+import { connectBundle, type AppClient, type BundleConnection } from '@trellis/testing/apps';
 import { expect } from 'vitest';
 import { textOf } from '@trellis/testing';
 
@@ -13,6 +13,14 @@ export const BUNDLE = join(DIST, 'main.js');
 export const SECRET = 'leak-canary-0123456789-abcdefghijklmnop';
 /** The environment every server under test runs with: quiet logs, a secret to redact. */
 export const SERVER_ENV = { LOG_LEVEL: 'warn', NO_COLOR: '1', REQUEST_STATE_SECRET: SECRET };
+
+/** A stdio client of a `dist/` copied alone (`copyDistAlone`), started in its folder with `env`. */
+export function connectCopy(
+  copy: { main: string; home: string },
+  env: Record<string, string> = SERVER_ENV,
+): Promise<BundleConnection> {
+  return connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2', env });
+}
 
 /**
  * Everything the reference server serves, through one client: tools (listed

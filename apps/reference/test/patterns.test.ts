@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectBundle, copyDistAlone, startHttpBundle } from '@trellis/testing/apps';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DIST, SERVER_ENV } from './helpers.js';
+import { connectCopy, DIST, SERVER_ENV } from './helpers.js';
 
 // The seeds' background patterns, from dist/ copied alone into an empty folder.
 const copy = copyDistAlone(DIST, 'trellis-reference-patterns-');
@@ -24,7 +24,7 @@ describe("the seeds' background patterns in the reference bundle", () => {
   it('over stdio: re-indexes changed files on its own, and the hash_file follow-up is written before the process ends', async () => {
     const audit = join(copy.home, 'audit.log');
     const env = { ...SERVER_ENV, HASH_AUDIT_LOG: audit, SEARCH_REINDEX_INTERVAL_MS: '100' };
-    const client = await connectBundle({ bundle: copy.main, cwd: copy.home, transport: 'stdio', client: 'v2', env });
+    const client = await connectCopy(copy, env);
     try {
       const before = await client.callTool({ name: 'search', arguments: { query: 'parsnip' } });
       expect((before.structuredContent as { total: number }).total).toBe(0);

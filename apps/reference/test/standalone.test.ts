@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectBundle, copyDistAlone } from '@trellis/testing/apps';
+import { copyDistAlone } from '@trellis/testing/apps';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DIST, exerciseReferenceServer, SERVER_ENV } from './helpers.js';
+import { connectCopy, DIST, exerciseReferenceServer } from './helpers.js';
 
 // dist/ copied alone into an empty folder, far from the workspace and its node_modules.
 const copy = copyDistAlone(DIST, 'trellis-reference-alone-');
@@ -31,13 +31,7 @@ describe('dist/ copied alone into an empty folder', () => {
 
   it('runs with only Node over stdio: search answers from the shipped corpus and FILES_ROOT defaults to the shipped samples', async () => {
     // No workspace on the way: the folder is the working directory and the environment is bare.
-    const client = await connectBundle({
-      bundle: copy.main,
-      cwd: copy.home,
-      transport: 'stdio',
-      client: 'v2',
-      env: SERVER_ENV,
-    });
+    const client = await connectCopy(copy);
     try {
       await exerciseReferenceServer(client, copy.dist);
       const { resources } = await client.listResources();

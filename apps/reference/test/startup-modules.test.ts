@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { connectBundle, copyDistAlone } from '@trellis/testing/apps';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, DIST, SERVER_ENV } from './helpers.js';
+import { BUNDLE, connectCopy, DIST, SERVER_ENV } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trellis-startup-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -125,13 +125,7 @@ describe("the bundle's start through the code cache", () => {
         writeFileSync(join(copied, name), cache);
       }
       const tools = async () => {
-        const client = await connectBundle({
-          bundle: copy.main,
-          cwd: copy.home,
-          transport: 'stdio',
-          client: 'v2',
-          env: SERVER_ENV,
-        });
+        const client = await connectCopy(copy);
         try {
           return (await client.listTools()).tools.map((tool) => tool.name).sort();
         } finally {
