@@ -329,12 +329,7 @@ async function serveWatchedOperation<R>(
     }
     return result;
   } catch (error) {
-    if (watch)
-      watch.end({
-        outcome: 'error',
-        code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError,
-        error,
-      });
+    if (watch) watch.end(thrownEnding(error));
     throw error;
   } finally {
     host.leaveRequest();
@@ -525,9 +520,15 @@ function logFailure(host: PipelineHost, request: OperationRequest, error: unknow
   host.logger.error({ err: error, tool: request.target, reqId: request.id }, 'tool call failed');
 }
 
-function toolOutcomeOf(result: ToolCallResult): OperationEnd['outcome'] {
+/** How a tool's answer ended, for the observers (a task's `CreateTaskResult` is a `result`). */
+function toolOutcomeOf(result: ToolCallResult | Record<string, unknown>): OperationEnd['outcome'] {
   if (isInputRequiredResult(result)) return 'input_required';
   return (result as CallToolResult).isError ? 'isError' : 'result';
+}
+
+/** How an operation that threw ended, for the observers: a protocol error's code, any other error an internal one. */
+function thrownEnding(error: unknown): Ending {
+  return { outcome: 'error', code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError, error };
 }
 
 /**
@@ -662,11 +663,7 @@ class ToolCall extends ToolCallScope<ToolCallResult> implements ToolCallOptions<
   }
 
   #failure(error: unknown): ToolCallOutcome {
-    this.watch?.end({
-      outcome: 'error',
-      code: error instanceof ProtocolError ? error.code : ErrorCodes.InternalError,
-      error,
-    });
+    this.watch?.end(thrownEnding(error));
     this.host.leaveRequest();
     return this.#told(toolCallFailure(this.host, this.request.target, error));
   }
@@ -742,15 +739,7 @@ export async function serveTaskAugmented(
     watch.end(
       outcome.kind === 'error'
         ? { outcome: 'error', code: outcome.code, error: new ProtocolError(outcome.code, outcome.message) }
-        : {
-            outcome:
-              outcome.kind === 'result' && outcome.result.isError
-                ? 'isError'
-                : outcome.kind === 'input_required'
-                  ? 'input_required'
-                  : 'result',
-            result: outcome.result,
-          },
+        : { outcome: toolOutcomeOf(outcome.result), result: outcome.result },
     );
     return outcome;
   } catch (error) {
