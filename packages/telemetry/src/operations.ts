@@ -245,18 +245,33 @@ interface Measuring {
   readonly instruments: Instruments;
 }
 
+/** The tool a request calls (`tools/call`). */
+function toolOf(op: ServedOperation): string | undefined {
+  return op.method === 'tools/call' ? op.target : undefined;
+}
+
+/** The prompt a request gets (`prompts/get`). */
+function promptOf(op: ServedOperation): string | undefined {
+  return op.method === 'prompts/get' ? op.target : undefined;
+}
+
+/**
+ * Whether a request counts in calls in flight and call outcomes: a tool call,
+ * but not a task-augmented one (its rounds are counted, operations of their own).
+ */
+function isCountedCall(op: ServedOperation): boolean {
+  return op.method === 'tools/call' && op.target !== undefined && op.taskAugmented !== true;
+}
+
 /**
  * One request's watch: its duration and outcome as metrics. A class, so that
- * a request costs one object, not a closure per method and captured variable.
+ * a request costs one object, not a closure per method and captured variable;
+ * what it needs to know of the request it reads from `op` when it ends.
  */
 class MeteredRequest implements OperationWatch {
   constructor(
     protected readonly measuring: Measuring,
     protected readonly op: ServedOperation,
-    protected readonly tool: string | undefined,
-    protected readonly prompt: string | undefined,
-    /** Whether the call counts in calls in flight and outcomes (a task-augmented call's rounds are counted instead). */
-    protected readonly counted: boolean,
   ) {}
 
   end(end: OperationEnd): void {
@@ -264,12 +279,12 @@ class MeteredRequest implements OperationWatch {
   }
 
   protected ended(end: OperationEnd): Ending {
-    const { measuring, op, tool } = this;
+    const { measuring, op } = this;
     const ending = endingOf(end);
-    measuring.series.get(op.method, tool, this.prompt, op.protocolVersion, ending).record(end.durationMs / 1000);
-    if (this.counted) {
-      measuring.instruments.callsInFlight.leave(tool!);
-      measuring.instruments.callOutcomes.add(tool!, ending.outcome);
+    measuring.series.get(op.method, toolOf(op), promptOf(op), op.protocolVersion, ending).record(end.durationMs / 1000);
+    if (isCountedCall(op)) {
+      measuring.instruments.callsInFlight.leave(op.target!);
+      measuring.instruments.callOutcomes.add(op.target!, ending.outcome);
     }
     return ending;
   }
@@ -280,12 +295,9 @@ class TracedRequest extends MeteredRequest {
   constructor(
     measuring: Measuring,
     op: ServedOperation,
-    tool: string | undefined,
-    prompt: string | undefined,
-    counted: boolean,
     private readonly span: Span,
   ) {
-    super(measuring, op, tool, prompt, counted);
+    super(measuring, op);
   }
 
   override end(end: OperationEnd): void {
@@ -303,7 +315,7 @@ class TracedRequest extends MeteredRequest {
         ...(ending.message !== undefined && { message: ending.message }),
       });
     }
-    if (this.tool !== undefined && ending.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending.outcome);
+    if (this.op.method === 'tools/call' && ending.outcome !== 'ok') span.setAttribute(ATTR.outcome, ending.outcome);
     if (this.op.taskAugmented) {
       const taskId = taskIdOf(end.result);
       if (taskId !== undefined) span.setAttribute(ATTR.taskId, taskId);
@@ -321,9 +333,6 @@ class ParentingRequest extends TracedRequest {
   constructor(
     measuring: Measuring,
     op: ServedOperation,
-    tool: string | undefined,
-    prompt: string | undefined,
-    counted: boolean,
     span: Span,
     private readonly active: Context,
     /** The request's signal, carrying `active` until the request ends. */
@@ -331,7 +340,7 @@ class ParentingRequest extends TracedRequest {
     /** Ends the `tasks/*` request's claim on the task it serves. */
     private readonly servingTask: (() => void) | undefined,
   ) {
-    super(measuring, op, tool, prompt, counted, span);
+    super(measuring, op, span);
   }
 
   run<T>(work: () => Promise<T>): Promise<T> {
@@ -355,13 +364,10 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
   const names = new SpanNames();
 
   /** Starts the request's server span: its parent from `_meta`, the transport's context as a link. */
-  function startSpan(
-    op: ServedOperation,
-    tool: string | undefined,
-    prompt: string | undefined,
-    version: string | undefined,
-  ): { span: Span; parent: Context } {
-    const method = op.method;
+  function startSpan(op: ServedOperation): { span: Span; parent: Context } {
+    const { method, protocolVersion: version } = op;
+    const tool = toolOf(op);
+    const prompt = promptOf(op);
     const meta = op.meta;
     const ambient = context.active();
     const parent =
@@ -399,14 +405,10 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
 
   return function observeOperation(op: ServedOperation): OperationWatch {
     const method = op.method;
-    const tool = method === 'tools/call' ? op.target : undefined;
-    const prompt = method === 'prompts/get' ? op.target : undefined;
-    // A task-augmented call's tool work is counted by its rounds (operations of their own).
-    const counted = tool !== undefined && op.taskAugmented !== true;
-    if (counted) instruments.callsInFlight.enter(tool);
-    if (!tracer) return new MeteredRequest(measuring, op, tool, prompt, counted);
-    const { span, parent } = startSpan(op, tool, prompt, op.protocolVersion);
-    if (!PARENTING_METHODS.has(method)) return new TracedRequest(measuring, op, tool, prompt, counted, span);
+    if (isCountedCall(op)) instruments.callsInFlight.enter(op.target!);
+    if (!tracer) return new MeteredRequest(measuring, op);
+    const { span, parent } = startSpan(op);
+    if (!PARENTING_METHODS.has(method)) return new TracedRequest(measuring, op, span);
     // The request's context: what its work's spans take as parent (carried on its signal) and what `run` makes active.
     const active = withSpan(parent, span);
     const carrier = op.signal;
@@ -414,6 +416,6 @@ export function operationTelemetry(options: OperationTelemetryOptions): Operatio
     const taskId = op.params?.taskId;
     const servingTask =
       tasks && typeof taskId === 'string' && method.startsWith('tasks/') ? tasks.serving(taskId, active) : undefined;
-    return new ParentingRequest(measuring, op, tool, prompt, counted, span, active, carrier, servingTask);
+    return new ParentingRequest(measuring, op, span, active, carrier, servingTask);
   };
 }
