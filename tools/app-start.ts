@@ -131,6 +131,14 @@ async function trainingStart(dist: string): Promise<void> {
 }
 
 function trainingRun(dist: string, otlpEndpoint: string): Promise<void> {
+  // A 2026-07-28 request's params: the client's version, capabilities and info in `_meta`, no handshake.
+  const modern = {
+    _meta: {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: 'trellis-build', version: '0.0.0' },
+    },
+  };
   const requests = [
     {
       id: 1,
@@ -143,28 +151,8 @@ function trainingRun(dist: string, otlpEndpoint: string): Promise<void> {
     },
     { method: 'notifications/initialized' },
     { id: 2, method: 'tools/list', params: {} },
-    {
-      id: 3,
-      method: 'server/discover',
-      params: {
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': {},
-          'io.modelcontextprotocol/clientInfo': { name: 'trellis-build', version: '0.0.0' },
-        },
-      },
-    },
-    {
-      id: 4,
-      method: 'tools/list',
-      params: {
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': {},
-          'io.modelcontextprotocol/clientInfo': { name: 'trellis-build', version: '0.0.0' },
-        },
-      },
-    },
+    { id: 3, method: 'server/discover', params: modern },
+    { id: 4, method: 'tools/list', params: modern },
   ];
   return new Promise((resolve) => {
     // Only what a desktop client would pass: no settings of the machine the build runs on.
